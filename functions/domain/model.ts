@@ -1,0 +1,127 @@
+/**
+ * The words of the domain: a request to erase one data subject's data at Kore.ai,
+ * its attempts, and the audit events that record every step.
+ *
+ * Pure types, no AWS. Everything else (store, workflow, HTTP) speaks these.
+ */
+
+/** Every status a request can be in; see `lifecycle.ts` for the legal moves between them. */
+export const REQUEST_STATUSES = [
+  'RECEIVED',
+  'AWAITING_VERIFICATION',
+  'VERIFIED',
+  'REJECTED',
+  'QUEUED',
+  'SUBMITTED',
+  'IN_PROGRESS',
+  'COMPLETED',
+  'FAILED',
+  'TIMED_OUT',
+  'CANCELLED',
+  'EXPIRED',
+] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+/** The owner/co-developer rules of the Kore.ai platform that forbid an erasure. */
+export const ELIGIBILITY_RULES = ['ACCOUNT_OWNER', 'ACCOUNT_MEMBER', 'BOT_OWNER', 'BOT_CO_DEVELOPER'] as const;
+export type EligibilityRule = (typeof ELIGIBILITY_RULES)[number];
+
+/** How the subject is known at Kore.ai: an email address, or an enterprise (org) user id. */
+export type SubjectKind = 'email' | 'enterpriseId';
+
+/** Where a request came from. Canary requests are synthetic and kept out of reports. */
+export type RequestChannel = 'web' | 'ops' | 'canary';
+
+/** Who did something: the subject, the system (a component) or a staff member (`staff:<sub>`). */
+export type Actor = 'subject' | `system:${string}` | `staff:${string}`;
+
+/** Which bots to erase from: all bots of the account, or a list of bot ids (`st-…`). */
+export interface ErasureScope {
+  /** Empty means all bots (`RemoveDataFromAllBots: true`). Sorted, de-duplicated. */
+  botIds: string[];
+}
+
+/**
+ * The current state of a request: the `META` item, a projection of its event chain
+ * (denormalised for listing). The event chain is the source of truth.
+ */
+export interface ErasureRequest {
+  requestId: string;
+  status: RequestStatus;
+  channel: RequestChannel;
+  /** HMAC-SHA256 (hex) of the normalised subject id: lookup and duplicate detection without the plain id. */
+  subjectHash: string;
+  subjectKind: SubjectKind;
+  scope: ErasureScope;
+  /** `*` for all bots, else the sorted bot ids joined by `,`: the idempotency key together with the subject. */
+  scopeKey: string;
+  receivedAt: string;
+  /** Art. 12(3): received + one calendar month, or + three months once extended. */
+  dueAt: string;
+  extended?: { at: string; reason: string; by: Actor };
+  /** Current attempt number; 0 until first queued, +1 at each (re)queue. */
+  attempt: number;
+  /** Kore.ai's `requestId` for the current attempt, once the DELETE was accepted. */
+  koreRequestId?: string;
+  /** Set when REJECTED: the rule and the bots involved. */
+  rejection?: { rule: EligibilityRule; botIds: string[]; source: 'snapshot' | 'platform' };
+  /** Short machine-readable reason of the last failure (error name), never personal data. */
+  failureReason?: string;
+  completedAt?: string;
+  updatedAt: string;
+  /** Sequence number and hash of the newest event applied to this projection. */
+  lastSeq: number;
+  lastHash: string;
+  /** The plain subject id, encrypted; present only while the request is open. */
+  subjectCipher?: string;
+}
+
+/** JSON values, the only things allowed in event details (they are hashed as canonical JSON). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** The kinds of audit event. Transitions are named in `lifecycle.ts`; the rest record steps. */
+export const AUDIT_EVENT_TYPES = [
+  'REQUEST_RECEIVED',
+  'VERIFICATION_SENT',
+  'IDENTITY_VERIFIED',
+  'REQUEST_REJECTED',
+  'ERASURE_QUEUED',
+  'EXECUTION_STARTED',
+  'ERASURE_SUBMITTING',
+  'ERASURE_CALL_FAILED',
+  'ERASURE_SUBMITTED',
+  'STATUS_CHECKED',
+  'ERASURE_COMPLETED',
+  'ERASURE_FAILED',
+  'ERASURE_TIMED_OUT',
+  'REQUEST_CANCELLED',
+  'REQUEST_EXPIRED',
+  'RETRY_REQUESTED',
+  'RECHECK_REQUESTED',
+  'ELIGIBILITY_CHECKED',
+  'DEADLINE_EXTENDED',
+  'NOTICE_SENT',
+  'SUBJECT_ID_DROPPED',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** What a caller supplies to append an event; the store adds `seq`, `prevHash` and `hash`. */
+export interface AuditEventInput {
+  type: AuditEventType;
+  at: string;
+  actor: Actor;
+  attempt: number;
+  /** Status of the request after this event (unchanged for non-transition events). */
+  status: RequestStatus;
+  details: { [key: string]: JsonValue };
+}
+
+/** One link of a request's tamper-evident chain. */
+export interface AuditEvent extends AuditEventInput {
+  requestId: string;
+  seq: number;
+  /** Hash of the previous event, or the genesis hash for seq 1. */
+  prevHash: string;
+  /** sha256(prevHash ‖ canonical JSON of the event without prevHash/hash), hex. */
+  hash: string;
+}

@@ -1,0 +1,76 @@
+/**
+ * The small interfaces the use cases need from the outside world. Adapters implement them
+ * (DynamoDB, Kore.ai over HTTP, Step Functions, SES/outbox); tests hand in fakes.
+ */
+import type { AuditEvent, AuditEventInput, ErasureRequest, RequestStatus } from './model';
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** A page of results and the opaque cursor of the next page (absent on the last page). */
+export interface Page<T> {
+  items: T[];
+  cursor?: string;
+}
+
+export interface ListByStatusQuery {
+  status: RequestStatus;
+  /** Inclusive ISO bounds on `receivedAt`. */
+  from?: string;
+  to?: string;
+  limit?: number;
+  cursor?: string;
+  /** Newest first when true (default oldest first). */
+  descending?: boolean;
+}
+
+/** The fields of a new request; the store sets `lastSeq`/`lastHash` and writes event 1. */
+export type NewRequest = Omit<ErasureRequest, 'lastSeq' | 'lastHash' | 'updatedAt'>;
+
+/**
+ * A change of the request projection that goes with an appended event. Only these fields change
+ * after creation; `undefined` leaves a field as it is, `null` removes it.
+ */
+export interface RequestPatch {
+  attempt?: number;
+  koreRequestId?: string | null;
+  rejection?: ErasureRequest['rejection'] | null;
+  failureReason?: string | null;
+  completedAt?: string | null;
+  dueAt?: string;
+  extended?: ErasureRequest['extended'];
+  subjectCipher?: string | null;
+}
+
+/** The audit trail: requests (their projection) and their append-only event chains. */
+export interface AuditStore {
+  /**
+   * Creates a request with its first event (REQUEST_RECEIVED).
+   * @throws RequestAlreadyExistsError when the id is taken.
+   */
+  createRequest(request: NewRequest, firstEvent: AuditEventInput): Promise<{ request: ErasureRequest; event: AuditEvent }>;
+
+  getRequest(requestId: string): Promise<ErasureRequest | undefined>;
+
+  /**
+   * Appends an event built from the current request. `build` is called with the freshest request
+   * (re-read after a concurrent append) and may throw (e.g. IllegalTransitionError) to refuse;
+   * the append is retried on the next sequence number when another writer got there first.
+   * @throws RequestNotFoundError, ConcurrentUpdateError, or whatever `build` throws.
+   */
+  appendEvent(
+    requestId: string,
+    build: (current: ErasureRequest) => { event: AuditEventInput; patch?: RequestPatch },
+  ): Promise<{ request: ErasureRequest; event: AuditEvent }>;
+
+  /** Every event of a request, in sequence order. */
+  getTimeline(requestId: string): Promise<AuditEvent[]>;
+
+  listByStatus(query: ListByStatusQuery): Promise<Page<ErasureRequest>>;
+
+  /** Requests of one subject (by HMAC), newest first. */
+  findBySubjectHash(subjectHash: string): Promise<ErasureRequest[]>;
+}
