@@ -125,3 +125,42 @@ export interface AuditEvent extends AuditEventInput {
   /** sha256(prevHash ‖ canonical JSON of the event without prevHash/hash), hex. */
   hash: string;
 }
+
+/**
+ * What the platform's user-roles data says about one identity, keyed by the HMAC of its
+ * normalised id (an identity is indexed under its email and under its enterprise id).
+ * Only privileged identities are kept: everyone listed in user-roles belongs to the account.
+ */
+export interface PrivilegedIdentity {
+  subjectHash: string;
+  accountOwner: boolean;
+  /** Listed in the account's user-roles: the platform refuses to erase account members. */
+  accountMember: boolean;
+  /** Bots this identity owns (`Bot Owner`). */
+  ownedBotIds: string[];
+  /** Bots this identity co-develops (`Bot Developer`). */
+  coDeveloperBotIds: string[];
+}
+
+/** Identification of a privileged-identity snapshot: when it was taken and how large the account was. */
+export interface SnapshotInfo {
+  version: string;
+  takenAt: string;
+  userCount: number;
+  identityCount: number;
+}
+
+/** The outcome of the owner/co-developer rules for one subject. */
+export type EligibilityDecision =
+  | { eligible: true; snapshot: SnapshotInfo; snapshotAgeSeconds: number }
+  | {
+      eligible: false;
+      /** The most specific rule that applies (owner before co-developer before member). */
+      rule: EligibilityRule;
+      /** Every rule that applies. */
+      rules: EligibilityRule[];
+      /** The bots involved (owned and co-developed), sorted. */
+      botIds: string[];
+      snapshot: SnapshotInfo;
+      snapshotAgeSeconds: number;
+    };

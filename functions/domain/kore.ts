@@ -1,0 +1,95 @@
+/**
+ * The Kore.ai XO Platform as the domain sees it: the three calls of the public API and the
+ * errors they can end in, classified so the workflow knows what to retry.
+ */
+import { DomainError } from './errors';
+
+/** One user of `GET /api/public/alluserroles`. */
+export interface KoreRoleUser {
+  username?: string;
+  emailId?: string;
+  orgUserId?: string;
+  accountId?: string;
+  isDeveloper?: boolean;
+  canCreateBot?: boolean;
+  userId: string;
+  btRoles?: { roleId: string; roleName: string; botId: string; botName?: string; groups?: unknown[] }[];
+  adminRoles?: { roleId?: string; roleName: string }[];
+}
+
+export interface KoreUserRolesPage {
+  total: number;
+  availableMore: boolean;
+  users: KoreRoleUser[];
+}
+
+export interface KoreEraseAccepted {
+  koreRequestId: string;
+  /** Job-level status as answered, e.g. `in-progress`. */
+  status: string;
+}
+
+/** Per-user status as answered: `SUCCESS`, `FAILED`, or anything else (recorded verbatim). */
+export interface KoreEraseStatus {
+  koreRequestId: string;
+  createdOn?: string;
+  lastUpdatedOn?: string;
+  users: { userId: string; status: string }[];
+  /** The platform's answer body, exactly as received (hashed into the receipt). */
+  rawBody: string;
+}
+
+/** The platform as the workflow and the snapshot refresh need it. */
+export interface KorePlatform {
+  /** `DELETE /api/public/bot/eraseUsersData`; empty `botIds` means all bots. */
+  eraseUsersData(userIds: string[], botIds: string[]): Promise<KoreEraseAccepted>;
+  /** `GET /api/public/bot/eraseUsersData/status/:reqId`. */
+  getEraseStatus(koreRequestId: string): Promise<KoreEraseStatus>;
+  /** `GET /api/public/alluserroles?limit&offset`. */
+  getUserRoles(offset: number, limit: number): Promise<KoreUserRolesPage>;
+}
+
+/**
+ * Worth trying again later: 429, 5xx, network failure, timeout. `retryAfterMs` carries the
+ * platform's `Retry-After` when it sent one.
+ */
+export class KoreRetryableError extends DomainError {
+  constructor(
+    message: string,
+    readonly httpStatus: number | undefined,
+    readonly retryAfterMs: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The platform refused the erasure under its owner/co-developer rules: not retried, REJECTED. */
+export class KoreRefusedError extends DomainError {
+  constructor(
+    message: string,
+    readonly httpStatus: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The platform answered with an error that will not go away by retrying (400, 404, …). */
+export class KorePermanentError extends DomainError {
+  constructor(
+    message: string,
+    readonly httpStatus: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The platform did not accept our credentials (401/403): an ops problem, not retried blindly. */
+export class KoreAuthError extends DomainError {
+  constructor(
+    message: string,
+    readonly httpStatus: number,
+  ) {
+    super(message);
+  }
+}
