@@ -74,3 +74,37 @@ export interface AuditStore {
   /** Requests of one subject (by HMAC), newest first. */
   findBySubjectHash(subjectHash: string): Promise<ErasureRequest[]>;
 }
+
+/** Starts the erasure workflow for one attempt. Starting the same attempt twice is harmless. */
+export interface WorkflowStarter {
+  /** Execution name `<requestId>-<attempt>`; resolves `{ started: false }` when it already exists. */
+  startErasure(requestId: string, attempt: number): Promise<{ started: boolean; executionId: string }>;
+  /** Whether an execution of this attempt is running now (for the sweeper). */
+  isRunning(requestId: string, attempt: number): Promise<boolean>;
+}
+
+/** An email to a subject or to staff. Bodies hold links and plain words, never another person's data. */
+export interface OutgoingMail {
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+  /** What the message is about, for the audit trail (`verification`, `rejection`, `completion`, …). */
+  kind: string;
+  requestId?: string;
+}
+
+/** Sends mail: SES in AWS, the outbox (files + page) locally. */
+export interface Mailer {
+  send(mail: OutgoingMail): Promise<{ messageId: string }>;
+}
+
+/** Signs and verifies compact JWS (receipts, checkpoints): KMS in AWS, a local key pair locally. */
+export interface Signer {
+  /** Key id and algorithm published with the public key. */
+  readonly keyId: string;
+  readonly alg: 'ES256' | 'EdDSA';
+  sign(payload: Record<string, unknown>): Promise<string>;
+  /** The public key as a JWK, for auditors. */
+  publicJwk(): Promise<Record<string, unknown>>;
+}
