@@ -108,3 +108,25 @@ export interface Signer {
   /** The public key as a JWK, for auditors. */
   publicJwk(): Promise<Record<string, unknown>>;
 }
+
+/** The privileged-identity snapshot, read side (O(1) lookups). */
+export interface SnapshotReader {
+  getCurrentSnapshot(): Promise<import('./model').SnapshotInfo | undefined>;
+  lookup(info: import('./model').SnapshotInfo, subjectHash: string): Promise<import('./model').PrivilegedIdentity | undefined>;
+}
+
+/** One open request per subject and scope (intake idempotency without transactions). */
+export interface OpenRequestClaims {
+  claimOpenRequest(subjectHash: string, scopeKey: string, requestId: string): Promise<{ claimed: true } | { claimed: false; existingRequestId: string }>;
+  releaseOpenRequest(subjectHash: string, scopeKey: string, requestId: string): Promise<void>;
+}
+
+/** Single-use tokens (verification links): true the first time a jti is consumed. */
+export interface SingleUseTokens {
+  consumeToken(jti: string, expiresAt: Date): Promise<boolean>;
+}
+
+/** Fixed-window rate limits (per address, per client). */
+export interface RateLimiter {
+  hit(key: string, windowSeconds: number, limit: number, now: Date): Promise<{ allowed: boolean; remaining: number; retryAfterSeconds: number }>;
+}
