@@ -79,10 +79,16 @@ function bots(botIds: readonly string[], owned: boolean): string {
 /**
  * A plain-words explanation of a rejection for the subject: why the platform cannot erase the
  * data yet and what would change that. Carries no personal data (only a count of bots; the bot
- * ids are listed by the caller).
+ * ids are listed by the caller). `PLATFORM_RULES` is a refusal by the platform itself, which does
+ * not say which rule applied.
  */
-export function explainRejection(rule: EligibilityRule, botIds: readonly string[]): RejectionExplanation {
+export function explainRejection(rule: EligibilityRule | 'PLATFORM_RULES', botIds: readonly string[]): RejectionExplanation {
   switch (rule) {
+    case 'PLATFORM_RULES':
+      return {
+        title: 'The platform refused to erase your data',
+        whatToDo: `The platform does not erase the data of account owners, account members, bot owners or bot co-developers, and it refused this request under those rules. Ask the account administrator to transfer or remove any such role you hold, ${RECHECK}`,
+      };
     case 'ACCOUNT_OWNER':
       return {
         title: 'You own the Kore.ai account',

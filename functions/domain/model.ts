@@ -63,8 +63,11 @@ export interface ErasureRequest {
   attempt: number;
   /** Kore.ai's `requestId` for the current attempt, once the DELETE was accepted. */
   koreRequestId?: string;
-  /** Set when REJECTED: the rule and the bots involved. */
-  rejection?: { rule: EligibilityRule; botIds: string[]; source: 'snapshot' | 'platform' };
+  /**
+   * Set when REJECTED: the rule and the bots involved. When the platform itself refused the DELETE
+   * it does not say which rule applied: `PLATFORM_RULES` then.
+   */
+  rejection?: { rule: EligibilityRule | 'PLATFORM_RULES'; botIds: string[]; source: 'snapshot' | 'platform' };
   /** Short machine-readable reason of the last failure (error name), never personal data. */
   failureReason?: string;
   completedAt?: string;

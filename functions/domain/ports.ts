@@ -81,7 +81,16 @@ export interface WorkflowStarter {
   startErasure(requestId: string, attempt: number): Promise<{ started: boolean; executionId: string }>;
   /** Whether an execution of this attempt is running now (for the sweeper). */
   isRunning(requestId: string, attempt: number): Promise<boolean>;
+  /** The state of the attempt's execution; `NONE` when it was never started. */
+  executionState(requestId: string, attempt: number): Promise<ExecutionState>;
+  /**
+   * Runs an attempt's stopped execution again from where it stopped (Step Functions redrive).
+   * The tasks are idempotent per attempt, so they pick up from what the audit trail says.
+   */
+  redrive(requestId: string, attempt: number): Promise<void>;
 }
+
+export type ExecutionState = 'NONE' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
 /** An email to a subject or to staff. Bodies hold links and plain words, never another person's data. */
 export interface OutgoingMail {

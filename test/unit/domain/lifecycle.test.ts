@@ -83,7 +83,7 @@ describe('lifecycle', () => {
     expect([...reached].sort()).toEqual([...REQUEST_STATUSES].sort());
   });
 
-  it('keeps personal data out of the illegal-transition message', () => {
+  it('names both statuses in the illegal-transition message', () => {
     expect(() => assertTransition('COMPLETED', 'QUEUED')).toThrow('A request in status COMPLETED cannot move to QUEUED');
   });
 });

@@ -1,0 +1,43 @@
+/**
+ * The object that travels through the erasure state machine. Every task takes it whole and
+ * returns it whole (ResultPath `$`), so the definition stays plain JSONPath.
+ */
+import type { JobOutcome } from '../domain/polling';
+
+export interface PollState {
+  /** When the DELETE was accepted (or the resumed job was picked up). */
+  startedAt: string;
+  /** When the attempt gives up waiting and ends as TIMED_OUT. */
+  deadline: string;
+  count: number;
+  waitSeconds: number;
+  outcome: JobOutcome;
+  /** sha256 of the platform's last status answer, for the receipt. */
+  responseSha256?: string;
+}
+
+export interface WorkflowState {
+  requestId: string;
+  attempt: number;
+  koreRequestId?: string;
+  poll?: PollState;
+  /** Set by a `Catch` (ResultPath `$.error`). */
+  error?: { Error?: string; Cause?: string };
+}
+
+/** The input of the Record* tasks (Parameters of the state machine). */
+export interface RecordOutcomeInput {
+  requestId: string;
+  attempt: number;
+  outcome: 'COMPLETED' | 'FAILED' | 'TIMED_OUT' | 'REJECTED' | 'ERROR';
+  state: WorkflowState;
+}
+
+/** Validates the untrusted execution input of a task. @throws TypeError when malformed. */
+export function parseWorkflowState(input: unknown): WorkflowState {
+  const s = input as Partial<WorkflowState> | null;
+  if (!s || typeof s.requestId !== 'string' || !Number.isInteger(s.attempt) || (s.attempt as number) < 1) {
+    throw new TypeError('Workflow input needs a requestId and a positive integer attempt');
+  }
+  return s as WorkflowState;
+}
