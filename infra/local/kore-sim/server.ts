@@ -1,0 +1,487 @@
+/**
+ * A Kore.ai XO Platform simulator on `node:http`: the three public API calls the erasure desk
+ * uses (erase, erase status, user roles), the platform's JWT check, its owner/co-developer
+ * refusals, erase jobs that finish after a while, and injectable faults (429, 500, slow answers,
+ * dropped connections). Everything it receives is recorded so tests can prove, for instance,
+ * that an erasure was accepted exactly once.
+ *
+ * Admin routes under `/__sim/` (no auth, never faulted, not recorded): `GET /__sim/health`,
+ * `GET /__sim/calls`, `POST /__sim/faults` (JSON, merged over the current faults; `GET` shows
+ * them), `POST /__sim/reset` (clears calls and jobs).
+ *
+ * Where the real platform's behaviour is undocumented the simulator picks the plausible choice
+ * and says so: `limit` defaults to 50 and is capped at 50 (as the other Kore.ai list APIs);
+ * errors are `{"errors":[{"msg","code"}]}`; tokens living longer than one hour are refused;
+ * unknown bot ids are a 400 unless `RemoveDataFromAllBots` is true (then `botIds` is ignored).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { jwtVerify } from 'jose';
+import { z } from 'zod';
+import { buildAccount, type AccountSpec, type RefusalReason, type SimAccount } from './account';
+import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET } from './credentials';
+import { seededRandom, type Random } from './random';
+
+export const ERASE_ROUTE = '/api/public/bot/eraseUsersData';
+export const ERASE_STATUS_ROUTE = '/api/public/bot/eraseUsersData/status/:reqId';
+export const USER_ROLES_ROUTE = '/api/public/alluserroles';
+
+/** Largest `limit` the user-roles route honours; larger values are capped. */
+export const USER_ROLES_LIMIT_CAP = 50;
+/** Longest token lifetime (`exp - iat`) the simulator accepts. */
+export const MAX_TOKEN_LIFETIME_SECONDS = 3600;
+
+export interface SimFaults {
+  /** Share of API calls answered 429 with `Retry-After: retryAfterSeconds`. */
+  rate429: number;
+  /** Share of API calls answered 500. */
+  rate500: number;
+  /** Share of API calls delayed by `slowMs` before they are handled. */
+  rateSlow: number;
+  slowMs: number;
+  /** Share of API calls whose connection is destroyed without an answer, before handling. */
+  rateDrop: number;
+  retryAfterSeconds: number;
+  /** Seed of the fault draws; setting it restarts the sequence. */
+  seed: number;
+}
+
+export const NO_FAULTS: Readonly<SimFaults> = { rate429: 0, rate500: 0, rateSlow: 0, slowMs: 2000, rateDrop: 0, retryAfterSeconds: 1, seed: 1 };
+
+export type SimRoute = typeof ERASE_ROUTE | typeof ERASE_STATUS_ROUTE | typeof USER_ROLES_ROUTE | 'unknown';
+
+/**
+ * What became of a call: `accepted` (erase job created), `refused` (owner/co-developer rules),
+ * `ok` (status or user roles answered), the faults, `aborted` (the client left during a slow
+ * answer and nothing was processed), `unauthorized`, and — beyond the brief's list —
+ * `invalid` (400 on a malformed request) and `not-found` (unknown job or route).
+ */
+export type SimOutcome = 'accepted' | 'refused' | 'ok' | 'fault-429' | 'fault-500' | 'dropped' | 'aborted' | 'unauthorized' | 'invalid' | 'not-found';
+
+export interface SimCall {
+  at: string;
+  method: string;
+  route: SimRoute;
+  userIds?: string[];
+  botIds?: string[];
+  outcome: SimOutcome;
+  /** The job created (erase) or asked about (status). */
+  jobId?: string;
+  /** HTTP status answered; absent for dropped and aborted calls. */
+  httpStatus?: number;
+  /** The `jti` of the caller's token when it verified: shows which calls shared a token. */
+  tokenId?: string;
+}
+
+export interface KoreSimulatorOptions {
+  /** Default 0 (ephemeral). Always bound to 127.0.0.1. */
+  port?: number;
+  clientId?: string;
+  clientSecret?: string;
+  /** `'demo'` (default) or `{ generatedUsers, seed }`. */
+  account?: AccountSpec;
+  /** Time from DELETE until per-user results appear, default 2000 ms. */
+  jobDurationMs?: number;
+  /** Ids (emails case-insensitively) that end FAILED. */
+  failUsers?: readonly string[];
+  /** Share of other users that end FAILED, drawn with `seed`. */
+  failRate?: number;
+  /** Every job stays in progress forever. */
+  neverFinish?: boolean;
+  /** Jobs including one of these ids stay in progress forever. */
+  neverFinishUsers?: readonly string[];
+  faults?: Partial<SimFaults>;
+  /** Seed of the `failRate` draws, default 1. */
+  seed?: number;
+  /** Number of the first job (`eud-<n>`), default 1; the CLI starts from the clock so restarts never reuse ids. */
+  firstJobNumber?: number;
+  /** Clock in epoch ms (jobs and token expiry), default `Date.now`. */
+  now?: () => number;
+}
+
+export interface KoreSimulatorConfig {
+  clientId: string;
+  clientSecret: string;
+  jobDurationMs: number;
+  failUsers: readonly string[];
+  failRate: number;
+  neverFinish: boolean;
+  neverFinishUsers: readonly string[];
+  faults: Readonly<SimFaults>;
+}
+
+export interface KoreSimulator {
+  /** `http://127.0.0.1:<port>`, the `baseUrl` of a client. */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  /** Every API call received so far, oldest first (copies). */
+  calls(): SimCall[];
+  /** The configuration in force (faults as currently set). */
+  readonly config: Readonly<KoreSimulatorConfig>;
+  /** Merges `faults` over the current ones; returns the result. @throws Error on invalid rates. */
+  setFaults(faults: Partial<SimFaults>): SimFaults;
+  account: SimAccount;
+}
+
+const rate = z.number().min(0).max(1);
+const faultsObject = z.object({
+    rate429: rate,
+    rate500: rate,
+    rateSlow: rate,
+    slowMs: z.number().int().min(0).max(600_000),
+    rateDrop: rate,
+    retryAfterSeconds: z.number().int().min(0).max(86_400),
+    seed: z.number().int(),
+});
+const faultsSchema = faultsObject.refine((f) => f.rate429 + f.rate500 + f.rateSlow + f.rateDrop <= 1, {
+  message: 'fault rates add up to more than 1',
+});
+const faultsPatchSchema = faultsObject.partial().strict();
+
+const eraseBodySchema = z.object({
+  userIds: z.array(z.string().min(1).max(320)).min(1).max(100),
+  botIds: z.array(z.string().min(1).max(100)).max(100).optional(),
+  RemoveDataFromAllBots: z.boolean().optional(),
+});
+
+const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
+  'account-owner': 'Delete user data is not allowed: the user is an account owner',
+  'account-member': 'Delete user data is not allowed: the user belongs to one or more accounts',
+  'bot-owner': 'Delete user data is not allowed: the user is the bot owner of one or more bots',
+  'co-developer': 'Delete user data is not allowed: the user is a co-developer of one or more bots',
+};
+const REFUSAL_ORDER: RefusalReason[] = ['account-owner', 'bot-owner', 'co-developer', 'account-member'];
+
+interface Job {
+  id: string;
+  createdOn: number;
+  /** Undefined: never finishes. */
+  finishesAt: number | undefined;
+  removeAll: boolean;
+  results: { userId: string; status: 'SUCCESS' | 'FAILED' }[];
+}
+
+const MAX_BODY_BYTES = 1_048_576;
+
+class BadRequest extends Error {}
+
+const idKey = (id: string) => (id.includes('@') ? id.trim().toLowerCase() : id);
+
+function validFaults(faults: SimFaults): SimFaults {
+  const parsed = faultsSchema.safeParse(faults);
+  if (!parsed.success) throw new Error(`Invalid simulator faults: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  return parsed.data;
+}
+
+/**
+ * Starts a simulator on 127.0.0.1 and resolves once it listens.
+ * @throws Error on invalid options (fault rates, account size) or when the port is taken.
+ */
+export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Promise<KoreSimulator> {
+  const now = options.now ?? Date.now;
+  const account = buildAccount(options.account ?? 'demo');
+  const clientId = options.clientId ?? DEV_KORE_CLIENT_ID;
+  const clientSecret = options.clientSecret ?? DEV_KORE_CLIENT_SECRET;
+  const key = new TextEncoder().encode(clientSecret);
+  const jobDurationMs = options.jobDurationMs ?? 2000;
+  const failRate = options.failRate ?? 0;
+  if (!(jobDurationMs >= 0) || !(failRate >= 0 && failRate <= 1)) throw new Error('Invalid simulator options: jobDurationMs or failRate');
+  const failUsers = new Set((options.failUsers ?? []).map(idKey));
+  const neverFinishUsers = new Set((options.neverFinishUsers ?? []).map(idKey));
+  const jobRandom = seededRandom(options.seed ?? 1);
+
+  let faults = validFaults({ ...NO_FAULTS, ...options.faults });
+  let faultRandom: Random = seededRandom(faults.seed);
+  let nextJob = options.firstJobNumber ?? 1;
+  let stopped = false;
+  const jobs = new Map<string, Job>();
+  const calls: SimCall[] = [];
+  const sleepers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+
+  const setFaults = (update: Partial<SimFaults>): SimFaults => {
+    const next = validFaults({ ...faults, ...update });
+    if (update.seed !== undefined || next.seed !== faults.seed) faultRandom = seededRandom(next.seed);
+    faults = next;
+    return { ...faults };
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const sleeper = { timer: setTimeout(() => (sleepers.delete(sleeper), resolve()), ms), resolve };
+      sleepers.add(sleeper);
+    });
+
+  const record = (call: Omit<SimCall, 'at'>) => {
+    calls.push({ at: new Date(now()).toISOString(), ...call });
+  };
+
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    if (res.destroyed || res.headersSent) return;
+    const text = body === undefined ? '' : JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
+    res.end(text);
+  };
+  const errorBody = (msg: string, code: number | string) => ({ errors: [{ msg, code }] });
+
+  async function verifyToken(req: IncomingMessage): Promise<{ ok: true; tokenId?: string } | { ok: false; msg: string }> {
+    const header = req.headers.auth;
+    const token = Array.isArray(header) ? header[0] : header;
+    if (!token) return { ok: false, msg: 'auth header is missing' };
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: ['HS256'],
+        requiredClaims: ['iat', 'exp'],
+        currentDate: new Date(now()),
+      });
+      if (payload.appId !== clientId) return { ok: false, msg: 'Failed to authenticate token: unknown app' };
+      if (payload.exp! - payload.iat! > MAX_TOKEN_LIFETIME_SECONDS) return { ok: false, msg: 'Failed to authenticate token: lifetime too long' };
+      return { ok: true, ...(typeof payload.jti === 'string' && { tokenId: payload.jti }) };
+    } catch {
+      return { ok: false, msg: 'Failed to authenticate token' };
+    }
+  }
+
+  function jobStatusBody(job: Job) {
+    const finished = job.finishesAt !== undefined && now() >= job.finishesAt;
+    return {
+      _id: job.id,
+      createdOn: new Date(job.createdOn).toISOString(),
+      lastUpdatedOn: new Date(finished ? job.finishesAt! : job.createdOn).toISOString(),
+      RemoveDataFromAllBots: job.removeAll,
+      response: job.results.map((r) => ({ userId: r.userId, status: finished ? r.status : 'in-progress' })),
+    };
+  }
+
+  function handleErase(res: ServerResponse, body: z.infer<typeof eraseBodySchema>, base: Omit<SimCall, 'at' | 'outcome'>) {
+    const removeAll = body.RemoveDataFromAllBots === true;
+    if (!removeAll && (body.botIds ?? []).length === 0) {
+      send(res, 400, errorBody('botIds is required unless RemoveDataFromAllBots is true', 400));
+      return record({ ...base, outcome: 'invalid', httpStatus: 400 });
+    }
+    if (!removeAll && body.botIds!.some((botId) => !account.hasBot(botId))) {
+      send(res, 400, errorBody('Invalid botId', 400));
+      return record({ ...base, outcome: 'invalid', httpStatus: 400 });
+    }
+    const reasons = new Set(body.userIds.map((id) => account.refusalOf(id)).filter((r): r is RefusalReason => r !== undefined));
+    const reason = REFUSAL_ORDER.find((r) => reasons.has(r));
+    if (reason) {
+      send(res, 400, errorBody(REFUSAL_MESSAGES[reason], 'UserDeletionNotAllowed'));
+      return record({ ...base, outcome: 'refused', httpStatus: 400 });
+    }
+    const createdOn = now();
+    const never = options.neverFinish === true || body.userIds.some((id) => neverFinishUsers.has(idKey(id)));
+    const job: Job = {
+      id: `eud-${nextJob++}`,
+      createdOn,
+      finishesAt: never ? undefined : createdOn + jobDurationMs,
+      removeAll,
+      results: body.userIds.map((userId) => {
+        const draw = jobRandom();
+        return { userId, status: failUsers.has(idKey(userId)) || draw < failRate ? 'FAILED' : 'SUCCESS' };
+      }),
+    };
+    jobs.set(job.id, job);
+    send(res, 200, { requestId: job.id, status: 'in-progress' });
+    record({ ...base, outcome: 'accepted', httpStatus: 200, jobId: job.id });
+  }
+
+  function handleUserRoles(res: ServerResponse, url: URL, base: Omit<SimCall, 'at' | 'outcome'>) {
+    const int = (name: string, fallback: number) => {
+      const raw = url.searchParams.get(name);
+      if (raw === null || raw === '') return fallback;
+      if (!/^\d+$/.test(raw)) throw new BadRequest(`${name} must be a non-negative integer`);
+      return Number(raw);
+    };
+    const limit = Math.min(int('limit', USER_ROLES_LIMIT_CAP), USER_ROLES_LIMIT_CAP);
+    const offset = int('offset', 0);
+    if (limit < 1) throw new BadRequest('limit must be at least 1');
+    const users = account.users.slice(offset, offset + limit);
+    send(res, 200, { total: account.users.length, availableMore: offset + users.length < account.users.length, users });
+    record({ ...base, outcome: 'ok', httpStatus: 200 });
+  }
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, route: SimRoute, rawBody: string) {
+    const method = req.method ?? 'GET';
+    const base: Omit<SimCall, 'at' | 'outcome'> = { method, route };
+    let eraseBody: z.infer<typeof eraseBodySchema> | undefined;
+    let invalid: string | undefined;
+    if (route === ERASE_ROUTE) {
+      let json: unknown;
+      try {
+        json = JSON.parse(rawBody);
+      } catch {
+        invalid = 'Body must be JSON';
+      }
+      const parsed = eraseBodySchema.safeParse(json);
+      if (parsed.success) {
+        eraseBody = parsed.data;
+        base.userIds = [...parsed.data.userIds];
+        if (parsed.data.botIds) base.botIds = [...parsed.data.botIds];
+      } else invalid ??= 'userIds must be a non-empty array of ids; botIds an array of bot ids';
+    }
+    if (route === ERASE_STATUS_ROUTE) base.jobId = decodeURIComponent(url.pathname.slice(ERASE_ROUTE.length + '/status/'.length));
+
+    // Faults come first, as a gateway or an overloaded platform would produce them.
+    const draw = faultRandom();
+    const f = faults;
+    if (draw < f.rateDrop) {
+      record({ ...base, outcome: 'dropped' });
+      req.socket.destroy();
+      return;
+    }
+    if (draw < f.rateDrop + f.rate429) {
+      send(res, 429, errorBody('Too many requests', 429), { 'retry-after': String(f.retryAfterSeconds) });
+      return record({ ...base, outcome: 'fault-429', httpStatus: 429 });
+    }
+    if (draw < f.rateDrop + f.rate429 + f.rate500) {
+      send(res, 500, errorBody('Internal server error', 500));
+      return record({ ...base, outcome: 'fault-500', httpStatus: 500 });
+    }
+    if (draw < f.rateDrop + f.rate429 + f.rate500 + f.rateSlow) {
+      let gone = false;
+      res.once('close', () => {
+        if (!res.writableFinished) gone = true;
+      });
+      await sleep(f.slowMs);
+      // A client that gave up (timeout) must not have its request processed behind its back.
+      if (gone || stopped || req.socket.destroyed || res.destroyed) {
+        return record({ ...base, outcome: 'aborted' });
+      }
+    }
+
+    const auth = await verifyToken(req);
+    if (!auth.ok) {
+      send(res, 401, errorBody(auth.msg, 401));
+      return record({ ...base, outcome: 'unauthorized', httpStatus: 401 });
+    }
+    if (auth.tokenId) base.tokenId = auth.tokenId;
+
+    try {
+      if (route === ERASE_ROUTE) {
+        if (!eraseBody) throw new BadRequest(invalid ?? 'Invalid body');
+        return handleErase(res, eraseBody, base);
+      }
+      if (route === ERASE_STATUS_ROUTE) {
+        const job = jobs.get(base.jobId!);
+        if (!job) {
+          send(res, 404, errorBody('Request not found', 404));
+          return record({ ...base, outcome: 'not-found', httpStatus: 404 });
+        }
+        send(res, 200, jobStatusBody(job));
+        return record({ ...base, outcome: 'ok', httpStatus: 200 });
+      }
+      return handleUserRoles(res, url, base);
+    } catch (error) {
+      if (!(error instanceof BadRequest)) throw error;
+      send(res, 400, errorBody(error.message, 400));
+      return record({ ...base, outcome: 'invalid', httpStatus: 400 });
+    }
+  }
+
+  async function handleAdmin(req: IncomingMessage, res: ServerResponse, path: string, rawBody: string) {
+    const method = req.method ?? 'GET';
+    if (path === '/__sim/health' && method === 'GET') return send(res, 200, { status: 'ok', users: account.users.length, jobs: jobs.size, calls: calls.length });
+    if (path === '/__sim/calls' && method === 'GET') return send(res, 200, { calls });
+    if (path === '/__sim/reset' && method === 'POST') {
+      calls.length = 0;
+      jobs.clear();
+      return send(res, 204, undefined);
+    }
+    if (path === '/__sim/faults' && method === 'GET') return send(res, 200, faults);
+    if (path === '/__sim/faults' && method === 'POST') {
+      try {
+        const update = faultsPatchSchema.safeParse(JSON.parse(rawBody || '{}'));
+        if (!update.success) return send(res, 400, errorBody(`Invalid faults: ${update.error.issues.map((i) => i.path.join('.') || i.message).join(', ')}`, 400));
+        return send(res, 200, setFaults(update.data));
+      } catch (error) {
+        return send(res, 400, errorBody(error instanceof SyntaxError ? 'Body must be JSON' : (error as Error).message, 400));
+      }
+    }
+    return send(res, 404, errorBody('Not found', 404));
+  }
+
+  function routeOf(method: string, path: string): SimRoute | 'method-not-allowed' {
+    if (path === ERASE_ROUTE) return method === 'DELETE' ? ERASE_ROUTE : 'method-not-allowed';
+    if (path.startsWith(`${ERASE_ROUTE}/status/`) && path.length > ERASE_ROUTE.length + 8 && !path.slice(ERASE_ROUTE.length + 8).includes('/')) {
+      return method === 'GET' ? ERASE_STATUS_ROUTE : 'method-not-allowed';
+    }
+    if (path === USER_ROLES_ROUTE) return method === 'GET' ? USER_ROLES_ROUTE : 'method-not-allowed';
+    return 'unknown';
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) return send(res, 413, errorBody('Payload too large', 413), { connection: 'close' });
+      chunks.push(chunk);
+    }
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = req.method ?? 'GET';
+    if (url.pathname.startsWith('/__sim/')) return handleAdmin(req, res, url.pathname, rawBody);
+    const route = routeOf(method, url.pathname);
+    if (route === 'method-not-allowed') {
+      send(res, 405, errorBody('Method not allowed', 405));
+      return record({ method, route: 'unknown', outcome: 'invalid', httpStatus: 405 });
+    }
+    if (route === 'unknown') {
+      send(res, 404, errorBody('Not found', 404));
+      return record({ method, route, outcome: 'not-found', httpStatus: 404 });
+    }
+    return handleApi(req, res, url, route, rawBody);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      // Nothing internal reaches the caller.
+      send(res, 500, errorBody('Internal server error', 500));
+    });
+  });
+  // Closed sockets while a request is pending are expected (timeouts, drops); never crash on them.
+  server.on('clientError', (_error, socket) => socket.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    account,
+    calls: () => calls.map((c) => ({ ...c, ...(c.userIds && { userIds: [...c.userIds] }), ...(c.botIds && { botIds: [...c.botIds] }) })),
+    setFaults,
+    get config(): KoreSimulatorConfig {
+      return {
+        clientId,
+        clientSecret,
+        jobDurationMs,
+        failUsers: [...failUsers],
+        failRate,
+        neverFinish: options.neverFinish === true,
+        neverFinishUsers: [...neverFinishUsers],
+        faults: { ...faults },
+      };
+    },
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      for (const sleeper of sleepers) {
+        clearTimeout(sleeper.timer);
+        sleeper.resolve();
+      }
+      sleepers.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
