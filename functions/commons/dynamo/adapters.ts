@@ -1,0 +1,30 @@
+/**
+ * Every DynamoDB-backed adapter over one table, built together so each runtime (Lambda, local)
+ * wires the same thing the same way.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { systemClock, type Clock } from '../../domain/ports';
+import { DynamoAuditStore } from './audit-store';
+import { DynamoOpenRequestClaims } from './open-request-claims';
+import { DynamoRateLimiter } from './rate-limits';
+import { DynamoSingleUseTokens } from './single-use-tokens';
+import { DynamoSnapshotStore } from './snapshot-store';
+
+export interface DynamoAdapters {
+  store: DynamoAuditStore;
+  claims: DynamoOpenRequestClaims;
+  tokens: DynamoSingleUseTokens;
+  rateLimiter: DynamoRateLimiter;
+  snapshots: DynamoSnapshotStore;
+}
+
+export function createDynamoAdapters(options: { client: DynamoDBDocumentClient; tableName: string; clock?: Clock }): DynamoAdapters {
+  const common = { client: options.client, tableName: options.tableName, clock: options.clock ?? systemClock };
+  return {
+    store: new DynamoAuditStore(common),
+    claims: new DynamoOpenRequestClaims(common),
+    tokens: new DynamoSingleUseTokens(common),
+    rateLimiter: new DynamoRateLimiter(common),
+    snapshots: new DynamoSnapshotStore(common),
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * Named errors of the DynamoDB adapters. SDK exceptions never leave this folder: a failed
+ * condition becomes the domain meaning it has here, anything else becomes a `StoreUnavailableError`
+ * (worth retrying) or a `StoreError`, each with the SDK error as `cause` for the logs.
+ * Messages carry no personal data (no subject ids, no tokens).
+ */
+import { DomainError } from '../../domain/errors';
+
+/** A request with this id exists already. Maps to HTTP 409. */
+export class RequestAlreadyExistsError extends DomainError {
+  constructor(
+    readonly requestId: string,
+    options?: { cause?: unknown },
+  ) {
+    super('A request with this id exists already', options);
+  }
+}
+
+/** A listing cursor that this store did not issue (or issued for another query). Maps to HTTP 400. */
+export class InvalidCursorError extends DomainError {
+  constructor(options?: { cause?: unknown }) {
+    super('The cursor is not valid for this query', options);
+  }
+}
+
+/** The snapshot is older than the time its identity items are kept: it cannot vouch for anything. */
+export class SnapshotExpiredError extends DomainError {
+  constructor(readonly version: string) {
+    super('The privileged-identity snapshot is older than its retention; refresh it');
+  }
+}
+
+/** Some items of a batch write were still unprocessed after every retry. */
+export class SnapshotWriteError extends DomainError {}
+
+/** DynamoDB was throttled, timed out or failed on its side: retrying later may succeed. */
+export class StoreUnavailableError extends DomainError {
+  readonly retryable = true;
+}
+
+/** DynamoDB refused the call for another reason (validation, missing table, permissions). */
+export class StoreError extends DomainError {}
+
+const RETRYABLE = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'LimitExceededException',
+  'TimeoutError',
+]);
+
+/** True when `error` is DynamoDB's "the condition expression was false". */
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * Turns anything the SDK threw into one of our named errors (errors that are already ours pass
+ * through unchanged).
+ */
+export function translateStoreError(error: unknown, operation: string): Error {
+  if (error instanceof DomainError) return error;
+  const name = error instanceof Error ? error.name : 'Unknown';
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  const retryable =
+    RETRYABLE.has(name) ||
+    (typeof status === 'number' && status >= 500) ||
+    (error as { $retryable?: unknown } | undefined)?.$retryable !== undefined ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes((error as { code?: string } | undefined)?.code ?? '');
+  const message = `DynamoDB ${operation} failed (${name})`;
+  return retryable ? new StoreUnavailableError(message, { cause: error }) : new StoreError(message, { cause: error });
+}
+
+/** Runs one SDK call and translates whatever it throws. */
+export async function storeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw translateStoreError(error, operation);
+  }
+}

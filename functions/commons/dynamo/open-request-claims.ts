@@ -1,0 +1,85 @@
+/**
+ * Intake idempotency without transactions: one claim item per subject and scope while a request is
+ * open. The conditional put makes concurrent submissions of the same subject and scope agree on
+ * one request; the request's end releases the claim.
+ */
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConcurrentUpdateError } from '../../domain/errors';
+import { systemClock, type Clock, type OpenRequestClaims } from '../../domain/ports';
+import { isConditionalCheckFailed, storeCall, translateStoreError } from './errors';
+import { openClaimKey } from './keys';
+import { PARTITION_KEY } from './table-schema';
+
+export interface DynamoOpenRequestClaimsOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  clock?: Clock;
+}
+
+/** A claim can only vanish between our failed put and our read a few times in a row by chance. */
+const MAX_CLAIM_ROUNDS = 5;
+
+export class DynamoOpenRequestClaims implements OpenRequestClaims {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #clock: Clock;
+
+  constructor(options: DynamoOpenRequestClaimsOptions) {
+    if (!options.tableName) throw new TypeError('DynamoOpenRequestClaims needs a table name');
+    this.#client = options.client;
+    this.#table = options.tableName;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * Claims the subject + scope for `requestId`. Claiming again with the holder's own id is a
+   * success (a retried intake). Otherwise the open request's id comes back.
+   * @throws ConcurrentUpdateError when the claim kept appearing and vanishing;
+   *   StoreUnavailableError / StoreError when DynamoDB fails.
+   */
+  async claimOpenRequest(subjectHash: string, scopeKey: string, requestId: string): Promise<{ claimed: true } | { claimed: false; existingRequestId: string }> {
+    const Key = openClaimKey(subjectHash, scopeKey);
+    for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
+      try {
+        await this.#client.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: { ...Key, requestId, claimedAt: this.#clock.now().toISOString() },
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+          }),
+        );
+        return { claimed: true };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw translateStoreError(error, 'PutItem');
+      }
+      const out = await storeCall('GetItem', () => this.#client.send(new GetCommand({ TableName: this.#table, Key, ConsistentRead: true })));
+      const holder = out.Item?.requestId;
+      if (typeof holder === 'string') return holder === requestId ? { claimed: true } : { claimed: false, existingRequestId: holder };
+      // Released between our put and our read: try again.
+    }
+    throw new ConcurrentUpdateError('The open-request claim kept changing');
+  }
+
+  /**
+   * Releases the claim if `requestId` still holds it; a claim already gone or held by another
+   * request is left as it is (so a late or repeated release is harmless).
+   * @throws StoreUnavailableError / StoreError when DynamoDB fails.
+   */
+  async releaseOpenRequest(subjectHash: string, scopeKey: string, requestId: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new DeleteCommand({
+          TableName: this.#table,
+          Key: openClaimKey(subjectHash, scopeKey),
+          ConditionExpression: '#r = :r',
+          ExpressionAttributeNames: { '#r': 'requestId' },
+          ExpressionAttributeValues: { ':r': requestId },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return;
+      throw translateStoreError(error, 'DeleteItem');
+    }
+  }
+}
