@@ -286,7 +286,7 @@ export async function recordOutcome(deps: ErasureTaskDeps, input: RecordOutcomeI
           status: target,
           details: {
             ...(current.koreRequestId ? { koreRequestId: current.koreRequestId } : {}),
-            ...(state.poll ? { polls: state.poll.count, ...(state.poll.responseSha256 ? { responseSha256: state.poll.responseSha256 } : {}) } : {}),
+            ...(state.poll ? { polls: state.poll.count, ...(state.poll.responseSha256 ? { finalStatusSha256: state.poll.responseSha256 } : {}) } : {}),
             ...(rejection ? { rule: rejection.rule, botIds: rejection.botIds, source: rejection.source } : {}),
             ...(failureReason ? { reason: failureReason } : {}),
           },

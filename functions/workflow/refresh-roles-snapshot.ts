@@ -12,7 +12,7 @@ import { pageUserRoles } from '../commons/kore/user-roles-pager';
 
 /** Where a finished snapshot goes (the store's write side). */
 export interface SnapshotWriter {
-  writeSnapshot(version: string, info: SnapshotInfo, identities: Iterable<PrivilegedIdentity>): Promise<void>;
+  writeSnapshot(version: string, info: SnapshotInfo, identities: Iterable<PrivilegedIdentity>): Promise<unknown>;
 }
 
 export interface RefreshSnapshotDeps {

@@ -1,0 +1,128 @@
+/**
+ * The composition root: from the adapters of one runtime (AWS or local) to every handler of the
+ * system. Lambda entries and the local runtime both call this, so they run the same wiring and
+ * differ only in the adapters they pass in.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { KorePlatform } from '../domain/kore';
+import type { ErasureRequest } from '../domain/model';
+import type { Clock, Mailer, Signer, WorkflowStarter } from '../domain/ports';
+import type { SubjectKeys } from '../domain/subject';
+import { continueVerified, createNoticeSender, submitOnBehalf, type IntakeDeps } from '../intake/use-cases';
+import { createPublicApi } from '../intake/public-api-app';
+import { createAuditApi, type AuditApi } from '../staff/audit-api-app';
+import type { StaffAuthenticator } from '../staff/auth';
+import { createCheckpointReader, signCheckpoints, type CheckpointWriter } from '../staff/checkpoints';
+import { createOpsApi } from '../staff/ops-api-app';
+import { checkErasureStatus, recordOutcome, submitErasure, type ErasureTaskDeps } from '../workflow/erasure-tasks';
+import { refreshRolesSnapshot } from '../workflow/refresh-roles-snapshot';
+import { runCanary, type CanaryReport } from '../workflow/run-canary';
+import { sweepRequests, type SweepReport } from '../workflow/sweep-requests';
+import { parseWorkflowState, type RecordOutcomeInput, type WorkflowState } from '../workflow/workflow-state';
+import type { WorkflowSettings } from './config';
+import type { DynamoAdapters } from './dynamo/adapters';
+import type { SiteInfo } from '../intake/notices';
+
+export interface ApplicationAdapters extends DynamoAdapters {
+  kore: KorePlatform;
+  mailer: Mailer;
+  signer: Signer;
+  workflow: WorkflowStarter;
+  checkpointWriter: CheckpointWriter;
+  staffAuth: StaffAuthenticator;
+  clock: Clock;
+  subjectKeys: SubjectKeys;
+  linkKey: Uint8Array;
+  publicBaseUrl: string;
+  settings: WorkflowSettings;
+  site?: Partial<SiteInfo>;
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+export type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface Application {
+  publicApi: HttpHandler;
+  auditApi: AuditApi;
+  opsApi: HttpHandler;
+  tasks: {
+    submitErasure(input: unknown): Promise<WorkflowState>;
+    checkErasureStatus(input: unknown): Promise<WorkflowState>;
+    recordOutcome(input: unknown): Promise<{ recorded: boolean; status?: string }>;
+  };
+  sweep(stuckAfterSeconds?: number): Promise<SweepReport>;
+  refreshRolesSnapshot: () => ReturnType<typeof refreshRolesSnapshot>;
+  signCheckpoints: () => ReturnType<typeof signCheckpoints>;
+  runCanary(canary: { userId: string; botIds: string[] }): Promise<CanaryReport>;
+}
+
+export function composeApplication(a: ApplicationAdapters): Application {
+  const intake: IntakeDeps = {
+    store: a.store,
+    claims: a.claims,
+    tokens: a.tokens,
+    rateLimiter: a.rateLimiter,
+    mailer: a.mailer,
+    signer: a.signer,
+    snapshots: a.snapshots,
+    workflow: a.workflow,
+    clock: a.clock,
+    subjectKeys: a.subjectKeys,
+    linkKey: a.linkKey,
+    publicBaseUrl: a.publicBaseUrl,
+    ...(a.site ? { site: a.site } : {}),
+    ...(a.log ? { log: a.log } : {}),
+  };
+  const taskDeps: ErasureTaskDeps = {
+    store: a.store,
+    snapshots: a.snapshots,
+    kore: a.kore,
+    claims: a.claims,
+    notices: createNoticeSender(intake),
+    clock: a.clock,
+    subjectKeys: a.subjectKeys,
+    poll: a.settings.poll,
+    snapshotMaxAgeSeconds: a.settings.snapshotMaxAgeSeconds,
+  };
+  const refresh = () => refreshRolesSnapshot({ kore: a.kore, snapshots: a.snapshots, subjectKeys: a.subjectKeys, clock: a.clock });
+  const checkpoints = createCheckpointReader({ writer: a.checkpointWriter, signer: a.signer });
+  const auditDeps = { store: a.store, clock: a.clock, subjectHashKey: a.subjectKeys.hmacKey, checkpoints };
+
+  return {
+    publicApi: createPublicApi(intake),
+    auditApi: createAuditApi({ ...auditDeps, auth: a.staffAuth }),
+    opsApi: createOpsApi({
+      ...auditDeps,
+      auth: a.staffAuth,
+      workflow: a.workflow,
+      snapshots: a.snapshots,
+      refreshRolesSnapshot: refresh,
+      notifySubject: (request: ErasureRequest, kind: 'extended', details: { reason: string }) => createNoticeSender(intake).notifyExtension(request, details.reason),
+      stuckAfterMs: a.settings.stuckAfterSeconds * 1000,
+      submitOnBehalf: async (body, actor) => ({ ...(await submitOnBehalf(intake, body, actor as `staff:${string}`)) }),
+    }),
+    tasks: {
+      submitErasure: (input) => submitErasure(taskDeps, parseWorkflowState(input)),
+      checkErasureStatus: (input) => checkErasureStatus(taskDeps, parseWorkflowState(input)),
+      recordOutcome: (input) => {
+        const i = input as RecordOutcomeInput;
+        return recordOutcome(taskDeps, { ...i, state: parseWorkflowState(i.state ?? { requestId: i.requestId, attempt: i.attempt }) });
+      },
+    },
+    sweep: (stuckAfterSeconds = a.settings.stuckAfterSeconds) =>
+      sweepRequests({
+        store: a.store,
+        workflow: a.workflow,
+        claims: a.claims,
+        clock: a.clock,
+        continueVerified: (requestId) => continueVerified(intake, requestId),
+        stuckAfterSeconds,
+        verificationTtlSeconds: a.settings.verificationTtlSeconds,
+        receivedStaleSeconds: a.settings.receivedStaleSeconds,
+      }),
+    refreshRolesSnapshot: refresh,
+    signCheckpoints: () => signCheckpoints({ store: a.store, signer: a.signer, writer: a.checkpointWriter }, a.clock.now()),
+    runCanary: (canary) =>
+      runCanary({ store: a.store, claims: a.claims, workflow: a.workflow, clock: a.clock, subjectKeys: a.subjectKeys, canaryUserId: canary.userId, canaryBotIds: canary.botIds }),
+  };
+}

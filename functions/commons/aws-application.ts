@@ -1,0 +1,154 @@
+/**
+ * The AWS runtime of the composition root: builds the application from the function's
+ * environment, with the AWS adapters. Each function gets only some capabilities (least
+ * privilege, see infra/constructs/functions.ts): whatever its environment does not configure is an
+ * adapter that fails loudly, naming the missing capability, if the code ever reaches for it.
+ *
+ * SDK clients are created once per container (module scope, lazily per service) and secrets are
+ * fetched once and cached.
+ */
+import { createRemoteJWKSet } from 'jose';
+import type { KorePlatform } from '../domain/kore';
+import { systemClock, type Mailer, type Signer, type WorkflowStarter } from '../domain/ports';
+import { deriveKeys } from '../domain/subject';
+import type { StaffAuthenticator } from '../staff/auth';
+import { createStaffAuthenticator } from '../staff/auth';
+import type { CheckpointWriter } from '../staff/checkpoints';
+import { composeApplication, type Application } from './application';
+import { ConfigurationError, getOptionalStringFromEnv, getStringFromEnv, readWorkflowSettings } from './config';
+import { createDocumentClient } from './dynamo/clients';
+import { createDynamoAdapters } from './dynamo/adapters';
+import { KoreClient } from './kore/kore-client';
+import { logger, errorName } from './logger';
+
+type Env = Record<string, string | undefined>;
+
+/** An adapter this function was not given: any use is a wiring error, reported by name. */
+function unavailable<T extends object>(capability: string): T {
+  return new Proxy({} as T, {
+    get(_target, property) {
+      if (property === 'then') return undefined; // not a promise
+      return () => {
+        throw new ConfigurationError(`This function is not configured for ${capability} (${String(property)})`);
+      };
+    },
+  });
+}
+
+function parseAppSecret(value: unknown): { subjectKey: string; linkKey: string } {
+  const v = value as { subjectKey?: unknown; linkKey?: unknown } | null;
+  if (!v || typeof v.subjectKey !== 'string' || typeof v.linkKey !== 'string' || v.subjectKey.length < 16 || v.linkKey.length < 32) {
+    throw new ConfigurationError('The app secret needs string members subjectKey (≥ 16 chars) and linkKey (≥ 32 chars)');
+  }
+  return { subjectKey: v.subjectKey, linkKey: v.linkKey };
+}
+
+function parseKoreCredentials(value: unknown): { clientId: string; clientSecret: string } {
+  const v = value as { clientId?: unknown; clientSecret?: unknown } | null;
+  if (!v || typeof v.clientId !== 'string' || typeof v.clientSecret !== 'string' || !v.clientId || !v.clientSecret) {
+    throw new ConfigurationError('The Kore.ai credentials secret needs string members clientId and clientSecret');
+  }
+  return { clientId: v.clientId, clientSecret: v.clientSecret };
+}
+
+const documentClient = createDocumentClient();
+let secretsClient: import('@aws-sdk/client-secrets-manager').SecretsManagerClient | undefined;
+
+async function secrets() {
+  if (!secretsClient) {
+    const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+    secretsClient = new SecretsManagerClient({});
+  }
+  const { loadJsonSecret } = await import('./aws/secrets');
+  return { client: secretsClient, loadJsonSecret };
+}
+
+/**
+ * Builds the application from the environment of this function.
+ * @throws ConfigurationError when TABLE_NAME or APP_SECRET_ARN is missing or a secret is malformed.
+ */
+export async function buildAwsApplication(env: Env = process.env): Promise<Application> {
+  const tableName = getStringFromEnv('TABLE_NAME', env);
+  const clock = systemClock;
+  const { client: sm, loadJsonSecret } = await secrets();
+  const appSecret = await loadJsonSecret(sm, getStringFromEnv('APP_SECRET_ARN', env), parseAppSecret);
+
+  let kore: KorePlatform = unavailable('Kore.ai');
+  const koreSecretArn = getOptionalStringFromEnv('KORE_CREDENTIALS_SECRET_ARN', env);
+  if (koreSecretArn) {
+    const credentials = await loadJsonSecret(sm, koreSecretArn, parseKoreCredentials);
+    kore = new KoreClient({ baseUrl: getStringFromEnv('KORE_BASE_URL', env), ...credentials });
+  }
+
+  let workflow: WorkflowStarter = unavailable('Step Functions');
+  const stateMachineArn = getOptionalStringFromEnv('STATE_MACHINE_ARN', env);
+  if (stateMachineArn) {
+    const [{ SFNClient }, { StepFunctionsWorkflow }] = await Promise.all([import('@aws-sdk/client-sfn'), import('./aws/sfn-workflow')]);
+    workflow = new StepFunctionsWorkflow({ client: new SFNClient({}), stateMachineArn });
+  }
+
+  let mailer: Mailer = unavailable('email (MAIL_FROM)');
+  const mailFrom = getOptionalStringFromEnv('MAIL_FROM', env);
+  if (mailFrom) {
+    const [{ SESv2Client }, { SesMailer }] = await Promise.all([import('@aws-sdk/client-sesv2'), import('./aws/ses-mailer')]);
+    mailer = new SesMailer({ client: new SESv2Client({}), from: mailFrom });
+  }
+
+  let signer: Signer = unavailable('signing (SIGNING_KEY_ID)');
+  const signingKeyId = getOptionalStringFromEnv('SIGNING_KEY_ID', env);
+  if (signingKeyId) {
+    const [{ KMSClient }, { KmsSigner }] = await Promise.all([import('@aws-sdk/client-kms'), import('./aws/kms-signer')]);
+    signer = new KmsSigner({ client: new KMSClient({}), keyId: signingKeyId });
+  }
+
+  let checkpointWriter: CheckpointWriter = unavailable('checkpoints (CHECKPOINT_BUCKET)');
+  const bucket = getOptionalStringFromEnv('CHECKPOINT_BUCKET', env);
+  if (bucket) {
+    const [{ S3Client }, { S3CheckpointWriter }] = await Promise.all([import('@aws-sdk/client-s3'), import('./aws/s3-checkpoints')]);
+    checkpointWriter = new S3CheckpointWriter({ client: new S3Client({}), bucket });
+  }
+
+  let staffAuth: StaffAuthenticator = unavailable('staff authentication (STAFF_*)');
+  const issuer = getOptionalStringFromEnv('STAFF_ISSUER', env);
+  if (issuer) {
+    staffAuth = createStaffAuthenticator({
+      issuer,
+      audience: getStringFromEnv('STAFF_AUDIENCE', env),
+      jwks: createRemoteJWKSet(new URL(getStringFromEnv('STAFF_JWKS_URL', env))),
+      rolesClaim: getOptionalStringFromEnv('STAFF_ROLES_CLAIM', env) ?? 'cognito:groups',
+    });
+  }
+
+  return composeApplication({
+    ...createDynamoAdapters({ client: documentClient, tableName, clock }),
+    kore,
+    mailer,
+    signer,
+    workflow,
+    checkpointWriter,
+    staffAuth,
+    clock,
+    subjectKeys: deriveKeys(appSecret.subjectKey),
+    linkKey: new TextEncoder().encode(appSecret.linkKey),
+    // Links go out in mail and pages; a function that sends mail must know where the site is.
+    publicBaseUrl: mailFrom ? getStringFromEnv('PUBLIC_BASE_URL', env) : (getOptionalStringFromEnv('PUBLIC_BASE_URL', env) ?? ''),
+    settings: readWorkflowSettings(env),
+    log: (entry) => {
+      const { level, message, ...fields } = entry as { level?: string; message?: string };
+      const write = level === 'error' ? logger.error.bind(logger) : level === 'warn' ? logger.warn.bind(logger) : logger.info.bind(logger);
+      write(message ?? 'event', fields);
+    },
+  });
+}
+
+let application: Promise<Application> | undefined;
+
+/** The container's application, built on first use and reused by every invocation after. */
+export function awsApplication(): Promise<Application> {
+  application ??= buildAwsApplication().catch((error: unknown) => {
+    application = undefined; // let the next invocation try again (e.g. a secret not yet set)
+    logger.error('application could not be built', { error: errorName(error) });
+    throw error;
+  });
+  return application;
+}

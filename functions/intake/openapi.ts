@@ -1,0 +1,159 @@
+/**
+ * The OpenAPI 3.1 description of the public routes, generated from the very zod schemas that
+ * validate requests, so documentation and behaviour cannot drift apart. The staff side merges
+ * `publicOpenApiPaths()` (and `onBehalfOpenApiPath()`) into its own document.
+ */
+import { z } from 'zod';
+import { PROBLEM_TYPE_BASE } from '../commons/http/problem';
+import { MAX_BODY_BYTES } from './http';
+import { formSubmissionSchema, onBehalfSchema, submissionAcceptedSchema, submissionSchema } from './schema';
+
+type Json = Record<string, unknown>;
+
+function schemaOf(schema: z.ZodType, io: 'input' | 'output' = 'input'): Json {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
+  return rest;
+}
+
+/** RFC 9457 problem details, as every error of the API is answered. */
+export const PROBLEM_SCHEMA: Json = {
+  type: 'object',
+  required: ['type', 'title', 'status'],
+  properties: {
+    type: { type: 'string', format: 'uri', description: `A URI under ${PROBLEM_TYPE_BASE}` },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } },
+    },
+    retryAfterSeconds: { type: 'integer' },
+  },
+};
+
+/** A problem response entry for `responses`. */
+export function problemResponse(description: string, headers?: Json): Json {
+  return {
+    description,
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+    ...(headers ? { headers } : {}),
+  };
+}
+
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } };
+const HTML = (description: string) => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
+
+/** The public routes (paths object of OpenAPI 3.1). */
+export function publicOpenApiPaths(): Json {
+  return {
+    '/': {
+      get: {
+        summary: 'The request form',
+        description: 'Plain HTML that works without JavaScript. Sets the CSRF cookie the form post must bring back.',
+        responses: { '200': HTML('The form.') },
+      },
+    },
+    '/requests': {
+      post: {
+        summary: 'Ask for erasure',
+        description:
+          'JSON or form. Without botIds (or with an empty list) the data is erased from all bots. ' +
+          'While a request of the same address and bots is open, that request is answered (no new one, no second email). ' +
+          `Bodies larger than ${MAX_BODY_BYTES} bytes are refused. Browsers posting the form get 303 to the status page, or the form again (422) with messages.`,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: schemaOf(submissionSchema) },
+            'application/x-www-form-urlencoded': {
+              schema: schemaOf(formSubmissionSchema),
+              encoding: { botIds: { style: 'form', explode: true } },
+            },
+          },
+        },
+        responses: {
+          '202': { description: 'Accepted: check your email.', content: { 'application/json': { schema: schemaOf(submissionAcceptedSchema, 'output') } } },
+          '303': { description: 'Form post accepted: see the status page.', headers: { Location: { schema: { type: 'string' } } } },
+          '400': problemResponse('Malformed body: invalid JSON or form data, invalid UTF-8, too deeply nested, or forbidden keys.'),
+          '403': problemResponse('Form post without a valid CSRF token.'),
+          '413': problemResponse('Body too large.'),
+          '415': problemResponse('Content type is neither JSON nor form.'),
+          '422': problemResponse('Validation failed; `errors` names each field.'),
+          '429': problemResponse('Too many requests from this address or client.', RETRY_AFTER),
+          '503': problemResponse('The confirmation email could not be sent; nothing was stored.', RETRY_AFTER),
+        },
+      },
+    },
+    '/verify': {
+      get: {
+        summary: 'Confirm a request from the emailed link',
+        parameters: [{ name: 'token', in: 'query', required: true, schema: { type: 'string', maxLength: 2048 } }],
+        responses: {
+          '303': { description: 'Confirmed: see the status page.', headers: { Location: { schema: { type: 'string' } } } },
+          '400': problemResponse('Not a valid link.'),
+          '410': problemResponse('The link expired, was already used, or the request is closed.'),
+        },
+      },
+    },
+    '/requests/{id}': {
+      get: {
+        summary: 'Status of a request',
+        description: 'HTML, or JSON with `Accept: application/json`. A wrong token and an unknown id are the same 404.',
+        parameters: [
+          { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
+          { name: 'token', in: 'query', required: true, schema: { type: 'string', maxLength: 2048 } },
+        ],
+        responses: {
+          '200': {
+            description: 'The request, its subject-safe timeline, due date, and the signed receipt once completed.',
+            content: { 'application/json': { schema: { type: 'object' } }, 'text/html': { schema: { type: 'string' } } },
+          },
+          '404': problemResponse('No such request (or not your token).'),
+        },
+      },
+    },
+    '/.well-known/jwks.json': {
+      get: {
+        summary: 'Public key that verifies erasure receipts',
+        responses: { '200': { description: 'A JWK set.', content: { 'application/json': { schema: { type: 'object' } } } } },
+      },
+    },
+    '/openapi.json': { get: { summary: 'This description', responses: { '200': { description: 'OpenAPI 3.1 document.' } } } },
+  };
+}
+
+/** `POST /ops/requests` for the staff side's document (auth and role are the staff side's part). */
+export function onBehalfOpenApiPath(): Json {
+  return {
+    '/ops/requests': {
+      post: {
+        summary: 'Submit a request on a subject’s behalf (role ops)',
+        requestBody: { required: true, content: { 'application/json': { schema: schemaOf(onBehalfSchema) } } },
+        responses: {
+          '202': { description: 'Accepted (or the open request of the same subject and scope).', content: { 'application/json': { schema: { type: 'object' } } } },
+          '422': problemResponse('Validation failed; `errors` names each field.'),
+        },
+      },
+    },
+  };
+}
+
+/** The components the paths refer to. */
+export function openApiComponents(): Json {
+  return { schemas: { Problem: PROBLEM_SCHEMA } };
+}
+
+/** The whole public document, served at `GET /openapi.json`. */
+export function publicOpenApiDocument(serverUrl?: string): Json {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Erasure desk — public API',
+      version: '1.0.0',
+      description: 'GDPR Art. 17 erasure requests for chatbots on the Kore.ai XO Platform. Errors are RFC 9457 problem details.',
+    },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    paths: publicOpenApiPaths(),
+    components: openApiComponents(),
+  };
+}

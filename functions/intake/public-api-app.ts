@@ -1,0 +1,175 @@
+/**
+ * The public HTTP API as one function of an API Gateway v2 event: routes, content negotiation
+ * (pages for browsers, JSON and problem+json for programs), CSRF for the form, and the mapping
+ * of every error to an answer that reveals nothing internal. The Lambda handler and the local
+ * runtime both wrap `createPublicApi(deps)`.
+ *
+ * Browser or program? Pages go to callers whose `Accept` names `text/html` (browsers always do);
+ * everyone else gets JSON / problem+json. A form post that fails validation in a browser gets the
+ * form again (422) with the messages and the input kept.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../commons/http/problem';
+import { IllegalTransitionError } from '../domain/errors';
+import {
+  assetResponse,
+  header,
+  htmlResponse,
+  jsonResponse,
+  method,
+  parseBody,
+  problemResponse,
+  queryParam,
+  readCookies,
+  redirect,
+  validationProblem,
+  wantsJson,
+  type HttpResult,
+} from './http';
+import { checkCsrf, csrfCookieName, isSecureBase, issueCsrf } from './links';
+import { publicOpenApiDocument } from './openapi';
+import { errorPage, formPage, formValuesFrom, statusPage } from './pages';
+import { formFieldsToInput } from './schema';
+import { SITE_CSS } from './site-css';
+import { getStatus, siteOf, submitRequest, verifyRequest, type IntakeDeps } from './use-cases';
+
+export type PublicApiDeps = IntakeDeps;
+export type PublicApi = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export const CSRF_PROBLEM: Problem = problem(403, 'csrf-failed', 'The form has expired or did not come from this site', 'Reload the form and send it again.');
+
+interface Route {
+  name: 'form' | 'css' | 'submit' | 'verify' | 'status' | 'openapi' | 'jwks';
+  methods: readonly string[];
+  params?: Record<string, string>;
+}
+
+function matchRoute(path: string): Route | undefined {
+  switch (path) {
+    case '/':
+      return { name: 'form', methods: ['GET'] };
+    case '/assets/site.css':
+      return { name: 'css', methods: ['GET'] };
+    case '/requests':
+      return { name: 'submit', methods: ['POST'] };
+    case '/verify':
+      return { name: 'verify', methods: ['GET'] };
+    case '/openapi.json':
+      return { name: 'openapi', methods: ['GET'] };
+    case '/.well-known/jwks.json':
+      return { name: 'jwks', methods: ['GET'] };
+  }
+  const status = /^\/requests\/([^/]+)$/.exec(path);
+  if (status) {
+    let id: string;
+    try {
+      id = decodeURIComponent(status[1]!);
+    } catch {
+      id = '';
+    }
+    return { name: 'status', methods: ['GET'], params: { id } };
+  }
+  return undefined;
+}
+
+/** True when the caller is a browser that wants a page rather than JSON. */
+function wantsHtml(event: APIGatewayProxyEventV2): boolean {
+  return (header(event, 'accept') ?? '').toLowerCase().includes('text/html') && !wantsJson(event);
+}
+
+/**
+ * The public API. `deps` are the intake's ports and configuration (see `IntakeDeps`); the
+ * returned function never throws: every failure becomes an answer.
+ */
+export function createPublicApi(deps: PublicApiDeps): PublicApi {
+  const site = siteOf(deps);
+  const secure = isSecureBase(deps.publicBaseUrl);
+  const baseUrl = deps.publicBaseUrl.replace(/\/+$/, '');
+  const openApi = publicOpenApiDocument(baseUrl);
+  const log = deps.log ?? ((entry: Record<string, unknown>) => console.log(JSON.stringify(entry)));
+
+  const problemAnswer = (event: APIGatewayProxyEventV2, p: Problem, headers: Record<string, string> = {}): HttpResult =>
+    wantsHtml(event) ? htmlResponse(p.status, errorPage(site, p.status, p.title, p.detail), { headers }) : problemResponse(p, headers);
+
+  const failure = (event: APIGatewayProxyEventV2, error: unknown): HttpResult => {
+    if (error instanceof HttpProblem) return problemAnswer(event, error.problem, error.headers);
+    if (error instanceof IllegalTransitionError) {
+      return problemAnswer(event, problem(409, 'conflict', 'The request has moved on', 'Reload the status page to see where it stands.'));
+    }
+    // The name only: messages of unexpected errors may carry data we must not log.
+    log({ level: 'error', message: 'unhandled error in the public API', errorName: error instanceof Error ? error.name : typeof error, route: event.rawPath?.slice(0, 64) });
+    return problemAnswer(event, INTERNAL_PROBLEM);
+  };
+
+  const showForm = (statusCode: number, errors: readonly FieldError[] = [], values = {}): HttpResult => {
+    const csrf = issueCsrf(deps.linkKey, deps.clock.now(), secure);
+    return htmlResponse(statusCode, formPage(site, { csrfToken: csrf.token, errors, values }), { cookies: [csrf.cookie] });
+  };
+
+  async function submit(event: APIGatewayProxyEventV2): Promise<HttpResult> {
+    const client = { ip: event.requestContext?.http?.sourceIp ?? 'unknown', userAgent: header(event, 'user-agent') };
+    const body = parseBody(event);
+    if (body.kind === 'json') return jsonResponse(202, await submitRequest(deps, body.value, client));
+
+    const browser = wantsHtml(event);
+    // Double submit: the hidden field must match the cookie, and both must be ours and fresh.
+    const csrfField = body.fields.get('csrf');
+    body.fields.delete('csrf');
+    const crossSite = header(event, 'sec-fetch-site') === 'cross-site';
+    const cookie = readCookies(event).get(csrfCookieName(secure));
+    if (crossSite || csrfField?.length !== 1 || !checkCsrf(deps.linkKey, csrfField[0], cookie, deps.clock.now())) {
+      return problemAnswer(event, CSRF_PROBLEM);
+    }
+    const values = formValuesFrom(body.fields);
+    const { input, errors } = formFieldsToInput(body.fields);
+    try {
+      if (errors.length) throw new HttpProblem(validationProblem(errors));
+      const result = await submitRequest(deps, input, client);
+      return redirect(result.statusUrl);
+    } catch (error) {
+      if (browser && error instanceof HttpProblem && error.problem.status === 422) return showForm(422, error.problem.errors ?? [], values);
+      throw error;
+    }
+  }
+
+  async function route(event: APIGatewayProxyEventV2): Promise<HttpResult> {
+    const rawPath = event.rawPath || '/';
+    const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath;
+    const found = matchRoute(path);
+    if (!found) return problemAnswer(event, problem(404, 'not-found', 'Page not found', 'There is nothing at this address.'));
+    const verb = method(event);
+    if (!found.methods.includes(verb)) {
+      return problemAnswer(event, problem(405, 'method-not-allowed', 'Method not allowed', `Use ${found.methods.join(' or ')}.`), { allow: found.methods.join(', ') });
+    }
+    switch (found.name) {
+      case 'form':
+        return showForm(200);
+      case 'css':
+        return assetResponse(SITE_CSS, 'text/css; charset=utf-8');
+      case 'openapi':
+        return jsonResponse(200, openApi, { 'cache-control': 'public, max-age=300' });
+      case 'jwks':
+        return jsonResponse(200, { keys: [await deps.signer.publicJwk()] }, { 'cache-control': 'public, max-age=300' });
+      case 'submit':
+        return submit(event);
+      case 'verify': {
+        const result = await verifyRequest(deps, queryParam(event, 'token'));
+        return redirect(result.statusUrl);
+      }
+      case 'status': {
+        const id = found.params!.id!;
+        const view = await getStatus(deps, id, queryParam(event, 'token'));
+        if (wantsJson(event)) return jsonResponse(200, view);
+        return htmlResponse(200, statusPage(site, view, { publicKeyUrl: `${baseUrl}/.well-known/jwks.json` }));
+      }
+    }
+  }
+
+  return async (event) => {
+    try {
+      return await route(event);
+    } catch (error) {
+      return failure(event, error);
+    }
+  };
+}

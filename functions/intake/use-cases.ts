@@ -1,0 +1,751 @@
+/**
+ * The intake use cases: what happens when a subject submits, confirms the emailed link and looks
+ * at the status page, and when staff submit on a subject's behalf. Plain functions over the
+ * domain ports (store, claims, tokens, limits, mail, snapshot, workflow, signer); no HTTP here
+ * apart from the `HttpProblem`s they throw for the caller to answer.
+ *
+ * ## Writes without transactions, and what happens when one fails
+ *
+ * A web submission writes, in this order:
+ * 1. the open-request **claim** (subject hash + scope → new request id): the idempotency key;
+ * 2. the request with REQUEST_RECEIVED (status RECEIVED);
+ * 3. VERIFICATION_SENT (→ AWAITING_VERIFICATION);
+ * 4. the verification email.
+ *
+ * - (2) fails: the claim is released; nothing else exists.
+ * - (3) or (4) fails: the request is **cancelled** (REQUEST_CANCELLED with the reason, plain id
+ *   dropped) and the claim released, so no half-made request stays open; (4) answers 503 "try
+ *   again". If that clean-up fails too, what is left heals itself: a claim whose request is
+ *   missing (ids are time-ordered UUIDv7), final, or RECEIVED for longer than
+ *   `staleClaimSeconds` is treated as stale by the next submission (released, the RECEIVED
+ *   request cancelled); an AWAITING_VERIFICATION request without mail gets a fresh mail on the
+ *   next submission once `resendAfterSeconds` passed, and otherwise the sweeper expires it (see
+ *   `lastVerificationMailAt`).
+ * - After verification (VERIFIED), a failure before QUEUED, or a failed workflow start after
+ *   QUEUED, leaves the request VERIFIED/QUEUED: exactly what the sweeper restarts.
+ */
+import { randomBytes } from 'node:crypto';
+import { HttpProblem, problem, type Problem } from '../commons/http/problem';
+import type { NoticeSender } from '../workflow/erasure-tasks';
+import { queueErasure } from '../workflow/queue-erasure';
+import { dueAtFor } from '../domain/deadlines';
+import { decideEligibility, explainRejection } from '../domain/eligibility';
+import { IllegalTransitionError } from '../domain/errors';
+import { assertTransition, isFinal } from '../domain/lifecycle';
+import type { Actor, AuditEvent, EligibilityRule, ErasureRequest, JsonValue, RequestStatus, SubjectKind } from '../domain/model';
+import type {
+  AuditStore,
+  Clock,
+  Mailer,
+  OpenRequestClaims,
+  RateLimiter,
+  Signer,
+  SingleUseTokens,
+  SnapshotReader,
+  WorkflowStarter,
+} from '../domain/ports';
+import { decryptSubjectId, detectSubjectKind, encryptSubjectId, hashSubject, normaliseSubjectId, type SubjectKeys } from '../domain/subject';
+import {
+  checkStatusToken,
+  createVerifyToken,
+  LinkExpiredError,
+  LinkInvalidError,
+  statusUrlFor,
+  verifyUrlFor,
+  verifyVerifyToken,
+  VERIFY_LINK_TTL_SECONDS,
+} from './links';
+import { composeNotice, DEFAULT_SITE, type NoticeKind, type SiteInfo } from './notices';
+import { receiptFor } from './receipts';
+import { validateOnBehalf, validateSubmission } from './schema';
+import { validationProblem } from './http';
+
+export { composeNotice } from './notices';
+export type { Notice, NoticeContext, NoticeKind, SiteInfo } from './notices';
+
+/** Limits of the intake; every one can be overridden in the deps. */
+export interface IntakeLimits {
+  /** Submissions per normalised address (hash). */
+  perAddress: { limit: number; windowSeconds: number };
+  /** Submissions per client IP. */
+  perClient: { limit: number; windowSeconds: number };
+  /** A resubmission re-sends the verification email only when the last one is older than this. */
+  resendAfterSeconds: number;
+  /** A claim whose request is missing or still RECEIVED after this long is left over from a failure. */
+  staleClaimSeconds: number;
+}
+
+export const DEFAULT_LIMITS: IntakeLimits = {
+  perAddress: { limit: 5, windowSeconds: 3600 },
+  perClient: { limit: 30, windowSeconds: 600 },
+  resendAfterSeconds: 600,
+  staleClaimSeconds: 120,
+};
+
+/** Everything the use cases need: ports and configuration. */
+export interface IntakeDeps {
+  store: AuditStore;
+  claims: OpenRequestClaims;
+  tokens: SingleUseTokens;
+  rateLimiter: RateLimiter;
+  mailer: Mailer;
+  signer: Signer;
+  snapshots: SnapshotReader;
+  workflow: WorkflowStarter;
+  clock: Clock;
+  subjectKeys: SubjectKeys;
+  /** ≥ 32 bytes; signs verification links, status tokens and CSRF tokens. */
+  linkKey: Uint8Array;
+  /** Where the public site is reached, without a trailing slash, e.g. `https://erase.example.com`. */
+  publicBaseUrl: string;
+  limits?: Partial<IntakeLimits>;
+  site?: Partial<SiteInfo>;
+  /** A structured log line; gets ids, statuses and error names only. Defaults to stdout JSON. */
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+/** What a submission answers: the same shape for a fresh request and for the open one it found. */
+export type SubmissionResult = {
+  requestId: string;
+  status: RequestStatus;
+  statusUrl: string;
+};
+
+const INTAKE: Actor = 'system:intake';
+
+/** A rejection's rule: one of the owner/co-developer rules, or the platform's own refusal. */
+export type RejectionRule = NonNullable<ErasureRequest['rejection']>['rule'];
+
+function limitsOf(deps: IntakeDeps): IntakeLimits {
+  return { ...DEFAULT_LIMITS, ...deps.limits };
+}
+
+export function siteOf(deps: Pick<IntakeDeps, 'site'>): SiteInfo {
+  return { ...DEFAULT_SITE, ...deps.site };
+}
+
+function logOf(deps: IntakeDeps): (entry: Record<string, unknown>) => void {
+  return deps.log ?? ((entry) => console.log(JSON.stringify(entry)));
+}
+
+const errorName = (error: unknown) => (error instanceof Error ? error.name : typeof error);
+
+/** `*` for all bots, else the sorted, unique bot ids joined by `,`. */
+export function scopeKeyOf(botIds: readonly string[]): string {
+  return botIds.length === 0 ? '*' : [...new Set(botIds)].sort().join(',');
+}
+
+/**
+ * A new request id: a UUIDv7 (48-bit millisecond time, then randomness), so ids sort by time
+ * and a left-over claim can tell how old its request id is.
+ */
+export function newRequestId(now: Date): string {
+  const bytes = randomBytes(16);
+  let ms = BigInt(now.getTime());
+  for (let i = 5; i >= 0; i--) {
+    bytes[i] = Number(ms & 0xffn);
+    ms >>= 8n;
+  }
+  bytes[6] = 0x70 | (bytes[6]! & 0x0f);
+  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The creation time of a UUIDv7 request id, or undefined for ids of another form. */
+export function requestIdTime(requestId: string): Date | undefined {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(requestId)) return undefined;
+  return new Date(parseInt(requestId.replace(/-/g, '').slice(0, 12), 16));
+}
+
+/**
+ * When the newest verification email of a request was sent (VERIFICATION_SENT, or a re-send
+ * recorded as NOTICE_SENT kind `verification`): its link works until then + 30 minutes, so the
+ * sweeper expires AWAITING_VERIFICATION requests only after that.
+ */
+export function lastVerificationMailAt(timeline: readonly AuditEvent[]): Date | undefined {
+  for (let i = timeline.length - 1; i >= 0; i--) {
+    const e = timeline[i]!;
+    if (e.type === 'VERIFICATION_SENT' || (e.type === 'NOTICE_SENT' && e.details.kind === 'verification')) return new Date(e.at);
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Problems
+
+export const NOT_FOUND_PROBLEM: Problem = problem(404, 'not-found', 'No such request', 'Check that you copied the whole link.');
+
+function rateLimited(retryAfterSeconds: number): HttpProblem {
+  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  return new HttpProblem(
+    problem(429, 'rate-limited', 'Too many requests', `Please wait ${Math.ceil(seconds / 60)} minute(s) and try again.`, { retryAfterSeconds: seconds }),
+    { 'retry-after': String(seconds) },
+  );
+}
+
+export const LINK_EXPIRED_PROBLEM = problem(410, 'link-expired', 'This link has expired', 'Confirmation links work for 30 minutes. Please submit your request again; we will send a new link.');
+export const LINK_USED_PROBLEM = problem(410, 'link-used', 'This link has already been used', 'Each confirmation link works once. Use the status link from your email to follow your request.');
+export const LINK_INVALID_PROBLEM = problem(400, 'link-invalid', 'This link is not valid', 'Open the link exactly as it appears in the email, or submit your request again.');
+export const REQUEST_CLOSED_PROBLEM = problem(410, 'request-closed', 'This request is closed', 'The request was not confirmed in time or was cancelled. Please submit your request again.');
+export const MAIL_FAILED_PROBLEM = problem(503, 'mail-failed', 'We could not send the confirmation email', 'Nothing was stored. Please try again in a few minutes.');
+
+// ---------------------------------------------------------------------------------------------
+// Shared steps
+
+async function enforceLimit(deps: IntakeDeps, key: string, rule: { limit: number; windowSeconds: number }, now: Date): Promise<void> {
+  const result = await deps.rateLimiter.hit(key, rule.windowSeconds, rule.limit, now);
+  if (!result.allowed) throw rateLimited(result.retryAfterSeconds);
+}
+
+/** A claim that cannot be serving an open request any more (see the module comment). */
+async function isStaleClaim(deps: IntakeDeps, existingId: string, existing: ErasureRequest | undefined, now: Date): Promise<boolean> {
+  const staleMs = limitsOf(deps).staleClaimSeconds * 1000;
+  if (!existing) {
+    const created = requestIdTime(existingId);
+    return created !== undefined && now.getTime() - created.getTime() > staleMs;
+  }
+  if (isFinal(existing.status)) return true;
+  if (existing.status === 'RECEIVED' && now.getTime() - Date.parse(existing.receivedAt) > staleMs) {
+    await abandon(deps, existing.requestId, 'INTAKE_INCOMPLETE', { release: false });
+    return true;
+  }
+  return false;
+}
+
+type ClaimOutcome = { claimed: true } | { claimed: false; existingId: string; existing: ErasureRequest | undefined };
+
+/** Claims the subject+scope for `requestId`, or finds the open request holding it (clearing one stale claim). */
+async function claimOrFind(deps: IntakeDeps, subjectHash: string, scopeKey: string, requestId: string, now: Date): Promise<ClaimOutcome> {
+  for (let round = 0; ; round++) {
+    const claim = await deps.claims.claimOpenRequest(subjectHash, scopeKey, requestId);
+    if (claim.claimed) return { claimed: true };
+    const existing = await deps.store.getRequest(claim.existingRequestId);
+    if (round > 0 || !(await isStaleClaim(deps, claim.existingRequestId, existing, now))) {
+      return { claimed: false, existingId: claim.existingRequestId, existing };
+    }
+    await deps.claims.releaseOpenRequest(subjectHash, scopeKey, claim.existingRequestId);
+  }
+}
+
+/**
+ * Cancels a request the intake could not finish (dropping the plain id) and releases its claim.
+ * Best effort: failures are logged, the module comment says what heals what is left.
+ */
+async function abandon(deps: IntakeDeps, requestId: string, reason: string, options: { release: boolean } = { release: true }): Promise<void> {
+  const log = logOf(deps);
+  let request: ErasureRequest | undefined;
+  try {
+    ({ request } = await deps.store.appendEvent(requestId, (current) => {
+      assertTransition(current.status, 'CANCELLED');
+      return {
+        event: { type: 'REQUEST_CANCELLED', at: deps.clock.now().toISOString(), actor: INTAKE, attempt: current.attempt, status: 'CANCELLED', details: { reason } },
+        patch: { subjectCipher: null },
+      };
+    }));
+  } catch (error) {
+    log({ level: 'error', message: 'intake clean-up could not cancel the request', requestId, reason, errorName: errorName(error) });
+  }
+  if (!options.release) return;
+  try {
+    request ??= await deps.store.getRequest(requestId);
+    if (request) await deps.claims.releaseOpenRequest(request.subjectHash, request.scopeKey, requestId);
+  } catch (error) {
+    log({ level: 'error', message: 'intake clean-up could not release the claim', requestId, errorName: errorName(error) });
+  }
+}
+
+/** Records that a notice went out (kind only; never the address or the text). */
+async function recordNotice(deps: IntakeDeps, requestId: string, kind: string, extra: { [key: string]: JsonValue } = {}): Promise<void> {
+  await deps.store.appendEvent(requestId, (current) => ({
+    event: { type: 'NOTICE_SENT', at: deps.clock.now().toISOString(), actor: INTAKE, attempt: current.attempt, status: current.status, details: { kind, ...extra } },
+  }));
+}
+
+/** Sends a notice and records it; a failure is logged, not thrown (the status page tells the same). */
+async function notify(deps: IntakeDeps, to: string, kind: NoticeKind, mailKind: string, request: ErasureRequest, extra: Partial<Parameters<typeof composeNotice>[1]> = {}): Promise<void> {
+  try {
+    const statusUrl = await statusUrlFor(deps.publicBaseUrl, deps.linkKey, request.requestId, deps.clock.now());
+    const notice = composeNotice(kind, { requestId: request.requestId, statusUrl, dueAt: request.dueAt, site: siteOf(deps), ...extra });
+    await deps.mailer.send({ to, subject: notice.subject, text: notice.text, html: notice.html, kind: mailKind, requestId: request.requestId });
+    await recordNotice(deps, request.requestId, mailKind);
+  } catch (error) {
+    logOf(deps)({ level: 'error', message: 'notice not sent', requestId: request.requestId, kind: mailKind, errorName: errorName(error) });
+  }
+}
+
+async function sendVerification(deps: IntakeDeps, to: string, request: ErasureRequest, now: Date): Promise<void> {
+  const link = await createVerifyToken(deps.linkKey, request.requestId, now);
+  const statusUrl = await statusUrlFor(deps.publicBaseUrl, deps.linkKey, request.requestId, now);
+  const notice = composeNotice('verify', {
+    requestId: request.requestId,
+    statusUrl,
+    verifyUrl: verifyUrlFor(deps.publicBaseUrl, link.token),
+    linkValidMinutes: VERIFY_LINK_TTL_SECONDS / 60,
+    site: siteOf(deps),
+  });
+  await deps.mailer.send({ to, subject: notice.subject, text: notice.text, html: notice.html, kind: 'verification', requestId: request.requestId });
+}
+
+class ResendNotNeeded extends Error {
+  override name = 'ResendNotNeeded';
+}
+
+/**
+ * Re-sends the verification email of an open request when the last one is older than
+ * `resendAfterSeconds`. Single winner among concurrent resubmissions: the NOTICE_SENT event is
+ * appended only if nothing was appended since the timeline was read.
+ */
+async function maybeResendVerification(deps: IntakeDeps, request: ErasureRequest, to: string, now: Date): Promise<void> {
+  if (request.status !== 'AWAITING_VERIFICATION') return;
+  const timeline = await deps.store.getTimeline(request.requestId);
+  const last = lastVerificationMailAt(timeline);
+  const head = timeline.at(-1);
+  if (!head || (last && now.getTime() - last.getTime() < limitsOf(deps).resendAfterSeconds * 1000)) return;
+  try {
+    await deps.store.appendEvent(request.requestId, (current) => {
+      if (current.lastSeq !== head.seq || current.status !== 'AWAITING_VERIFICATION') throw new ResendNotNeeded();
+      return {
+        event: { type: 'NOTICE_SENT', at: now.toISOString(), actor: INTAKE, attempt: current.attempt, status: current.status, details: { kind: 'verification', resend: true } },
+      };
+    });
+  } catch (error) {
+    if (error instanceof ResendNotNeeded) return;
+    throw error;
+  }
+  await sendVerification(deps, to, request, now);
+}
+
+async function answer(deps: IntakeDeps, requestId: string, status: RequestStatus, now: Date): Promise<SubmissionResult> {
+  return { requestId, status, statusUrl: await statusUrlFor(deps.publicBaseUrl, deps.linkKey, requestId, now) };
+}
+
+export interface EligibilityOutcome {
+  request: ErasureRequest;
+  rejection?: { rule: EligibilityRule; botIds: string[] };
+}
+
+/**
+ * The step after verification: checks the owner/co-developer rules against the current
+ * privileged-identity snapshot (one lookup by hash) and either rejects the request (recording
+ * the rule, bots and snapshot age, and telling the subject) or queues the erasure. Without a
+ * snapshot the request is queued and the workflow re-checks.
+ */
+async function decideAndQueue(deps: IntakeDeps, request: ErasureRequest, notifyTo: string | undefined): Promise<EligibilityOutcome> {
+  const now = deps.clock.now();
+  const snapshot = await deps.snapshots.getCurrentSnapshot();
+  let details: { [key: string]: JsonValue } = { eligibility: 'deferred', reason: 'NO_SNAPSHOT' };
+  if (snapshot) {
+    const identity = await deps.snapshots.lookup(snapshot, request.subjectHash);
+    const decision = decideEligibility(identity, snapshot, now);
+    const snapshotDetails = { snapshotVersion: snapshot.version, snapshotTakenAt: snapshot.takenAt, snapshotAgeSeconds: decision.snapshotAgeSeconds };
+    if (!decision.eligible) {
+      const { request: rejected } = await deps.store.appendEvent(request.requestId, (current) => {
+        if (current.status !== 'VERIFIED') throw new IllegalTransitionError(current.status, 'REJECTED');
+        const transition = assertTransition(current.status, 'REJECTED');
+        return {
+          event: {
+            type: transition.event,
+            at: now.toISOString(),
+            actor: INTAKE,
+            attempt: current.attempt,
+            status: 'REJECTED',
+            details: { rule: decision.rule, rules: decision.rules, botIds: decision.botIds, source: 'snapshot', ...snapshotDetails },
+          },
+          patch: { rejection: { rule: decision.rule, botIds: decision.botIds, source: 'snapshot' } },
+        };
+      });
+      if (notifyTo) await notify(deps, notifyTo, 'rejected', 'rejection', rejected, { rejection: { rule: decision.rule, botIds: decision.botIds } });
+      return { request: rejected, rejection: { rule: decision.rule, botIds: decision.botIds } };
+    }
+    details = { eligibility: 'eligible', ...snapshotDetails };
+  }
+  // Told before queueing, so this mail always precedes the workflow's completion notice.
+  if (notifyTo) await notify(deps, notifyTo, 'received', 'confirmation', request);
+  try {
+    const { request: queued } = await queueErasure(deps, request.requestId, INTAKE, details, ['VERIFIED']);
+    return { request: queued };
+  } catch (error) {
+    if (error instanceof IllegalTransitionError) throw error;
+    // The start may have failed after QUEUED was recorded: the sweeper starts it later.
+    const current = await deps.store.getRequest(request.requestId);
+    if (current?.status !== 'QUEUED') throw error;
+    logOf(deps)({ level: 'warn', message: 'workflow start failed; left for the sweeper', requestId: request.requestId, errorName: errorName(error) });
+    return { request: current };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Use cases
+
+/**
+ * A subject asks for erasure (web form or JSON). Validates, rate-limits (per address and per
+ * client), then either returns the open request of the same subject and scope (idempotent; the
+ * verification email is re-sent at most once per `resendAfterSeconds`) or creates a request
+ * awaiting verification and emails the link.
+ * @throws HttpProblem 422 (invalid input), 429 (rate limit, with Retry-After), 503 (mail failed);
+ *   store/claim errors propagate (→ 500, nothing half-written stays open).
+ */
+export async function submitRequest(deps: IntakeDeps, input: unknown, client: { ip: string; userAgent?: string }): Promise<SubmissionResult> {
+  const valid = validateSubmission(input);
+  if (!valid.ok) throw new HttpProblem(validationProblem(valid.errors));
+  const now = deps.clock.now();
+  const limits = limitsOf(deps);
+  const email = normaliseSubjectId(valid.value.email, 'email');
+  const subjectHash = hashSubject(email, deps.subjectKeys.hmacKey);
+  // The client's address is personal data too: the limiter only ever sees a keyed hash of it.
+  await enforceLimit(deps, `client:${hashSubject(`ip:${client.ip}`, deps.subjectKeys.hmacKey)}`, limits.perClient, now);
+  await enforceLimit(deps, `subject:${subjectHash}`, limits.perAddress, now);
+
+  const botIds = valid.value.botIds;
+  const scopeKey = scopeKeyOf(botIds);
+  const requestId = newRequestId(now);
+  const claim = await claimOrFind(deps, subjectHash, scopeKey, requestId, now);
+  if (!claim.claimed) {
+    if (claim.existing) await maybeResendVerification(deps, claim.existing, valid.value.email, now);
+    // A request being created right now by a concurrent submission: it is on its way.
+    return answer(deps, claim.existingId, claim.existing?.status ?? 'RECEIVED', now);
+  }
+
+  const receivedAt = now.toISOString();
+  let created: ErasureRequest;
+  try {
+    ({ request: created } = await deps.store.createRequest(
+      {
+        requestId,
+        status: 'RECEIVED',
+        channel: 'web',
+        subjectHash,
+        subjectKind: 'email',
+        scope: { botIds },
+        scopeKey,
+        receivedAt,
+        dueAt: dueAtFor(receivedAt).toISOString(),
+        attempt: 0,
+        subjectCipher: encryptSubjectId(email, deps.subjectKeys.cipherKey),
+      },
+      { type: 'REQUEST_RECEIVED', at: receivedAt, actor: 'subject', attempt: 0, status: 'RECEIVED', details: { channel: 'web', scopeKey, botIds } },
+    ));
+  } catch (error) {
+    await deps.claims.releaseOpenRequest(subjectHash, scopeKey, requestId).catch((e: unknown) =>
+      logOf(deps)({ level: 'error', message: 'intake clean-up could not release the claim', requestId, errorName: errorName(e) }),
+    );
+    throw error;
+  }
+
+  let awaiting: ErasureRequest;
+  try {
+    ({ request: awaiting } = await deps.store.appendEvent(requestId, (current) => {
+      const transition = assertTransition(current.status, 'AWAITING_VERIFICATION');
+      return {
+        event: {
+          type: transition.event,
+          at: now.toISOString(),
+          actor: INTAKE,
+          attempt: current.attempt,
+          status: 'AWAITING_VERIFICATION',
+          details: { kind: 'verification', linkValidSeconds: VERIFY_LINK_TTL_SECONDS },
+        },
+      };
+    }));
+  } catch (error) {
+    await abandon(deps, requestId, 'INTAKE_FAILED');
+    throw error;
+  }
+  try {
+    await sendVerification(deps, valid.value.email, awaiting, now);
+  } catch (error) {
+    logOf(deps)({ level: 'error', message: 'verification mail failed', requestId, errorName: errorName(error) });
+    await abandon(deps, requestId, 'VERIFICATION_MAIL_FAILED');
+    throw new HttpProblem(MAIL_FAILED_PROBLEM, { 'retry-after': '120' });
+  }
+  return answer(deps, requestId, awaiting.status, now);
+}
+
+/**
+ * The subject opened the emailed link: checks it (signature, purpose, expiry, single use),
+ * records IDENTITY_VERIFIED, then checks eligibility and queues the erasure or rejects.
+ * A link of a request already past verification (e.g. a second, re-sent link) just leads to
+ * the status page.
+ * @throws HttpProblem 400 (not a valid link), 410 (expired, already used, request closed);
+ *   IllegalTransitionError (→ 409) when the request moved on concurrently in an unexpected way.
+ */
+export async function verifyRequest(deps: IntakeDeps, token: string | undefined): Promise<{ requestId: string; status: RequestStatus; statusUrl: string }> {
+  const now = deps.clock.now();
+  let link: Awaited<ReturnType<typeof verifyVerifyToken>>;
+  try {
+    link = await verifyVerifyToken(deps.linkKey, token ?? '', now);
+  } catch (error) {
+    if (error instanceof LinkExpiredError) throw new HttpProblem(LINK_EXPIRED_PROBLEM);
+    if (error instanceof LinkInvalidError) throw new HttpProblem(LINK_INVALID_PROBLEM);
+    throw error;
+  }
+  if (!(await deps.tokens.consumeToken(link.jti, link.expiresAt))) throw new HttpProblem(LINK_USED_PROBLEM);
+
+  const request = await deps.store.getRequest(link.requestId);
+  if (!request) throw new HttpProblem(LINK_INVALID_PROBLEM);
+  if (request.status === 'EXPIRED' || request.status === 'CANCELLED') throw new HttpProblem(REQUEST_CLOSED_PROBLEM);
+  if (request.status !== 'AWAITING_VERIFICATION') {
+    if (request.status === 'RECEIVED') throw new HttpProblem(LINK_INVALID_PROBLEM);
+    return answer(deps, request.requestId, request.status, now);
+  }
+
+  const { request: verified } = await deps.store.appendEvent(request.requestId, (current) => {
+    // RECEIVED → VERIFIED is legal for staff only: a link needs AWAITING_VERIFICATION.
+    if (current.status !== 'AWAITING_VERIFICATION') throw new IllegalTransitionError(current.status, 'VERIFIED');
+    const transition = assertTransition(current.status, 'VERIFIED');
+    return {
+      event: { type: transition.event, at: now.toISOString(), actor: 'subject', attempt: current.attempt, status: 'VERIFIED', details: { method: 'email-link' } },
+    };
+  });
+  const to = verified.subjectCipher ? decryptSubjectId(verified.subjectCipher, deps.subjectKeys.cipherKey) : undefined;
+  const outcome = await decideAndQueue(deps, verified, to);
+  return answer(deps, verified.requestId, outcome.request.status, now);
+}
+
+/** One line of the subject's timeline: plain words only, no internals. */
+export interface TimelineEntry {
+  at: string;
+  title: string;
+  text?: string;
+  tone: 'done' | 'info' | 'problem';
+}
+
+/** What the status page shows (also its JSON form). */
+export interface StatusView {
+  requestId: string;
+  status: RequestStatus;
+  /** The status in plain words. */
+  summary: string;
+  receivedAt: string;
+  dueAt: string;
+  extended?: { reason: string };
+  scope: { allBots: boolean; botIds: string[] };
+  timeline: TimelineEntry[];
+  rejection?: { rule: RejectionRule; botIds: string[]; title: string; whatToDo: string };
+  /** The signed erasure receipt (compact JWS), once COMPLETED. */
+  receipt?: string;
+}
+
+const SUMMARIES: Record<RequestStatus, string> = {
+  RECEIVED: 'We have received your request.',
+  AWAITING_VERIFICATION: 'Check your email: open the link we sent you to confirm the request.',
+  VERIFIED: 'Your request is confirmed; the erasure is about to start.',
+  QUEUED: 'Your request is confirmed; the erasure is about to start.',
+  SUBMITTED: 'The erasure is under way.',
+  IN_PROGRESS: 'The erasure is under way.',
+  COMPLETED: 'Your data has been erased.',
+  FAILED: 'The erasure did not succeed yet; our staff are looking into it.',
+  TIMED_OUT: 'The platform has not confirmed the erasure yet; our staff are following it up.',
+  REJECTED: 'We cannot erase your data yet — see below for why and what you can do.',
+  CANCELLED: 'This request was cancelled.',
+  EXPIRED: 'This request lapsed because it was not confirmed in time.',
+};
+
+/** The subject-safe timeline: the steps a person cares about, in plain words. */
+export function subjectTimeline(events: readonly AuditEvent[]): TimelineEntry[] {
+  const out: TimelineEntry[] = [];
+  let inProgressShown = false;
+  for (const e of events) {
+    switch (e.type) {
+      case 'REQUEST_RECEIVED':
+        out.push({ at: e.at, title: 'Request received', tone: 'done' });
+        break;
+      case 'VERIFICATION_SENT':
+        out.push({ at: e.at, title: 'Confirmation email sent', text: 'Open the link in it to confirm that the request is yours.', tone: 'info' });
+        break;
+      case 'IDENTITY_VERIFIED':
+        out.push({ at: e.at, title: 'Request confirmed', text: e.actor === 'subject' ? 'You confirmed your email address.' : 'Our staff checked your identity.', tone: 'done' });
+        break;
+      case 'ERASURE_QUEUED':
+      case 'RETRY_REQUESTED':
+      case 'RECHECK_REQUESTED':
+        out.push({ at: e.at, title: e.type === 'ERASURE_QUEUED' ? 'Erasure scheduled' : 'Erasure scheduled again', tone: 'info' });
+        inProgressShown = false;
+        break;
+      case 'ERASURE_SUBMITTED':
+        out.push({ at: e.at, title: 'Erasure sent to the platform', tone: 'done' });
+        break;
+      case 'STATUS_CHECKED':
+        if (!inProgressShown && e.status === 'IN_PROGRESS') out.push({ at: e.at, title: 'Erasure in progress', tone: 'info' });
+        inProgressShown = true;
+        break;
+      case 'ERASURE_COMPLETED':
+        out.push({ at: e.at, title: 'Erasure completed', text: 'Your receipt is below.', tone: 'done' });
+        break;
+      case 'ERASURE_FAILED':
+        out.push({ at: e.at, title: 'Erasure not finished', text: 'Our staff have been told and will try again.', tone: 'problem' });
+        break;
+      case 'ERASURE_TIMED_OUT':
+        out.push({ at: e.at, title: 'No confirmation from the platform in time', text: 'Our staff are following it up.', tone: 'problem' });
+        break;
+      case 'REQUEST_REJECTED':
+        out.push({ at: e.at, title: 'We cannot erase your data yet', text: 'See the explanation below.', tone: 'problem' });
+        break;
+      case 'REQUEST_CANCELLED':
+        out.push({ at: e.at, title: 'Request cancelled', tone: 'problem' });
+        break;
+      case 'REQUEST_EXPIRED':
+        out.push({ at: e.at, title: 'Request lapsed', text: 'It was not confirmed in time. You can submit it again.', tone: 'problem' });
+        break;
+      case 'DEADLINE_EXTENDED':
+        out.push({ at: e.at, title: 'Deadline extended', text: 'We told you why by email; the new date is shown above.', tone: 'info' });
+        break;
+      default:
+        break; // internal steps (execution, calls, notices, checks) stay internal
+    }
+  }
+  return out;
+}
+
+/**
+ * The status of one request for whoever holds its status token. A missing or wrong token and an
+ * unknown id give the same 404, so the page is no oracle for which ids exist.
+ * @throws HttpProblem 404.
+ */
+export async function getStatus(deps: IntakeDeps, requestId: string, statusToken: string | undefined): Promise<StatusView> {
+  const now = deps.clock.now();
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(requestId) || !(await checkStatusToken(deps.linkKey, statusToken, requestId, now))) {
+    throw new HttpProblem(NOT_FOUND_PROBLEM);
+  }
+  const request = await deps.store.getRequest(requestId);
+  if (!request) throw new HttpProblem(NOT_FOUND_PROBLEM);
+  const timeline = await deps.store.getTimeline(requestId);
+  const receipt = await receiptFor(deps.signer, request, timeline);
+  const rejection =
+    request.status === 'REJECTED' && request.rejection
+      ? { rule: request.rejection.rule, botIds: [...request.rejection.botIds], ...explainRejection(request.rejection.rule, request.rejection.botIds) }
+      : undefined;
+  return {
+    requestId,
+    status: request.status,
+    summary: SUMMARIES[request.status],
+    receivedAt: request.receivedAt,
+    dueAt: request.dueAt,
+    ...(request.extended ? { extended: { reason: request.extended.reason } } : {}),
+    scope: { allBots: request.scope.botIds.length === 0, botIds: [...request.scope.botIds] },
+    timeline: subjectTimeline(timeline),
+    ...(rejection ? { rejection } : {}),
+    ...(receipt ? { receipt } : {}),
+  };
+}
+
+/** What staff get back from a submission on behalf. */
+export type OnBehalfResult = SubmissionResult & {
+  /** True when an open request of the same subject and scope already existed (nothing new was created). */
+  existing: boolean;
+  /** When rejected at intake: the rule, bots and the plain-words explanation to pass on. */
+  rejection?: { rule: EligibilityRule; botIds: string[]; title: string; whatToDo: string };
+};
+
+/**
+ * Staff submit a request received by letter or phone (`POST /ops/requests`): email or
+ * enterprise id, the reason and how identity was checked are recorded with the staff member.
+ * The request goes RECEIVED → VERIFIED (verified by staff), then the same eligibility/queue path
+ * as a web request. Idempotent: an open request of the same subject and scope is returned.
+ * Subjects named by email are told by email; for enterprise ids staff pass the answer on.
+ * @throws HttpProblem 422 (invalid input); store errors propagate.
+ */
+export async function submitOnBehalf(deps: IntakeDeps, input: unknown, staffActor: Actor): Promise<OnBehalfResult> {
+  // Only staff submit on behalf; anything else is a wiring mistake, not a client error.
+  if (!staffActor.startsWith('staff:')) throw new TypeError('submitOnBehalf needs a staff actor');
+  const valid = validateOnBehalf(input);
+  if (!valid.ok) throw new HttpProblem(validationProblem(valid.errors));
+  const now = deps.clock.now();
+  const kind: SubjectKind = detectSubjectKind(valid.value.subjectId);
+  const subjectId = normaliseSubjectId(valid.value.subjectId, kind);
+  const subjectHash = hashSubject(subjectId, deps.subjectKeys.hmacKey);
+  const botIds = valid.value.botIds;
+  const scopeKey = scopeKeyOf(botIds);
+  const requestId = newRequestId(now);
+  const claim = await claimOrFind(deps, subjectHash, scopeKey, requestId, now);
+  if (!claim.claimed) {
+    return { ...(await answer(deps, claim.existingId, claim.existing?.status ?? 'RECEIVED', now)), existing: true };
+  }
+
+  const receivedAt = now.toISOString();
+  try {
+    await deps.store.createRequest(
+      {
+        requestId,
+        status: 'RECEIVED',
+        channel: 'ops',
+        subjectHash,
+        subjectKind: kind,
+        scope: { botIds },
+        scopeKey,
+        receivedAt,
+        dueAt: dueAtFor(receivedAt).toISOString(),
+        attempt: 0,
+        subjectCipher: encryptSubjectId(subjectId, deps.subjectKeys.cipherKey),
+      },
+      { type: 'REQUEST_RECEIVED', at: receivedAt, actor: staffActor, attempt: 0, status: 'RECEIVED', details: { channel: 'ops', scopeKey, botIds, reason: valid.value.reason } },
+    );
+  } catch (error) {
+    await deps.claims.releaseOpenRequest(subjectHash, scopeKey, requestId).catch((e: unknown) =>
+      logOf(deps)({ level: 'error', message: 'intake clean-up could not release the claim', requestId, errorName: errorName(e) }),
+    );
+    throw error;
+  }
+
+  let verified: ErasureRequest;
+  try {
+    ({ request: verified } = await deps.store.appendEvent(requestId, (current) => {
+      if (current.status !== 'RECEIVED') throw new IllegalTransitionError(current.status, 'VERIFIED');
+      const transition = assertTransition(current.status, 'VERIFIED');
+      return {
+        event: {
+          type: transition.event,
+          at: now.toISOString(),
+          actor: staffActor,
+          attempt: current.attempt,
+          status: 'VERIFIED',
+          details: { method: 'staff', verifiedBy: staffActor, identityCheckedBy: valid.value.identityCheckedBy, reason: valid.value.reason },
+        },
+      };
+    }));
+  } catch (error) {
+    await abandon(deps, requestId, 'INTAKE_FAILED');
+    throw error;
+  }
+  const outcome = await decideAndQueue(deps, verified, kind === 'email' ? subjectId : undefined);
+  const rejection = outcome.rejection ? { ...outcome.rejection, ...explainRejection(outcome.rejection.rule, outcome.rejection.botIds) } : undefined;
+  return { ...(await answer(deps, requestId, outcome.request.status, now)), existing: false, ...(rejection ? { rejection } : {}) };
+}
+
+/**
+ * The intake's second half for a request left VERIFIED (the process died between verification
+ * and queueing): what the sweeper calls. Checks eligibility and queues or rejects, telling a
+ * subject known by email unless they were already told. Requests in any other status are left alone.
+ * @throws store, snapshot or workflow errors (the sweeper counts them and tries again later).
+ */
+export async function continueVerified(deps: IntakeDeps, requestId: string): Promise<void> {
+  const request = await deps.store.getRequest(requestId);
+  if (!request || request.status !== 'VERIFIED') return;
+  const timeline = await deps.store.getTimeline(requestId);
+  const told = timeline.some((e) => e.type === 'NOTICE_SENT' && (e.details.kind === 'confirmation' || e.details.kind === 'rejection'));
+  const to = !told && request.subjectKind === 'email' && request.subjectCipher ? decryptSubjectId(request.subjectCipher, deps.subjectKeys.cipherKey) : undefined;
+  await decideAndQueue(deps, request, to);
+}
+
+/** The mail kinds recorded in NOTICE_SENT for the workflow's notices. */
+const WORKFLOW_MAIL_KINDS = { completed: 'completion', 'failed-needs-staff': 'failure', rejected: 'rejection' } as const;
+
+/**
+ * The notices the workflow and ops send (completion, failure that needs staff, rejection,
+ * deadline extension): worded by `composeNotice`, sent by the mailer, recorded as NOTICE_SENT.
+ * Subjects known only by an enterprise id (submitted on their behalf) get no email.
+ */
+export function createNoticeSender(deps: IntakeDeps): NoticeSender & { notifyExtension(request: ErasureRequest, reason: string): Promise<void> } {
+  return {
+    async notify(request, plainSubjectId, kind) {
+      if (request.subjectKind !== 'email') return;
+      await notify(deps, plainSubjectId, kind, WORKFLOW_MAIL_KINDS[kind], request, kind === 'rejected' && request.rejection ? { rejection: request.rejection } : {});
+    },
+    async notifyExtension(request, reason) {
+      if (request.subjectKind !== 'email' || !request.subjectCipher) return;
+      const to = decryptSubjectId(request.subjectCipher, deps.subjectKeys.cipherKey);
+      await notify(deps, to, 'extended', 'extension', request, { extension: { reason, dueAt: request.dueAt } });
+    },
+  };
+}

@@ -1,0 +1,7 @@
+/** Step Functions tasks Record*: the single place where an attempt ends. */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { awsApplication } from './commons/aws-application';
+import { logger } from './commons/logger';
+
+export const handler = middy(async (input: unknown) => (await awsApplication()).tasks.recordOutcome(input)).use(injectLambdaContext(logger));

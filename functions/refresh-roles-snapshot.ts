@@ -1,0 +1,11 @@
+/** Schedule: rebuilds the privileged-identity snapshot from Kore.ai's user roles. */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { awsApplication } from './commons/aws-application';
+import { logger } from './commons/logger';
+
+export const handler = middy(async () => {
+  const info = await (await awsApplication()).refreshRolesSnapshot();
+  logger.info('roles snapshot refreshed', { version: info.version, users: info.userCount, identities: info.identityCount });
+  return info;
+}).use(injectLambdaContext(logger));

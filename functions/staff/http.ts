@@ -1,0 +1,215 @@
+/**
+ * The small HTTP toolkit of the staff handlers: reading API Gateway v2 events and building
+ * problem+json, JSON and HTML answers with security headers. Kept in one file on purpose: once the
+ * intake's shared `functions/intake/http.ts` exists, these helpers can be swapped for its exports.
+ */
+import { createHash } from 'node:crypto';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { ZodError, type ZodType } from 'zod';
+import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../commons/http/problem';
+import type { SafeHtml } from '../commons/http/html';
+import { ConcurrentUpdateError, IllegalTransitionError, RequestNotFoundError } from '../domain/errors';
+
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+export type HttpEvent = APIGatewayProxyEventV2;
+
+/** Headers every answer carries. */
+export const BASE_SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+  'strict-transport-security': 'max-age=63072000; includeSubDomains',
+};
+
+/** The console's one stylesheet lives inline; the CSP allows exactly this text by its hash. */
+export function cspFor(styleText: string): string {
+  const hash = createHash('sha256').update(styleText, 'utf8').digest('base64');
+  return [
+    "default-src 'none'",
+    `style-src 'sha256-${hash}'`,
+    "img-src 'self' data:",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+/** A JSON answer. */
+export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { ...BASE_SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** An RFC 9457 problem answer. */
+export function problemResponse(p: Problem, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode: p.status,
+    headers: { ...BASE_SECURITY_HEADERS, 'content-type': 'application/problem+json; charset=utf-8', ...headers },
+    body: JSON.stringify(p),
+  };
+}
+
+/** An HTML page answer; `csp` is the page's Content-Security-Policy. */
+export function htmlResponse(statusCode: number, page: SafeHtml, csp: string, headers: Record<string, string> = {}, cookies?: string[]): HttpResult {
+  return {
+    statusCode,
+    headers: {
+      ...BASE_SECURITY_HEADERS,
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': csp,
+      'x-frame-options': 'DENY',
+      ...headers,
+    },
+    body: page.value,
+    ...(cookies && cookies.length > 0 ? { cookies } : {}),
+  };
+}
+
+/** A 303 See Other (post/redirect/get). */
+export function redirect(location: string, cookies?: string[]): HttpResult {
+  return { statusCode: 303, headers: { ...BASE_SECURITY_HEADERS, location }, body: '', ...(cookies && cookies.length > 0 ? { cookies } : {}) };
+}
+
+/** Header lookup, case-insensitive (API Gateway lower-cases them, local callers may not). */
+export function header(headers: Record<string, string | undefined> | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  const wanted = name.toLowerCase();
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === wanted && v !== undefined) return v;
+  return undefined;
+}
+
+export function methodOf(event: HttpEvent): string {
+  return (event.requestContext?.http?.method ?? 'GET').toUpperCase();
+}
+
+/** The path without a trailing slash (`/` stays `/`). */
+export function pathOf(event: HttpEvent): string {
+  const p = event.rawPath || '/';
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+/** Query parameters as a plain object; repeated keys (`status=a&status=b`) become arrays. */
+export function queryOf(event: HttpEvent): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  if (event.rawQueryString) {
+    for (const [k, v] of new URLSearchParams(event.rawQueryString)) {
+      const prev = out[k];
+      out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    return out;
+  }
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) {
+    if (v !== undefined) out[k] = v.includes(',') && k === 'status' ? v.split(',') : v;
+  }
+  return out;
+}
+
+/** The raw body text (base64 decoded when API Gateway encoded it). */
+export function bodyText(event: HttpEvent): string {
+  if (!event.body) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+/** Largest body the staff routes accept (a form or a small JSON document). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * The body as an object, from JSON or `application/x-www-form-urlencoded` (repeated keys become
+ * arrays). An empty body is `{}`.
+ * @throws HttpProblem 413 when too large, 415 for other media types, 400 for malformed JSON.
+ */
+export function parseBody(event: HttpEvent): Record<string, unknown> {
+  const text = bodyText(event);
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new HttpProblem(problem(413, 'payload-too-large', 'The request body is too large'));
+  if (text.trim() === '') return {};
+  const type = (header(event.headers, 'content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded') {
+    const out: Record<string, string | string[]> = {};
+    for (const [k, v] of new URLSearchParams(text)) {
+      const prev = out[k];
+      out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    return out;
+  }
+  if (type !== 'application/json') throw new HttpProblem(problem(415, 'unsupported-media-type', 'Send JSON or a form'));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new HttpProblem(problem(400, 'malformed-json', 'The request body is not valid JSON'));
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new HttpProblem(problem(400, 'validation-failed', 'The request body must be a JSON object'));
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Zod issues as RFC 9457 `errors[]`; messages are the schema's, never the input value. */
+export function fieldErrors(error: ZodError): FieldError[] {
+  return error.issues.map((i) => ({ field: i.path.map(String).join('/') || '(root)', message: i.message }));
+}
+
+/**
+ * Validates `input` against `schema`.
+ * @throws HttpProblem 400 naming every bad field.
+ */
+export function validate<T>(schema: ZodType<T>, input: unknown, what = 'request'): T {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    throw new HttpProblem(problem(400, 'validation-failed', `The ${what} is not valid`, undefined, { errors: fieldErrors(result.error) }));
+  }
+  return result.data;
+}
+
+/** Cookie header (or API Gateway's `cookies` array) as a map. */
+export function cookiesOf(event: HttpEvent): Record<string, string> {
+  const out: Record<string, string> = {};
+  const parts = [...(event.cookies ?? []), ...((header(event.headers, 'cookie') ?? '').split(';'))];
+  for (const part of parts) {
+    const i = part.indexOf('=');
+    if (i <= 0) continue;
+    const name = part.slice(0, i).trim();
+    const value = part.slice(i + 1).trim();
+    if (name && !(name in out)) {
+      try {
+        out[name] = decodeURIComponent(value);
+      } catch {
+        out[name] = value;
+      }
+    }
+  }
+  return out;
+}
+
+/** 409 naming the current status of the request. */
+export function conflictProblem(currentStatus: string, detail: string): Problem {
+  return problem(409, 'conflict', `The request is ${currentStatus}`, detail, { currentStatus });
+}
+
+/**
+ * Maps an error thrown by a use case to a problem answer. Only named, expected errors say
+ * anything; the rest becomes the generic 500 (the caller logs the error name).
+ */
+export function errorToProblem(error: unknown): { problem: Problem; headers: Record<string, string> } {
+  if (error instanceof HttpProblem) return { problem: error.problem, headers: error.headers };
+  if (error instanceof RequestNotFoundError) return { problem: problem(404, 'not-found', 'No such request'), headers: {} };
+  if (error instanceof IllegalTransitionError) {
+    return { problem: conflictProblem(error.from, `A request in status ${error.from} cannot move to ${error.to}.`), headers: {} };
+  }
+  if (error instanceof ConcurrentUpdateError) {
+    return { problem: problem(409, 'conflict', 'The request was changed by someone else', 'Reload it and try again.'), headers: {} };
+  }
+  if (error instanceof ZodError) return { problem: problem(400, 'validation-failed', 'The request is not valid', undefined, { errors: fieldErrors(error) }), headers: {} };
+  return { problem: INTERNAL_PROBLEM, headers: {} };
+}
+
+/** A logger that only ever receives names and ids (see STYLE.md). */
+export interface StaffLogger {
+  info(message: string, data?: Record<string, unknown>): void;
+  error(message: string, data?: Record<string, unknown>): void;
+}
+
+export const silentLogger: StaffLogger = { info: () => undefined, error: () => undefined };
