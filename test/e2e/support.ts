@@ -1,0 +1,127 @@
+/**
+ * End-to-end helpers: the real local runtime (in-process, fresh data directory, dynalite in
+ * memory, the Kore.ai simulator) driven over real HTTP, as a subject, an auditor and ops would.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime';
+
+export interface E2eRuntime extends LocalRuntime {
+  auditorToken: string;
+  opsToken: string;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/** Starts a runtime for one test file; waits are compressed (1 s polls, 50 ms retries). */
+export async function startE2eRuntime(options: Partial<LocalRuntimeOptions> = {}): Promise<E2eRuntime> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'erasure-desk-e2e-'));
+  const runtime = await startLocalRuntime({
+    port: 0,
+    dataDir,
+    inMemoryDynamo: true,
+    sweepIntervalMs: 0,
+    retryIntervalMs: 50,
+    log: () => undefined,
+    ...options,
+    env: { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2', ...(options.env ?? {}) },
+    simulator: { jobDurationMs: 500, ...(options.simulator ?? {}) },
+  });
+  return {
+    ...runtime,
+    dataDir,
+    auditorToken: await runtime.devIssuer.issueToken('auditor', 'e2e-auditor'),
+    opsToken: await runtime.devIssuer.issueToken('ops', 'e2e-ops'),
+    close: async () => {
+      await runtime.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+let counter = 0;
+/** A fresh end-user address the simulator does not know as privileged. */
+export function freshEmail(tag = 'subject'): string {
+  counter++;
+  return `${tag}-${process.pid}-${Date.now().toString(36)}-${counter}@example.com`;
+}
+
+export async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
+  return (await response.json()) as T;
+}
+
+/** POST /requests as JSON, the way an API client submits. */
+export async function submitJson(baseUrl: string, body: unknown): Promise<Response> {
+  return fetch(`${baseUrl}/requests`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+}
+
+interface OutboxEntry {
+  to: string;
+  subject: string;
+  text: string;
+  kind: string;
+  requestId?: string;
+}
+
+/** The messages of the local outbox (newest first), read over HTTP. */
+export async function outbox(baseUrl: string): Promise<OutboxEntry[]> {
+  return json<OutboxEntry[]>(await fetch(`${baseUrl}/dev/outbox.json`));
+}
+
+/** The verification link mailed for a request. @throws when there is none. */
+export async function verificationLink(baseUrl: string, requestId: string): Promise<string> {
+  const mail = (await outbox(baseUrl)).find((m) => m.requestId === requestId && m.kind === 'verification');
+  const link = mail?.text.match(/https?:\/\/\S+\/verify\?token=[\w.-]+/)?.[0];
+  if (!link) throw new Error(`No verification link for ${requestId}`);
+  return link;
+}
+
+/** Submits for `email`, follows the mailed link; returns the request id. */
+export async function submitAndVerify(baseUrl: string, email: string, botIds?: string[]): Promise<string> {
+  const submitted = await submitJson(baseUrl, { email, ...(botIds ? { botIds } : {}) });
+  if (submitted.status !== 202) throw new Error(`Submission answered ${submitted.status}: ${await submitted.text()}`);
+  const { requestId } = await json<{ requestId: string }>(submitted);
+  const verified = await fetch(await verificationLink(baseUrl, requestId), { redirect: 'manual' });
+  if (verified.status !== 303) throw new Error(`Verification answered ${verified.status}`);
+  return requestId;
+}
+
+export interface AuditDetail {
+  request: { requestId: string; status: string; attempt: number; koreRequestId?: string; rejection?: { rule: string; botIds: string[]; source: string }; failureReason?: string };
+  timeline: { seq: number; type: string; status: string; actor: string; attempt: number; details: Record<string, unknown> }[];
+  chain: { ok: boolean; checked: number };
+}
+
+/** GET /audit/requests/{id} with an auditor token. */
+export async function auditDetail(runtime: E2eRuntime, requestId: string): Promise<AuditDetail> {
+  const response = await fetch(`${runtime.url}/audit/requests/${requestId}`, { headers: { authorization: `Bearer ${runtime.auditorToken}` } });
+  if (response.status !== 200) throw new Error(`Audit detail answered ${response.status}: ${await response.text()}`);
+  return json<AuditDetail>(response);
+}
+
+/** Polls the audit API until the request is in one of `statuses` (bounded by `timeoutMs`). */
+export async function waitForStatus(runtime: E2eRuntime, requestId: string, statuses: string[], timeoutMs = 30_000): Promise<AuditDetail> {
+  const until = Date.now() + timeoutMs;
+  let last: AuditDetail | undefined;
+  while (Date.now() < until) {
+    last = await auditDetail(runtime, requestId);
+    if (statuses.includes(last.request.status)) {
+      // Let the execution finish its last steps (notice, dropping the plain id) before reading it whole.
+      await runtime.workflow.idle();
+      return auditDetail(runtime, requestId);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`Request ${requestId} stayed ${last?.request.status}, expected ${statuses.join('|')}`);
+}
+
+/** Erase calls the simulator accepted for one user (a real job was created each time). */
+export function acceptedErasures(runtime: LocalRuntime, userId: string): number {
+  return runtime.simulator!.calls().filter((c) => c.outcome === 'accepted' && c.userIds?.includes(userId)).length;
+}
+
+/** Removes an E2E data directory (for tests that start runtimes themselves). */
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
