@@ -17,6 +17,7 @@ export function layout(site: SiteInfo, title: string, body: SafeHtml): SafeHtml 
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${title} – ${site.organisation}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/site.css">
 </head>
 <body>

@@ -49,7 +49,7 @@ function linkify(text: string): SafeHtml {
 export function renderOutboxPage(messages: OutboxMessage[]): string {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Local outbox · Erasure desk</title><link rel="stylesheet" href="/assets/site.css"></head>
+<title>Local outbox · Erasure desk</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/site.css"></head>
 <body><main class="page">
 <h1>Local outbox</h1>
 <p>Every email the desk would send. Locally nothing leaves this machine; in AWS these go out through SES.</p>

@@ -201,7 +201,7 @@ async function route(app: Application, mailer: OutboxMailer, devIssuer: DevIssue
     // Local-only routes: the outbox and the development issuer's keys.
     if (path === '/dev/outbox' && req.method === 'GET') {
       return send(res, 200, 'text/html; charset=utf-8', renderOutboxPage(mailer.list()), {
-        'content-security-policy': "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
         'cache-control': 'no-store',
       });
     }
