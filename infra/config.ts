@@ -1,0 +1,179 @@
+/**
+ * Stack configuration, read once from CDK context (`cdk.json` "context" or `-c key=value`) and
+ * validated before any construct is built, so a typo fails `cdk synth` instead of a deployment.
+ *
+ * | context key | default | meaning |
+ * |---|---|---|
+ * | `koreBaseUrl` | `https://bots.kore.ai` | Kore.ai XO Platform host (https) the workflow calls |
+ * | `publicBaseUrl` | the API's own URL | origin used in mailed links (set it when a custom domain fronts the API) |
+ * | `mailFrom` | none | verified SES identity (address or domain) mails are sent from; without it the API cannot mail |
+ * | `staffIssuer`, `staffAudience`, `staffJwksUrl` | a Cognito user pool | OIDC issuer of staff tokens; all three together or none |
+ * | `rolesClaim` | `cognito:groups` | JWT claim carrying staff roles (`auditor`, `ops`) |
+ * | `alarmEmail` | none | address subscribed to the alarm topic |
+ * | `canaryBotIds`, `canaryUserId` | none | canary bot ids (comma separated) and test user; the canary runs only when both are set |
+ * | `pollInitialSeconds` | 10 | first wait before polling the Kore.ai job status |
+ * | `pollMaxSeconds` | 1800 | cap of the exponential poll backoff |
+ * | `pollDeadlineSeconds` | 604800 (7 days) | after this the attempt is TIMED_OUT |
+ * | `snapshotMaxAgeSeconds` | 3600 | oldest user-roles snapshot an eligibility decision may use |
+ * | `recordRetentionDays` | 2190 (≈ 6 years) | TTL of audit records (`expiresAt`) |
+ * | `apiThrottleRate`, `apiThrottleBurst` | 20, 50 | API Gateway default stage throttling (requests/s, burst) |
+ * | `reserveConcurrency` | true | reserve 1 concurrent execution per scheduled job (so runs never overlap); set `false` on accounts whose Lambda concurrency limit is still 10 |
+ */
+import { z } from 'zod';
+
+/** Validated stack configuration. */
+export interface ErasureDeskConfig {
+  readonly koreBaseUrl: string;
+  readonly publicBaseUrl?: string;
+  readonly mailFrom?: string;
+  /** External OIDC issuer of staff tokens; undefined means "create a Cognito user pool". */
+  readonly staffIdentity?: { readonly issuer: string; readonly audience: string; readonly jwksUrl: string };
+  readonly rolesClaim: string;
+  readonly alarmEmail?: string;
+  /** Canary target; undefined means no canary schedule. */
+  readonly canary?: { readonly botIds: readonly string[]; readonly userId: string };
+  readonly pollInitialSeconds: number;
+  readonly pollMaxSeconds: number;
+  readonly pollDeadlineSeconds: number;
+  readonly snapshotMaxAgeSeconds: number;
+  readonly recordRetentionDays: number;
+  readonly apiThrottle: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly reserveConcurrency: boolean;
+}
+
+/** Every context key this app reads (anything else in context is CDK's own business). */
+export const CONFIG_KEYS = [
+  'koreBaseUrl',
+  'publicBaseUrl',
+  'mailFrom',
+  'staffIssuer',
+  'staffAudience',
+  'staffJwksUrl',
+  'rolesClaim',
+  'alarmEmail',
+  'canaryBotIds',
+  'canaryUserId',
+  'pollInitialSeconds',
+  'pollMaxSeconds',
+  'pollDeadlineSeconds',
+  'snapshotMaxAgeSeconds',
+  'recordRetentionDays',
+  'apiThrottleRate',
+  'apiThrottleBurst',
+  'reserveConcurrency',
+] as const;
+
+/** Thrown when context values are missing, malformed or inconsistent. */
+export class ConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `-c key=` and `-c key=""` mean "not set"; context values from the CLI are always strings. */
+const optionalText = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v),
+  z.string().optional(),
+);
+const httpsUrl = z
+  .string()
+  .trim()
+  .url()
+  .refine((u) => u.startsWith('https://'), 'must be an https:// URL')
+  .transform((u) => u.replace(/\/+$/, ''));
+const optionalHttpsUrl = z.preprocess((v) => (v === '' ? undefined : v), httpsUrl.optional());
+const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    (v) => (v === undefined || v === '' ? fallback : typeof v === 'string' ? Number(v) : v),
+    z.number().int().positive().max(max),
+  );
+const email = z.string().regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'must be an email address');
+const sesIdentity = z.string().regex(/^([^\s@]+@)?[a-z0-9-]+(\.[a-z0-9-]+)+$/i, 'must be an email address or a domain');
+const botIds = z.preprocess(
+  (v) =>
+    v === undefined || v === ''
+      ? undefined
+      : typeof v === 'string'
+        ? v.split(',').map((s) => s.trim()).filter(Boolean)
+        : v,
+  z.array(z.string().regex(/^st-[A-Za-z0-9-]+$/, 'bot ids look like st-…')).min(1).optional(),
+);
+
+const schema = z
+  .object({
+    koreBaseUrl: z.preprocess((v) => (v === undefined || v === '' ? 'https://bots.kore.ai' : v), httpsUrl),
+    publicBaseUrl: optionalHttpsUrl,
+    mailFrom: optionalText.pipe(sesIdentity.optional()),
+    staffIssuer: optionalHttpsUrl,
+    staffAudience: optionalText,
+    staffJwksUrl: optionalHttpsUrl,
+    rolesClaim: optionalText.transform((v) => v ?? 'cognito:groups'),
+    alarmEmail: optionalText.pipe(email.optional()),
+    canaryBotIds: botIds,
+    canaryUserId: optionalText,
+    pollInitialSeconds: positiveInt(10, 3600),
+    pollMaxSeconds: positiveInt(1800, 86_400),
+    pollDeadlineSeconds: positiveInt(604_800, 30 * 86_400),
+    snapshotMaxAgeSeconds: positiveInt(3600, 7 * 86_400),
+    recordRetentionDays: positiveInt(2190, 36_500),
+    apiThrottleRate: positiveInt(20, 10_000),
+    apiThrottleBurst: positiveInt(50, 5_000),
+    reserveConcurrency: z.preprocess(
+      (v) => (v === undefined || v === '' ? true : v === 'true' ? true : v === 'false' ? false : v),
+      z.boolean(),
+    ),
+  })
+  .superRefine((c, ctx) => {
+    const staff = [c.staffIssuer, c.staffAudience, c.staffJwksUrl].filter((v) => v !== undefined).length;
+    if (staff !== 0 && staff !== 3) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['staffIssuer'],
+        message: 'staffIssuer, staffAudience and staffJwksUrl go together: set all three or none (none = Cognito)',
+      });
+    }
+    if ((c.canaryBotIds === undefined) !== (c.canaryUserId === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['canaryBotIds'], message: 'canaryBotIds and canaryUserId go together' });
+    }
+    if (c.pollInitialSeconds > c.pollMaxSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['pollInitialSeconds'], message: 'must not exceed pollMaxSeconds' });
+    }
+    if (c.pollMaxSeconds > c.pollDeadlineSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['pollMaxSeconds'], message: 'must not exceed pollDeadlineSeconds' });
+    }
+  });
+
+/**
+ * Validates raw context values into the stack configuration.
+ * @param read returns the raw context value of a key (e.g. `(k) => app.node.tryGetContext(k)`).
+ * @throws ConfigError naming every bad key (values are not echoed: they may be addresses).
+ */
+export function readConfig(read: (key: string) => unknown): ErasureDeskConfig {
+  const raw = Object.fromEntries(CONFIG_KEYS.map((k) => [k, read(k)]));
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new ConfigError(`Invalid CDK context: ${problems.join('; ')}`);
+  }
+  const c = parsed.data;
+  return {
+    koreBaseUrl: c.koreBaseUrl,
+    publicBaseUrl: c.publicBaseUrl,
+    mailFrom: c.mailFrom,
+    staffIdentity:
+      c.staffIssuer && c.staffAudience && c.staffJwksUrl
+        ? { issuer: c.staffIssuer, audience: c.staffAudience, jwksUrl: c.staffJwksUrl }
+        : undefined,
+    rolesClaim: c.rolesClaim,
+    alarmEmail: c.alarmEmail,
+    canary: c.canaryBotIds && c.canaryUserId ? { botIds: c.canaryBotIds, userId: c.canaryUserId } : undefined,
+    pollInitialSeconds: c.pollInitialSeconds,
+    pollMaxSeconds: c.pollMaxSeconds,
+    pollDeadlineSeconds: c.pollDeadlineSeconds,
+    snapshotMaxAgeSeconds: c.snapshotMaxAgeSeconds,
+    recordRetentionDays: c.recordRetentionDays,
+    apiThrottle: { rateLimit: c.apiThrottleRate, burstLimit: c.apiThrottleBurst },
+    reserveConcurrency: c.reserveConcurrency,
+  };
+}

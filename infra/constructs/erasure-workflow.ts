@@ -1,0 +1,198 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { acknowledgeWildcards, arnRef } from './nag';
+
+/**
+ * State names are an interface: the local runtime maps Task states to handlers by these names,
+ * and audit events / alarms refer to them.
+ */
+export const WORKFLOW_STATES = {
+  submit: 'SubmitErasure',
+  wait: 'WaitBeforeCheck',
+  check: 'CheckStatus',
+  route: 'RouteOnStatus',
+  recordCompleted: 'RecordCompleted',
+  recordFailed: 'RecordFailed',
+  recordTimedOut: 'RecordTimedOut',
+  recordRejected: 'RecordRejected',
+  recordError: 'RecordError',
+  erased: 'Erased',
+  failed: 'ErasureFailed',
+  timedOut: 'ErasureTimedOut',
+  rejected: 'ErasureRejected',
+  workflowError: 'WorkflowError',
+} as const;
+
+/** Which handler runs each Task state (for the local runtime). */
+export const TASK_HANDLERS: Readonly<Record<string, 'submit-erasure' | 'check-erasure-status' | 'record-outcome'>> = {
+  SubmitErasure: 'submit-erasure',
+  CheckStatus: 'check-erasure-status',
+  RecordCompleted: 'record-outcome',
+  RecordFailed: 'record-outcome',
+  RecordTimedOut: 'record-outcome',
+  RecordRejected: 'record-outcome',
+  RecordError: 'record-outcome',
+};
+
+/** Errors the Lambda service itself raises (throttling, transient faults): safe to retry. */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;
+
+export interface ErasureWorkflowProps {
+  readonly submitErasure: lambda.IFunction;
+  readonly checkErasureStatus: lambda.IFunction;
+  readonly recordOutcome: lambda.IFunction;
+  /** After this the check task reports TIMED_OUT; the execution gets one more day to record it. */
+  readonly pollDeadlineSeconds: number;
+}
+
+/**
+ * The erasure workflow, one execution per attempt (`<requestId>-<attempt>`, named by the caller).
+ *
+ * Written in JSONPath only — no JSONata, no Variables (Assign/Arguments/Output) — because the
+ * local emulator (aws-local-stepfunctions) silently ignores those. Every Lambda task uses the
+ * plain function ARN as its Resource (`payloadResponseOnly`), which is what the emulator invokes,
+ * and retries are explicit rather than CDK's implicit service-exception retrier.
+ */
+export class ErasureWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ErasureWorkflowProps) {
+    super(scope, id);
+    const S = WORKFLOW_STATES;
+    const taskTimeouts = {
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
+      heartbeatTimeout: sfn.Timeout.duration(Duration.seconds(30)),
+    };
+    const workRetry = (errors: string[]): sfn.RetryProps => ({
+      errors,
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 6,
+      maxDelay: Duration.seconds(60),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+
+    const workflowError = new sfn.Fail(this, S.workflowError, {
+      error: 'WorkflowError',
+      cause: 'The workflow could not complete or record the attempt; the sweeper re-drives it',
+    });
+    const record = (stateName: string, outcome: string, next: sfn.IChainable) => {
+      const task = new tasks.LambdaInvoke(this, stateName, {
+        lambdaFunction: props.recordOutcome,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+        payload: sfn.TaskInput.fromObject({
+          requestId: sfn.JsonPath.stringAt('$.requestId'),
+          attempt: sfn.JsonPath.numberAt('$.attempt'),
+          outcome,
+          state: sfn.JsonPath.entirePayload,
+        }),
+        resultPath: '$.recorded',
+        ...taskTimeouts,
+      });
+      task.addRetry({
+        errors: [...LAMBDA_SERVICE_ERRORS],
+        interval: Duration.seconds(1),
+        backoffRate: 2,
+        maxAttempts: 5,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      task.addCatch(workflowError, { errors: ['States.ALL'], resultPath: '$.error' });
+      return task.next(next);
+    };
+
+    const recordCompleted = record(
+      S.recordCompleted,
+      'COMPLETED',
+      new sfn.Succeed(this, S.erased, { comment: 'Kore.ai confirmed the erasure' }),
+    );
+    const recordFailed = record(
+      S.recordFailed,
+      'FAILED',
+      new sfn.Fail(this, S.failed, { error: 'ErasureFailed', cause: 'Kore.ai reported the erasure as failed' }),
+    );
+    const recordTimedOut = record(
+      S.recordTimedOut,
+      'TIMED_OUT',
+      new sfn.Fail(this, S.timedOut, {
+        error: 'ErasureTimedOut',
+        cause: 'Kore.ai did not finish the erasure before the poll deadline',
+      }),
+    );
+    const recordRejected = record(
+      S.recordRejected,
+      'REJECTED',
+      new sfn.Fail(this, S.rejected, {
+        error: 'ErasureRejected',
+        cause: 'The subject is not eligible for erasure or Kore.ai refused it',
+      }),
+    );
+    const recordError = record(S.recordError, 'ERROR', workflowError);
+
+    const submit = new tasks.LambdaInvoke(this, S.submit, {
+      lambdaFunction: props.submitErasure,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      // ResultPath "$" (the result replaces the state) is the ASL default and stays implicit:
+      // aws-local-stepfunctions 3.0 stores an explicit "$" result under a key named "$".
+      ...taskTimeouts,
+    });
+    submit.addRetry(workRetry(['KoreRetryableError', ...LAMBDA_SERVICE_ERRORS, 'States.Timeout']));
+    submit.addCatch(recordRejected, { errors: ['IneligibleSubjectError', 'KoreRefusedError'], resultPath: '$.error' });
+    submit.addCatch(recordError, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    const check = new tasks.LambdaInvoke(this, S.check, {
+      lambdaFunction: props.checkErasureStatus,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      // ResultPath "$" (the result replaces the state) is the ASL default and stays implicit:
+      // aws-local-stepfunctions 3.0 stores an explicit "$" result under a key named "$".
+      ...taskTimeouts,
+    });
+    check.addRetry(workRetry(['KoreRetryableError', ...LAMBDA_SERVICE_ERRORS, 'States.Timeout']));
+    check.addCatch(recordError, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    const wait = new sfn.Wait(this, S.wait, { time: sfn.WaitTime.secondsPath('$.poll.waitSeconds') });
+    const route = new sfn.Choice(this, S.route)
+      .when(sfn.Condition.stringEquals('$.poll.outcome', 'SUCCESS'), recordCompleted)
+      .when(sfn.Condition.stringEquals('$.poll.outcome', 'FAILED'), recordFailed)
+      .when(sfn.Condition.stringEquals('$.poll.outcome', 'TIMED_OUT'), recordTimedOut)
+      .otherwise(wait);
+
+    const definition = submit.next(wait).next(check).next(route);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: Duration.seconds(props.pollDeadlineSeconds + 86_400),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      comment: 'Erasure of one request attempt on the Kore.ai XO Platform',
+    });
+    const invoked = [props.submitErasure, props.checkErasureStatus, props.recordOutcome].map(arnRef);
+    acknowledgeWildcards(this.stateMachine.role, [
+      {
+        finding: (f) => invoked.some((arn) => f === `Resource::${arn()}:*`),
+        reason: 'lambda:InvokeFunction on the versions and aliases (<arn>:*) of the three task functions only, as granted by LambdaInvoke.',
+      },
+      {
+        finding: /^Resource::\*$/,
+        reason: 'CloudWatch Logs delivery (logs:CreateLogDelivery, PutResourcePolicy, …) and X-Ray (PutTraceSegments, GetSamplingRules, …) actions support no resource-level permissions.',
+      },
+    ]);
+  }
+}

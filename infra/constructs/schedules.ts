@@ -1,0 +1,34 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+
+export interface SchedulesProps {
+  readonly refreshRolesSnapshot: lambda.IFunction;
+  readonly sweepRequests: lambda.IFunction;
+  readonly signCheckpoints: lambda.IFunction;
+  /** Only when the canary is configured. */
+  readonly runCanary?: lambda.IFunction;
+}
+
+/** Periodic jobs, each an EventBridge rule with a Lambda target (two retries, events expire after 1 h). */
+export class Schedules extends Construct {
+  readonly rules: events.Rule[] = [];
+
+  constructor(scope: Construct, id: string, props: SchedulesProps) {
+    super(scope, id);
+    const jobs: Array<[string, lambda.IFunction | undefined, Duration, string]> = [
+      ['RefreshRolesSnapshot', props.refreshRolesSnapshot, Duration.hours(1), 'Refresh the privileged-identities snapshot'],
+      ['SweepRequests', props.sweepRequests, Duration.minutes(5), 'Restart stuck, expire unverified, count overdue requests'],
+      ['SignCheckpoints', props.signCheckpoints, Duration.hours(1), 'Sign audit-chain checkpoints'],
+      ['RunCanary', props.runCanary, Duration.hours(6), 'End-to-end canary erasure'],
+    ];
+    for (const [id, fn, every, description] of jobs) {
+      if (!fn) continue;
+      const rule = new events.Rule(this, id, { schedule: events.Schedule.rate(every), description });
+      rule.addTarget(new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(1) }));
+      this.rules.push(rule);
+    }
+  }
+}
