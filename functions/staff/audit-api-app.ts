@@ -24,6 +24,8 @@ import { exportQuerySchema, listQuerySchema, reportQuerySchema, REQUEST_ID } fro
 
 export interface AuditApiDeps extends AuditDeps {
   auth: StaffAuthenticator;
+  /** Largest buffered export body; default MAX_BUFFERED_EXPORT_BYTES. The streamed export has no limit. */
+  maxBufferedExportBytes?: number;
   logger?: StaffLogger;
 }
 
@@ -43,10 +45,23 @@ async function* once(text: string): AsyncGenerator<string> {
   yield text;
 }
 
-/** Collects a stream into one string (Lambda buffered responses). */
-export async function collect(chunks: AsyncIterable<string>): Promise<string> {
+/** Lambda's buffered response limit is 6 MB; stay clear of it (headers, base64 margins). */
+export const MAX_BUFFERED_EXPORT_BYTES = 5_500_000;
+
+/**
+ * Collects a stream into one string (Lambda buffered responses).
+ * @throws HttpProblem 413 once the body would exceed `maxBytes`: the caller should narrow the period.
+ */
+export async function collect(chunks: AsyncIterable<string>, maxBytes = MAX_BUFFERED_EXPORT_BYTES): Promise<string> {
   let out = '';
-  for await (const chunk of chunks) out += chunk;
+  let bytes = 0;
+  for await (const chunk of chunks) {
+    bytes += Buffer.byteLength(chunk, 'utf8');
+    if (bytes > maxBytes) {
+      throw new HttpProblem(problem(413, 'export-too-large', 'The export is too large for one response', 'Narrow the period with from and to, and export it in parts.'));
+    }
+    out += chunk;
+  }
   return out;
 }
 
@@ -100,7 +115,7 @@ export function createAuditApi(deps: AuditApiDeps): AuditApi {
     }
     if (path === '/audit/export') {
       const streamed = await prepareExport(event);
-      return { statusCode: streamed.statusCode, headers: streamed.headers, body: await collect(streamed.body) };
+      return { statusCode: streamed.statusCode, headers: streamed.headers, body: await collect(streamed.body, deps.maxBufferedExportBytes) };
     }
     if (path === '/audit/report') {
       const q = validate(reportQuerySchema, queryOf(event), 'query');

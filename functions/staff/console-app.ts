@@ -30,7 +30,6 @@ import {
   queryOf,
   redirect,
   silentLogger,
-  validate,
   type HttpEvent,
   type HttpResult,
   type StaffLogger,
@@ -120,14 +119,14 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
     const method = methodOf(event);
     const path = pathOf(event);
     const rel = path === base ? '' : path.startsWith(`${base}/`) ? path.slice(base.length) : undefined;
+    // Outside the console (e.g. a stray /favicon.ico): answer without touching the CSRF cookie.
+    if (rel === undefined) return htmlResponse(404, errorPage({ basePath: base, csrf: '' }, 'Not found'), CONSOLE_CSP);
     const session = await sessionOf(event);
     const existingCsrf = cookiesOf(event)[CSRF_COOKIE];
     const csrf = csrfValid(existingCsrf, session.binding) ? existingCsrf! : mintCsrf(session.binding);
     const cookies: string[] = csrf === existingCsrf ? [] : [cookie(CSRF_COOKIE, csrf)];
     const ctx: PageContext = { basePath: base, principal: session.principal, csrf };
     const page = (status: number, body: SafeHtml, extra: string[] = []) => htmlResponse(status, body, CONSOLE_CSP, {}, [...cookies, ...extra]);
-
-    if (rel === undefined) return page(404, errorPage(ctx, 'Not found'));
 
     // Sign-in and sign-out.
     if (rel === '/login' && method === 'POST') {

@@ -121,9 +121,9 @@ export function statusChart(days: readonly DaySeries[]): SafeHtml {
     return html`${rects}${label}`;
   });
   const legend = REQUEST_STATUSES.map(
-    (s, i) => html`<rect x="${(i % 6) * 105}" y="${Math.floor(i / 6) * 16}" width="10" height="10" fill="${STATUS_COLOURS[s]}"></rect><text x="${(i % 6) * 105 + 14}" y="${Math.floor(i / 6) * 16 + 9}" font-size="10">${s}</text>`,
+    (s, i) => html`<rect x="${(i % 4) * 160}" y="${Math.floor(i / 4) * 16}" width="10" height="10" fill="${STATUS_COLOURS[s]}"></rect><text x="${(i % 4) * 160 + 14}" y="${Math.floor(i / 4) * 16 + 9}" font-size="10">${s}</text>`,
   );
-  return html`<svg role="img" aria-labelledby="chart-title" viewBox="0 0 ${width} ${height + 40}" width="100%" xmlns="http://www.w3.org/2000/svg">
+  return html`<svg role="img" aria-labelledby="chart-title" viewBox="0 0 ${width} ${height + 52}" width="100%" xmlns="http://www.w3.org/2000/svg">
 <title id="chart-title">Requests received per day over the last ${days.length} days, by current status (max ${max} a day)</title>
 <line x1="${left}" y1="${top + plot}" x2="${width}" y2="${top + plot}" stroke="#57606a"></line>
 <text x="0" y="${top + 8}" font-size="10">${max}</text><text x="0" y="${top + plot}" font-size="10">0</text>

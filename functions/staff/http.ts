@@ -1,7 +1,9 @@
 /**
  * The small HTTP toolkit of the staff handlers: reading API Gateway v2 events and building
- * problem+json, JSON and HTML answers with security headers. Kept in one file on purpose: once the
- * intake's shared `functions/intake/http.ts` exists, these helpers can be swapped for its exports.
+ * problem+json, JSON and HTML answers. Answers and body parsing come from the shared
+ * `functions/intake/http.ts` (same security headers, same defensive body reading); what is left
+ * here is what the staff routes need beyond it (repeated query keys, header lookup on a plain
+ * header map for the authenticator, zod validation, error mapping).
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -9,68 +11,38 @@ import { ZodError, type ZodType } from 'zod';
 import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../commons/http/problem';
 import type { SafeHtml } from '../commons/http/html';
 import { ConcurrentUpdateError, IllegalTransitionError, RequestNotFoundError } from '../domain/errors';
+import {
+  API_HEADERS,
+  CONTENT_SECURITY_POLICY,
+  htmlResponse as sharedHtmlResponse,
+  jsonResponse,
+  parseBody as sharedParseBody,
+  problemResponse,
+  redirect as sharedRedirect,
+} from '../intake/http';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 export type HttpEvent = APIGatewayProxyEventV2;
 
-/** Headers every answer carries. */
-export const BASE_SECURITY_HEADERS: Record<string, string> = {
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-  'strict-transport-security': 'max-age=63072000; includeSubDomains',
-};
+/** Headers every answer carries (the shared API headers). */
+export const BASE_SECURITY_HEADERS: Record<string, string> = { ...API_HEADERS };
 
 /** The console's one stylesheet lives inline; the CSP allows exactly this text by its hash. */
 export function cspFor(styleText: string): string {
   const hash = createHash('sha256').update(styleText, 'utf8').digest('base64');
-  return [
-    "default-src 'none'",
-    `style-src 'sha256-${hash}'`,
-    "img-src 'self' data:",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-  ].join('; ');
+  return CONTENT_SECURITY_POLICY.replace("style-src 'self'", `style-src 'sha256-${hash}'`);
 }
 
-/** A JSON answer. */
-export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
-  return {
-    statusCode,
-    headers: { ...BASE_SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', ...headers },
-    body: JSON.stringify(body),
-  };
-}
+export { jsonResponse, problemResponse };
 
-/** An RFC 9457 problem answer. */
-export function problemResponse(p: Problem, headers: Record<string, string> = {}): HttpResult {
-  return {
-    statusCode: p.status,
-    headers: { ...BASE_SECURITY_HEADERS, 'content-type': 'application/problem+json; charset=utf-8', ...headers },
-    body: JSON.stringify(p),
-  };
-}
-
-/** An HTML page answer; `csp` is the page's Content-Security-Policy. */
+/** An HTML page answer with the shared security headers; `csp` is the page's Content-Security-Policy. */
 export function htmlResponse(statusCode: number, page: SafeHtml, csp: string, headers: Record<string, string> = {}, cookies?: string[]): HttpResult {
-  return {
-    statusCode,
-    headers: {
-      ...BASE_SECURITY_HEADERS,
-      'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': csp,
-      'x-frame-options': 'DENY',
-      ...headers,
-    },
-    body: page.value,
-    ...(cookies && cookies.length > 0 ? { cookies } : {}),
-  };
+  return sharedHtmlResponse(statusCode, page, { headers: { 'content-security-policy': csp, ...headers }, cookies });
 }
 
 /** A 303 See Other (post/redirect/get). */
 export function redirect(location: string, cookies?: string[]): HttpResult {
-  return { statusCode: 303, headers: { ...BASE_SECURITY_HEADERS, location }, body: '', ...(cookies && cookies.length > 0 ? { cookies } : {}) };
+  return sharedRedirect(location, { cookies });
 }
 
 /** Header lookup, case-insensitive (API Gateway lower-cases them, local callers may not). */
@@ -113,38 +85,24 @@ export function bodyText(event: HttpEvent): string {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
-/** Largest body the staff routes accept (a form or a small JSON document). */
-export const MAX_BODY_BYTES = 64 * 1024;
-
 /**
- * The body as an object, from JSON or `application/x-www-form-urlencoded` (repeated keys become
- * arrays). An empty body is `{}`.
- * @throws HttpProblem 413 when too large, 415 for other media types, 400 for malformed JSON.
+ * The body as an object, from JSON or `application/x-www-form-urlencoded` (repeated form keys
+ * become arrays), read with the shared defensive parser. An empty body is `{}`.
+ * @throws HttpProblem 413 when too large, 415 for other media types, 400 for malformed input.
  */
 export function parseBody(event: HttpEvent): Record<string, unknown> {
-  const text = bodyText(event);
-  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new HttpProblem(problem(413, 'payload-too-large', 'The request body is too large'));
-  if (text.trim() === '') return {};
-  const type = (header(event.headers, 'content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
-  if (type === 'application/x-www-form-urlencoded') {
+  if (!event.body) return {};
+  const parsed = sharedParseBody(event);
+  if (parsed.kind === 'form') {
     const out: Record<string, string | string[]> = {};
-    for (const [k, v] of new URLSearchParams(text)) {
-      const prev = out[k];
-      out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-    }
+    for (const [k, values] of parsed.fields) out[k] = values.length === 1 ? values[0]! : values;
     return out;
   }
-  if (type !== 'application/json') throw new HttpProblem(problem(415, 'unsupported-media-type', 'Send JSON or a form'));
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new HttpProblem(problem(400, 'malformed-json', 'The request body is not valid JSON'));
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+  const value = parsed.value;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new HttpProblem(problem(400, 'validation-failed', 'The request body must be a JSON object'));
   }
-  return parsed as Record<string, unknown>;
+  return value as Record<string, unknown>;
 }
 
 /** Zod issues as RFC 9457 `errors[]`; messages are the schema's, never the input value. */

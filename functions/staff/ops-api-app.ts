@@ -21,7 +21,7 @@ const ACTIONS = ['retry', 'cancel', 'recheck', 'extend'] as const;
 
 /** Builds the ops API handler. */
 export function createOpsApi(deps: OpsApiDeps): (event: HttpEvent) => Promise<HttpResult> {
-  const logger = deps.logger ?? deps.logger ?? silentLogger;
+  const logger = deps.logger ?? silentLogger;
 
   async function route(event: HttpEvent): Promise<HttpResult> {
     const method = methodOf(event);

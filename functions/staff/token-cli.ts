@@ -12,10 +12,10 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const dataDir = process.env.DATA_DIR ?? '.data';
-  const port = process.env.PORT ?? '3000';
   const issuer = await createDevIssuer({
     dir: join(dataDir, 'dev-issuer'),
-    issuer: process.env.DEV_ISSUER ?? DEV_ISSUER_DEFAULTS.issuer.replace(':3000', `:${port}`),
+    // The issuer is a name, not an address: it must equal what the local runtime verifies against.
+    issuer: process.env.DEV_ISSUER ?? DEV_ISSUER_DEFAULTS.issuer,
     audience: process.env.DEV_AUDIENCE ?? DEV_ISSUER_DEFAULTS.audience,
   });
   process.stdout.write(`${await issuer.issueToken(role, subject)}\n`);
