@@ -3,6 +3,7 @@
  * system. Lambda entries and the local runtime both call this, so they run the same wiring and
  * differ only in the adapters they pass in.
  */
+import { createHmac } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { KorePlatform } from '../domain/kore';
 import type { ErasureRequest } from '../domain/model';
@@ -13,6 +14,7 @@ import { createPublicApi } from '../intake/public-api-app';
 import { createAuditApi, type AuditApi } from '../staff/audit-api-app';
 import type { StaffAuthenticator } from '../staff/auth';
 import { createCheckpointReader, signCheckpoints, type CheckpointWriter } from '../staff/checkpoints';
+import { createConsole } from '../staff/console-app';
 import { createOpsApi } from '../staff/ops-api-app';
 import { checkErasureStatus, recordOutcome, submitErasure, type ErasureTaskDeps } from '../workflow/erasure-tasks';
 import { refreshRolesSnapshot } from '../workflow/refresh-roles-snapshot';
@@ -45,6 +47,7 @@ export interface Application {
   publicApi: HttpHandler;
   auditApi: AuditApi;
   opsApi: HttpHandler;
+  console: HttpHandler;
   tasks: {
     submitErasure(input: unknown): Promise<WorkflowState>;
     checkErasureStatus(input: unknown): Promise<WorkflowState>;
@@ -73,12 +76,13 @@ export function composeApplication(a: ApplicationAdapters): Application {
     ...(a.site ? { site: a.site } : {}),
     ...(a.log ? { log: a.log } : {}),
   };
+  const notices = createNoticeSender(intake);
   const taskDeps: ErasureTaskDeps = {
     store: a.store,
     snapshots: a.snapshots,
     kore: a.kore,
     claims: a.claims,
-    notices: createNoticeSender(intake),
+    notices,
     clock: a.clock,
     subjectKeys: a.subjectKeys,
     poll: a.settings.poll,
@@ -88,18 +92,28 @@ export function composeApplication(a: ApplicationAdapters): Application {
   const checkpoints = createCheckpointReader({ writer: a.checkpointWriter, signer: a.signer });
   const auditDeps = { store: a.store, clock: a.clock, subjectHashKey: a.subjectKeys.hmacKey, checkpoints };
 
+  const opsDeps = {
+    ...auditDeps,
+    auth: a.staffAuth,
+    workflow: a.workflow,
+    snapshots: a.snapshots,
+    refreshRolesSnapshot: refresh,
+    notifySubject: (request: ErasureRequest, _kind: 'extended', details: { reason: string }) => notices.notifyExtension(request, details.reason),
+    stuckAfterMs: a.settings.stuckAfterSeconds * 1000,
+  };
+
   return {
     publicApi: createPublicApi(intake),
     auditApi: createAuditApi({ ...auditDeps, auth: a.staffAuth }),
     opsApi: createOpsApi({
-      ...auditDeps,
-      auth: a.staffAuth,
-      workflow: a.workflow,
-      snapshots: a.snapshots,
-      refreshRolesSnapshot: refresh,
-      notifySubject: (request: ErasureRequest, kind: 'extended', details: { reason: string }) => createNoticeSender(intake).notifyExtension(request, details.reason),
-      stuckAfterMs: a.settings.stuckAfterSeconds * 1000,
+      ...opsDeps,
       submitOnBehalf: async (body, actor) => ({ ...(await submitOnBehalf(intake, body, actor as `staff:${string}`)) }),
+    }),
+    console: createConsole({
+      ...opsDeps,
+      // Its own key, derived from the link key, so console and form CSRF tokens never stand in for each other.
+      csrfKey: createHmac('sha256', a.linkKey).update('erasure-desk console csrf v1').digest(),
+      secureCookies: a.publicBaseUrl.startsWith('https://'),
     }),
     tasks: {
       submitErasure: (input) => submitErasure(taskDeps, parseWorkflowState(input)),

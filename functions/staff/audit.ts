@@ -329,8 +329,9 @@ export async function getRequestDetail(deps: AuditDeps, requestId: string): Prom
   let chain: ChainStatus = { ...verification, checkpoint: checkpointStatus };
   if (chain.ok && checkpointStatus.status === 'invalid') {
     chain = { ...chain, ok: false, firstBad: { seq: 1, index: 0, problem: 'CHECKPOINT_INVALID' } };
-  } else if (chain.ok && (request.lastSeq !== timeline.length || request.lastHash !== verification.headHash)) {
-    // The projection claims a head the chain does not have: events were removed or added behind its back.
+  } else if (chain.ok && (request.lastSeq > timeline.length || (request.lastSeq > 0 && timeline[request.lastSeq - 1]!.hash !== request.lastHash))) {
+    // The projection claims a head the chain does not have: events were removed or rewritten behind
+    // its back. A projection that lags (an append in flight, read between its two writes) is fine.
     const seq = Math.min(request.lastSeq, timeline.length) + 1;
     chain = { ...chain, ok: false, firstBad: { seq, index: seq - 1, problem: 'PROJECTION_MISMATCH' } };
   }

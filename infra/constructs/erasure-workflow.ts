@@ -38,8 +38,12 @@ export const TASK_HANDLERS: Readonly<Record<string, 'submit-erasure' | 'check-er
   RecordError: 'record-outcome',
 };
 
-/** Errors the Lambda service itself raises (throttling, transient faults): safe to retry. */
-export const LAMBDA_SERVICE_ERRORS = [
+/**
+ * Transient faults of what the tasks stand on, safe to retry: DynamoDB throttling or outage
+ * (the store's `StoreUnavailableError`) and the Lambda service's own errors.
+ */
+export const TRANSIENT_TASK_ERRORS = [
+  'StoreUnavailableError',
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
@@ -101,7 +105,7 @@ export class ErasureWorkflow extends Construct {
         ...taskTimeouts,
       });
       task.addRetry({
-        errors: [...LAMBDA_SERVICE_ERRORS],
+        errors: [...TRANSIENT_TASK_ERRORS],
         interval: Duration.seconds(1),
         backoffRate: 2,
         maxAttempts: 5,
@@ -147,7 +151,7 @@ export class ErasureWorkflow extends Construct {
       // aws-local-stepfunctions 3.0 stores an explicit "$" result under a key named "$".
       ...taskTimeouts,
     });
-    submit.addRetry(workRetry(['KoreRetryableError', ...LAMBDA_SERVICE_ERRORS, 'States.Timeout']));
+    submit.addRetry(workRetry(['KoreRetryableError', ...TRANSIENT_TASK_ERRORS, 'States.Timeout']));
     submit.addCatch(recordRejected, { errors: ['IneligibleSubjectError', 'KoreRefusedError'], resultPath: '$.error' });
     submit.addCatch(recordError, { errors: ['States.ALL'], resultPath: '$.error' });
 
@@ -159,7 +163,7 @@ export class ErasureWorkflow extends Construct {
       // aws-local-stepfunctions 3.0 stores an explicit "$" result under a key named "$".
       ...taskTimeouts,
     });
-    check.addRetry(workRetry(['KoreRetryableError', ...LAMBDA_SERVICE_ERRORS, 'States.Timeout']));
+    check.addRetry(workRetry(['KoreRetryableError', ...TRANSIENT_TASK_ERRORS, 'States.Timeout']));
     check.addCatch(recordError, { errors: ['States.ALL'], resultPath: '$.error' });
 
     const wait = new sfn.Wait(this, S.wait, { time: sfn.WaitTime.secondsPath('$.poll.waitSeconds') });

@@ -217,7 +217,14 @@ async function route(app: Application, mailer: OutboxMailer, devIssuer: DevIssue
       res.end();
       return;
     }
-    const handler: ApiHandler = path.startsWith('/audit/') || path === '/audit' ? app.auditApi : path.startsWith('/ops/') || path === '/ops' ? app.opsApi : app.publicApi;
+    const handler: ApiHandler =
+      path.startsWith('/audit/') || path === '/audit'
+        ? app.auditApi
+        : path.startsWith('/ops/') || path === '/ops'
+          ? app.opsApi
+          : path.startsWith('/console/') || path === '/console'
+            ? app.console
+            : app.publicApi;
     writeResult(res, await handler(event));
   } catch (error) {
     if (error instanceof BodyTooLargeError) {

@@ -151,9 +151,9 @@ describe('cdk-nag AwsSolutions', () => {
 const EXPECTED_ACKNOWLEDGEMENTS: Record<string, number> = {
   // public routes (5) and the self-authenticating console (3)
   'AwsSolutions-APIG4': 8,
-  // customer-managed key of the audit table, for the 7 functions that write items
-  'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 7,
-  'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 7,
+  // customer-managed key of the audit table, for the 8 functions that write items
+  'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 8,
+  'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 8,
   // X-Ray (10 functions + state machine), PutMetricData with a namespace condition, log delivery
   'AwsSolutions-IAM5[Resource::*]': 11,
   // the two GSIs of the one audit table, for every function
@@ -164,8 +164,8 @@ const EXPECTED_ACKNOWLEDGEMENTS: Record<string, number> = {
   'AwsSolutions-IAM5[Resource::<FunctionsCheckErasureStatus.Arn>:*]': 1,
   'AwsSolutions-IAM5[Resource::<FunctionsRecordOutcome.Arn>:*]': 1,
   'AwsSolutions-IAM5[Resource::<FunctionsSubmitErasure.Arn>:*]': 1,
-  // executions of the erasure state machine (public-api, ops-api, sweep-requests)
-  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"ErasureWorkflowStateMachine"}]}]}:*]': 3,
+  // executions of the erasure state machine (public-api, ops-api, console, sweep-requests)
+  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"ErasureWorkflowStateMachine"}]}]}:*]': 4,
   // Node.js 22 pinned by design (10 functions without the canary)
   'AwsSolutions-L1': 10,
   // Kore.ai credentials (rotated at Kore.ai), app secret (HMAC key), two one-time seeds

@@ -226,12 +226,12 @@ describe('functions', () => {
     ['public-api', ['TABLE_NAME', 'STATE_MACHINE_ARN', 'APP_SECRET_ARN', 'SIGNING_KEY_ID', 'SNAPSHOT_MAX_AGE_SECONDS', 'RECORD_RETENTION_DAYS', 'PUBLIC_BASE_URL']],
     ['audit-api', ['TABLE_NAME', 'APP_SECRET_ARN', 'SIGNING_KEY_ID', 'CHECKPOINT_BUCKET', 'STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM']],
     ['ops-api', ['TABLE_NAME', 'STATE_MACHINE_ARN', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'APP_SECRET_ARN', 'SIGNING_KEY_ID', 'STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM', 'SNAPSHOT_MAX_AGE_SECONDS', 'RECORD_RETENTION_DAYS', 'PUBLIC_BASE_URL']],
-    ['console', ['TABLE_NAME', 'APP_SECRET_ARN', 'STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM', 'PUBLIC_BASE_URL']],
+    ['console', ['TABLE_NAME', 'STATE_MACHINE_ARN', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'APP_SECRET_ARN', 'SIGNING_KEY_ID', 'STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM', 'SNAPSHOT_MAX_AGE_SECONDS', 'RECORD_RETENTION_DAYS', 'PUBLIC_BASE_URL']],
     ['submit-erasure', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'APP_SECRET_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS', 'SNAPSHOT_MAX_AGE_SECONDS']],
     ['check-erasure-status', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'APP_SECRET_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS']],
-    ['record-outcome', ['TABLE_NAME', 'APP_SECRET_ARN', 'SIGNING_KEY_ID', 'RECORD_RETENTION_DAYS']],
+    ['record-outcome', ['TABLE_NAME', 'APP_SECRET_ARN', 'PUBLIC_BASE_URL', 'RECORD_RETENTION_DAYS']],
     ['refresh-roles-snapshot', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'APP_SECRET_ARN', 'SNAPSHOT_MAX_AGE_SECONDS']],
-    ['sweep-requests', ['TABLE_NAME', 'STATE_MACHINE_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS', 'RECORD_RETENTION_DAYS']],
+    ['sweep-requests', ['TABLE_NAME', 'APP_SECRET_ARN', 'STATE_MACHINE_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS', 'SNAPSHOT_MAX_AGE_SECONDS', 'PUBLIC_BASE_URL', 'RECORD_RETENTION_DAYS']],
     ['sign-checkpoints', ['TABLE_NAME', 'SIGNING_KEY_ID', 'CHECKPOINT_BUCKET', 'RECORD_RETENTION_DAYS']],
   ])('%s gets exactly the application variables it needs', (name, expected) => {
     const env = envOf(lambdaOf(base.json, name)[1]);
@@ -269,8 +269,8 @@ describe('functions', () => {
 describe('least privilege', () => {
   const writes = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
-  it('gives audit-api and the console no table writes, no Kore.ai secret and no mail', () => {
-    for (const name of ['audit-api', 'console']) {
+  it('gives audit-api no table writes, no Kore.ai secret and no mail', () => {
+    for (const name of ['audit-api']) {
       const actions = actionsOf(base.json, name);
       for (const write of writes) expect(actions).not.toContain(write);
       expect(actions.some((a) => a.startsWith('ses:'))).toBe(false);
@@ -289,10 +289,18 @@ describe('least privilege', () => {
     expect(actions).toContain('kms:Sign');
   });
 
-  it.each(['submit-erasure', 'check-erasure-status', 'record-outcome'])('gives the workflow task %s no SES and no workflow control', (name) => {
+  it.each(['submit-erasure', 'check-erasure-status'])('gives the workflow task %s no SES and no workflow control', (name) => {
     const actions = actionsOf(configured.json, name);
     expect(actions.some((a) => a.startsWith('ses:'))).toBe(false);
     expect(actions.some((a) => a.startsWith('states:'))).toBe(false);
+  });
+
+  it('lets record-outcome mail the subject (scoped to the identity) but not control the workflow', () => {
+    const actions = actionsOf(configured.json, 'record-outcome');
+    expect(actions.some((a) => a.startsWith('states:'))).toBe(false);
+    const ses = statementsOf(configured.json, 'record-outcome').filter((s) => ([] as string[]).concat(s.Action).includes('ses:SendEmail'));
+    expect(ses).toHaveLength(1);
+    expect(JSON.stringify(ses[0]!.Resource)).not.toContain('"*"');
   });
 
   it('scopes ses:SendEmail of public-api to the configured identity and its domain', () => {
@@ -336,7 +344,7 @@ describe('least privilege', () => {
     const withKore = FUNCTION_NAMES.filter((n) => n !== 'run-canary').filter((name) =>
       JSON.stringify(statementsOf(base.json, name)).includes('SecretsKoreCredentials'),
     );
-    expect(withKore.sort()).toEqual(['check-erasure-status', 'ops-api', 'refresh-roles-snapshot', 'submit-erasure']);
+    expect(withKore.sort()).toEqual(['check-erasure-status', 'console', 'ops-api', 'refresh-roles-snapshot', 'submit-erasure']);
   });
 });
 

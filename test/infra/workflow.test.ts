@@ -1,6 +1,6 @@
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LAMBDA_SERVICE_ERRORS, TASK_HANDLERS, WORKFLOW_STATES } from '../../infra/constructs/erasure-workflow';
+import { TRANSIENT_TASK_ERRORS, TASK_HANDLERS, WORKFLOW_STATES } from '../../infra/constructs/erasure-workflow';
 import { synthesizeTemplate, workflowDefinition, type AslDefinition, type CfnTemplate } from '../../infra/synth';
 
 let template: CfnTemplate;
@@ -12,7 +12,7 @@ beforeAll(() => {
 });
 
 const workRetry = {
-  ErrorEquals: ['KoreRetryableError', ...LAMBDA_SERVICE_ERRORS, 'States.Timeout'],
+  ErrorEquals: ['KoreRetryableError', ...TRANSIENT_TASK_ERRORS, 'States.Timeout'],
   IntervalSeconds: 2,
   BackoffRate: 2,
   MaxAttempts: 6,
@@ -20,7 +20,7 @@ const workRetry = {
   JitterStrategy: 'FULL',
 };
 const recordRetry = {
-  ErrorEquals: [...LAMBDA_SERVICE_ERRORS],
+  ErrorEquals: [...TRANSIENT_TASK_ERRORS],
   IntervalSeconds: 1,
   BackoffRate: 2,
   MaxAttempts: 5,

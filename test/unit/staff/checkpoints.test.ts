@@ -106,6 +106,23 @@ describe('the chain check of a request', () => {
     expect(detail.chain).toMatchObject({ ok: false, firstBad: { problem: 'PROJECTION_MISMATCH' } });
   });
 
+  it('accepts a projection that lags behind the chain (an append read between its two writes)', async () => {
+    const { store, deps } = await setup();
+    const events = store.events.get('req-1')!;
+    const r = store.requests.get('req-1')!;
+    store.requests.set('req-1', { ...r, lastSeq: events.length - 1, lastHash: events.at(-2)!.hash });
+    const detail = await getRequestDetail(deps, 'req-1');
+    expect(detail.chain.ok).toBe(true);
+  });
+
+  it('reports a projection whose head hash is not the chain event at that position', async () => {
+    const { store, deps } = await setup();
+    const r = store.requests.get('req-1')!;
+    store.requests.set('req-1', { ...r, lastHash: 'f'.repeat(64) });
+    const detail = await getRequestDetail(deps, 'req-1');
+    expect(detail.chain).toMatchObject({ ok: false, firstBad: { problem: 'PROJECTION_MISMATCH' } });
+  });
+
   it('does not trust a checkpoint signed with another key', async () => {
     const { store, writer, deps } = await setup();
     const forger = await createTestSigner();

@@ -1,0 +1,8 @@
+/** Lambda entry: the auditor and ops console (server-rendered HTML; authenticates the staff token itself). */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { awsApplication } from './commons/aws-application';
+import { logger } from './commons/logger';
+
+export const handler = middy(async (event: APIGatewayProxyEventV2) => (await awsApplication()).console(event)).use(injectLambdaContext(logger));
