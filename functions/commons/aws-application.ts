@@ -15,7 +15,7 @@ import type { StaffAuthenticator } from '../staff/auth';
 import { createStaffAuthenticator } from '../staff/auth';
 import type { CheckpointWriter } from '../staff/checkpoints';
 import { composeApplication, type Application } from './application';
-import { ConfigurationError, getOptionalStringFromEnv, getStringFromEnv, readWorkflowSettings } from './config';
+import { ConfigurationError, getNumberFromEnv, getOptionalStringFromEnv, getStringFromEnv, readWorkflowSettings } from './config';
 import { createDocumentClient } from './dynamo/clients';
 import { createDynamoAdapters } from './dynamo/adapters';
 import { KoreClient } from './kore/kore-client';
@@ -120,7 +120,7 @@ export async function buildAwsApplication(env: Env = process.env): Promise<Appli
   }
 
   return composeApplication({
-    ...createDynamoAdapters({ client: documentClient, tableName, clock }),
+    ...createDynamoAdapters({ client: documentClient, tableName, clock, retentionDays: getNumberFromEnv('RECORD_RETENTION_DAYS', 2190, env, { min: 1 }) }),
     kore,
     mailer,
     signer,

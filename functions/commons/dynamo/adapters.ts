@@ -18,10 +18,10 @@ export interface DynamoAdapters {
   snapshots: DynamoSnapshotStore;
 }
 
-export function createDynamoAdapters(options: { client: DynamoDBDocumentClient; tableName: string; clock?: Clock }): DynamoAdapters {
+export function createDynamoAdapters(options: { client: DynamoDBDocumentClient; tableName: string; clock?: Clock; retentionDays?: number }): DynamoAdapters {
   const common = { client: options.client, tableName: options.tableName, clock: options.clock ?? systemClock };
   return {
-    store: new DynamoAuditStore(common),
+    store: new DynamoAuditStore({ ...common, ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}) }),
     claims: new DynamoOpenRequestClaims(common),
     tokens: new DynamoSingleUseTokens(common),
     rateLimiter: new DynamoRateLimiter(common),

@@ -27,6 +27,7 @@ import {
   BY_SUBJECT_PARTITION_KEY,
   PARTITION_KEY,
   SORT_KEY,
+  TTL_ATTRIBUTE,
 } from './table-schema';
 
 /** The attribute of an event item holding its projection patch (not part of the hashed event). */
@@ -48,7 +49,16 @@ export interface DynamoAuditStoreOptions {
   maxAppendRetries?: number;
   /** The pause before retry `n` (0-based); default a few random milliseconds growing with `n`. */
   backoff?: (retry: number) => Promise<void>;
+  /**
+   * Record retention: every item of a request (META and events) gets the TTL attribute
+   * `receivedAt + retentionDays + RETENTION_MARGIN_DAYS`, so a whole chain expires together, never
+   * event by event. Absent: kept forever. dynalite ignores TTL; nothing depends on it.
+   */
+  retentionDays?: number;
 }
+
+/** Longest life of a request (one month, plus an extension of two) before its retention starts. */
+export const RETENTION_MARGIN_DAYS = 92;
 
 type Item = Record<string, unknown>;
 
@@ -69,6 +79,7 @@ export class DynamoAuditStore implements AuditStore {
   readonly #clock: Clock;
   readonly #maxRetries: number;
   readonly #backoff: (retry: number) => Promise<void>;
+  readonly #retentionDays: number | undefined;
 
   constructor(options: DynamoAuditStoreOptions) {
     if (!options.tableName) throw new TypeError('DynamoAuditStore needs a table name');
@@ -77,6 +88,14 @@ export class DynamoAuditStore implements AuditStore {
     this.#clock = options.clock ?? systemClock;
     this.#maxRetries = options.maxAppendRetries ?? 20;
     this.#backoff = options.backoff ?? defaultBackoff;
+    this.#retentionDays = options.retentionDays;
+  }
+
+  /** The TTL (epoch seconds) of a request's items, or nothing when records are kept forever. */
+  #expiry(receivedAt: string): Item {
+    if (this.#retentionDays === undefined) return {};
+    const seconds = Math.floor(Date.parse(receivedAt) / 1000) + (this.#retentionDays + RETENTION_MARGIN_DAYS) * 86_400;
+    return { [TTL_ATTRIBUTE]: seconds };
   }
 
   /**
@@ -93,7 +112,13 @@ export class DynamoAuditStore implements AuditStore {
       await this.#client.send(
         new PutCommand({
           TableName: this.#table,
-          Item: { ...meta, [PARTITION_KEY]: requestPk(requestId), [SORT_KEY]: META_SK, [BY_STATUS_SORT_KEY]: listKey(request.receivedAt, requestId) },
+          Item: {
+            ...meta,
+            [PARTITION_KEY]: requestPk(requestId),
+            [SORT_KEY]: META_SK,
+            [BY_STATUS_SORT_KEY]: listKey(request.receivedAt, requestId),
+            ...this.#expiry(request.receivedAt),
+          },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': PARTITION_KEY },
         }),
@@ -103,7 +128,7 @@ export class DynamoAuditStore implements AuditStore {
       throw translateStoreError(error, 'PutItem');
     }
     const event = chainEvent(requestId, undefined, firstEvent);
-    if (!(await this.#putEvent(event, {}))) {
+    if (!(await this.#putEvent(event, {}, request.receivedAt))) {
       throw new ConcurrentUpdateError('Another writer took the first event of a new request');
     }
     await this.#project(requestId, event, {}, now);
@@ -134,7 +159,7 @@ export class DynamoAuditStore implements AuditStore {
       const { event: input, patch = {} } = build(structuredClone(state.request));
       if (state.head.seq >= MAX_EVENT_SEQ) throw new RangeError('The event chain of this request is full');
       const event = chainEvent(requestId, state.head, input);
-      if (await this.#putEvent(event, patch)) {
+      if (await this.#putEvent(event, patch, state.request.receivedAt)) {
         const now = this.#clock.now().toISOString();
         await this.#project(requestId, event, patch, now);
         return { request: applyEvent(state.request, event, patch, now), event };
@@ -313,7 +338,7 @@ export class DynamoAuditStore implements AuditStore {
   }
 
   /** Claims the event's sequence number; false when another writer holds it already. */
-  async #putEvent(event: AuditEvent, patch: RequestPatch): Promise<boolean> {
+  async #putEvent(event: AuditEvent, patch: RequestPatch, receivedAt: string): Promise<boolean> {
     const stored = storablePatch(patch);
     try {
       await this.#client.send(
@@ -324,6 +349,7 @@ export class DynamoAuditStore implements AuditStore {
             [PARTITION_KEY]: requestPk(event.requestId),
             [SORT_KEY]: eventSk(event.seq),
             ...(stored ? { [PATCH_ATTRIBUTE]: stored } : {}),
+            ...this.#expiry(receivedAt),
           },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': PARTITION_KEY },
@@ -401,8 +427,8 @@ function storablePatch(patch: RequestPatch): RequestPatch | undefined {
   return Object.keys(stored).length > 0 ? (stored as RequestPatch) : undefined;
 }
 
-const META_INTERNAL = new Set<string>([PARTITION_KEY, SORT_KEY, BY_STATUS_SORT_KEY]);
-const EVENT_INTERNAL = new Set<string>([PARTITION_KEY, SORT_KEY, PATCH_ATTRIBUTE]);
+const META_INTERNAL = new Set<string>([PARTITION_KEY, SORT_KEY, BY_STATUS_SORT_KEY, TTL_ATTRIBUTE]);
+const EVENT_INTERNAL = new Set<string>([PARTITION_KEY, SORT_KEY, PATCH_ATTRIBUTE, TTL_ATTRIBUTE]);
 
 function toRequest(item: Item): ErasureRequest {
   return Object.fromEntries(Object.entries(item).filter(([k]) => !META_INTERNAL.has(k))) as unknown as ErasureRequest;

@@ -122,6 +122,31 @@ describe('DynamoAuditStore: appending', () => {
     expect(raw.Item).not.toHaveProperty('subjectCipher');
   });
 
+  it('gives every item of a request one retention TTL, from receipt, and keeps it out of the model', async () => {
+    const store = new DynamoAuditStore({ client: db.client, tableName: db.tableName, clock: fixedClock, retentionDays: 10 });
+    const input = newRequest({ receivedAt: '2026-03-10T00:00:00.000Z' });
+    await store.createRequest(input, receivedEvent(input));
+    await store.appendEvent(input.requestId, note({ step: 1 }));
+    const expected = Date.parse('2026-03-10T00:00:00.000Z') / 1000 + (10 + 92) * 86_400;
+
+    const meta = await db.client.send(new GetCommand({ TableName: db.tableName, Key: { pk: `REQ#${input.requestId}`, sk: 'META' }, ConsistentRead: true }));
+    const second = await db.client.send(new GetCommand({ TableName: db.tableName, Key: { pk: `REQ#${input.requestId}`, sk: 'EVT#00000002' }, ConsistentRead: true }));
+    expect(meta.Item!.expiresAt).toBe(expected);
+    expect(second.Item!.expiresAt).toBe(expected);
+    expect(await store.getRequest(input.requestId)).not.toHaveProperty('expiresAt');
+    const timeline = await store.getTimeline(input.requestId);
+    expect(timeline.every((e) => !('expiresAt' in e))).toBe(true);
+    expect(verifyChain(input.requestId, timeline).ok).toBe(true);
+  });
+
+  it('writes no TTL when no retention is configured', async () => {
+    const store = newStore();
+    const input = newRequest();
+    await store.createRequest(input, receivedEvent(input));
+    const meta = await db.client.send(new GetCommand({ TableName: db.tableName, Key: { pk: `REQ#${input.requestId}`, sk: 'META' }, ConsistentRead: true }));
+    expect(meta.Item).not.toHaveProperty('expiresAt');
+  });
+
   it('never copies a new encrypted subject id onto the permanent event item', async () => {
     const store = newStore();
     const input = newRequest();
