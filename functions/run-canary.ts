@@ -14,7 +14,7 @@ export const handler = middy(async () => {
     userId: getStringFromEnv('CANARY_USER_ID'),
     botIds: getStringFromEnv('CANARY_BOT_IDS').split(',').map((id) => id.trim()).filter(Boolean),
   });
-  logger.info('canary', { previous: report.previous, previousRequestId: report.previousRequestId, startedRequestId: report.startedRequestId });
-  await publishMetric(cloudWatch, METRIC_NAMESPACE, 'CanaryFailed', report.previous === 'failed' ? 1 : 0);
+  for (const canary of report.canaries) logger.info('canary', { ...canary });
+  await publishMetric(cloudWatch, METRIC_NAMESPACE, 'CanaryFailed', report.failed);
   return report;
 }).use(injectLambdaContext(logger));

@@ -6,9 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { dueAtFor } from '../domain/deadlines';
+import { canTransition } from '../domain/lifecycle';
 import type { ErasureRequest } from '../domain/model';
 import type { AuditStore, Clock, OpenRequestClaims, WorkflowStarter } from '../domain/ports';
 import { encryptSubjectId, detectSubjectKind, hashSubject, normaliseSubjectId, type SubjectKeys } from '../domain/subject';
+import { endForGood } from './erasure-tasks';
 import { queueErasure } from './queue-erasure';
 
 export interface CanaryDeps {
@@ -24,7 +26,8 @@ export interface CanaryDeps {
   maxCanarySeconds?: number;
 }
 
-export interface CanaryReport {
+export interface CanaryVerdict {
+  botId: string;
   /** The previous canary's verdict: `ok`, `failed`, `running` or `none`. */
   previous: 'ok' | 'failed' | 'running' | 'none';
   previousRequestId?: string;
@@ -32,32 +35,66 @@ export interface CanaryReport {
   startedRequestId?: string;
 }
 
+export interface CanaryReport {
+  canaries: CanaryVerdict[];
+  /** How many bots' previous canary failed (what the CanaryFailed metric carries). */
+  failed: number;
+}
+
 const ACTOR = 'system:canary' as const;
 
-function verdict(request: ErasureRequest, now: Date, maxSeconds: number): CanaryReport['previous'] {
+function verdict(request: ErasureRequest, now: Date, maxSeconds: number): CanaryVerdict['previous'] {
   if (request.status === 'COMPLETED') return 'ok';
   if (['FAILED', 'TIMED_OUT', 'REJECTED', 'CANCELLED', 'EXPIRED'].includes(request.status)) return 'failed';
   return now.getTime() - Date.parse(request.receivedAt) > maxSeconds * 1000 ? 'failed' : 'running';
 }
 
-/** Judges the last canary and starts the next one unless the last is still running. */
+/**
+ * One canary per configured bot: judges each bot's last canary and starts the next one unless
+ * the last is still running.
+ */
 export async function runCanary(deps: CanaryDeps): Promise<CanaryReport> {
   const now = deps.clock.now();
   const kind = detectSubjectKind(deps.canaryUserId);
   const subjectHash = hashSubject(normaliseSubjectId(deps.canaryUserId, kind), deps.subjectKeys.hmacKey);
-  const previous = (await deps.store.findBySubjectHash(subjectHash)).find((r) => r.channel === 'canary');
-  const report: CanaryReport = previous
-    ? { previous: verdict(previous, now, deps.maxCanarySeconds ?? 7200), previousRequestId: previous.requestId }
-    : { previous: 'none' };
-  if (report.previous === 'running') return report;
+  const history = (await deps.store.findBySubjectHash(subjectHash)).filter((r) => r.channel === 'canary');
+  const canaries: CanaryVerdict[] = [];
+  for (const botId of [...new Set(deps.canaryBotIds)].sort()) {
+    // Newest first: the last canary of this bot.
+    const previous = history.find((r) => r.scopeKey === botId);
+    const verdictOf: CanaryVerdict = previous
+      ? { botId, previous: verdict(previous, now, deps.maxCanarySeconds ?? 7200), previousRequestId: previous.requestId }
+      : { botId, previous: 'none' };
+    if (verdictOf.previous !== 'running') {
+      const started = await startCanary(deps, subjectHash, kind, botId, previous, now);
+      if (started) verdictOf.startedRequestId = started;
+    }
+    canaries.push(verdictOf);
+  }
+  return { canaries, failed: canaries.filter((c) => c.previous === 'failed').length };
+}
 
-  // A failed canary stays in the trail as it is; its claim is released so the next one can run.
-  if (previous) await deps.claims.releaseOpenRequest(previous.subjectHash, previous.scopeKey, previous.requestId);
-  const botIds = [...new Set(deps.canaryBotIds)].sort();
-  const scopeKey = botIds.length ? botIds.join(',') : '*';
+async function startCanary(
+  deps: CanaryDeps,
+  subjectHash: string,
+  kind: ReturnType<typeof detectSubjectKind>,
+  botId: string,
+  previous: ErasureRequest | undefined,
+  now: Date,
+): Promise<string | undefined> {
+  // A failed canary has done its job (the alarm): it is closed as superseded so it does not pile
+  // up in the ops lists, and its claim is released so the next one can run.
+  if (previous && canTransition(previous.status, 'CANCELLED')) {
+    const { request: closed } = await deps.store.appendEvent(previous.requestId, (current) => ({
+      event: { type: 'REQUEST_CANCELLED', at: now.toISOString(), actor: ACTOR, attempt: current.attempt, status: 'CANCELLED', details: { reason: 'CANARY_SUPERSEDED' } },
+    }));
+    await endForGood(deps, closed);
+  } else if (previous) {
+    await deps.claims.releaseOpenRequest(previous.subjectHash, previous.scopeKey, previous.requestId);
+  }
   const requestId = `er-canary-${now.getTime().toString(36)}-${randomBytes(4).toString('hex')}`;
-  const claim = await deps.claims.claimOpenRequest(subjectHash, scopeKey, requestId);
-  if (!claim.claimed) return report;
+  const claim = await deps.claims.claimOpenRequest(subjectHash, botId, requestId);
+  if (!claim.claimed) return undefined;
 
   const at = now.toISOString();
   await deps.store.createRequest(
@@ -67,18 +104,18 @@ export async function runCanary(deps: CanaryDeps): Promise<CanaryReport> {
       channel: 'canary',
       subjectHash,
       subjectKind: kind,
-      scope: { botIds },
-      scopeKey,
+      scope: { botIds: [botId] },
+      scopeKey: botId,
       receivedAt: at,
       dueAt: dueAtFor(now).toISOString(),
       attempt: 0,
       subjectCipher: encryptSubjectId(normaliseSubjectId(deps.canaryUserId, kind), deps.subjectKeys.cipherKey),
     },
-    { type: 'REQUEST_RECEIVED', at, actor: ACTOR, attempt: 0, status: 'RECEIVED', details: { channel: 'canary', botIds } },
+    { type: 'REQUEST_RECEIVED', at, actor: ACTOR, attempt: 0, status: 'RECEIVED', details: { channel: 'canary', botIds: [botId] } },
   );
   await deps.store.appendEvent(requestId, (current) => ({
     event: { type: 'IDENTITY_VERIFIED', at, actor: ACTOR, attempt: current.attempt, status: 'VERIFIED', details: { method: 'canary-test-user' } },
   }));
   await queueErasure(deps, requestId, ACTOR, { canary: true });
-  return { ...report, startedRequestId: requestId };
+  return requestId;
 }
