@@ -64,6 +64,8 @@ export interface LocalRuntimeOptions {
   retryIntervalMs?: number;
   /** How often the sweeper runs (default 30 s; 0 turns the timer off). */
   sweepIntervalMs?: number;
+  /** How often the chain heads are signed into `<dataDir>/checkpoints` (default 10 min; 0 off). */
+  checkpointIntervalMs?: number;
   /** Public base URL (default the server's own URL). */
   publicBaseUrl?: string;
   clock?: Clock;
@@ -128,7 +130,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   });
 
   app = composeApplication({
-    ...createDynamoAdapters({ client: dynamo.client, tableName, clock }),
+    ...createDynamoAdapters({ client: dynamo.client, tableName, clock, retentionDays: 2190 }),
     kore: new KoreClient({ ...kore, timeoutMs: 5000 }),
     mailer,
     signer: createLocalSigner(secrets.signingKey),
@@ -165,6 +167,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const interval = options.sweepIntervalMs ?? 30_000;
   const timer = interval > 0 ? setInterval(() => void sweep(), interval) : undefined;
   timer?.unref();
+  const checkpoint = async () => {
+    try {
+      const written = await application.signCheckpoints();
+      log({ level: 'info', message: 'checkpoint signed', key: written.key, chains: written.count });
+    } catch (error) {
+      log({ level: 'error', message: 'checkpoint failed', error: error instanceof Error ? error.name : 'Error' });
+    }
+  };
+  const checkpointInterval = options.checkpointIntervalMs ?? 600_000;
+  const checkpointTimer = checkpointInterval > 0 ? setInterval(() => void checkpoint(), checkpointInterval) : undefined;
+  checkpointTimer?.unref();
 
   return {
     url,
@@ -178,6 +191,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     idle: () => workflow.idle(),
     stop: async () => {
       if (timer) clearInterval(timer);
+      if (checkpointTimer) clearInterval(checkpointTimer);
       await workflow.stop();
       await new Promise<void>((r) => {
         server.close(() => r());

@@ -1,0 +1,112 @@
+/**
+ * The subject intake over real HTTP through the local runtime: the form with its CSRF token,
+ * links that expire and work once, duplicate submissions collapsing into one request, the
+ * owner/co-developer/member rules with reasons, and submission on a subject's behalf.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_ACCOUNT_OWNER, DEMO_BOTS, DEMO_CO_DEVELOPERS, DEMO_END_USERS, DEMO_MEMBERS } from '../../infra/local/kore-sim';
+import { acceptedErasures, auditDetail, freshEmail, json, outbox, startE2eRuntime, submitAndVerify, submitJson, verificationLink, waitForStatus, type E2eRuntime } from './support';
+
+/** A clock the test can move forward; the whole runtime reads it. */
+const offset = { ms: 0 };
+const clock = { now: () => new Date(Date.now() + offset.ms) };
+let runtime: E2eRuntime;
+
+beforeAll(async () => {
+  runtime = await startE2eRuntime({ clock });
+});
+afterAll(async () => runtime?.close());
+
+describe('the intake over HTTP', () => {
+  it('takes a form post with its CSRF token from the form to COMPLETED via the mailed link', async () => {
+    const form = await fetch(`${runtime.url}/`);
+    const html = await form.text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const cookie = form.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const email = freshEmail('form');
+    const posted = await fetch(`${runtime.url}/requests`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie, accept: 'text/html' },
+      body: new URLSearchParams({ email, csrf, botIds: `${DEMO_BOTS.support.botId}\n${DEMO_BOTS.hr.botId}` }).toString(),
+    });
+    expect(posted.status).toBe(303);
+    const requestId = new URL(posted.headers.get('location')!).pathname.split('/').pop()!;
+    await fetch(await verificationLink(runtime.url, requestId), { redirect: 'manual' });
+    const detail = await waitForStatus(runtime, requestId, ['COMPLETED']);
+    expect(detail.timeline.find((e) => e.type === 'ERASURE_SUBMITTING')?.details.botIds).toEqual([DEMO_BOTS.support.botId, DEMO_BOTS.hr.botId].sort());
+    expect(acceptedErasures(runtime, email)).toBe(1);
+  });
+
+  it('refuses a form post without the CSRF token and stores nothing', async () => {
+    const email = freshEmail('csrf');
+    const posted = await fetch(`${runtime.url}/requests`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ email }).toString(),
+    });
+    expect(posted.status).toBe(403);
+    expect(posted.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect((await outbox(runtime.url)).some((m) => m.to === email)).toBe(false);
+  });
+
+  it('collapses 20 simultaneous submissions for one subject into one request and one email', async () => {
+    const email = freshEmail('dup');
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => submitJson(runtime.url, { email: i % 2 ? email.toUpperCase() : ` ${email} ` })));
+    // Past the per-address limit (5 an hour) the rest are told to slow down; none is a second request.
+    expect(answers.every((a) => a.status === 202 || (a.status === 429 && a.headers.get('retry-after')))).toBe(true);
+    const accepted = answers.filter((a) => a.status === 202);
+    expect(accepted.length).toBeGreaterThanOrEqual(1);
+    const ids = new Set(await Promise.all(accepted.map(async (a) => (await json<{ requestId: string }>(a)).requestId)));
+    expect(ids.size).toBe(1);
+    expect((await outbox(runtime.url)).filter((m) => m.to === email && m.kind === 'verification')).toHaveLength(1);
+  });
+
+  it('refuses a link after 30 minutes, and the request expires at the next sweep', async () => {
+    const submitted = await json<{ requestId: string }>(await submitJson(runtime.url, { email: freshEmail('late') }));
+    const link = await verificationLink(runtime.url, submitted.requestId);
+    offset.ms += 31 * 60_000;
+    try {
+      const late = await fetch(link, { redirect: 'manual', headers: { accept: 'application/json' } });
+      expect(late.status).toBe(410);
+      expect((await json<{ type: string }>(late)).type).toMatch(/link-expired$/);
+      await runtime.app.sweep();
+      const detail = await auditDetail(runtime, submitted.requestId);
+      expect(detail.request.status).toBe('EXPIRED');
+      expect(detail.timeline.some((e) => e.type === 'IDENTITY_VERIFIED')).toBe(false);
+    } finally {
+      offset.ms = 0;
+    }
+  });
+
+  it.each([
+    ['an account owner', DEMO_ACCOUNT_OWNER.email, 'ACCOUNT_OWNER', [] as string[]],
+    ['a bot co-developer', DEMO_CO_DEVELOPERS[1]!.email, 'BOT_CO_DEVELOPER', [DEMO_BOTS.billing.botId, DEMO_BOTS.hr.botId].sort()],
+    ['an account member', DEMO_MEMBERS[0]!.email, 'ACCOUNT_MEMBER', [] as string[]],
+  ])('rejects %s with the rule, the bots, what to do and the Art. 12(4) information', async (_who, email, rule, botIds) => {
+    const requestId = await submitAndVerify(runtime.url, email);
+    const detail = await waitForStatus(runtime, requestId, ['REJECTED']);
+    expect(detail.request.rejection).toMatchObject({ rule, botIds, source: 'snapshot' });
+    const mail = (await outbox(runtime.url)).find((m) => m.requestId === requestId && m.kind === 'rejection');
+    expect(mail?.text).toMatch(/supervisory authority/i);
+    expect(mail?.text).toMatch(/judicial remedy|court/i);
+    const statusUrl = mail!.text.match(/https?:\/\/\S+\/requests\/\S+/)![0];
+    const status = await json<Record<string, unknown>>(await fetch(statusUrl, { headers: { accept: 'application/json' } }));
+    expect(status.status).toBe('REJECTED');
+    expect(JSON.stringify(status)).not.toContain(email);
+  });
+
+  it('lets ops submit on behalf of a subject known by an enterprise id, recording who and why', async () => {
+    const body = { subjectId: DEMO_END_USERS.enterpriseId, reason: 'Letter of 3 November, ref 2026-118', identityCheckedBy: 'passport copy checked by the DPO office' };
+    const asAuditor = await fetch(`${runtime.url}/ops/requests`, { method: 'POST', headers: { authorization: `Bearer ${runtime.auditorToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(asAuditor.status).toBe(403);
+    const submitted = await fetch(`${runtime.url}/ops/requests`, { method: 'POST', headers: { authorization: `Bearer ${runtime.opsToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(submitted.status).toBe(202);
+    const { requestId } = await json<{ requestId: string }>(submitted);
+    const detail = await waitForStatus(runtime, requestId, ['COMPLETED']);
+    const verified = detail.timeline.find((e) => e.type === 'IDENTITY_VERIFIED')!;
+    expect(verified.actor).toBe('staff:e2e-ops');
+    expect(verified.details).toMatchObject({ reason: body.reason, identityCheckedBy: body.identityCheckedBy });
+    expect(acceptedErasures(runtime, DEMO_END_USERS.enterpriseId)).toBe(1);
+  });
+});
