@@ -12,6 +12,8 @@ export default defineConfig({
       { test: { name: 'infra', include: ['test/infra/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
       { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
       { test: { name: 'browser', include: ['test/browser/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
+      // Soaks, crashes, bad input and attacks over real HTTP: minutes, not seconds, and printed figures.
+      { test: { name: 'reliability', include: ['test/reliability/**/*.test.ts'], testTimeout: 420_000, hookTimeout: 120_000 } },
     ],
   },
 });

@@ -42,7 +42,7 @@ function layout(ctx: PageContext, title: string, body: SafeHtml): SafeHtml {
   return html`<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · Erasure desk</title><style>${raw(CONSOLE_STYLE)}</style></head>
+<title>${title} · Erasure desk</title><link rel="icon" href="data:,"><style>${raw(CONSOLE_STYLE)}</style></head>
 <body>
 <header><strong>Erasure desk</strong>${
     ctx.principal

@@ -1,0 +1,70 @@
+/**
+ * 3. Roles snapshot: building and writing the privileged-identity snapshot of a 50,000-user
+ *    account (`refreshRolesSnapshot`, the use case the schedule and `npm start` run) against the
+ *    bare walk through the simulator's user-roles route with the same Kore.ai client.
+ * 2b. Eligibility lookup (`getCurrentSnapshot` + `lookup`, what the intake does per subject)
+ *    in the snapshot of the 10-user demo account against the one of the big account.
+ */
+import { randomBytes } from 'node:crypto';
+import { DynamoSnapshotStore } from '../functions/commons/dynamo/snapshot-store';
+import { pageUserRoles } from '../functions/commons/kore/user-roles-pager';
+import { KoreClient } from '../functions/commons/kore/kore-client';
+import { systemClock } from '../functions/domain/ports';
+import { deriveKeys, hashSubject } from '../functions/domain/subject';
+import { refreshRolesSnapshot } from '../functions/workflow/refresh-roles-snapshot';
+import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, startKoreSimulator } from '../infra/local/kore-sim';
+import { ensureAuditTable, startLocalDynamo } from '../infra/local/local-dynamo';
+import { median, row, type BenchContext, type Row } from './lib';
+
+async function withAccount<T>(account: 'demo' | number, run: (kore: KoreClient, snapshots: DynamoSnapshotStore) => Promise<T>): Promise<T> {
+  const sim = await startKoreSimulator(account === 'demo' ? {} : { account: { generatedUsers: account } });
+  const dynamo = await startLocalDynamo();
+  try {
+    await ensureAuditTable(dynamo.client, 'bench');
+    const kore = new KoreClient({ baseUrl: sim.url, clientId: DEV_KORE_CLIENT_ID, clientSecret: DEV_KORE_CLIENT_SECRET, timeoutMs: 10_000 });
+    // No read cache: every lookup reads the current pointer, as a cold Lambda would.
+    const snapshots = new DynamoSnapshotStore({ client: dynamo.client, tableName: 'bench', clock: systemClock, cacheTtlMs: 0 } as ConstructorParameters<typeof DynamoSnapshotStore>[0]);
+    return await run(kore, snapshots);
+  } finally {
+    await sim.stop();
+    await dynamo.stop();
+  }
+}
+
+export async function rolesSnapshotBench(ctx: BenchContext): Promise<Row[]> {
+  const users = ctx.quick ? 5_000 : 50_000;
+  const lookups = ctx.quick ? 300 : 2_000;
+  const keys = deriveKeys('bench-subject-secret');
+
+  const lookupTimes = async (kore: KoreClient, snapshots: DynamoSnapshotStore): Promise<number> => {
+    await refreshRolesSnapshot({ kore, snapshots, subjectKeys: keys, clock: systemClock });
+    const samples: number[] = [];
+    for (let i = 0; i < lookups; i++) {
+      const hash = hashSubject(`someone-${randomBytes(6).toString('hex')}@example.com`, keys.hmacKey);
+      const t0 = performance.now();
+      const info = await snapshots.getCurrentSnapshot();
+      await snapshots.lookup(info!, hash);
+      samples.push(performance.now() - t0);
+    }
+    return median(samples);
+  };
+
+  const small = await withAccount('demo', lookupTimes);
+  const result = await withAccount(users, async (kore, snapshots) => {
+    const lookup = await lookupTimes(kore, snapshots); // also warms the simulator and the client
+    let t0 = performance.now();
+    let pages = 0;
+    for await (const page of pageUserRoles(kore)) pages += page.users.length > 0 ? 1 : 0;
+    const bare = performance.now() - t0;
+    t0 = performance.now();
+    const info = await refreshRolesSnapshot({ kore, snapshots, subjectKeys: keys, clock: systemClock });
+    const full = performance.now() - t0;
+    ctx.log(`  ${users} users, ${pages} pages: bare walk ${bare.toFixed(0)} ms, snapshot ${full.toFixed(0)} ms (${info.identityCount} privileged identities written)`);
+    return { lookup, bare, full };
+  });
+  const k = `${users / 1000}k`;
+  return [
+    row(`roles snapshot build+write, ${k} users vs bare user-roles walk`, result.full / 1000, result.bare / 1000, 's', '≤ 1.2'),
+    row(`eligibility lookup p50, ${k}-user vs 10-user snapshot`, result.lookup, small, 'ms', '≤ 1.1'),
+  ];
+}

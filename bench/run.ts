@@ -1,0 +1,53 @@
+/**
+ * `npm run bench` (full) and `npm run bench -- --quick` (smaller counts, under a minute):
+ * runs every measurement, prints the table and writes `bench/results.json`.
+ * `--only <name,…>` runs some of them (intake, roles, workflow, cold-start, e2e, export).
+ * These are measurements, never pass/fail checks: the exit code is 0 whatever the ratios say.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { coldStartBench } from './cold-start';
+import { endToEndBench } from './end-to-end';
+import { exportBench } from './export';
+import { intakeBench } from './intake';
+import { BENCH_DIR, formatTable, type BenchContext, type Measurement, type Row } from './lib';
+import { rolesSnapshotBench } from './roles-snapshot';
+import { workflowBench } from './workflow';
+
+const MEASUREMENTS: Record<string, Measurement> = {
+  intake: intakeBench,
+  roles: rolesSnapshotBench,
+  workflow: workflowBench,
+  'cold-start': coldStartBench,
+  e2e: endToEndBench,
+  export: exportBench,
+};
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',') : Object.keys(MEASUREMENTS);
+  const started = performance.now();
+  const ctx: BenchContext = { quick, log: (m) => process.stderr.write(`${m}\n`) };
+  const rows: Row[] = [];
+  for (const name of only) {
+    const measure = MEASUREMENTS[name];
+    if (!measure) throw new Error(`Unknown measurement ${name}; known: ${Object.keys(MEASUREMENTS).join(', ')}`);
+    const t0 = performance.now();
+    ctx.log(`▶ ${name}`);
+    rows.push(...(await measure(ctx)));
+    ctx.log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`;
+  process.stdout.write(`\n${formatTable(rows)}\n\n${quick ? 'quick run' : 'full run'} in ${((performance.now() - started) / 1000).toFixed(1)} s on ${machine}\n`);
+  writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  // Servers of the measurements are stopped; anything left (SDK sockets) must not keep us alive.
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,147 @@
+/**
+ * Part 1, fault soak: a thousand subjects go through the form API, the link and the workflow
+ * while the Kore.ai simulator answers 30 % of calls with a fault (429 with Retry-After, 500, an
+ * answer slower than the client's 5 s timeout, a dropped connection) and fails 5 % of erasures
+ * per user. Every request must end in the state the simulator's own records call for, with at
+ * most one accepted DELETE per attempt and a verifying chain; ops retries finish the failed ones.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  acceptedByUser,
+  accountDeletes,
+  auditDetail,
+  clientAddress,
+  freshEmail,
+  opsRetry,
+  pool,
+  printFigures,
+  raw,
+  readOutbox,
+  simJobStatuses,
+  startReliabilityRuntime,
+  tally,
+  TERMINAL,
+  verificationLinks,
+  type AuditDetail,
+  type ReliabilityRuntime,
+} from './harness';
+import { personalDataIn } from './personal-data';
+
+const REQUESTS = Number(process.env.REL_SOAK_REQUESTS ?? 1000);
+const FAULTS = { rate429: 0.1, rate500: 0.08, rateSlow: 0.04, slowMs: 5_500, rateDrop: 0.08, retryAfterSeconds: 1, seed: 20261125 };
+
+let rt: ReliabilityRuntime;
+beforeAll(async () => {
+  rt = await startReliabilityRuntime({ simulator: { jobDurationMs: 300, failRate: 0.05, seed: 7 } });
+});
+afterAll(async () => rt?.close());
+
+describe('fault soak', () => {
+  it('ends every request as the simulator dictates, one accepted DELETE per attempt, chains intact, failures retried to completion', async () => {
+    const sim = rt.simulator!;
+    sim.setFaults(FAULTS);
+    const started = Date.now();
+    const emails = Array.from({ length: REQUESTS }, () => freshEmail('soak'));
+
+    // Subjects submit (each from its own address, as a thousand people would) and confirm.
+    const submitted = await pool(emails, 32, async (email, i) => {
+      const r = await raw(`${rt.url}/requests`, {
+        method: 'POST',
+        from: clientAddress(i),
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ email }),
+      });
+      return { status: r.status, requestId: r.status === 202 ? (JSON.parse(r.text) as { requestId: string }).requestId : '' };
+    });
+    expect(tally(submitted.map((s) => String(s.status)))).toEqual({ '202': REQUESTS });
+    const ids = submitted.map((s) => s.requestId);
+    const links = verificationLinks(await readOutbox(rt.url));
+    const verified = await pool(ids, 32, async (id, i) => (await raw(links.get(id)!, { from: clientAddress(i) })).status);
+    expect(tally(verified.map(String))).toEqual({ '303': REQUESTS });
+
+    await rt.idle();
+    const firstRound = await pool(ids, 16, (id) => auditDetail(rt.url, rt.auditorToken, id));
+    const firstStatuses = tally(firstRound.map((d) => d.request.status));
+    const firstFailures = tally(firstRound.filter((d) => d.request.status === 'FAILED').map((d) => d.request.failureReason ?? '?'));
+    expect(firstRound.every((d) => TERMINAL.includes(d.request.status))).toBe(true);
+    const firstRoundSeconds = Math.round((Date.now() - started) / 1000);
+
+    // Ops retry what failed (faults still on) until nothing is left, a bounded number of rounds.
+    let rounds = 0;
+    let retried = 0;
+    for (; rounds < 6; rounds++) {
+      const details = await pool(ids, 16, (id) => auditDetail(rt.url, rt.auditorToken, id));
+      const open = details.filter((d) => d.request.status === 'FAILED' || d.request.status === 'TIMED_OUT').map((d) => d.request.requestId);
+      if (open.length === 0) break;
+      retried += await opsRetry(rt.url, rt.opsToken, open, 'reliability soak: retry after Kore.ai faults');
+      await rt.idle();
+    }
+
+    const final = await pool(ids, 16, (id) => auditDetail(rt.url, rt.auditorToken, id));
+    const calls = sim.calls();
+    sim.setFaults({ rate429: 0, rate500: 0, rateSlow: 0, rateDrop: 0 });
+
+    // What the simulator did, call by call, and how each request's trail accounts for it.
+    const accepted = acceptedByUser(calls);
+    let duplicates = 0;
+    let phantom = 0;
+    let unrecorded = 0;
+    for (const [i, d] of final.entries()) {
+      const a = accountDeletes(d, accepted.get(emails[i]!.toLowerCase()) ?? []);
+      duplicates += a.duplicates;
+      phantom += a.phantomJobs;
+      unrecorded += a.unrecordedJobs;
+    }
+    // Every recorded ending names a job whose per-user result at the simulator says the same.
+    const endings = final.flatMap((d) => endingsOf(d));
+    const mismatches: string[] = [];
+    await pool(endings, 16, async (e) => {
+      const statuses = await simJobStatuses(sim.url, e.jobId);
+      const expected = e.type === 'ERASURE_COMPLETED' ? 'SUCCESS' : 'FAILED';
+      if (statuses.length !== 1 || statuses[0] !== expected) mismatches.push(`${e.type} ${e.jobId} → ${statuses.join(',')}`);
+    });
+
+    const deleteCalls = calls.filter((c) => c.method === 'DELETE');
+    const figures = {
+      requests: REQUESTS,
+      koreCalls: calls.length,
+      faultsInjected: calls.filter((c) => ['fault-429', 'fault-500', 'dropped', 'aborted'].includes(c.outcome)).length,
+      callOutcomes: tally(calls.map((c) => c.outcome)),
+      deleteOutcomes: tally(deleteCalls.map((c) => c.outcome)),
+      firstRoundTerminal: firstStatuses,
+      firstRoundFailureReasons: firstFailures,
+      firstRoundSeconds,
+      opsRetryRounds: rounds,
+      opsRetried: retried,
+      finalTerminal: tally(final.map((d) => d.request.status)),
+      endingsCheckedAgainstSimulator: endings.length,
+      endingMismatches: mismatches.length,
+      duplicateDeletesPerAttempt: duplicates,
+      unrecordedAcceptedDeletes: unrecorded,
+      chainsVerified: final.filter((d) => d.chain.ok).length,
+      logLines: rt.logLines.length,
+      personalDataInLogs: personalDataIn(rt.logLines.join('\n'), { emails, tokens: [rt.auditorToken, rt.opsToken, ...links.values()] }).length,
+      seconds: Math.round((Date.now() - started) / 1000),
+    };
+    printFigures('fault soak', figures);
+
+    expect(figures.faultsInjected / calls.length).toBeGreaterThan(0.2);
+    expect(calls.some((c) => c.outcome === 'fault-429') && calls.some((c) => c.outcome === 'fault-500') && calls.some((c) => c.outcome === 'dropped') && calls.some((c) => c.outcome === 'aborted')).toBe(true);
+    expect(firstFailures.USER_ERASURE_FAILED ?? 0).toBeGreaterThan(0);
+    expect(mismatches).toEqual([]);
+    expect(duplicates).toBe(0);
+    expect(phantom).toBe(0);
+    expect(unrecorded).toBe(0);
+    expect(figures.finalTerminal).toEqual({ COMPLETED: REQUESTS });
+    expect(figures.chainsVerified).toBe(REQUESTS);
+    expect(figures.personalDataInLogs).toBe(0);
+  });
+});
+
+/** The endings of a trail that name a Kore.ai job: completed, or failed per user at Kore.ai. */
+function endingsOf(d: AuditDetail): { type: string; jobId: string }[] {
+  return d.timeline
+    .filter((e) => (e.type === 'ERASURE_COMPLETED' || (e.type === 'ERASURE_FAILED' && e.details.reason === 'USER_ERASURE_FAILED')) && typeof e.details.koreRequestId === 'string')
+    .map((e) => ({ type: e.type, jobId: e.details.koreRequestId as string }));
+}
+

@@ -1,0 +1,275 @@
+/**
+ * Reliability helpers: a raw HTTP client that can speak from any loopback address (so a soak of
+ * a thousand submissions looks like a thousand clients to the per-client rate limit, as it would
+ * in life), bounded concurrency, the local runtime with its log captured, the Kore.ai simulator's
+ * own view of a job, and the checks every part shares (one accepted DELETE per attempt, chains).
+ */
+import { request as httpRequest } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime';
+import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, type SimCall } from '../../infra/local/kore-sim';
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  /** Convenience: the single value of a header (lower-case name). */
+  header(name: string): string | undefined;
+}
+
+export interface RawRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Loopback source address (127.x.y.z), so the server sees distinct clients. */
+  from?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * One HTTP exchange with node:http: no body re-encoding, no header normalisation beyond Node's,
+ * so invalid UTF-8, wrong content types and odd paths reach the server exactly as written.
+ * @throws the socket error (connection refused or reset), or a timeout error.
+ */
+export function raw(url: string, options: RawRequest = {}): Promise<RawResponse> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        // The path exactly as given (URL would normalise `..` and re-encode).
+        path: url.slice(url.indexOf('/', url.indexOf('//') + 2)) || '/',
+        method: options.method ?? 'GET',
+        headers: { ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}), ...options.headers },
+        agent: false,
+        ...(options.from ? { localAddress: options.from } : {}),
+        timeout: options.timeoutMs ?? 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const headers = res.headers as Record<string, string | string[] | undefined>;
+          resolve({
+            status: res.statusCode ?? 0,
+            headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+            header: (name) => {
+              const v = headers[name.toLowerCase()];
+              return Array.isArray(v) ? v.join(', ') : v;
+            },
+          });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('client timeout')));
+    req.on('error', reject);
+    if (options.body !== undefined) req.write(options.body);
+    req.end();
+  });
+}
+
+/** The i-th distinct client address on loopback (127.20.0.1 …); Linux routes all of 127/8 to lo. */
+export function clientAddress(i: number): string {
+  return `127.20.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`;
+}
+
+/** Runs `work` over `items` with at most `limit` in flight; results keep the input order. */
+export async function pool<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Calls `fn` until it resolves, waiting `everyMs` between tries; bounded by `timeoutMs`. */
+export async function retrying<T>(fn: () => Promise<T>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (Date.now() > until) throw error;
+      await sleep(everyMs);
+    }
+  }
+}
+
+export interface ReliabilityRuntime extends LocalRuntime {
+  auditorToken: string;
+  opsToken: string;
+  dataDir: string;
+  /** Every structured log line the runtime produced, serialised as it would be printed. */
+  logLines: string[];
+  close(): Promise<void>;
+}
+
+/** The in-process local runtime with its log captured (not printed) and compressed waits. */
+export async function startReliabilityRuntime(options: Partial<LocalRuntimeOptions> = {}): Promise<ReliabilityRuntime> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'erasure-desk-rel-'));
+  const logLines: string[] = [];
+  const runtime = await startLocalRuntime({
+    port: 0,
+    dataDir,
+    inMemoryDynamo: true,
+    sweepIntervalMs: 0,
+    retryIntervalMs: 50,
+    log: (entry) => logLines.push(JSON.stringify(entry)),
+    ...options,
+    env: { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2', ...(options.env ?? {}) },
+    simulator: { jobDurationMs: 300, ...(options.simulator ?? {}) },
+  });
+  return {
+    ...runtime,
+    dataDir,
+    logLines,
+    auditorToken: await runtime.devIssuer.issueToken('auditor', 'rel-auditor'),
+    opsToken: await runtime.devIssuer.issueToken('ops', 'rel-ops'),
+    close: async () => {
+      await runtime.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+let counter = 0;
+/** A fresh end-user address the simulator does not know as privileged. */
+export function freshEmail(tag = 'rel'): string {
+  counter++;
+  return `${tag}-${process.pid}-${Date.now().toString(36)}-${counter}@example.com`;
+}
+
+interface OutboxEntry {
+  to: string;
+  kind: string;
+  text: string;
+  requestId?: string;
+}
+
+/** The outbox over HTTP. */
+export async function readOutbox(baseUrl: string): Promise<OutboxEntry[]> {
+  const r = await raw(`${baseUrl}/dev/outbox.json`);
+  if (r.status !== 200) throw new Error(`outbox answered ${r.status}`);
+  return JSON.parse(r.text) as OutboxEntry[];
+}
+
+/** requestId → verification link, from one read of the outbox. */
+export function verificationLinks(mails: OutboxEntry[]): Map<string, string> {
+  const links = new Map<string, string>();
+  for (const m of mails) {
+    if (m.kind !== 'verification' || !m.requestId) continue;
+    const link = m.text.match(/https?:\/\/\S+\/verify\?token=[\w.-]+/)?.[0];
+    if (link && !links.has(m.requestId)) links.set(m.requestId, link);
+  }
+  return links;
+}
+
+export interface AuditDetail {
+  request: { requestId: string; status: string; attempt: number; koreRequestId?: string; failureReason?: string };
+  timeline: { seq: number; type: string; status: string; actor: string; attempt: number; at: string; details: Record<string, unknown> }[];
+  chain: { ok: boolean; checked: number };
+}
+
+export async function auditDetail(baseUrl: string, token: string, requestId: string): Promise<AuditDetail> {
+  const r = await raw(`${baseUrl}/audit/requests/${requestId}`, { headers: { authorization: `Bearer ${token}` } });
+  if (r.status !== 200) throw new Error(`audit detail answered ${r.status}`);
+  return JSON.parse(r.text) as AuditDetail;
+}
+
+export const TERMINAL = ['COMPLETED', 'FAILED', 'TIMED_OUT', 'REJECTED', 'CANCELLED', 'EXPIRED'];
+
+/** Retries `ids` through POST /ops/retry, at most 100 per call. Returns how many were retried. */
+export async function opsRetry(baseUrl: string, opsToken: string, ids: string[], reason: string): Promise<number> {
+  let retried = 0;
+  for (let i = 0; i < ids.length; i += 100) {
+    const r = await raw(`${baseUrl}/ops/retry`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${opsToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: ids.slice(i, i + 100), reason }),
+    });
+    if (r.status !== 200) throw new Error(`bulk retry answered ${r.status}: ${r.text}`);
+    retried += (JSON.parse(r.text) as { outcomes: { outcome: string }[] }).outcomes.filter((o) => o.outcome === 'retried').length;
+  }
+  return retried;
+}
+
+/** Asks the simulator itself (a signed, fault-free call) how one job ended: per-user statuses. */
+export async function simJobStatuses(simUrl: string, jobId: string): Promise<string[]> {
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = await new SignJWT({ appId: DEV_KORE_CLIENT_ID })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
+    .sign(new TextEncoder().encode(DEV_KORE_CLIENT_SECRET));
+  const r = await raw(`${simUrl}/api/public/bot/eraseUsersData/status/${encodeURIComponent(jobId)}`, { headers: { auth: jwt } });
+  if (r.status !== 200) throw new Error(`simulator status answered ${r.status}`);
+  return (JSON.parse(r.text) as { response: { status: string }[] }).response.map((u) => u.status);
+}
+
+export interface DeleteAccounting {
+  /** Attempts whose DELETE was accepted more than once (must be 0). */
+  duplicates: number;
+  /** Jobs the simulator accepted that no audit event records (a kill between DELETE and answer). */
+  unrecordedJobs: number;
+  /** Recorded job ids the simulator never accepted (must be 0). */
+  phantomJobs: number;
+}
+
+/**
+ * Matches the simulator's accepted DELETEs for one subject against the request's trail.
+ * A recorded job is an ERASURE_SUBMITTED that is not a resume; each attempt may record at most
+ * one, every recorded job must be one the simulator accepted, and the simulator may accept at
+ * most one DELETE per attempt that announced one (ERASURE_SUBMITTING).
+ */
+export function accountDeletes(detail: AuditDetail, accepted: SimCall[]): DeleteAccounting {
+  const recorded = detail.timeline.filter((e) => e.type === 'ERASURE_SUBMITTED' && e.details.resumed !== true);
+  const perAttempt = new Map<number, number>();
+  for (const e of recorded) perAttempt.set(e.attempt, (perAttempt.get(e.attempt) ?? 0) + 1);
+  const attemptsThatSent = new Set(detail.timeline.filter((e) => e.type === 'ERASURE_SUBMITTING').map((e) => e.attempt)).size;
+  const acceptedIds = new Set(accepted.map((c) => c.jobId));
+  const recordedIds = new Set(recorded.map((e) => String(e.details.koreRequestId)));
+  const unrecordedJobs = [...acceptedIds].filter((id) => !recordedIds.has(id!)).length;
+  return {
+    duplicates: [...perAttempt.values()].filter((n) => n > 1).length + Math.max(0, accepted.length - attemptsThatSent),
+    unrecordedJobs,
+    phantomJobs: [...recordedIds].filter((id) => !acceptedIds.has(id)).length,
+  };
+}
+
+/** Accepted erase calls per user id (lower-cased), from one read of the simulator's call list. */
+export function acceptedByUser(calls: SimCall[]): Map<string, SimCall[]> {
+  const map = new Map<string, SimCall[]>();
+  for (const c of calls) {
+    if (c.outcome !== 'accepted') continue;
+    for (const u of c.userIds ?? []) {
+      const key = u.toLowerCase();
+      map.set(key, [...(map.get(key) ?? []), c]);
+    }
+  }
+  return map;
+}
+
+/** Counts of a list of strings, for printing. */
+export function tally(values: Iterable<string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(out).sort());
+}
+
+/** One line of figures on stdout (vitest shows it), prefixed so a CI log can be grepped. */
+export function printFigures(part: string, figures: Record<string, unknown>): void {
+  process.stdout.write(`\n[reliability] ${part}: ${JSON.stringify(figures)}\n`);
+}
