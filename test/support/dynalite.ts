@@ -1,15 +1,11 @@
 /**
- * An in-memory dynalite for integration and end-to-end tests: listens on 127.0.0.1 on an
- * ephemeral port, creates the audit table exactly as the local runtime does, and hands back a
- * document client configured for it. Each call starts its own server (fresh data).
+ * An in-memory dynalite for integration and end-to-end tests: the local runtime's own DynamoDB
+ * (`infra/local/local-dynamo.ts`), listening on 127.0.0.1 on an ephemeral port, with the audit
+ * table created exactly as the runtime creates it. Each call starts its own server (fresh data).
  */
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
-import { createDocumentClient } from '../../functions/commons/dynamo/clients';
-import { createTableInput } from '../../functions/commons/dynamo/table-schema';
+import { ensureAuditTable, startLocalDynamo } from '../../infra/local/local-dynamo';
 
 export interface DynaliteHandle {
   endpoint: string;
@@ -21,47 +17,18 @@ export interface DynaliteHandle {
   stop(): Promise<void>;
 }
 
-/** Fake credentials and region: dynalite accepts any signature. */
-export const DYNALITE_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
-export const DYNALITE_REGION = 'us-east-1';
-
-/** Creates the table and waits until dynalite reports it ACTIVE. */
-export async function createAuditTable(client: DynamoDBDocumentClient, tableName: string): Promise<void> {
-  await client.send(new CreateTableCommand(createTableInput(tableName)));
-  for (let i = 0; i < 500; i++) {
-    const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (out.Table?.TableStatus === 'ACTIVE' && (out.Table.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE')) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`Table ${tableName} did not become ACTIVE`);
-}
-
 export async function startDynalite(): Promise<DynaliteHandle> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = createDocumentClient({ endpoint, region: DYNALITE_REGION, credentials: DYNALITE_CREDENTIALS });
+  const dynamo = await startLocalDynamo();
   const createTable = async () => {
     const name = `erasure-desk-${randomUUID().slice(0, 8)}`;
-    await createAuditTable(client, name);
+    await ensureAuditTable(dynamo.client, name);
     return name;
-  };
-  const stop = async () => {
-    client.destroy();
-    await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
   };
   try {
     const tableName = await createTable();
-    return { endpoint, client, tableName, createTable, stop };
+    return { endpoint: dynamo.endpoint, client: dynamo.client, tableName, createTable, stop: dynamo.stop };
   } catch (error) {
-    await stop();
+    await dynamo.stop();
     throw error;
   }
 }
