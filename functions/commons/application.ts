@@ -23,6 +23,7 @@ import { sweepRequests, type SweepReport } from '../workflow/sweep-requests';
 import { parseWorkflowState, type RecordOutcomeInput, type WorkflowState } from '../workflow/workflow-state';
 import type { WorkflowSettings } from './config';
 import type { DynamoAdapters } from './dynamo/adapters';
+import { staffApiPaths } from './openapi';
 import type { SiteInfo } from '../intake/notices';
 
 export interface ApplicationAdapters extends DynamoAdapters {
@@ -73,8 +74,10 @@ export function composeApplication(a: ApplicationAdapters): Application {
     subjectKeys: a.subjectKeys,
     linkKey: a.linkKey,
     publicBaseUrl: a.publicBaseUrl,
+    ...(a.settings.intakeStaleClaimSeconds !== undefined ? { limits: { staleClaimSeconds: a.settings.intakeStaleClaimSeconds } } : {}),
     ...(a.site ? { site: a.site } : {}),
     ...(a.log ? { log: a.log } : {}),
+    extraOpenApiPaths: staffApiPaths(),
   };
   const notices = createNoticeSender(intake);
   const taskDeps: ErasureTaskDeps = {

@@ -44,6 +44,11 @@ export interface WorkflowSettings {
   stuckAfterSeconds: number;
   /** A RECEIVED request this old never got its verification mail: the sweeper cancels it. */
   receivedStaleSeconds: number;
+  /**
+   * An open-request claim whose request is missing or still RECEIVED after this long was left by a
+   * crash mid-intake: the next submission of the subject takes it over (intake default 120).
+   */
+  intakeStaleClaimSeconds?: number;
 }
 
 /** Reads the workflow settings (POLL_*, SNAPSHOT_MAX_AGE_SECONDS, …) with their defaults. */
@@ -60,5 +65,6 @@ export function readWorkflowSettings(env: Env = process.env): WorkflowSettings {
     verificationTtlSeconds: getNumberFromEnv('VERIFICATION_TTL_SECONDS', 1800, env, { min: 60 }),
     stuckAfterSeconds: getNumberFromEnv('STUCK_AFTER_SECONDS', 900, env, { min: 0 }),
     receivedStaleSeconds: getNumberFromEnv('RECEIVED_STALE_SECONDS', 900, env, { min: 0 }),
+    intakeStaleClaimSeconds: getNumberFromEnv('INTAKE_STALE_CLAIM_SECONDS', 120, env, { min: 1 }),
   };
 }

@@ -10,7 +10,8 @@ import { formSubmissionSchema, onBehalfSchema, submissionAcceptedSchema, submiss
 
 type Json = Record<string, unknown>;
 
-function schemaOf(schema: z.ZodType, io: 'input' | 'output' = 'input'): Json {
+/** JSON Schema of a zod schema, for OpenAPI (what zod cannot express becomes `{}`). */
+export function schemaOf(schema: z.ZodType, io: 'input' | 'output' = 'input'): Json {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
   return rest;
 }
@@ -47,6 +48,7 @@ const HTML = (description: string) => ({ description, content: { 'text/html': { 
 /** The public routes (paths object of OpenAPI 3.1). */
 export function publicOpenApiPaths(): Json {
   return {
+    '/assets/site.css': { get: { summary: 'The stylesheet of the pages', responses: { '200': { description: 'CSS.', content: { 'text/css': { schema: { type: 'string' } } } } } } },
     '/': {
       get: {
         summary: 'The request form',
@@ -128,6 +130,7 @@ export function onBehalfOpenApiPath(): Json {
     '/ops/requests': {
       post: {
         summary: 'Submit a request on a subject’s behalf (role ops)',
+        security: [{ staffBearer: [] }],
         requestBody: { required: true, content: { 'application/json': { schema: schemaOf(onBehalfSchema) } } },
         responses: {
           '202': { description: 'Accepted (or the open request of the same subject and scope).', content: { 'application/json': { schema: { type: 'object' } } } },
@@ -140,20 +143,26 @@ export function onBehalfOpenApiPath(): Json {
 
 /** The components the paths refer to. */
 export function openApiComponents(): Json {
-  return { schemas: { Problem: PROBLEM_SCHEMA } };
+  return {
+    schemas: { Problem: PROBLEM_SCHEMA },
+    securitySchemes: { staffBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Staff token (role auditor or ops) of the configured OIDC issuer.' } },
+  };
 }
 
-/** The whole public document, served at `GET /openapi.json`. */
-export function publicOpenApiDocument(serverUrl?: string): Json {
+/**
+ * The whole document, served at `GET /openapi.json`: the public routes and whatever staff routes
+ * the composition adds (`extraPaths`), so one description covers every route.
+ */
+export function publicOpenApiDocument(serverUrl?: string, extraPaths: Json = {}): Json {
   return {
     openapi: '3.1.0',
     info: {
-      title: 'Erasure desk — public API',
+      title: 'Erasure desk API',
       version: '1.0.0',
       description: 'GDPR Art. 17 erasure requests for chatbots on the Kore.ai XO Platform. Errors are RFC 9457 problem details.',
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
-    paths: publicOpenApiPaths(),
+    paths: { ...publicOpenApiPaths(), ...extraPaths },
     components: openApiComponents(),
   };
 }

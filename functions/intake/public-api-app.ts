@@ -85,7 +85,7 @@ export function createPublicApi(deps: PublicApiDeps): PublicApi {
   const site = siteOf(deps);
   const secure = isSecureBase(deps.publicBaseUrl);
   const baseUrl = deps.publicBaseUrl.replace(/\/+$/, '');
-  const openApi = publicOpenApiDocument(baseUrl);
+  const openApi = publicOpenApiDocument(baseUrl, deps.extraOpenApiPaths);
   const log = deps.log ?? ((entry: Record<string, unknown>) => console.log(JSON.stringify(entry)));
 
   const problemAnswer = (event: APIGatewayProxyEventV2, p: Problem, headers: Record<string, string> = {}): HttpResult =>

@@ -102,6 +102,8 @@ export interface IntakeDeps {
   site?: Partial<SiteInfo>;
   /** A structured log line; gets ids, statuses and error names only. Defaults to stdout JSON. */
   log?: (entry: Record<string, unknown>) => void;
+  /** Paths of the other APIs (staff), merged into `GET /openapi.json`. */
+  extraOpenApiPaths?: Record<string, unknown>;
 }
 
 /** What a submission answers: the same shape for a fresh request and for the open one it found. */
@@ -480,9 +482,13 @@ export async function verifyRequest(deps: IntakeDeps, token: string | undefined)
     if (error instanceof LinkInvalidError) throw new HttpProblem(LINK_INVALID_PROBLEM);
     throw error;
   }
-  if (!(await deps.tokens.consumeToken(link.jti, link.expiresAt))) throw new HttpProblem(LINK_USED_PROBLEM);
+  const firstUse = await deps.tokens.consumeToken(link.jti, link.expiresAt);
 
   const request = await deps.store.getRequest(link.requestId);
+  // A used link whose request still awaits verification: the earlier use never took effect (the
+  // process died between consuming the link and recording the verification), so this one counts.
+  // The lifecycle still lets the request be verified only once.
+  if (!firstUse && request?.status !== 'AWAITING_VERIFICATION') throw new HttpProblem(LINK_USED_PROBLEM);
   if (!request) throw new HttpProblem(LINK_INVALID_PROBLEM);
   if (request.status === 'EXPIRED' || request.status === 'CANCELLED') throw new HttpProblem(REQUEST_CLOSED_PROBLEM);
   if (request.status !== 'AWAITING_VERIFICATION') {
@@ -492,7 +498,11 @@ export async function verifyRequest(deps: IntakeDeps, token: string | undefined)
 
   const { request: verified } = await deps.store.appendEvent(request.requestId, (current) => {
     // RECEIVED → VERIFIED is legal for staff only: a link needs AWAITING_VERIFICATION.
-    if (current.status !== 'AWAITING_VERIFICATION') throw new IllegalTransitionError(current.status, 'VERIFIED');
+    if (current.status !== 'AWAITING_VERIFICATION') {
+      // A second use racing the first (a double click): the first one verified the request.
+      if (!firstUse) throw new HttpProblem(LINK_USED_PROBLEM);
+      throw new IllegalTransitionError(current.status, 'VERIFIED');
+    }
     const transition = assertTransition(current.status, 'VERIFIED');
     return {
       event: { type: transition.event, at: now.toISOString(), actor: 'subject', attempt: current.attempt, status: 'VERIFIED', details: { method: 'email-link' } },

@@ -27,6 +27,9 @@ export const ROUTES: readonly RouteSpec[] = [
       ['GET', '/verify'],
       ['GET', '/requests/{id}'],
       ['GET', '/openapi.json'],
+      // The pages' stylesheet and the public key that verifies receipts.
+      ['GET', '/assets/site.css'],
+      ['GET', '/.well-known/jwks.json'],
     ] as const
   ).map(([method, path]) => ({ method, path, handler: 'public-api' as const, staffJwt: false })),
   ...(
