@@ -136,6 +136,8 @@ export function composeApplication(a: ApplicationAdapters): Application {
         stuckAfterSeconds,
         verificationTtlSeconds: a.settings.verificationTtlSeconds,
         receivedStaleSeconds: a.settings.receivedStaleSeconds,
+        // Failed sweep steps are logged by request id, status and error name (never personal data).
+        ...(a.log ? { log: (message: string, fields: Record<string, unknown>) => a.log!({ level: 'warn', message, ...fields }) } : {}),
       }),
     refreshRolesSnapshot: refresh,
     signCheckpoints: () => signCheckpoints({ store: a.store, signer: a.signer, writer: a.checkpointWriter }, a.clock.now()),

@@ -189,6 +189,20 @@ export async function auditDetail(baseUrl: string, token: string, requestId: str
   return JSON.parse(r.text) as AuditDetail;
 }
 
+/** Every request of the audit list (pages of 500), as its list view: id, status, failure reason. */
+export async function listAll(baseUrl: string, token: string, query = ''): Promise<{ requestId: string; status: string; failureReason?: string; attempt: number }[]> {
+  const out: { requestId: string; status: string; failureReason?: string; attempt: number }[] = [];
+  let cursor: string | undefined;
+  do {
+    const r = await raw(`${baseUrl}/audit/requests?limit=500${query ? `&${query}` : ''}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers: { authorization: `Bearer ${token}` } });
+    if (r.status !== 200) throw new Error(`audit list answered ${r.status}`);
+    const page = JSON.parse(r.text) as { items: { requestId: string; status: string; failureReason?: string; attempt: number }[]; cursor?: string };
+    out.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor);
+  return out;
+}
+
 export const TERMINAL = ['COMPLETED', 'FAILED', 'TIMED_OUT', 'REJECTED', 'CANCELLED', 'EXPIRED'];
 
 /** Retries `ids` through POST /ops/retry, at most 100 per call. Returns how many were retried. */

@@ -1,0 +1,83 @@
+/**
+ * Regression tests for the defects the reliability runs found, pinned at the use-case level with
+ * the intake's fakes so they fail fast and for one reason each.
+ */
+import { describe, expect, it } from 'vitest';
+import { HttpProblem } from '../../functions/commons/http/problem';
+import { readWorkflowSettings } from '../../functions/commons/config';
+import { submitRequest, verifyRequest } from '../../functions/intake/use-cases';
+import { makeFixture } from '../unit/intake/fakes';
+
+const CLIENT = { ip: '192.0.2.10' };
+const tokenOf = (url: string) => new URL(url).searchParams.get('token')!;
+
+async function problemOf(promise: Promise<unknown>): Promise<HttpProblem> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof HttpProblem) return error;
+    throw error;
+  }
+  throw new Error('expected a problem');
+}
+
+describe('a verification link whose first use died half-way (crash between consuming the link and recording the verification)', () => {
+  it('verifies the request when the link is opened again, and only once', async () => {
+    const f = await makeFixture();
+    const { requestId } = await submitRequest(f.deps, { email: 'half-way@example.com' }, CLIENT);
+    const token = tokenOf(f.mailer.verifyLink());
+    // The first use consumes the link, then the process dies before IDENTITY_VERIFIED is written.
+    const append = f.store.appendEvent.bind(f.store);
+    let crashed = false;
+    f.store.appendEvent = (async (id: string, build: Parameters<typeof append>[1]) => {
+      if (!crashed) {
+        crashed = true;
+        throw new Error('process killed');
+      }
+      return append(id, build);
+    }) as typeof f.store.appendEvent;
+    await expect(verifyRequest(f.deps, token)).rejects.toThrow('process killed');
+    expect(f.store.requests.get(requestId)!.status).toBe('AWAITING_VERIFICATION');
+
+    const again = await verifyRequest(f.deps, token);
+    expect(again).toMatchObject({ requestId, status: 'QUEUED' });
+    expect(f.store.events.get(requestId)!.filter((e) => e.type === 'IDENTITY_VERIFIED')).toHaveLength(1);
+
+    const third = await problemOf(verifyRequest(f.deps, token));
+    expect(third.problem).toMatchObject({ status: 410, type: expect.stringContaining('link-used') });
+    expect(f.workflow.starts).toEqual([{ requestId, attempt: 1 }]);
+  });
+
+  it('answers a double click with one verification and one "link used", never a conflict', async () => {
+    const f = await makeFixture();
+    const { requestId } = await submitRequest(f.deps, { email: 'double-click@example.com' }, CLIENT);
+    const token = tokenOf(f.mailer.verifyLink());
+    const results = await Promise.allSettled([verifyRequest(f.deps, token), verifyRequest(f.deps, token)]);
+    const statuses = results.map((r) => (r.status === 'fulfilled' ? 'verified' : r.reason instanceof HttpProblem ? r.reason.problem.status : String(r.reason)));
+    expect(statuses.sort()).toEqual([410, 'verified'].sort());
+    expect(f.store.events.get(requestId)!.filter((e) => e.type === 'IDENTITY_VERIFIED')).toHaveLength(1);
+    expect(f.workflow.starts).toHaveLength(1);
+  });
+});
+
+describe('the stale-claim window after a crash mid-intake', () => {
+  it('is configurable for the local runtime and defaults to two minutes', () => {
+    expect(readWorkflowSettings({}).intakeStaleClaimSeconds).toBe(120);
+    expect(readWorkflowSettings({ INTAKE_STALE_CLAIM_SECONDS: '5' }).intakeStaleClaimSeconds).toBe(5);
+    expect(() => readWorkflowSettings({ INTAKE_STALE_CLAIM_SECONDS: '0' })).toThrow();
+  });
+
+  it('lets a resubmission take over a claim whose request was never written, once the window passed', async () => {
+    const f = await makeFixture({ limits: { staleClaimSeconds: 5 } });
+    // A claim left by a process killed between claiming and creating the request.
+    const first = await submitRequest(f.deps, { email: 'claimed@example.com' }, CLIENT);
+    f.store.requests.delete(first.requestId);
+    f.store.events.delete(first.requestId);
+    const early = await submitRequest(f.deps, { email: 'claimed@example.com' }, CLIENT);
+    expect(early.requestId).toBe(first.requestId);
+    f.clock.advance(6);
+    const later = await submitRequest(f.deps, { email: 'claimed@example.com' }, CLIENT);
+    expect(later.requestId).not.toBe(first.requestId);
+    expect(later.status).toBe('AWAITING_VERIFICATION');
+  });
+});
