@@ -26,6 +26,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { OutgoingMail } from '../functions/domain/ports';
 import { ensureAuditTable, startLocalDynamo } from '../infra/local/local-dynamo';
 import { startLocalRuntime } from '../infra/local/runtime';
+import { percentile } from './lib';
 
 const [mode, usersArg] = process.argv.slice(2);
 let distinctClientsOnPort = -1;
@@ -40,13 +41,8 @@ Server.prototype.emit = function (this: Server, event: string, ...args: unknown[
     const address = `10.${(clientCounter >> 16) & 255}.${(clientCounter >> 8) & 255}.${clientCounter & 255}`;
     Object.defineProperty((args[0] as IncomingMessage).socket, 'remoteAddress', { value: address, configurable: true });
   }
-  return emit.call(this, event, ...args);
+  return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
 } as typeof Server.prototype.emit;
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1] ?? NaN;
-}
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'erasure-desk-bench-'));
@@ -127,7 +123,6 @@ async function main(): Promise<void> {
           samples.push(performance.now() - t0);
           if (res.status !== 303) throw new Error(`verification answered ${res.status}`);
         }
-        await runtime.idle();
         return { p50: percentile(samples, 50), p99: percentile(samples, 99), n };
       }
       return { error: 'unknown command' };

@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (full) and `npm run bench -- --quick` (smaller counts, under a minute):
  * runs every measurement, prints the table and writes `bench/results.json`.
- * `--only <name,…>` runs some of them (intake, roles, workflow, cold-start, e2e, export).
+ * `--only <name,…>` runs some of them (intake, intake-breakdown, roles, workflow, cold-start, e2e, export).
  * These are measurements, never pass/fail checks: the exit code is 0 whatever the ratios say.
  */
 import { writeFileSync } from 'node:fs';
@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { coldStartBench } from './cold-start';
 import { endToEndBench } from './end-to-end';
 import { exportBench } from './export';
-import { intakeBench } from './intake';
+import { intakeBench, intakeBreakdown } from './intake';
 import { BENCH_DIR, formatTable, type BenchContext, type Measurement, type Row } from './lib';
 import { rolesSnapshotBench } from './roles-snapshot';
 import { workflowBench } from './workflow';
 
 const MEASUREMENTS: Record<string, Measurement> = {
   intake: intakeBench,
+  'intake-breakdown': intakeBreakdown,
   roles: rolesSnapshotBench,
   workflow: workflowBench,
   'cold-start': coldStartBench,

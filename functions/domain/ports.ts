@@ -69,6 +69,13 @@ export interface AuditStore {
   /** Every event of a request, in sequence order. */
   getTimeline(requestId: string): Promise<AuditEvent[]>;
 
+  /**
+   * Brings the projection up to the chain head when a writer died between appending its event
+   * and updating the projection (the sweeper's job). Returns the projection and whether it lagged.
+   * @throws RequestNotFoundError for an unknown request.
+   */
+  repairProjection(requestId: string): Promise<{ request: ErasureRequest; repaired: boolean }>;
+
   listByStatus(query: ListByStatusQuery): Promise<Page<ErasureRequest>>;
 
   /** Requests of one subject (by HMAC), newest first. */

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { decideEligibility, isSnapshotFreshEnough } from '../domain/eligibility';
+import { RequestNotFoundError } from '../domain/errors';
 import { KoreRefusedError, KoreRetryableError, type KorePlatform } from '../domain/kore';
 import { isFinal } from '../domain/lifecycle';
 import type { AuditEvent, ErasureRequest, JsonValue } from '../domain/model';
@@ -51,9 +52,18 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/**
+ * The request as its chain says it is (a projection left behind by a crashed writer is repaired
+ * first, so a redriven task never acts on a stale status), for this execution's attempt.
+ */
 async function loadCurrentAttempt(deps: ErasureTaskDeps, state: WorkflowState): Promise<ErasureRequest> {
-  const request = await deps.store.getRequest(state.requestId);
-  if (!request) throw new RequestNotActiveError('The request does not exist');
+  let request: ErasureRequest;
+  try {
+    ({ request } = await deps.store.repairProjection(state.requestId));
+  } catch (error) {
+    if (error instanceof RequestNotFoundError) throw new RequestNotActiveError('The request does not exist');
+    throw error;
+  }
   if (request.attempt !== state.attempt) throw new StaleAttemptError(`Attempt ${state.attempt} was superseded by attempt ${request.attempt}`);
   return request;
 }

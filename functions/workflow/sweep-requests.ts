@@ -6,10 +6,13 @@
  * - VERIFIED for too long (the process died between verification and queueing): continue it.
  * - AWAITING_VERIFICATION past the link's lifetime: EXPIRED.
  * - RECEIVED for too long (intake died before the verification mail): CANCELLED.
+ * Before acting on a request it brings the request's projection up to its event chain: a process
+ * that died between appending an event and updating the projection leaves the projection behind
+ * (e.g. IN_PROGRESS under an ERASURE_COMPLETED event), and only the chain is the truth.
  * It also counts overdue requests, for the alarm.
  */
 import { isOverdue } from '../domain/deadlines';
-import { FINAL_STATUSES } from '../domain/lifecycle';
+import { FINAL_STATUSES, isFinal } from '../domain/lifecycle';
 import { REQUEST_STATUSES, type ErasureRequest, type RequestStatus } from '../domain/model';
 import type { AuditStore, Clock, OpenRequestClaims, WorkflowStarter } from '../domain/ports';
 import { endForGood } from './erasure-tasks';
@@ -31,6 +34,8 @@ export interface SweepDeps {
 }
 
 export interface SweepReport {
+  /** Projections found behind their chain and brought up to date. */
+  repaired: number;
   started: number;
   redriven: number;
   continued: number;
@@ -53,29 +58,40 @@ async function* allWithStatus(store: AuditStore, status: RequestStatus): AsyncGe
 
 /** One pass of the sweeper. Errors on one request are counted and logged by name; the pass goes on. */
 export async function sweepRequests(deps: SweepDeps): Promise<SweepReport> {
-  const report: SweepReport = { started: 0, redriven: 0, continued: 0, expired: 0, cancelled: 0, overdue: 0, errors: 0 };
+  const report: SweepReport = { repaired: 0, started: 0, redriven: 0, continued: 0, expired: 0, cancelled: 0, overdue: 0, errors: 0 };
   const now = deps.clock.now();
   const olderThan = (request: ErasureRequest, seconds: number) => now.getTime() - Date.parse(request.updatedAt) >= seconds * 1000;
-  const guarded = async (request: ErasureRequest, work: () => Promise<void>) => {
+  /**
+   * Runs `work` on the request as its chain says it is. A projection that lagged is repaired first;
+   * when the chain had already moved the request on, there is nothing to do here this round — but a
+   * request that has in fact ended gets its end-of-life steps (plain id dropped, claim released).
+   */
+  const guarded = async (listed: ErasureRequest, work: (request: ErasureRequest) => Promise<void>) => {
     try {
-      await work();
+      const { request, repaired } = await deps.store.repairProjection(listed.requestId);
+      if (repaired) report.repaired++;
+      if (request.status !== listed.status) {
+        if (isFinal(request.status)) await endForGood(deps, request);
+        return;
+      }
+      await work(request);
     } catch (error) {
       report.errors++;
-      deps.log?.('sweep step failed', { requestId: request.requestId, status: request.status, error: error instanceof Error ? error.name : 'Error' });
+      deps.log?.('sweep step failed', { requestId: listed.requestId, status: listed.status, error: error instanceof Error ? error.name : 'Error' });
     }
   };
 
   for (const status of ['QUEUED', 'SUBMITTED', 'IN_PROGRESS'] as const) {
     for await (const request of allWithStatus(deps.store, status)) {
       if (!olderThan(request, deps.stuckAfterSeconds)) continue;
-      await guarded(request, async () => {
-        const state = await deps.workflow.executionState(request.requestId, request.attempt);
+      await guarded(request, async (current) => {
+        const state = await deps.workflow.executionState(current.requestId, current.attempt);
         if (state === 'RUNNING') return;
         if (state === 'NONE') {
-          await deps.workflow.startErasure(request.requestId, request.attempt);
+          await deps.workflow.startErasure(current.requestId, current.attempt);
           report.started++;
         } else {
-          await deps.workflow.redrive(request.requestId, request.attempt);
+          await deps.workflow.redrive(current.requestId, current.attempt);
           report.redriven++;
         }
       });
@@ -84,8 +100,8 @@ export async function sweepRequests(deps: SweepDeps): Promise<SweepReport> {
 
   for await (const request of allWithStatus(deps.store, 'VERIFIED')) {
     if (!olderThan(request, deps.stuckAfterSeconds)) continue;
-    await guarded(request, async () => {
-      await deps.continueVerified(request.requestId);
+    await guarded(request, async (current) => {
+      await deps.continueVerified(current.requestId);
       report.continued++;
     });
   }
@@ -93,8 +109,8 @@ export async function sweepRequests(deps: SweepDeps): Promise<SweepReport> {
   const endStale = async (status: 'AWAITING_VERIFICATION' | 'RECEIVED', to: 'EXPIRED' | 'CANCELLED', ageSeconds: number, reason: string) => {
     for await (const request of allWithStatus(deps.store, status)) {
       if (!olderThan(request, ageSeconds)) continue;
-      await guarded(request, async () => {
-        const { request: ended } = await deps.store.appendEvent(request.requestId, (current) => {
+      await guarded(request, async (listed) => {
+        const { request: ended } = await deps.store.appendEvent(listed.requestId, (current) => {
           if (current.status !== status) throw new Error('moved on');
           return {
             event: {

@@ -63,6 +63,13 @@ export class FakeAuditStore implements AuditStore {
     return r && clone(r);
   }
 
+  /** In memory the projection is written with its event: it never lags. */
+  async repairProjection(requestId: string) {
+    const request = await this.getRequest(requestId);
+    if (!request) throw new RequestNotFoundError(requestId);
+    return { request, repaired: false };
+  }
+
   async appendEvent(requestId: string, build: (current: ErasureRequest) => { event: AuditEventInput; patch?: RequestPatch }) {
     for (let round = 0; round < 10; round++) {
       await tick();

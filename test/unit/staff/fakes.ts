@@ -60,6 +60,13 @@ export class InMemoryAuditStore implements AuditStore {
     return r ? structuredClone(r) : undefined;
   }
 
+  /** In memory the projection is written with its event: it never lags. */
+  async repairProjection(requestId: string): Promise<{ request: ErasureRequest; repaired: boolean }> {
+    const request = await this.getRequest(requestId);
+    if (!request) throw new RequestNotFoundError(requestId);
+    return { request, repaired: false };
+  }
+
   async appendEvent(
     requestId: string,
     build: (current: ErasureRequest) => { event: AuditEventInput; patch?: RequestPatch },
