@@ -9,7 +9,7 @@ import type { KorePlatform } from '../domain/kore';
 import type { ErasureRequest } from '../domain/model';
 import type { Clock, Mailer, Signer, WorkflowStarter } from '../domain/ports';
 import type { SubjectKeys } from '../domain/subject';
-import { continueVerified, createNoticeSender, submitOnBehalf, type IntakeDeps } from '../intake/use-cases';
+import { continueVerified, createNoticeSender, remindUnverified, submitOnBehalf, type IntakeDeps } from '../intake/use-cases';
 import { createPublicApi } from '../intake/public-api-app';
 import { createAuditApi, type AuditApi } from '../staff/audit-api-app';
 import type { StaffAuthenticator } from '../staff/auth';
@@ -74,7 +74,10 @@ export function composeApplication(a: ApplicationAdapters): Application {
     subjectKeys: a.subjectKeys,
     linkKey: a.linkKey,
     publicBaseUrl: a.publicBaseUrl,
-    ...(a.settings.intakeStaleClaimSeconds !== undefined ? { limits: { staleClaimSeconds: a.settings.intakeStaleClaimSeconds } } : {}),
+    limits: {
+      ...(a.settings.intakeStaleClaimSeconds !== undefined ? { staleClaimSeconds: a.settings.intakeStaleClaimSeconds } : {}),
+      ...(a.settings.verificationResendSeconds !== undefined ? { resendAfterSeconds: a.settings.verificationResendSeconds } : {}),
+    },
     ...(a.site ? { site: a.site } : {}),
     ...(a.log ? { log: a.log } : {}),
     extraOpenApiPaths: staffApiPaths(),
@@ -133,6 +136,7 @@ export function composeApplication(a: ApplicationAdapters): Application {
         claims: a.claims,
         clock: a.clock,
         continueVerified: (requestId) => continueVerified(intake, requestId),
+        remindUnverified: (requestId) => remindUnverified(intake, requestId),
         stuckAfterSeconds,
         verificationTtlSeconds: a.settings.verificationTtlSeconds,
         receivedStaleSeconds: a.settings.receivedStaleSeconds,

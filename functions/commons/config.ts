@@ -49,6 +49,11 @@ export interface WorkflowSettings {
    * crash mid-intake: the next submission of the subject takes it over (intake default 120).
    */
   intakeStaleClaimSeconds?: number;
+  /**
+   * A request awaiting verification gets its link once more this long after the first mail (by
+   * the sweeper), and a resubmission re-sends it no sooner (intake default 600).
+   */
+  verificationResendSeconds?: number;
 }
 
 /** Reads the workflow settings (POLL_*, SNAPSHOT_MAX_AGE_SECONDS, …) with their defaults. */
@@ -66,5 +71,6 @@ export function readWorkflowSettings(env: Env = process.env): WorkflowSettings {
     stuckAfterSeconds: getNumberFromEnv('STUCK_AFTER_SECONDS', 900, env, { min: 0 }),
     receivedStaleSeconds: getNumberFromEnv('RECEIVED_STALE_SECONDS', 900, env, { min: 0 }),
     intakeStaleClaimSeconds: getNumberFromEnv('INTAKE_STALE_CLAIM_SECONDS', 120, env, { min: 1 }),
+    verificationResendSeconds: getNumberFromEnv('VERIFICATION_RESEND_SECONDS', 600, env, { min: 1 }),
   };
 }

@@ -195,9 +195,14 @@ export const MAIL_FAILED_PROBLEM = problem(503, 'mail-failed', 'We could not sen
 // ---------------------------------------------------------------------------------------------
 // Shared steps
 
-async function enforceLimit(deps: IntakeDeps, key: string, rule: { limit: number; windowSeconds: number }, now: Date): Promise<void> {
-  const result = await deps.rateLimiter.hit(key, rule.windowSeconds, rule.limit, now);
-  if (!result.allowed) throw rateLimited(result.retryAfterSeconds);
+/**
+ * Counts one hit against every rule at once (one round trip, not one per rule) and refuses with
+ * the first rule that is exceeded.
+ */
+async function enforceLimits(deps: IntakeDeps, hits: readonly { key: string; rule: { limit: number; windowSeconds: number } }[], now: Date): Promise<void> {
+  const results = await Promise.all(hits.map(({ key, rule }) => deps.rateLimiter.hit(key, rule.windowSeconds, rule.limit, now)));
+  const refused = results.find((r) => !r.allowed);
+  if (refused) throw rateLimited(refused.retryAfterSeconds);
 }
 
 /** A claim that cannot be serving an open request any more (see the module comment). */
@@ -318,6 +323,24 @@ async function maybeResendVerification(deps: IntakeDeps, request: ErasureRequest
   await sendVerification(deps, to, request, now);
 }
 
+/**
+ * The sweeper's reminder: a request still awaiting verification gets its link once more, once,
+ * `resendAfterSeconds` after the first mail. It covers a subject who missed the mail, and a mail
+ * lost to a crash between recording VERIFICATION_SENT and handing the mail over.
+ * @returns whether a reminder went out.
+ * @throws store or mailer errors (the sweeper counts them and tries again at its next pass).
+ */
+export async function remindUnverified(deps: IntakeDeps, requestId: string): Promise<boolean> {
+  const request = await deps.store.getRequest(requestId);
+  if (!request || request.status !== 'AWAITING_VERIFICATION' || request.subjectKind !== 'email' || !request.subjectCipher) return false;
+  const timeline = await deps.store.getTimeline(requestId);
+  const mails = timeline.filter((e) => e.type === 'VERIFICATION_SENT' || (e.type === 'NOTICE_SENT' && e.details.kind === 'verification'));
+  if (mails.length !== 1) return false;
+  await maybeResendVerification(deps, request, decryptSubjectId(request.subjectCipher, deps.subjectKeys.cipherKey), deps.clock.now());
+  const after = await deps.store.getTimeline(requestId);
+  return after.some((e) => e.seq > timeline.at(-1)!.seq && e.type === 'NOTICE_SENT' && e.details.kind === 'verification');
+}
+
 async function answer(deps: IntakeDeps, requestId: string, status: RequestStatus, now: Date): Promise<SubmissionResult> {
   return { requestId, status, statusUrl: await statusUrlFor(deps.publicBaseUrl, deps.linkKey, requestId, now) };
 }
@@ -396,8 +419,14 @@ export async function submitRequest(deps: IntakeDeps, input: unknown, client: { 
   const email = normaliseSubjectId(valid.value.email, 'email');
   const subjectHash = hashSubject(email, deps.subjectKeys.hmacKey);
   // The client's address is personal data too: the limiter only ever sees a keyed hash of it.
-  await enforceLimit(deps, `client:${hashSubject(`ip:${client.ip}`, deps.subjectKeys.hmacKey)}`, limits.perClient, now);
-  await enforceLimit(deps, `subject:${subjectHash}`, limits.perAddress, now);
+  await enforceLimits(
+    deps,
+    [
+      { key: `client:${hashSubject(`ip:${client.ip}`, deps.subjectKeys.hmacKey)}`, rule: limits.perClient },
+      { key: `subject:${subjectHash}`, rule: limits.perAddress },
+    ],
+    now,
+  );
 
   const botIds = valid.value.botIds;
   const scopeKey = scopeKeyOf(botIds);

@@ -24,6 +24,8 @@ export interface SweepDeps {
   clock: Clock;
   /** Eligibility check and queueing of a VERIFIED request (the intake's second half). */
   continueVerified(requestId: string): Promise<void>;
+  /** Sends a request awaiting verification its link once more, when the intake's rules say so. */
+  remindUnverified?(requestId: string): Promise<boolean>;
   /** A request untouched this long is considered stuck (0 at start-up: nothing survived). */
   stuckAfterSeconds: number;
   /** Lifetime of a verification link. */
@@ -36,6 +38,8 @@ export interface SweepDeps {
 export interface SweepReport {
   /** Projections found behind their chain and brought up to date. */
   repaired: number;
+  /** Verification links sent once more to requests still awaiting verification. */
+  reminded: number;
   started: number;
   redriven: number;
   continued: number;
@@ -58,7 +62,7 @@ async function* allWithStatus(store: AuditStore, status: RequestStatus): AsyncGe
 
 /** One pass of the sweeper. Errors on one request are counted and logged by name; the pass goes on. */
 export async function sweepRequests(deps: SweepDeps): Promise<SweepReport> {
-  const report: SweepReport = { repaired: 0, started: 0, redriven: 0, continued: 0, expired: 0, cancelled: 0, overdue: 0, errors: 0 };
+  const report: SweepReport = { repaired: 0, reminded: 0, started: 0, redriven: 0, continued: 0, expired: 0, cancelled: 0, overdue: 0, errors: 0 };
   const now = deps.clock.now();
   const olderThan = (request: ErasureRequest, seconds: number) => now.getTime() - Date.parse(request.updatedAt) >= seconds * 1000;
   /**
@@ -130,6 +134,13 @@ export async function sweepRequests(deps: SweepDeps): Promise<SweepReport> {
     }
   };
   await endStale('AWAITING_VERIFICATION', 'EXPIRED', deps.verificationTtlSeconds, 'NEVER_VERIFIED');
+  if (deps.remindUnverified) {
+    for await (const request of allWithStatus(deps.store, 'AWAITING_VERIFICATION')) {
+      await guarded(request, async (current) => {
+        if (await deps.remindUnverified!(current.requestId)) report.reminded++;
+      });
+    }
+  }
   await endStale('RECEIVED', 'CANCELLED', deps.receivedStaleSeconds, 'INTAKE_INTERRUPTED');
 
   for (const status of REQUEST_STATUSES.filter((s) => !FINAL_STATUSES.includes(s))) {

@@ -14,6 +14,7 @@ import { composeApplication, type Application } from '../../functions/commons/ap
 import { readWorkflowSettings, type WorkflowSettings } from '../../functions/commons/config';
 import { createDynamoAdapters } from '../../functions/commons/dynamo/adapters';
 import { INTERNAL_PROBLEM } from '../../functions/commons/http/problem';
+import { HTML_SECURITY_HEADERS } from '../../functions/intake/http';
 import { KoreClient } from '../../functions/commons/kore/kore-client';
 import { createLocalSigner } from '../../functions/intake/receipts';
 import { createStaffAuthenticator } from '../../functions/staff/auth';
@@ -56,6 +57,8 @@ export interface LocalRuntimeOptions {
   inMemoryDynamo?: boolean;
   /** A real Kore.ai tenant; the simulator runs when absent. */
   kore?: { baseUrl: string; clientId: string; clientSecret: string };
+  /** Timeout of one Kore.ai call in ms (default 5000; AWS uses the client's 10 s). */
+  koreTimeoutMs?: number;
   /** Options of the embedded simulator. */
   simulator?: KoreSimulatorOptions;
   /** Environment-style settings overriding the local defaults (POLL_*, STUCK_AFTER_SECONDS, …). */
@@ -131,7 +134,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   app = composeApplication({
     ...createDynamoAdapters({ client: dynamo.client, tableName, clock, retentionDays: 2190 }),
-    kore: new KoreClient({ ...kore, timeoutMs: 5000 }),
+    kore: new KoreClient({ ...kore, timeoutMs: options.koreTimeoutMs ?? 5000 }),
     mailer,
     signer: createLocalSigner(secrets.signingKey),
     workflow,
@@ -215,8 +218,7 @@ async function route(app: Application, mailer: OutboxMailer, devIssuer: DevIssue
     // Local-only routes: the outbox and the development issuer's keys.
     if (path === '/dev/outbox' && req.method === 'GET') {
       return send(res, 200, 'text/html; charset=utf-8', renderOutboxPage(mailer.list()), {
-        'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
-        'cache-control': 'no-store',
+        ...HTML_SECURITY_HEADERS,
       });
     }
     if (path === '/dev/outbox.json' && req.method === 'GET') return send(res, 200, 'application/json', JSON.stringify(mailer.list()));
@@ -243,6 +245,12 @@ async function route(app: Application, mailer: OutboxMailer, devIssuer: DevIssue
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
       return send(res, 413, 'application/problem+json', JSON.stringify({ type: 'about:blank', title: 'Request body too large', status: 413 }), { connection: 'close' });
+    }
+    if (req.destroyed || (error as NodeJS.ErrnoException).code === 'ECONNRESET' || (error instanceof Error && error.message === 'aborted')) {
+      // The client went away mid-request: nothing to answer, and nothing wrong on our side.
+      log({ level: 'info', message: 'client aborted the request', path });
+      res.destroy();
+      return;
     }
     log({ level: 'error', message: 'unhandled error in local route', error: error instanceof Error ? error.name : 'Error' });
     if (!res.headersSent) send(res, 500, 'application/problem+json', JSON.stringify(INTERNAL_PROBLEM));

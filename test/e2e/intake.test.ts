@@ -79,6 +79,27 @@ describe('the intake over HTTP', () => {
     }
   });
 
+  it('reminds a subject who has not confirmed once, after ten minutes, and the new link works', async () => {
+    const email = freshEmail('remind');
+    const { requestId } = await json<{ requestId: string }>(await submitJson(runtime.url, { email }));
+    const verificationMails = async () => (await outbox(runtime.url)).filter((m) => m.requestId === requestId && m.kind === 'verification');
+    expect(await runtime.app.sweep()).toMatchObject({ reminded: 0 });
+    offset.ms += 11 * 60_000;
+    try {
+      expect(await runtime.app.sweep()).toMatchObject({ reminded: 1 });
+      expect(await runtime.app.sweep()).toMatchObject({ reminded: 0 });
+      offset.ms += 11 * 60_000;
+      expect(await runtime.app.sweep()).toMatchObject({ reminded: 0, expired: 0 });
+      const mails = await verificationMails();
+      expect(mails).toHaveLength(2);
+      const newest = mails[0]!.text.match(/https?:\/\/\S+\/verify\?token=[\w.-]+/)![0];
+      expect((await fetch(newest, { redirect: 'manual' })).status).toBe(303);
+      expect((await auditDetail(runtime, requestId)).timeline.filter((e) => e.type === 'IDENTITY_VERIFIED')).toHaveLength(1);
+    } finally {
+      offset.ms = 0;
+    }
+  });
+
   it.each([
     ['an account owner', DEMO_ACCOUNT_OWNER.email, 'ACCOUNT_OWNER', [] as string[]],
     ['a bot co-developer', DEMO_CO_DEVELOPERS[1]!.email, 'BOT_CO_DEVELOPER', [DEMO_BOTS.billing.botId, DEMO_BOTS.hr.botId].sort()],

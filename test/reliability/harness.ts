@@ -5,11 +5,9 @@
  * own view of a job, and the checks every part shares (one accepted DELETE per attempt, chains).
  */
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime';
+import type { LocalRuntimeOptions } from '../../infra/local/runtime';
+import { startE2eRuntime, type E2eRuntime } from '../e2e/support';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, type SimCall } from '../../infra/local/kore-sim';
 
 export interface RawResponse {
@@ -108,41 +106,20 @@ export async function retrying<T>(fn: () => Promise<T>, timeoutMs = 60_000, ever
   }
 }
 
-export interface ReliabilityRuntime extends LocalRuntime {
-  auditorToken: string;
-  opsToken: string;
-  dataDir: string;
+export interface ReliabilityRuntime extends E2eRuntime {
   /** Every structured log line the runtime produced, serialised as it would be printed. */
   logLines: string[];
-  close(): Promise<void>;
 }
 
-/** The in-process local runtime with its log captured (not printed) and compressed waits. */
+/** The in-process local runtime (as the e2e tests start it) with its log captured, not printed. */
 export async function startReliabilityRuntime(options: Partial<LocalRuntimeOptions> = {}): Promise<ReliabilityRuntime> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'erasure-desk-rel-'));
   const logLines: string[] = [];
-  const runtime = await startLocalRuntime({
-    port: 0,
-    dataDir,
-    inMemoryDynamo: true,
-    sweepIntervalMs: 0,
-    retryIntervalMs: 50,
+  const runtime = await startE2eRuntime({
     log: (entry) => logLines.push(JSON.stringify(entry)),
     ...options,
-    env: { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2', ...(options.env ?? {}) },
     simulator: { jobDurationMs: 300, ...(options.simulator ?? {}) },
   });
-  return {
-    ...runtime,
-    dataDir,
-    logLines,
-    auditorToken: await runtime.devIssuer.issueToken('auditor', 'rel-auditor'),
-    opsToken: await runtime.devIssuer.issueToken('ops', 'rel-ops'),
-    close: async () => {
-      await runtime.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  return Object.assign(runtime, { logLines });
 }
 
 let counter = 0;
