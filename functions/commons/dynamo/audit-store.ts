@@ -135,10 +135,19 @@ export class DynamoAuditStore implements AuditStore {
     return { request: applyEvent(meta, event, {}, now), event };
   }
 
-  /** The projection, read consistently; undefined when there is no such request. */
+  /**
+   * The request as its chain says it is: the projection, read consistently, with any events a
+   * crashed writer left unprojected applied on the fly (read-only; the sweeper persists repairs).
+   * Undefined when there is no such request.
+   * @throws ChainIntegrityError when stored events do not chain onto the projection.
+   */
   async getRequest(requestId: string): Promise<ErasureRequest | undefined> {
-    const item = await this.#getMeta(requestId);
-    return item && toRequest(item);
+    try {
+      return (await this.#readState(requestId, { allowEmpty: true })).request;
+    } catch (error) {
+      if (error instanceof RequestNotFoundError) return undefined;
+      throw error;
+    }
   }
 
   /**

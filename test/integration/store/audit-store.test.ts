@@ -178,7 +178,10 @@ describe('DynamoAuditStore: projection repair', () => {
     );
 
     await expect(dying.appendEvent(input.requestId, transition('QUEUED', { patch: { subjectCipher: null } }))).rejects.toBeInstanceOf(StoreError);
-    expect(await newStore().getRequest(input.requestId)).toMatchObject({ status: 'VERIFIED', lastSeq: 3, attempt: 0 });
+    const stale = await db.client.send(new GetCommand({ TableName: db.tableName, Key: { pk: `REQ#${input.requestId}`, sk: 'META' }, ConsistentRead: true }));
+    expect(stale.Item).toMatchObject({ status: 'VERIFIED', lastSeq: 3, attempt: 0 });
+    // Reads already tell the chain's truth, before any repair is written.
+    expect(await newStore().getRequest(input.requestId)).toMatchObject({ status: 'QUEUED', lastSeq: 4, attempt: 1 });
 
     const repair = await newStore().repairProjection(input.requestId);
 

@@ -2,6 +2,7 @@ import { CompactSign, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { chainEvent } from '../../../functions/domain/audit-chain';
 import type { AuditEvent, ErasureRequest } from '../../../functions/domain/model';
+import { flipSignatureCharacter } from '../../support/tamper';
 import {
   createLocalSigner,
   generateLocalSigningKey,
@@ -73,7 +74,7 @@ describe('erasure receipts', () => {
       const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
       return [h, Buffer.from(JSON.stringify({ ...claims, koreRequestId: 'eud-999' })).toString('base64url'), s].join('.');
     }],
-    ['a changed signature', async (jws: string) => jws.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))],
+    ['a changed signature', async (jws: string) => flipSignatureCharacter(jws)],
     ['garbage', async () => 'not.a.jws'],
   ])('refuses %s', async (_name, tamper) => {
     const { privateJwk, publicJwk } = await generateLocalSigningKey();

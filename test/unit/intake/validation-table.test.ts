@@ -3,6 +3,7 @@
  * creates no record, claims nothing and sends no email.
  */
 import { describe, expect, it } from 'vitest';
+import { flipSignatureCharacter } from '../../support/tamper';
 import { issueCsrf } from '../../../functions/intake/links';
 import { createPublicApi } from '../../../functions/intake/public-api-app';
 import { apiEvent, makeFixture } from './fakes';
@@ -185,12 +186,12 @@ describe('malformed submissions', () => {
         none: '',
         'cookie-only': '',
         'field-only': `csrf=${encodeURIComponent(good.token)}&`,
-        wrong: `csrf=${encodeURIComponent(good.token.replace(/.$/, (ch) => (ch === 'A' ? 'B' : 'A')))}&`,
+        wrong: `csrf=${encodeURIComponent(flipSignatureCharacter(good.token))}&`,
         twice: `csrf=${encodeURIComponent(good.token)}&csrf=${encodeURIComponent(good.token)}&`,
         expired: `csrf=${encodeURIComponent(expired.token)}&`,
       }[c.csrf ?? 'none'];
       body = c.csrf ? `${field}${c.form}` : `csrf=${encodeURIComponent(good.token)}${c.form ? `&${c.form}` : ''}`;
-      if (c.csrf === 'wrong') cookies = [`__Host-csrf=${good.token.replace(/.$/, (ch) => (ch === 'A' ? 'B' : 'A'))}`];
+      if (c.csrf === 'wrong') cookies = [`__Host-csrf=${flipSignatureCharacter(good.token)}`];
       else if (c.csrf === 'expired') cookies = [expired.cookie.split(';')[0]!];
       else if (c.csrf !== 'none' && c.csrf !== 'field-only') cookies = [cookie];
     } else if (c.base64 !== undefined) {
