@@ -341,6 +341,53 @@ export async function remindUnverified(deps: IntakeDeps, requestId: string): Pro
   return after.some((e) => e.seq > timeline.at(-1)!.seq && e.type === 'NOTICE_SENT' && e.details.kind === 'verification');
 }
 
+/**
+ * Creates the request the caller has just claimed for the subject (RECEIVED, due in one calendar
+ * month, the plain id encrypted) with its REQUEST_RECEIVED event. If the write fails, the claim is
+ * released so the subject can ask again, and the error is rethrown.
+ */
+async function createClaimedRequest(
+  deps: IntakeDeps,
+  r: {
+    requestId: string;
+    channel: 'web' | 'ops';
+    subjectHash: string;
+    subjectKind: SubjectKind;
+    plainId: string;
+    botIds: string[];
+    scopeKey: string;
+    actor: Actor;
+    now: Date;
+    details?: { [key: string]: JsonValue };
+  },
+): Promise<ErasureRequest> {
+  const receivedAt = r.now.toISOString();
+  try {
+    const { request } = await deps.store.createRequest(
+      {
+        requestId: r.requestId,
+        status: 'RECEIVED',
+        channel: r.channel,
+        subjectHash: r.subjectHash,
+        subjectKind: r.subjectKind,
+        scope: { botIds: r.botIds },
+        scopeKey: r.scopeKey,
+        receivedAt,
+        dueAt: dueAtFor(receivedAt).toISOString(),
+        attempt: 0,
+        subjectCipher: encryptSubjectId(r.plainId, deps.subjectKeys.cipherKey),
+      },
+      { type: 'REQUEST_RECEIVED', at: receivedAt, actor: r.actor, attempt: 0, status: 'RECEIVED', details: { channel: r.channel, scopeKey: r.scopeKey, botIds: r.botIds, ...r.details } },
+    );
+    return request;
+  } catch (error) {
+    await deps.claims.releaseOpenRequest(r.subjectHash, r.scopeKey, r.requestId).catch((e: unknown) =>
+      logOf(deps)({ level: 'error', message: 'intake clean-up could not release the claim', requestId: r.requestId, errorName: errorName(e) }),
+    );
+    throw error;
+  }
+}
+
 async function answer(deps: IntakeDeps, requestId: string, status: RequestStatus, now: Date): Promise<SubmissionResult> {
   return { requestId, status, statusUrl: await statusUrlFor(deps.publicBaseUrl, deps.linkKey, requestId, now) };
 }
@@ -438,31 +485,7 @@ export async function submitRequest(deps: IntakeDeps, input: unknown, client: { 
     return answer(deps, claim.existingId, claim.existing?.status ?? 'RECEIVED', now);
   }
 
-  const receivedAt = now.toISOString();
-  let created: ErasureRequest;
-  try {
-    ({ request: created } = await deps.store.createRequest(
-      {
-        requestId,
-        status: 'RECEIVED',
-        channel: 'web',
-        subjectHash,
-        subjectKind: 'email',
-        scope: { botIds },
-        scopeKey,
-        receivedAt,
-        dueAt: dueAtFor(receivedAt).toISOString(),
-        attempt: 0,
-        subjectCipher: encryptSubjectId(email, deps.subjectKeys.cipherKey),
-      },
-      { type: 'REQUEST_RECEIVED', at: receivedAt, actor: 'subject', attempt: 0, status: 'RECEIVED', details: { channel: 'web', scopeKey, botIds } },
-    ));
-  } catch (error) {
-    await deps.claims.releaseOpenRequest(subjectHash, scopeKey, requestId).catch((e: unknown) =>
-      logOf(deps)({ level: 'error', message: 'intake clean-up could not release the claim', requestId, errorName: errorName(e) }),
-    );
-    throw error;
-  }
+  const created = await createClaimedRequest(deps, { requestId, channel: 'web', subjectHash, subjectKind: 'email', plainId: email, botIds, scopeKey, actor: 'subject', now });
 
   let awaiting: ErasureRequest;
   try {
@@ -702,30 +725,18 @@ export async function submitOnBehalf(deps: IntakeDeps, input: unknown, staffActo
     return { ...(await answer(deps, claim.existingId, claim.existing?.status ?? 'RECEIVED', now)), existing: true };
   }
 
-  const receivedAt = now.toISOString();
-  try {
-    await deps.store.createRequest(
-      {
-        requestId,
-        status: 'RECEIVED',
-        channel: 'ops',
-        subjectHash,
-        subjectKind: kind,
-        scope: { botIds },
-        scopeKey,
-        receivedAt,
-        dueAt: dueAtFor(receivedAt).toISOString(),
-        attempt: 0,
-        subjectCipher: encryptSubjectId(subjectId, deps.subjectKeys.cipherKey),
-      },
-      { type: 'REQUEST_RECEIVED', at: receivedAt, actor: staffActor, attempt: 0, status: 'RECEIVED', details: { channel: 'ops', scopeKey, botIds, reason: valid.value.reason } },
-    );
-  } catch (error) {
-    await deps.claims.releaseOpenRequest(subjectHash, scopeKey, requestId).catch((e: unknown) =>
-      logOf(deps)({ level: 'error', message: 'intake clean-up could not release the claim', requestId, errorName: errorName(e) }),
-    );
-    throw error;
-  }
+  await createClaimedRequest(deps, {
+    requestId,
+    channel: 'ops',
+    subjectHash,
+    subjectKind: kind,
+    plainId: subjectId,
+    botIds,
+    scopeKey,
+    actor: staffActor,
+    now,
+    details: { reason: valid.value.reason },
+  });
 
   let verified: ErasureRequest;
   try {
