@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const SCREENSHOT_DIR = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
+const ROOT = join(import.meta.dirname, '..', '..');
+/**
+ * Screenshots are test artifacts under test-results/screenshots/; with UPDATE_SCREENSHOTS=1 they
+ * replace the ones the README shows (docs/screenshots/), so a plain test run leaves the tree clean.
+ */
+export const SCREENSHOT_DIR = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs', 'screenshots') : join(ROOT, 'test-results', 'screenshots');
 
 /** True when the browser suite can run here; false (after a loud warning) when it must be skipped. */
 export function chromiumAvailable(): boolean {
@@ -25,7 +30,7 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
-/** Where a screenshot of the named page goes (kept in the repository, shown by the README). */
+/** Where a screenshot of the named page goes (see SCREENSHOT_DIR). */
 export function screenshotPath(name: string): string {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   return join(SCREENSHOT_DIR, `${name}.png`);
