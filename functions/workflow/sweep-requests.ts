@@ -12,6 +12,7 @@
  * It also counts overdue requests, for the alarm.
  */
 import { isOverdue } from '../domain/deadlines';
+import { IllegalTransitionError } from '../domain/errors';
 import { FINAL_STATUSES, isFinal } from '../domain/lifecycle';
 import { REQUEST_STATUSES, type ErasureRequest, type RequestStatus } from '../domain/model';
 import type { AuditStore, Clock, OpenRequestClaims, WorkflowStarter } from '../domain/ports';
@@ -51,6 +52,9 @@ export interface SweepReport {
 
 const ACTOR = 'system:sweeper' as const;
 
+/** The statuses the happy path moves on by itself, so a request can be left behind in them. */
+const SWEPT_STATUSES: readonly RequestStatus[] = ['RECEIVED', 'AWAITING_VERIFICATION', 'VERIFIED', 'QUEUED', 'SUBMITTED', 'IN_PROGRESS'];
+
 async function* allWithStatus(store: AuditStore, status: RequestStatus): AsyncGenerator<ErasureRequest> {
   let cursor: string | undefined;
   do {
@@ -65,83 +69,68 @@ export async function sweepRequests(deps: SweepDeps): Promise<SweepReport> {
   const report: SweepReport = { repaired: 0, reminded: 0, started: 0, redriven: 0, continued: 0, expired: 0, cancelled: 0, overdue: 0, errors: 0 };
   const now = deps.clock.now();
   const olderThan = (request: ErasureRequest, seconds: number) => now.getTime() - Date.parse(request.updatedAt) >= seconds * 1000;
-  /**
-   * Runs `work` on the request as its chain says it is. A projection that lagged is repaired first;
-   * when the chain had already moved the request on, there is nothing to do here this round — but a
-   * request that has in fact ended gets its end-of-life steps (plain id dropped, claim released).
-   */
-  const guarded = async (listed: ErasureRequest, work: (request: ErasureRequest) => Promise<void>) => {
-    try {
-      const { request, repaired } = await deps.store.repairProjection(listed.requestId);
-      if (repaired) report.repaired++;
-      if (request.status !== listed.status) {
-        if (isFinal(request.status)) await endForGood(deps, request);
-        return;
-      }
-      await work(request);
-    } catch (error) {
-      report.errors++;
-      deps.log?.('sweep step failed', { requestId: listed.requestId, status: listed.status, error: error instanceof Error ? error.name : 'Error' });
-    }
+  const end = async (request: ErasureRequest, to: 'EXPIRED' | 'CANCELLED', reason: string) => {
+    const { request: ended } = await deps.store.appendEvent(request.requestId, (current) => {
+      if (current.status !== request.status) throw new IllegalTransitionError(current.status, to);
+      return {
+        event: { type: to === 'EXPIRED' ? 'REQUEST_EXPIRED' : 'REQUEST_CANCELLED', at: now.toISOString(), actor: ACTOR, attempt: current.attempt, status: to, details: { reason } },
+      };
+    });
+    await endForGood(deps, ended);
+    if (to === 'EXPIRED') report.expired++;
+    else report.cancelled++;
   };
 
-  for (const status of ['QUEUED', 'SUBMITTED', 'IN_PROGRESS'] as const) {
-    for await (const request of allWithStatus(deps.store, status)) {
-      if (!olderThan(request, deps.stuckAfterSeconds)) continue;
-      await guarded(request, async (current) => {
-        const state = await deps.workflow.executionState(current.requestId, current.attempt);
+  /** What the sweeper does for a request, by the status its chain says it is in. */
+  const handle = async (request: ErasureRequest) => {
+    switch (request.status) {
+      case 'QUEUED':
+      case 'SUBMITTED':
+      case 'IN_PROGRESS': {
+        if (!olderThan(request, deps.stuckAfterSeconds)) return;
+        const state = await deps.workflow.executionState(request.requestId, request.attempt);
         if (state === 'RUNNING') return;
         if (state === 'NONE') {
-          await deps.workflow.startErasure(current.requestId, current.attempt);
+          await deps.workflow.startErasure(request.requestId, request.attempt);
           report.started++;
         } else {
-          await deps.workflow.redrive(current.requestId, current.attempt);
+          await deps.workflow.redrive(request.requestId, request.attempt);
           report.redriven++;
         }
-      });
-    }
-  }
-
-  for await (const request of allWithStatus(deps.store, 'VERIFIED')) {
-    if (!olderThan(request, deps.stuckAfterSeconds)) continue;
-    await guarded(request, async (current) => {
-      await deps.continueVerified(current.requestId);
-      report.continued++;
-    });
-  }
-
-  const endStale = async (status: 'AWAITING_VERIFICATION' | 'RECEIVED', to: 'EXPIRED' | 'CANCELLED', ageSeconds: number, reason: string) => {
-    for await (const request of allWithStatus(deps.store, status)) {
-      if (!olderThan(request, ageSeconds)) continue;
-      await guarded(request, async (listed) => {
-        const { request: ended } = await deps.store.appendEvent(listed.requestId, (current) => {
-          if (current.status !== status) throw new Error('moved on');
-          return {
-            event: {
-              type: to === 'EXPIRED' ? 'REQUEST_EXPIRED' : 'REQUEST_CANCELLED',
-              at: now.toISOString(),
-              actor: ACTOR,
-              attempt: current.attempt,
-              status: to,
-              details: { reason },
-            },
-          };
-        });
-        await endForGood(deps, ended);
-        if (to === 'EXPIRED') report.expired++;
-        else report.cancelled++;
-      });
+        return;
+      }
+      case 'VERIFIED':
+        if (!olderThan(request, deps.stuckAfterSeconds)) return;
+        await deps.continueVerified(request.requestId);
+        report.continued++;
+        return;
+      case 'AWAITING_VERIFICATION':
+        if (olderThan(request, deps.verificationTtlSeconds)) await end(request, 'EXPIRED', 'NEVER_VERIFIED');
+        else if (deps.remindUnverified && (await deps.remindUnverified(request.requestId))) report.reminded++;
+        return;
+      case 'RECEIVED':
+        if (olderThan(request, deps.receivedStaleSeconds)) await end(request, 'CANCELLED', 'INTAKE_INTERRUPTED');
+        return;
+      default:
+        // The chain says the request has ended: its end-of-life steps, in case a crash skipped them.
+        if (isFinal(request.status)) await endForGood(deps, request);
     }
   };
-  await endStale('AWAITING_VERIFICATION', 'EXPIRED', deps.verificationTtlSeconds, 'NEVER_VERIFIED');
-  if (deps.remindUnverified) {
-    for await (const request of allWithStatus(deps.store, 'AWAITING_VERIFICATION')) {
-      await guarded(request, async (current) => {
-        if (await deps.remindUnverified!(current.requestId)) report.reminded++;
-      });
+
+  // Every request the happy path may have left behind, read as its chain says it is: a projection
+  // a crashed writer left behind is repaired first, and the request is handled by its true status.
+  for (const status of SWEPT_STATUSES) {
+    for await (const listed of allWithStatus(deps.store, status)) {
+      try {
+        const { request, repaired } = await deps.store.repairProjection(listed.requestId);
+        if (repaired) report.repaired++;
+        await handle(request);
+      } catch (error) {
+        report.errors++;
+        deps.log?.('sweep step failed', { requestId: listed.requestId, status: listed.status, error: error instanceof Error ? error.name : 'Error' });
+      }
     }
   }
-  await endStale('RECEIVED', 'CANCELLED', deps.receivedStaleSeconds, 'INTAKE_INTERRUPTED');
 
   for (const status of REQUEST_STATUSES.filter((s) => !FINAL_STATUSES.includes(s))) {
     for await (const request of allWithStatus(deps.store, status)) {

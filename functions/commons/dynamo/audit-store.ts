@@ -307,7 +307,8 @@ export class DynamoAuditStore implements AuditStore {
         throw new ChainIntegrityError(`Event ${event.seq} does not chain onto the projection`);
       }
       head = { seq: event.seq, hash: event.hash };
-      request = applyEvent(request, event, patch, request.updatedAt);
+      // A replayed event last changed the request when it happened, not when it is replayed.
+      request = applyEvent(request, event, patch, event.at);
     }
     // A META without any event is a creation that never finished: nothing may be appended to it.
     if (head.seq === 0 && !options.allowEmpty) throw new RequestNotFoundError(requestId);
@@ -319,7 +320,7 @@ export class DynamoAuditStore implements AuditStore {
     const last = state.lagging.at(-1);
     if (!last) return;
     const merged: RequestPatch = Object.assign({}, ...state.lagging.map((l) => l.patch));
-    await this.#project(requestId, last.event, merged, this.#clock.now().toISOString());
+    await this.#project(requestId, last.event, merged, last.event.at);
   }
 
   /** Events from `fromSeq` on, ascending, consistent, all pages; each with its stored patch. */
