@@ -14,10 +14,6 @@ export default defineConfig({
       { test: { name: 'browser', include: ['test/browser/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
       // Soaks, crashes, bad input and attacks over real HTTP: minutes, not seconds, and printed figures.
       { test: { name: 'reliability', include: ['test/reliability/**/*.test.ts'], testTimeout: 420_000, hookTimeout: 120_000 } },
-      // The 200-request crash soak (five SIGKILLs), run on its own (`npm run test:crash-soak`) and
-      // not by `npm test` until it is reliably green: it passed 3 of 4 runs after the sweeper fix;
-      // the failure (under two parallel test files) left one request VERIFIED, not yet continued.
-      { test: { name: 'soak', include: ['test/reliability/**/*.soak.ts'], testTimeout: 420_000, hookTimeout: 120_000 } },
     ],
   },
 });

@@ -76,6 +76,12 @@ export interface AuditStore {
    */
   repairProjection(requestId: string): Promise<{ request: ErasureRequest; repaired: boolean }>;
 
+  /**
+   * Removes a request whose creation never finished (its projection exists, its first event does
+   * not: the writer died in between). Returns false, removing nothing, when the request has events.
+   */
+  discardUnfinishedRequest(requestId: string): Promise<boolean>;
+
   listByStatus(query: ListByStatusQuery): Promise<Page<ErasureRequest>>;
 
   /** Requests of one subject (by HMAC), newest first. */

@@ -5,7 +5,9 @@
  *   or redrive it when it stopped (crash, Lambda failure) — the tasks pick up from the trail.
  * - VERIFIED for too long (the process died between verification and queueing): continue it.
  * - AWAITING_VERIFICATION past the link's lifetime: EXPIRED.
- * - RECEIVED for too long (intake died before the verification mail): CANCELLED.
+ * - RECEIVED for too long (intake died before the verification mail): CANCELLED; a request whose
+ *   creation died before its first event (no audit record, only the encrypted address) is
+ *   discarded and its claim released.
  * Before acting on a request it brings the request's projection up to its event chain: a process
  * that died between appending an event and updating the projection leaves the projection behind
  * (e.g. IN_PROGRESS under an ERASURE_COMPLETED event), and only the chain is the truth.
@@ -39,6 +41,8 @@ export interface SweepDeps {
 export interface SweepReport {
   /** Projections found behind their chain and brought up to date. */
   repaired: number;
+  /** Creations that died before their first event, removed with their claim. */
+  discarded: number;
   /** Verification links sent once more to requests still awaiting verification. */
   reminded: number;
   started: number;
@@ -66,7 +70,7 @@ async function* allWithStatus(store: AuditStore, status: RequestStatus): AsyncGe
 
 /** One pass of the sweeper. Errors on one request are counted and logged by name; the pass goes on. */
 export async function sweepRequests(deps: SweepDeps): Promise<SweepReport> {
-  const report: SweepReport = { repaired: 0, reminded: 0, started: 0, redriven: 0, continued: 0, expired: 0, cancelled: 0, overdue: 0, errors: 0 };
+  const report: SweepReport = { repaired: 0, discarded: 0, reminded: 0, started: 0, redriven: 0, continued: 0, expired: 0, cancelled: 0, overdue: 0, errors: 0 };
   const now = deps.clock.now();
   const olderThan = (request: ErasureRequest, seconds: number) => now.getTime() - Date.parse(request.updatedAt) >= seconds * 1000;
   const end = async (request: ErasureRequest, to: 'EXPIRED' | 'CANCELLED', reason: string) => {
@@ -109,7 +113,12 @@ export async function sweepRequests(deps: SweepDeps): Promise<SweepReport> {
         else if (deps.remindUnverified && (await deps.remindUnverified(request.requestId))) report.reminded++;
         return;
       case 'RECEIVED':
-        if (olderThan(request, deps.receivedStaleSeconds)) await end(request, 'CANCELLED', 'INTAKE_INTERRUPTED');
+        if (!olderThan(request, deps.receivedStaleSeconds)) return;
+        if (request.lastSeq > 0) await end(request, 'CANCELLED', 'INTAKE_INTERRUPTED');
+        else if (await deps.store.discardUnfinishedRequest(request.requestId)) {
+          await deps.claims.releaseOpenRequest(request.subjectHash, request.scopeKey, request.requestId);
+          report.discarded++;
+        }
         return;
       default:
         // The chain says the request has ended: its end-of-life steps, in case a crash skipped them.

@@ -4,10 +4,10 @@
  */
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { createDocumentClient } from '../../functions/commons/dynamo/clients';
-import { createTableInput } from '../../functions/commons/dynamo/table-schema';
+import { TABLE_SCHEMA, createTableInput } from '../../functions/commons/dynamo/table-schema';
 
 /** Dynalite accepts any signature; these only satisfy the SDK. */
 export const LOCAL_DYNAMO_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -57,3 +57,83 @@ export async function startLocalDynamo(options: { path?: string } = {}): Promise
     },
   };
 }
+
+/** What `healIndexes` found and mended. */
+export interface IndexHealing {
+  /** Index entries whose item no longer exists (removed). */
+  orphaned: number;
+  /** Index entries whose keys no longer match their item (re-derived from the item). */
+  stale: number;
+  /** Items missing from an index they belong in (re-indexed). */
+  missing: number;
+}
+
+type Item = Record<string, unknown>;
+
+/**
+ * Mends the secondary indexes after a crash. dynalite writes an item's index entries first and the
+ * item itself after, as separate LevelDB writes, so a process killed in between leaves an entry
+ * listing an item that does not exist, one under keys the item no longer has, or no entry for an
+ * item at all (DynamoDB itself maintains its indexes with the item; this is a local-only repair).
+ * Entries are mended through the API: an orphan is re-put and deleted, so dynalite drops its
+ * entry; a stale one is re-put with the entry's keys and then with the item's own, so dynalite
+ * moves the entry; a missing one is re-put. It reads the whole table, so the local runtime runs
+ * it at start-up only after a process that did not stop cleanly, before anything else writes.
+ */
+export async function healIndexes(client: DynamoDBDocumentClient, tableName: string): Promise<IndexHealing> {
+  const healing: IndexHealing = { orphaned: 0, stale: 0, missing: 0 };
+  const tableKeys = [TABLE_SCHEMA.partitionKey.name, TABLE_SCHEMA.sortKey.name];
+  for (const index of TABLE_SCHEMA.globalSecondaryIndexes) {
+    const indexKeys = [index.partitionKey.name, index.sortKey.name];
+    let startKey: Item | undefined;
+    do {
+      const page: ScanCommandOutput = await client.send(new ScanCommand({ TableName: tableName, IndexName: index.indexName, ExclusiveStartKey: startKey }));
+      for (const entry of page.Items ?? []) {
+        const key = Object.fromEntries(tableKeys.map((k) => [k, entry[k]]));
+        const { Item: item } = await client.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+        const entryKeys = Object.fromEntries([...tableKeys, ...indexKeys].map((k) => [k, entry[k]]));
+        if (!item) {
+          await client.send(new PutCommand({ TableName: tableName, Item: entryKeys }));
+          await client.send(new DeleteCommand({ TableName: tableName, Key: key }));
+          healing.orphaned++;
+        } else if (indexKeys.some((k) => item[k] !== entry[k])) {
+          await client.send(new PutCommand({ TableName: tableName, Item: { ...item, ...entryKeys } }));
+          await client.send(new PutCommand({ TableName: tableName, Item: item }));
+          healing.stale++;
+        }
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+
+    // Items that carry this index's keys must be listed under them.
+    startKey = undefined;
+    do {
+      const page: ScanCommandOutput = await client.send(
+        new ScanCommand({
+          TableName: tableName,
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+          FilterExpression: 'attribute_exists(#ipk) AND attribute_exists(#isk)',
+          ExpressionAttributeNames: { '#ipk': indexKeys[0]!, '#isk': indexKeys[1]! },
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const listed = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: index.indexName,
+            KeyConditionExpression: '#ipk = :ipk AND #isk = :isk',
+            ExpressionAttributeNames: { '#ipk': indexKeys[0]!, '#isk': indexKeys[1]! },
+            ExpressionAttributeValues: { ':ipk': item[indexKeys[0]!], ':isk': item[indexKeys[1]!] },
+          }),
+        );
+        if ((listed.Items ?? []).some((entry) => tableKeys.every((k) => entry[k] === item[k]))) continue;
+        await client.send(new PutCommand({ TableName: tableName, Item: item }));
+        healing.missing++;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+  return healing;
+}
+

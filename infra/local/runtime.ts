@@ -5,6 +5,7 @@
  * configured), the outbox for email, a development token issuer, and an HTTP server that turns
  * requests into API Gateway v2 events for the same handlers that run in AWS.
  */
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -23,7 +24,7 @@ import { createFileCheckpointWriter } from '../../functions/staff/file-checkpoin
 import { synthesizeTemplate } from '../synth';
 import { BodyTooLargeError, readBody, toApiGatewayEvent, writeResult, type ApiHandler } from './api-gateway-adapter';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, startKoreSimulator, type KoreSimulator, type KoreSimulatorOptions } from './kore-sim';
-import { ensureAuditTable, startLocalDynamo, type LocalDynamo } from './local-dynamo';
+import { ensureAuditTable, healIndexes, startLocalDynamo, type LocalDynamo } from './local-dynamo';
 import { loadOrCreateLocalSecrets } from './local-secrets';
 import { LocalWorkflow } from './local-workflow';
 import { OutboxMailer, renderOutboxPage } from './outbox';
@@ -101,6 +102,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const dynamo: LocalDynamo = await startLocalDynamo(options.inMemoryDynamo ? {} : { path: join(dataDir, 'dynamodb') });
   const tableName = 'erasure-desk-audit';
   await ensureAuditTable(dynamo.client, tableName);
+  // A marker that only a clean stop removes: found at start, the last process was killed, and
+  // dynalite may have been cut between an item's index entries and the item (see healIndexes).
+  const runningMarker = join(dataDir, 'dynamodb.running');
+  if (!options.inMemoryDynamo) {
+    if (existsSync(runningMarker)) {
+      const healing = await healIndexes(dynamo.client, tableName);
+      log({ level: 'info', message: 'indexes checked after an unclean stop', ...healing });
+    }
+    writeFileSync(runningMarker, `${process.pid}\n`);
+  }
 
   let simulator: KoreSimulator | undefined;
   let kore = options.kore;
@@ -202,6 +213,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       });
       await simulator?.stop();
       await dynamo.stop();
+      if (!options.inMemoryDynamo) rmSync(runningMarker, { force: true });
     },
   };
 }

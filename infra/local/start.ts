@@ -2,7 +2,7 @@
  * `npm start`: the whole erasure desk on this machine, on embedded defaults. Configuration by
  * environment variables (all optional; see the README): PORT, DATA_DIR, KORE_BASE_URL +
  * KORE_CLIENT_ID + KORE_CLIENT_SECRET (a real tenant instead of the simulator), POLL_*,
- * KORE_SIM_JOB_MS, KORE_SIM_FAIL_USERS, KORE_SIM_USERS.
+ * STUCK_AFTER_SECONDS, SWEEP_INTERVAL_SECONDS, KORE_SIM_JOB_MS, KORE_SIM_FAIL_USERS, KORE_SIM_USERS.
  */
 import { getNumberFromEnv, getOptionalStringFromEnv, getStringFromEnv } from '../../functions/commons/config';
 import { startLocalRuntime } from './runtime';
@@ -25,6 +25,7 @@ const runtime = await startLocalRuntime({
         },
       }),
   env,
+  sweepIntervalMs: getNumberFromEnv('SWEEP_INTERVAL_SECONDS', 30, env, { min: 0, max: 86_400 }) * 1000,
   ...(quiet ? { log: () => undefined } : {}),
 });
 

@@ -12,7 +12,7 @@
  *   projection-relevant part of each event's patch is kept on the event item (outside the hash),
  *   so the next writer (or `repairProjection`, run by the sweeper) replays what is missing.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GENESIS_HASH, chainEvent, computeEventHash } from '../../domain/audit-chain';
 import { ChainIntegrityError, ConcurrentUpdateError, RequestNotFoundError } from '../../domain/errors';
 import type { AuditEvent, AuditEventInput, ErasureRequest, RequestStatus } from '../../domain/model';
@@ -190,6 +190,35 @@ export class DynamoAuditStore implements AuditStore {
     if (state.lagging.length === 0) return { request: state.request, repaired: false };
     await this.#persistRepair(requestId, state);
     return { request: state.request, repaired: true };
+  }
+
+  /**
+   * Deletes the META item of a creation that never got its first event (the writer died between
+   * the two puts): such a request has no audit record to keep, only an encrypted address that
+   * nothing would ever erase. Refused (false) when event 1 exists or the projection has moved on.
+   * Meant for the sweeper, long after the creation: a creation still in flight must not race it.
+   * @throws StoreUnavailableError / StoreError.
+   */
+  async discardUnfinishedRequest(requestId: string): Promise<boolean> {
+    const first = await storeCall('GetItem', () =>
+      this.#client.send(new GetCommand({ TableName: this.#table, Key: { [PARTITION_KEY]: requestPk(requestId), [SORT_KEY]: eventSk(1) }, ConsistentRead: true })),
+    );
+    if (first.Item) return false;
+    try {
+      await this.#client.send(
+        new DeleteCommand({
+          TableName: this.#table,
+          Key: { [PARTITION_KEY]: requestPk(requestId), [SORT_KEY]: META_SK },
+          ConditionExpression: 'attribute_exists(#pk) AND #lastSeq = :zero',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#lastSeq': 'lastSeq' },
+          ExpressionAttributeValues: { ':zero': 0 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw translateStoreError(error, 'DeleteItem');
+    }
   }
 
   /** Every event of a request in sequence order (consistent reads, all pages); [] when unknown. */

@@ -10,7 +10,7 @@ import { DynamoOpenRequestClaims } from '../../../functions/commons/dynamo/open-
 import type { ExecutionState, WorkflowStarter } from '../../../functions/domain/ports';
 import { sweepRequests } from '../../../functions/workflow/sweep-requests';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite';
-import { interceptingClient, isMetaUpdate, newRequest, receivedEvent, transition } from './fixtures';
+import { interceptingClient, isEventPut, isMetaUpdate, newRequest, receivedEvent, transition } from './fixtures';
 
 let db: DynaliteHandle;
 beforeAll(async () => {
@@ -95,5 +95,62 @@ describe('sweeper and lagging projections', () => {
     });
     expect(report).toMatchObject({ repaired: 0, redriven: 1 });
     expect(workflow.asked).toEqual([`redrive ${input.requestId}-1`]);
+  });
+
+  it('discards a creation that died before its first event, with its claim, and keeps a finished one', async () => {
+    const createdAt = new Date('2026-03-11T12:00:00.000Z');
+    const tableName = await db.createTable();
+    const claims = new DynamoOpenRequestClaims({ client: db.client, tableName });
+    // The intake dies between the META put and event 1 (a crash found by the crash soak).
+    const dying = new DynamoAuditStore({
+      client: interceptingClient(db.client, (command) => {
+        if (isEventPut(command)) throw new Error('process killed');
+      }),
+      tableName,
+      clock: { now: () => createdAt },
+    });
+    const orphan = newRequest();
+    await claims.claimOpenRequest(orphan.subjectHash, orphan.scopeKey, orphan.requestId);
+    await expect(dying.createRequest(orphan, receivedEvent(orphan))).rejects.toThrow();
+    const finished = newRequest();
+    const store = new DynamoAuditStore({ client: db.client, tableName, clock: { now: () => createdAt } });
+    await store.createRequest(finished, receivedEvent(finished));
+    expect((await store.listByStatus({ status: 'RECEIVED' })).items.map((r) => r.requestId).sort()).toEqual([orphan.requestId, finished.requestId].sort());
+
+    const sweep = (at: Date) =>
+      sweepRequests({
+        store: new DynamoAuditStore({ client: db.client, tableName, clock: { now: () => at } }),
+        workflow: stoppedWorkflow(),
+        claims,
+        clock: { now: () => at },
+        continueVerified: async () => undefined,
+        stuckAfterSeconds: 0,
+        verificationTtlSeconds: 1800,
+        receivedStaleSeconds: 900,
+      });
+    // Too young: a creation might still be finishing.
+    expect(await sweep(new Date(createdAt.getTime() + 60_000))).toMatchObject({ discarded: 0, cancelled: 0, errors: 0 });
+    expect(await store.getRequest(orphan.requestId)).toBeDefined();
+
+    const report = await sweep(new Date(createdAt.getTime() + 901_000));
+    expect(report).toMatchObject({ discarded: 1, cancelled: 1, errors: 0 });
+    expect(await store.getRequest(orphan.requestId)).toBeUndefined();
+    const left = await db.client.send(new GetCommand({ TableName: tableName, Key: { pk: `REQ#${orphan.requestId}`, sk: 'META' }, ConsistentRead: true }));
+    expect(left.Item).toBeUndefined();
+    expect(await claims.claimOpenRequest(orphan.subjectHash, orphan.scopeKey, 'the-next-request')).toEqual({ claimed: true });
+    // The finished one keeps its trail: cancelled as an interrupted intake, never deleted.
+    expect(await store.getRequest(finished.requestId)).toMatchObject({ status: 'CANCELLED' });
+    // The next pass has nothing left to do and no error to repeat.
+    expect(await sweep(new Date(createdAt.getTime() + 902_000))).toMatchObject({ discarded: 0, errors: 0 });
+  });
+
+  it('refuses to discard a request that has its first event', async () => {
+    const tableName = await db.createTable();
+    const store = new DynamoAuditStore({ client: db.client, tableName });
+    const input = newRequest();
+    await store.createRequest(input, receivedEvent(input));
+    expect(await store.discardUnfinishedRequest(input.requestId)).toBe(false);
+    expect(await store.getRequest(input.requestId)).toMatchObject({ status: 'RECEIVED', lastSeq: 1 });
+    expect(await store.discardUnfinishedRequest('req-unknown')).toBe(false);
   });
 });

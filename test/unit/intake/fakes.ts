@@ -63,6 +63,13 @@ export class FakeAuditStore implements AuditStore {
     return r && clone(r);
   }
 
+  /** A request seeded without events is the in-memory picture of a creation that never finished. */
+  async discardUnfinishedRequest(requestId: string): Promise<boolean> {
+    if (!this.requests.has(requestId) || (this.events.get(requestId) ?? []).length > 0) return false;
+    this.requests.delete(requestId);
+    return true;
+  }
+
   /** In memory the projection is written with its event: it never lags. */
   async repairProjection(requestId: string) {
     const request = await this.getRequest(requestId);

@@ -60,6 +60,14 @@ export class InMemoryAuditStore implements AuditStore {
     return r ? structuredClone(r) : undefined;
   }
 
+  /** A request seeded without events is the in-memory picture of a creation that never finished. */
+  async discardUnfinishedRequest(requestId: string): Promise<boolean> {
+    if (!this.requests.has(requestId) || (this.events.get(requestId) ?? []).length > 0) return false;
+    this.requests.delete(requestId);
+    this.index = undefined;
+    return true;
+  }
+
   /** In memory the projection is written with its event: it never lags. */
   async repairProjection(requestId: string): Promise<{ request: ErasureRequest; repaired: boolean }> {
     const request = await this.getRequest(requestId);

@@ -6,6 +6,10 @@
  * workflow finish every open request; no attempt's DELETE is accepted twice; every chain
  * verifies. A kill between the DELETE and recording its answer legitimately ends that attempt
  * FAILED (SubmissionOutcomeUnknownError, nothing is resent): ops retry it and it completes.
+ * A kill between creating a request and its first event leaves a projection without a trail: the
+ * sweeper discards it once it is stale (20 s here), so no RECEIVED request is left and no sweep
+ * step fails pass after pass. The sweeper runs every 5 s and continues a request left VERIFIED
+ * after 15 s (900 s and 5 min in AWS), so the wait below covers several of its passes.
  * The runtime's whole stdout is kept for part 6 (no personal data in logs).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +22,7 @@ import { freePort, startChild, type Child } from '../e2e/process';
 import {
   acceptedByUser,
   accountDeletes,
+  listAll,
   auditDetail,
   clientAddress,
   freshEmail,
@@ -79,6 +84,9 @@ describe('crash recovery under load', () => {
       POLL_INITIAL_SECONDS: '1',
       POLL_MAX_SECONDS: '1',
       INTAKE_STALE_CLAIM_SECONDS: '3',
+      RECEIVED_STALE_SECONDS: '20',
+      STUCK_AFTER_SECONDS: '15',
+      SWEEP_INTERVAL_SECONDS: '5',
     };
     let runtime: Child | undefined;
     const start = async () => {
@@ -181,6 +189,22 @@ describe('crash recovery under load', () => {
       await sleep(500);
     }
 
+    // Nothing half-made stays behind: a creation cut short is discarded by the sweeper once stale,
+    // and its passes run clean (no step failing again and again on a broken record).
+    const until3 = Date.now() + 60_000;
+    let received = await listAll(base, auditor, 'status=RECEIVED');
+    while (received.length > 0 && Date.now() < until3) {
+      await sleep(1_000);
+      received = await listAll(base, auditor, 'status=RECEIVED');
+    }
+    const settledAt = runtime!.output().length;
+    await sleep(11_000); // two sweeper passes
+    const lastPasses = runtime!.output().slice(settledAt);
+    const sweepLines = outputs.concat(runtime!.output()).join('\n').split('\n').filter((l) => l.includes('"message":"sweep"'));
+    const healLines = outputs.concat(runtime!.output()).join('\n').split('\n').filter((l) => l.includes('"message":"indexes checked after an unclean stop"'));
+    const healed = (field: string) => healLines.reduce((n, l) => n + ((JSON.parse(l) as Record<string, number>)[field] ?? 0), 0);
+    const swept = (field: string) => sweepLines.reduce((n, l) => n + ((JSON.parse(l) as Record<string, number>)[field] ?? 0), 0);
+
     const calls = (JSON.parse((await raw(`${koreUrl}/__sim/calls`)).text) as { calls: SimCall[] }).calls;
     const accepted = acceptedByUser(calls);
     let duplicates = 0;
@@ -217,6 +241,10 @@ describe('crash recovery under load', () => {
       subjects: tally(outcomes),
       notFinished: details.filter((d) => !TERMINAL.includes(d.request.status) && d.request.status !== 'AWAITING_VERIFICATION').map((d) => `${d.request.requestId.slice(-6)} ${d.request.status} after ${d.timeline.slice(-3).map((e) => `${e.type}@${e.at.slice(14, 23)}`).join(' ')}`),
       subjectAnomalies: tally(anomalies),
+      sweeper: { repaired: swept('repaired'), discarded: swept('discarded'), continued: swept('continued'), started: swept('started'), redriven: swept('redriven'), stepErrors: swept('errors') },
+      indexEntriesHealed: { checks: healLines.length, orphaned: healed('orphaned'), stale: healed('stale'), missing: healed('missing') },
+      receivedLeft: received.length,
+      sweepStepsFailingAtEnd: lastPasses.split('\n').filter((l) => l.includes('sweep step failed')).length,
       logBytes: log.length,
       personalDataInLogs: leaks.length,
       seconds: Math.round((Date.now() - t0) / 1000),
@@ -238,5 +266,8 @@ describe('crash recovery under load', () => {
     expect(figures.chainsVerified).toBe(REQUESTS);
     expect(verifiedIdx.size).toBeGreaterThanOrEqual(REQUESTS - KILLS * 2);
     expect(leaks).toEqual([]);
+    expect(received).toEqual([]);
+    expect(figures.sweepStepsFailingAtEnd).toBe(0);
+    expect(healLines).toHaveLength(KILLS);
   });
 });
