@@ -16,9 +16,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KoreClient } from '../functions/commons/kore/kore-client';
-import type { OutgoingMail } from '../functions/domain/ports';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, startKoreSimulator } from '../infra/local/kore-sim';
-import { startLocalRuntime } from '../infra/local/runtime';
+import { compressedRuntimeOptions, startLocalRuntime } from '../infra/local/runtime';
+import { captureVerificationLinks } from './lib';
 import { row, sleep, type BenchContext, type Row } from './lib';
 
 const WORKERS = 20;
@@ -42,25 +42,12 @@ function distinctClientsOn(port: number): () => void {
 
 async function desk(n: number): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'erasure-desk-bench-e2e-'));
-  const runtime = await startLocalRuntime({
-    port: 0,
-    dataDir,
-    inMemoryDynamo: true,
-    sweepIntervalMs: 0,
-    retryIntervalMs: 50,
-    log: () => undefined,
-    env: { POLL_INITIAL_SECONDS: String(POLL_S), POLL_MAX_SECONDS: String(POLL_S) },
-    simulator: { jobDurationMs: JOB_MS },
-  });
+  const runtime = await startLocalRuntime(
+    compressedRuntimeOptions(dataDir, { env: { POLL_INITIAL_SECONDS: String(POLL_S), POLL_MAX_SECONDS: String(POLL_S) }, simulator: { jobDurationMs: JOB_MS } }),
+  );
   const restore = distinctClientsOn(runtime.port);
   // The outbox receives the mail before the submission answers: its link is here by then.
-  const links = new Map<string, string>();
-  const send = runtime.mailer.send.bind(runtime.mailer);
-  runtime.mailer.send = async (mail: OutgoingMail) => {
-    const link = mail.kind === 'verification' ? /https?:\/\/\S+\/verify\?token=[\w.-]+/.exec(mail.text)?.[0] : undefined;
-    if (link && mail.requestId) links.set(mail.requestId, link);
-    return send(mail);
-  };
+  const links = captureVerificationLinks(runtime.mailer);
   try {
     const t0 = performance.now();
     let next = 0;
@@ -73,8 +60,8 @@ async function desk(n: number): Promise<number> {
           body: JSON.stringify({ email: `e2e-${process.pid}-${i}@example.com` }),
         });
         if (res.status !== 202) throw new Error(`submission answered ${res.status}`);
-        const { requestId } = (await res.json()) as { requestId: string };
-        const link = links.get(requestId);
+        await res.arrayBuffer();
+        const link = links.get(`e2e-${process.pid}-${i}@example.com`);
         if (!link) throw new Error('no verification mail for the request');
         const verified = await fetch(link, { redirect: 'manual' });
         await verified.arrayBuffer();

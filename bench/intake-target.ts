@@ -23,9 +23,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { OutgoingMail } from '../functions/domain/ports';
 import { ensureAuditTable, startLocalDynamo } from '../infra/local/local-dynamo';
-import { startLocalRuntime } from '../infra/local/runtime';
+import { compressedRuntimeOptions, startLocalRuntime } from '../infra/local/runtime';
+import { captureVerificationLinks } from './lib';
 import { percentile } from './lib';
 
 const [mode, usersArg] = process.argv.slice(2);
@@ -80,45 +80,31 @@ async function main(): Promise<void> {
   } else {
     const users = usersArg ? Number(usersArg) : 0;
     const started = performance.now();
-    const runtime = await startLocalRuntime({
-      port: 0,
-      dataDir,
-      inMemoryDynamo: true,
-      sweepIntervalMs: 0,
-      retryIntervalMs: 50,
-      log: () => undefined,
-      env: { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2' },
-      simulator: { jobDurationMs: 500, ...(users > 0 ? { account: { generatedUsers: users } } : {}) },
-    });
+    const runtime = await startLocalRuntime(compressedRuntimeOptions(dataDir, { simulator: users > 0 ? { account: { generatedUsers: users } } : {} }));
     const startMs = performance.now() - started;
     distinctClientsOnPort = runtime.port;
-    // Verification links, captured as the outbox receives them (reading the outbox back is O(n) a call).
-    const links = new Map<string, string>();
-    const send = runtime.mailer.send.bind(runtime.mailer);
-    runtime.mailer.send = async (mail: OutgoingMail) => {
-      const link = mail.kind === 'verification' ? /https?:\/\/\S+\/verify\?token=[\w.-]+/.exec(mail.text)?.[0] : undefined;
-      if (link && mail.requestId) links.set(mail.requestId, link);
-      return send(mail);
-    };
+    const links = captureVerificationLinks(runtime.mailer);
     handle = async (command) => {
       if (command.cmd === 'verify') {
         // Eligibility at the HTTP level: GET /verify runs the owner/co-developer check (one
         // snapshot lookup), records the decision and queues the erasure.
         const n = Number(command.n);
-        const ids: string[] = [];
+        const addresses: string[] = [];
         for (let i = 0; i < n; i++) {
+          const email = `verify-${randomUUID()}@example.com`;
           const res = await fetch(`${runtime.url}/requests`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', accept: 'application/json' },
-            body: JSON.stringify({ email: `verify-${randomUUID()}@example.com` }),
+            body: JSON.stringify({ email }),
           });
           if (res.status !== 202) throw new Error(`submission answered ${res.status}`);
-          ids.push(((await res.json()) as { requestId: string }).requestId);
+          await res.arrayBuffer();
+          addresses.push(email);
         }
         const samples: number[] = [];
-        for (const id of ids) {
+        for (const address of addresses) {
           const t0 = performance.now();
-          const res = await fetch(links.get(id)!, { redirect: 'manual' });
+          const res = await fetch(links.get(address)!, { redirect: 'manual' });
           await res.arrayBuffer();
           samples.push(performance.now() - t0);
           if (res.status !== 303) throw new Error(`verification answered ${res.status}`);

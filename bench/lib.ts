@@ -9,6 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import type { OutgoingMail } from '../functions/domain/ports';
+import type { OutboxMailer } from '../infra/local/outbox';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const PROJECT_ROOT = join(BENCH_DIR, '..');
@@ -134,3 +136,18 @@ function fmt(n: number): string {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Address → its verification link, captured as the outbox receives each mail, so a benchmark
+ * neither reads the outbox back nor needs the submission to name its request (it does not).
+ */
+export function captureVerificationLinks(mailer: OutboxMailer): Map<string, string> {
+  const links = new Map<string, string>();
+  const send = mailer.send.bind(mailer);
+  mailer.send = async (mail: OutgoingMail) => {
+    const link = mail.kind === 'verification' ? /https?:\/\/\S+\/verify\?token=[\w.-]+/.exec(mail.text)?.[0] : undefined;
+    if (link) links.set(mail.to, link);
+    return send(mail);
+  };
+  return links;
+}

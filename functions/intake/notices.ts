@@ -31,7 +31,7 @@ export const DEFAULT_SITE: SiteInfo = {
   auditRetention: 'six years after your request ends, to prove that we handled it lawfully',
 };
 
-export type NoticeKind = 'verify' | 'received' | 'completed' | 'failed-needs-staff' | 'rejected' | 'extended';
+export type NoticeKind = 'verify' | 'received' | 'already-open' | 'completed' | 'failed-needs-staff' | 'rejected' | 'extended';
 
 export interface NoticeContext {
   requestId: string;
@@ -78,6 +78,8 @@ interface Parts {
   list?: string[];
   action?: { label: string; url: string };
   after?: string[];
+  /** A second, lesser link after everything else (e.g. the status page next to the confirmation). */
+  also?: { label: string; url: string };
 }
 
 function render(parts: Parts, site: SiteInfo): Notice {
@@ -87,6 +89,7 @@ function render(parts: Parts, site: SiteInfo): Notice {
     ...(parts.list?.length ? [parts.list.map((item) => `  - ${item}`).join('\n')] : []),
     ...(parts.action ? [`${parts.action.label}:\n${parts.action.url}`] : []),
     ...(parts.after ?? []),
+    ...(parts.also ? [`${parts.also.label}:\n${parts.also.url}`] : []),
     signature,
   ].join('\n\n');
   const body: SafeHtml = html`<!doctype html><html lang="en"><body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1b1b1b">
@@ -94,6 +97,7 @@ ${parts.paragraphs.map((p) => html`<p>${p}</p>`)}
 ${parts.list?.length ? html`<ul>${parts.list.map((item) => html`<li><code>${item}</code></li>`)}</ul>` : ''}
 ${parts.action ? html`<p><a href="${parts.action.url}">${parts.action.label}</a></p>` : ''}
 ${(parts.after ?? []).map((p) => html`<p>${p}</p>`)}
+${parts.also ? html`<p><a href="${parts.also.url}">${parts.also.label}</a></p>` : ''}
 <p>${signature}</p>
 </body></html>`;
   return { subject: parts.subject, text, html: body.value };
@@ -121,6 +125,7 @@ export function composeNotice(kind: NoticeKind, context: NoticeContext): Notice 
           ],
           action: { label: 'Confirm my request', url: context.verifyUrl },
           after: ['If you did not ask for this, ignore this message: the request will lapse on its own.', ref],
+          also: { label: 'Follow the request (before and after you confirm it)', url: context.statusUrl },
         },
         site,
       );
@@ -135,6 +140,19 @@ export function composeNotice(kind: NoticeKind, context: NoticeContext): Notice 
           ],
           action: follow,
           after: [ref],
+        },
+        site,
+      );
+    case 'already-open':
+      return render(
+        {
+          subject: 'Your erasure request is already open',
+          paragraphs: [
+            `Someone — most likely you — asked again to erase the data of this address in ${site.organisation}'s Kore.ai bots. A request for it is already open, so we did not start a second one.${due}`,
+            'The link below shows its progress and, at the end, your erasure receipt.',
+          ],
+          action: follow,
+          after: ['If you did not ask again, you need not do anything.', ref],
         },
         site,
       );

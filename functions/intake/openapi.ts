@@ -61,8 +61,9 @@ export function publicOpenApiPaths(): Json {
         summary: 'Ask for erasure',
         description:
           'JSON or form. Without botIds (or with an empty list) the data is erased from all bots. ' +
-          'While a request of the same address and bots is open, that request is answered (no new one, no second email). ' +
-          `Bodies larger than ${MAX_BODY_BYTES} bytes are refused. Browsers posting the form get 303 to the status page, or the form again (422) with messages.`,
+          'The answer is the same whether a request was created or one of the same address and bots was already open (then no new one is made; ' +
+          'its status link is emailed at most once every 10 minutes): it never tells whoever typed an address that the address has a request. ' +
+          `Bodies larger than ${MAX_BODY_BYTES} bytes are refused. Browsers posting the form get 303 to /check-email, or the form again (422) with messages.`,
         requestBody: {
           required: true,
           content: {
@@ -75,7 +76,7 @@ export function publicOpenApiPaths(): Json {
         },
         responses: {
           '202': { description: 'Accepted: check your email.', content: { 'application/json': { schema: schemaOf(submissionAcceptedSchema, 'output') } } },
-          '303': { description: 'Form post accepted: see the status page.', headers: { Location: { schema: { type: 'string' } } } },
+          '303': { description: 'Form post accepted: go to /check-email.', headers: { Location: { schema: { type: 'string' } } } },
           '400': problemResponse('Malformed body: invalid JSON or form data, invalid UTF-8, too deeply nested, or forbidden keys.'),
           '403': problemResponse('Form post without a valid CSRF token.'),
           '413': problemResponse('Body too large.'),
@@ -84,6 +85,13 @@ export function publicOpenApiPaths(): Json {
           '429': problemResponse('Too many requests from this address or client.', RETRY_AFTER),
           '503': problemResponse('The confirmation email could not be sent; nothing was stored.', RETRY_AFTER),
         },
+      },
+    },
+    '/check-email': {
+      get: {
+        summary: 'Where the form lands after a submission',
+        description: 'The same page for every address: check your email for the confirmation or status link.',
+        responses: { '200': { description: 'The page (HTML).', content: { 'text/html': { schema: { type: 'string' } } } } },
       },
     },
     '/verify': {

@@ -188,6 +188,28 @@ ${view.receipt
   );
 }
 
+/**
+ * Where the form lands after a submission (`GET /check-email`): the same page whatever the
+ * address, so the browser of whoever typed it learns nothing about a request of that address.
+ */
+export function checkEmailPage(site: SiteInfo, options: { linkValidMinutes: number; resendAfterMinutes: number }): SafeHtml {
+  return layout(
+    site,
+    'Check your email',
+    html`<h1>Check your email</h1>
+<div class="panel" role="status">
+<p>If the address you gave can receive mail, a message is on its way to it:</p>
+<ul>
+<li>a link to <strong>confirm your request</strong> — open it within ${options.linkValidMinutes} minutes; nothing is erased until you do;</li>
+<li>or, when a request for this address is already open, a link to <strong>its status page</strong>.</li>
+</ul>
+</div>
+<p>Keep the email: its link is your only way to follow the request and to get your erasure receipt.</p>
+<p class="hint">Nothing arrived? Look in your spam folder. You can send the form again after ${options.resendAfterMinutes} minutes and we will send a new link.</p>
+<p><a href="/">Back to the request form</a></p>`,
+  );
+}
+
 /** An error page (400/403/404/410/429/500) in plain words, with a way back. */
 export function errorPage(site: SiteInfo, status: number, title: string, detail?: string): SafeHtml {
   return layout(

@@ -28,18 +28,21 @@ import {
 } from './http';
 import { checkCsrf, csrfCookieName, isSecureBase, issueCsrf } from './links';
 import { publicOpenApiDocument } from './openapi';
-import { errorPage, formPage, formValuesFrom, statusPage } from './pages';
+import { checkEmailPage, errorPage, formPage, formValuesFrom, statusPage } from './pages';
 import { formFieldsToInput } from './schema';
 import { SITE_CSS } from './site-css';
-import { getStatus, siteOf, submitRequest, verifyRequest, type IntakeDeps } from './use-cases';
+import { checkEmailFacts, getStatus, siteOf, submitRequest, verifyRequest, type IntakeDeps } from './use-cases';
 
 export type PublicApiDeps = IntakeDeps;
 export type PublicApi = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
+/** The page a form submission lands on, whatever the address (no status link there: it goes by email). */
+export const CHECK_EMAIL_PATH = '/check-email';
+
 export const CSRF_PROBLEM: Problem = problem(403, 'csrf-failed', 'The form has expired or did not come from this site', 'Reload the form and send it again.');
 
 interface Route {
-  name: 'form' | 'css' | 'submit' | 'verify' | 'status' | 'openapi' | 'jwks';
+  name: 'form' | 'css' | 'submit' | 'checkEmail' | 'verify' | 'status' | 'openapi' | 'jwks';
   methods: readonly string[];
   params?: Record<string, string>;
 }
@@ -52,6 +55,8 @@ function matchRoute(path: string): Route | undefined {
       return { name: 'css', methods: ['GET'] };
     case '/requests':
       return { name: 'submit', methods: ['POST'] };
+    case '/check-email':
+      return { name: 'checkEmail', methods: ['GET'] };
     case '/verify':
       return { name: 'verify', methods: ['GET'] };
     case '/openapi.json':
@@ -124,8 +129,8 @@ export function createPublicApi(deps: PublicApiDeps): PublicApi {
     const { input, errors } = formFieldsToInput(body.fields);
     try {
       if (errors.length) throw new HttpProblem(validationProblem(errors));
-      const result = await submitRequest(deps, input, client);
-      return redirect(result.statusUrl);
+      await submitRequest(deps, input, client);
+      return redirect(`${baseUrl}${CHECK_EMAIL_PATH}`);
     } catch (error) {
       if (browser && error instanceof HttpProblem && error.problem.status === 422) return showForm(422, error.problem.errors ?? [], values);
       throw error;
@@ -152,6 +157,8 @@ export function createPublicApi(deps: PublicApiDeps): PublicApi {
         return jsonResponse(200, { keys: [await deps.signer.publicJwk()] }, { 'cache-control': 'public, max-age=300' });
       case 'submit':
         return submit(event);
+      case 'checkEmail':
+        return htmlResponse(200, checkEmailPage(site, checkEmailFacts(deps)));
       case 'verify': {
         const result = await verifyRequest(deps, queryParam(event, 'token'));
         return redirect(result.statusUrl);

@@ -98,12 +98,14 @@ export const onBehalfSchema = z.strictObject(
 );
 export type OnBehalfSubmission = z.output<typeof onBehalfSchema>;
 
-/** What a successful submission answers (JSON). */
+/**
+ * What a successful submission answers (JSON): the same words for a new request and for an open
+ * one found, so the answer says nothing about the address; the links go by email.
+ */
 export const submissionAcceptedSchema = z
   .object({
-    requestId: z.string(),
-    status: z.string().meta({ description: 'The request’s status, e.g. AWAITING_VERIFICATION.' }),
-    statusUrl: z.string().meta({ description: 'Where to follow the request; keep it, it is your only key to the status page.' }),
+    message: z.string().meta({ description: 'What happens next: a confirmation link, or the open request’s status link, is emailed to the address.' }),
+    linkValidMinutes: z.number().int().meta({ description: 'How long the emailed confirmation link works.' }),
   })
   .meta({ id: 'SubmissionAccepted' });
 

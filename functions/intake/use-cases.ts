@@ -106,20 +106,43 @@ export interface IntakeDeps {
   extraOpenApiPaths?: Record<string, unknown>;
 }
 
-/** What a submission answers: the same shape for a fresh request and for the open one it found. */
+/**
+ * What a subject's submission answers, word for word the same whether it created a request or
+ * found an open one: the answer must not tell whoever typed an address that the address has a
+ * request, nor how far it got. The status link travels by email only.
+ */
 export type SubmissionResult = {
+  message: string;
+  /** How long the emailed confirmation link works. */
+  linkValidMinutes: number;
+};
+
+/** What staff get for a request: its id, status and the status link to pass on. */
+export type RequestReference = {
   requestId: string;
   status: RequestStatus;
   statusUrl: string;
 };
+
+const SUBMISSION_RESULT: SubmissionResult = Object.freeze({
+  message:
+    'Check your email. If this address can receive mail, a message is on its way to it: a link to confirm the request, ' +
+    'or — when a request for it is already open — a link to that request’s status page. Nothing is erased until the request is confirmed.',
+  linkValidMinutes: VERIFY_LINK_TTL_SECONDS / 60,
+});
 
 const INTAKE: Actor = 'system:intake';
 
 /** A rejection's rule: one of the owner/co-developer rules, or the platform's own refusal. */
 export type RejectionRule = NonNullable<ErasureRequest['rejection']>['rule'];
 
-function limitsOf(deps: IntakeDeps): IntakeLimits {
+function limitsOf(deps: Pick<IntakeDeps, 'limits'>): IntakeLimits {
   return { ...DEFAULT_LIMITS, ...deps.limits };
+}
+
+/** What the "check your email" page tells a subject: how long the link works, when to ask again. */
+export function checkEmailFacts(deps: Pick<IntakeDeps, 'limits'>): { linkValidMinutes: number; resendAfterMinutes: number } {
+  return { linkValidMinutes: VERIFY_LINK_TTL_SECONDS / 60, resendAfterMinutes: Math.ceil(limitsOf(deps).resendAfterSeconds / 60) };
 }
 
 export function siteOf(deps: Pick<IntakeDeps, 'site'>): SiteInfo {
@@ -324,6 +347,21 @@ async function maybeResendVerification(deps: IntakeDeps, request: ErasureRequest
 }
 
 /**
+ * A submission found the open request of the same address and bots. The person asking again
+ * gets what they most likely lost, by email only: the confirmation link again while the request
+ * awaits it (`maybeResendVerification`), otherwise a link to its status page — at most one such
+ * mail per request every `resendAfterSeconds`, whoever asks and however often. A mail that fails
+ * is logged and not retried: the answer must look the same either way.
+ */
+async function remindOfOpenRequest(deps: IntakeDeps, request: ErasureRequest, to: string, now: Date): Promise<void> {
+  if (request.status === 'AWAITING_VERIFICATION') return maybeResendVerification(deps, request, to, now);
+  if (request.status === 'RECEIVED' || isFinal(request.status)) return;
+  const window = limitsOf(deps).resendAfterSeconds;
+  const { allowed } = await deps.rateLimiter.hit(`already-open-mail:${request.requestId}`, window, 1, now);
+  if (allowed) await notify(deps, to, 'already-open', 'already-open', request);
+}
+
+/**
  * The sweeper's reminder: a request still awaiting verification gets its link once more, once,
  * `resendAfterSeconds` after the first mail. It covers a subject who missed the mail, and a mail
  * lost to a crash between recording VERIFICATION_SENT and handing the mail over.
@@ -388,7 +426,7 @@ async function createClaimedRequest(
   }
 }
 
-async function answer(deps: IntakeDeps, requestId: string, status: RequestStatus, now: Date): Promise<SubmissionResult> {
+async function answer(deps: IntakeDeps, requestId: string, status: RequestStatus, now: Date): Promise<RequestReference> {
   return { requestId, status, statusUrl: await statusUrlFor(deps.publicBaseUrl, deps.linkKey, requestId, now) };
 }
 
@@ -480,9 +518,9 @@ export async function submitRequest(deps: IntakeDeps, input: unknown, client: { 
   const requestId = newRequestId(now);
   const claim = await claimOrFind(deps, subjectHash, scopeKey, requestId, now);
   if (!claim.claimed) {
-    if (claim.existing) await maybeResendVerification(deps, claim.existing, valid.value.email, now);
-    // A request being created right now by a concurrent submission: it is on its way.
-    return answer(deps, claim.existingId, claim.existing?.status ?? 'RECEIVED', now);
+    // A request being created right now by a concurrent submission is on its way with its mail.
+    if (claim.existing) await remindOfOpenRequest(deps, claim.existing, valid.value.email, now);
+    return SUBMISSION_RESULT;
   }
 
   const created = await createClaimedRequest(deps, { requestId, channel: 'web', subjectHash, subjectKind: 'email', plainId: email, botIds, scopeKey, actor: 'subject', now });
@@ -513,7 +551,7 @@ export async function submitRequest(deps: IntakeDeps, input: unknown, client: { 
     await abandon(deps, requestId, 'VERIFICATION_MAIL_FAILED');
     throw new HttpProblem(MAIL_FAILED_PROBLEM, { 'retry-after': '120' });
   }
-  return answer(deps, requestId, awaiting.status, now);
+  return SUBMISSION_RESULT;
 }
 
 /**
@@ -693,7 +731,7 @@ export async function getStatus(deps: IntakeDeps, requestId: string, statusToken
 }
 
 /** What staff get back from a submission on behalf. */
-export type OnBehalfResult = SubmissionResult & {
+export type OnBehalfResult = RequestReference & {
   /** True when an open request of the same subject and scope already existed (nothing new was created). */
   existing: boolean;
   /** When rejected at intake: the rule, bots and the plain-words explanation to pass on. */

@@ -24,6 +24,7 @@ export const ROUTES: readonly RouteSpec[] = [
     [
       ['GET', '/'],
       ['POST', '/requests'],
+      ['GET', '/check-email'],
       ['GET', '/verify'],
       ['GET', '/requests/{id}'],
       ['GET', '/openapi.json'],

@@ -15,10 +15,16 @@ export interface OutboxMessage extends OutgoingMail {
 
 export class OutboxMailer implements Mailer {
   readonly #dir: string;
+  /** Every message, oldest first: read from the folder once, then kept as they are sent. */
+  readonly #messages: OutboxMessage[];
 
   constructor(dir: string) {
     this.#dir = dir;
     mkdirSync(dir, { recursive: true });
+    this.#messages = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as OutboxMessage);
   }
 
   async send(mail: OutgoingMail): Promise<{ messageId: string }> {
@@ -26,16 +32,14 @@ export class OutboxMailer implements Mailer {
     const at = new Date().toISOString();
     const message: OutboxMessage = { ...mail, messageId, at };
     writeFileSync(join(this.#dir, `${at.replace(/[:.]/g, '-')}-${messageId}.json`), JSON.stringify(message, null, 2));
+    this.#messages.push(message);
     return { messageId };
   }
 
-  /** Every message, newest first. */
-  list(): OutboxMessage[] {
-    return readdirSync(this.#dir)
-      .filter((f) => f.endsWith('.json'))
-      .sort()
-      .reverse()
-      .map((f) => JSON.parse(readFileSync(join(this.#dir, f), 'utf8')) as OutboxMessage);
+  /** Every message, or those to one address (compared case-insensitively), newest first. */
+  list(to?: string): OutboxMessage[] {
+    const wanted = to?.toLowerCase();
+    return this.#messages.filter((m) => wanted === undefined || m.to.toLowerCase() === wanted).reverse();
   }
 }
 

@@ -77,6 +77,25 @@ export interface LocalRuntimeOptions {
   log?: (entry: Record<string, unknown>) => void;
 }
 
+/**
+ * The runtime compressed for tests and benchmarks: an ephemeral port, DynamoDB in memory, no
+ * sweeper timer (the caller sweeps), Task retries after 50 ms, no log, status polls every 1–2 s
+ * and 500 ms simulator jobs. `overrides` win; their `env` and `simulator` are merged into these.
+ */
+export function compressedRuntimeOptions(dataDir: string, overrides: Partial<LocalRuntimeOptions> = {}): LocalRuntimeOptions {
+  return {
+    port: 0,
+    dataDir,
+    inMemoryDynamo: true,
+    sweepIntervalMs: 0,
+    retryIntervalMs: 50,
+    log: () => undefined,
+    ...overrides,
+    env: { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2', ...(overrides.env ?? {}) },
+    simulator: { jobDurationMs: 500, ...(overrides.simulator ?? {}) },
+  };
+}
+
 export interface LocalRuntime {
   url: string;
   port: number;
@@ -225,7 +244,8 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 
 /** The local route table, in the order API Gateway would match it. */
 async function route(app: Application, mailer: OutboxMailer, devIssuer: DevIssuer, req: IncomingMessage, res: ServerResponse, log: (e: Record<string, unknown>) => void): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const path = url.pathname;
   try {
     // Local-only routes: the outbox and the development issuer's keys.
     if (path === '/dev/outbox' && req.method === 'GET') {
@@ -233,7 +253,8 @@ async function route(app: Application, mailer: OutboxMailer, devIssuer: DevIssue
         ...HTML_SECURITY_HEADERS,
       });
     }
-    if (path === '/dev/outbox.json' && req.method === 'GET') return send(res, 200, 'application/json', JSON.stringify(mailer.list()));
+    // `?to=<address>`: the mails of one address, as that person's inbox would show them.
+    if (path === '/dev/outbox.json' && req.method === 'GET') return send(res, 200, 'application/json', JSON.stringify(mailer.list(url.searchParams.get('to') ?? undefined)));
     if (path === '/dev-issuer/jwks.json' && req.method === 'GET') return send(res, 200, 'application/json', JSON.stringify(devIssuer.jwks()));
 
     const body = await readBody(req);

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { freshEmail, startE2eRuntime, verificationLink, type E2eRuntime } from '../e2e/support';
+import { freshEmail, mailedRequestId, startE2eRuntime, verificationLink, type E2eRuntime } from '../e2e/support';
 import { chromiumAvailable, launchChromium, screenshotPath } from './chromium';
 
 const available = chromiumAvailable();
@@ -42,9 +42,11 @@ describe.skipIf(!available)('the subject journey in Chromium', () => {
     await page.screenshot({ path: screenshotPath('form-errors'), fullPage: true });
     await page.getByLabel(/email/i).first().fill(email);
     await page.getByRole('button', { name: /send my request/i }).click();
-    await page.waitForURL(/\/requests\/[^/?]+\?token=/);
-    const requestId = new URL(page.url()).pathname.split('/').pop()!;
-    expect(await page.textContent('body')).toMatch(/check your email/i);
+    // The same landing page whatever the address: no request id, no status link in the browser.
+    await page.waitForURL(`${runtime.url}/check-email`);
+    expect(await page.textContent('h1')).toMatch(/check your email/i);
+    await page.screenshot({ path: screenshotPath('check-email'), fullPage: true });
+    const requestId = await mailedRequestId(runtime.url, email);
 
     // The subject opens the outbox page and clicks the link there, as in their mail client.
     await page.goto(`${runtime.url}/dev/outbox`);

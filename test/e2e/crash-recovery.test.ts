@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createDevIssuer } from '../../functions/staff/dev-issuer';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, type SimCall } from '../../infra/local/kore-sim';
 import { freePort, startChild, type Child } from './process';
-import { freshEmail, json, submitJson, verificationLink } from './support';
+import { freshEmail, json, mailedRequestId, submitJson, verificationLink } from './support';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'erasure-desk-crash-'));
 const children: Child[] = [];
@@ -43,7 +43,8 @@ describe('crash recovery', () => {
     const emails = Array.from({ length: 6 }, () => freshEmail('crash'));
     const ids: string[] = [];
     for (const email of emails) {
-      const { requestId } = await json<{ requestId: string }>(await submitJson(base, { email }));
+      expect((await submitJson(base, { email })).status).toBe(202);
+      const requestId = await mailedRequestId(base, email);
       await fetch(await verificationLink(base, requestId), { redirect: 'manual' });
       ids.push(requestId);
     }

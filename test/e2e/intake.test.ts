@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT_OWNER, DEMO_BOTS, DEMO_CO_DEVELOPERS, DEMO_END_USERS, DEMO_MEMBERS } from '../../infra/local/kore-sim';
-import { acceptedErasures, auditDetail, freshEmail, json, outbox, startE2eRuntime, submitAndVerify, submitJson, verificationLink, waitForStatus, type E2eRuntime } from './support';
+import { acceptedErasures, auditDetail, freshEmail, inbox, json, mailedRequestId, outbox, startE2eRuntime, submitAndVerify, submitJson, verificationLink, waitForStatus, type E2eRuntime } from './support';
 
 /** A clock the test can move forward; the whole runtime reads it. */
 const offset = { ms: 0 };
@@ -31,7 +31,11 @@ describe('the intake over HTTP', () => {
       body: new URLSearchParams({ email, csrf, botIds: `${DEMO_BOTS.support.botId}\n${DEMO_BOTS.hr.botId}` }).toString(),
     });
     expect(posted.status).toBe(303);
-    const requestId = new URL(posted.headers.get('location')!).pathname.split('/').pop()!;
+    expect(posted.headers.get('location')).toBe(`${runtime.url}/check-email`);
+    const landing = await fetch(posted.headers.get('location')!);
+    expect(landing.status).toBe(200);
+    expect(await landing.text()).toContain('<h1>Check your email</h1>');
+    const requestId = await mailedRequestId(runtime.url, email);
     await fetch(await verificationLink(runtime.url, requestId), { redirect: 'manual' });
     const detail = await waitForStatus(runtime, requestId, ['COMPLETED']);
     expect(detail.timeline.find((e) => e.type === 'ERASURE_SUBMITTING')?.details.botIds).toEqual([DEMO_BOTS.support.botId, DEMO_BOTS.hr.botId].sort());
@@ -57,13 +61,31 @@ describe('the intake over HTTP', () => {
     expect(answers.every((a) => a.status === 202 || (a.status === 429 && a.headers.get('retry-after')))).toBe(true);
     const accepted = answers.filter((a) => a.status === 202);
     expect(accepted.length).toBeGreaterThanOrEqual(1);
-    const ids = new Set(await Promise.all(accepted.map(async (a) => (await json<{ requestId: string }>(a)).requestId)));
-    expect(ids.size).toBe(1);
-    expect((await outbox(runtime.url)).filter((m) => m.to === email && m.kind === 'verification')).toHaveLength(1);
+    // Every answer is the same words, naming no request.
+    expect(new Set(await Promise.all(accepted.map((a) => a.text()))).size).toBe(1);
+    const mails = await inbox(runtime.url, email);
+    expect(mails.filter((m) => m.kind === 'verification')).toHaveLength(1);
+    expect(new Set(mails.map((m) => m.requestId)).size).toBe(1);
+  });
+
+  it('tells whoever types an address with an open request nothing; the address gets the status link', async () => {
+    const email = freshEmail('open');
+    const requestId = await submitAndVerify(runtime.url, email);
+    const fresh = await submitJson(runtime.url, { email: freshEmail('stranger') });
+    const again = await submitJson(runtime.url, { email });
+    expect([fresh.status, again.status]).toEqual([202, 202]);
+    expect(await again.text()).toBe(await fresh.text());
+    const mail = (await inbox(runtime.url, email)).find((m) => m.kind === 'already-open');
+    expect(mail?.requestId).toBe(requestId);
+    const statusUrl = mail!.text.match(/https?:\/\/\S+\/requests\/\S+/)![0];
+    const status = await json<{ requestId: string }>(await fetch(statusUrl, { headers: { accept: 'application/json' } }));
+    expect(status.requestId).toBe(requestId);
   });
 
   it('refuses a link after 30 minutes, and the request expires at the next sweep', async () => {
-    const submitted = await json<{ requestId: string }>(await submitJson(runtime.url, { email: freshEmail('late') }));
+    const email = freshEmail('late');
+    expect((await submitJson(runtime.url, { email })).status).toBe(202);
+    const submitted = { requestId: await mailedRequestId(runtime.url, email) };
     const link = await verificationLink(runtime.url, submitted.requestId);
     offset.ms += 31 * 60_000;
     try {
@@ -81,7 +103,8 @@ describe('the intake over HTTP', () => {
 
   it('reminds a subject who has not confirmed once, after ten minutes, and the new link works', async () => {
     const email = freshEmail('remind');
-    const { requestId } = await json<{ requestId: string }>(await submitJson(runtime.url, { email }));
+    expect((await submitJson(runtime.url, { email })).status).toBe(202);
+    const requestId = await mailedRequestId(runtime.url, email);
     const verificationMails = async () => (await outbox(runtime.url)).filter((m) => m.requestId === requestId && m.kind === 'verification');
     expect(await runtime.app.sweep()).toMatchObject({ reminded: 0 });
     offset.ms += 11 * 60_000;

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime';
+import { compressedRuntimeOptions, startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime';
 
 export interface E2eRuntime extends LocalRuntime {
   auditorToken: string;
@@ -17,17 +17,7 @@ export interface E2eRuntime extends LocalRuntime {
 /** Starts a runtime for one test file; waits are compressed (1 s polls, 50 ms retries). */
 export async function startE2eRuntime(options: Partial<LocalRuntimeOptions> = {}): Promise<E2eRuntime> {
   const dataDir = mkdtempSync(join(tmpdir(), 'erasure-desk-e2e-'));
-  const runtime = await startLocalRuntime({
-    port: 0,
-    dataDir,
-    inMemoryDynamo: true,
-    sweepIntervalMs: 0,
-    retryIntervalMs: 50,
-    log: () => undefined,
-    ...options,
-    env: { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2', ...(options.env ?? {}) },
-    simulator: { jobDurationMs: 500, ...(options.simulator ?? {}) },
-  });
+  const runtime = await startLocalRuntime(compressedRuntimeOptions(dataDir, options));
   return {
     ...runtime,
     dataDir,
@@ -69,6 +59,22 @@ export async function outbox(baseUrl: string): Promise<OutboxEntry[]> {
   return json<OutboxEntry[]>(await fetch(`${baseUrl}/dev/outbox.json`));
 }
 
+/** The mails of one address (newest first), as that person's inbox would show them. */
+export async function inbox(baseUrl: string, email: string): Promise<OutboxEntry[]> {
+  return json<OutboxEntry[]>(await fetch(`${baseUrl}/dev/outbox.json?to=${encodeURIComponent(email.trim())}`));
+}
+
+/**
+ * The request the newest mail to `email` is about. A submission's answer names no request (it
+ * must not tell whoever typed an address what that address has), so tests find it as the
+ * subject does: in the mailbox. @throws when the address got no mail about a request.
+ */
+export async function mailedRequestId(baseUrl: string, email: string): Promise<string> {
+  const requestId = (await inbox(baseUrl, email)).find((m) => m.requestId)?.requestId;
+  if (!requestId) throw new Error('No mail about a request reached that address');
+  return requestId;
+}
+
 /** The verification link mailed for a request. @throws when there is none. */
 export async function verificationLink(baseUrl: string, requestId: string): Promise<string> {
   const mail = (await outbox(baseUrl)).find((m) => m.requestId === requestId && m.kind === 'verification');
@@ -81,7 +87,7 @@ export async function verificationLink(baseUrl: string, requestId: string): Prom
 export async function submitAndVerify(baseUrl: string, email: string, botIds?: string[]): Promise<string> {
   const submitted = await submitJson(baseUrl, { email, ...(botIds ? { botIds } : {}) });
   if (submitted.status !== 202) throw new Error(`Submission answered ${submitted.status}: ${await submitted.text()}`);
-  const { requestId } = await json<{ requestId: string }>(submitted);
+  const requestId = await mailedRequestId(baseUrl, email);
   const verified = await fetch(await verificationLink(baseUrl, requestId), { redirect: 'manual' });
   if (verified.status !== 303) throw new Error(`Verification answered ${verified.status}`);
   return requestId;

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT_OWNER, DEMO_BOTS, DEMO_CO_DEVELOPERS } from '../../infra/local/kore-sim';
-import { acceptedErasures, auditDetail, freshEmail, json, startE2eRuntime, submitAndVerify, submitJson, verificationLink, waitForStatus, type E2eRuntime } from './support';
+import { acceptedErasures, auditDetail, freshEmail, json, mailedRequestId, startE2eRuntime, submitAndVerify, submitJson, verificationLink, waitForStatus, type E2eRuntime } from './support';
 
 let runtime: E2eRuntime;
 const failingUser = freshEmail('fails');
@@ -121,7 +121,9 @@ describe('the erasure workflow', () => {
   });
 
   it('a verification link works once', async () => {
-    const submitted = await json<{ requestId: string }>(await submitJson(runtime.url, { email: freshEmail('once') }));
+    const email = freshEmail('once');
+    expect((await submitJson(runtime.url, { email })).status).toBe(202);
+    const submitted = { requestId: await mailedRequestId(runtime.url, email) };
     const link = await verificationLink(runtime.url, submitted.requestId);
     expect((await fetch(link, { redirect: 'manual' })).status).toBe(303);
     expect((await fetch(link, { redirect: 'manual', headers: { accept: 'application/json' } })).status).toBe(410);

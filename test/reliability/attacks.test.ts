@@ -14,7 +14,7 @@ import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, UnsecuredJW
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, launchChromium } from '../browser/chromium';
-import { auditDetail, clientAddress, freshEmail, pool, printFigures, raw, readOutbox, startReliabilityRuntime, tally, verificationLinks, type RawResponse, type ReliabilityRuntime } from './harness';
+import { auditDetail, clientAddress, freshEmail, mailedRequest, pool, printFigures, raw, readOutbox, startReliabilityRuntime, tally, verificationLinks, type RawResponse, type ReliabilityRuntime } from './harness';
 import { flipSignatureCharacter } from '../support/tamper';
 
 const failing = freshEmail('attack-fails');
@@ -32,7 +32,7 @@ afterAll(async () => rt?.close());
 async function submit(email: string, i: number): Promise<{ requestId: string; statusUrl: string }> {
   const r = await raw(`${rt.url}/requests`, { method: 'POST', from: clientAddress(40_000 + i), headers: JSON_HEADERS, body: JSON.stringify({ email }) });
   if (r.status !== 202) throw new Error(`submit answered ${r.status}`);
-  return JSON.parse(r.text) as { requestId: string; statusUrl: string };
+  return mailedRequest(rt.url, email);
 }
 
 async function waitStatus(id: string, status: string): Promise<void> {
@@ -169,8 +169,14 @@ describe('attacks', () => {
   });
 
   it('keeps status pages behind their token and gives nothing to guessed request ids', async () => {
-    const a = await submit(freshEmail('status-a'), 1);
+    const emailA = freshEmail('status-a');
+    const a = await submit(emailA, 1);
     const b = await submit(freshEmail('status-b'), 2);
+    // Typing someone's address again is no way in either: the answer is the one a fresh address gets.
+    const post = (email: string, i: number) => raw(`${rt.url}/requests`, { method: 'POST', from: clientAddress(40_100 + i), headers: JSON_HEADERS, body: JSON.stringify({ email }) });
+    const [retyped, stranger] = [await post(emailA, 1), await post(freshEmail('status-c'), 2)];
+    expect([retyped.status, retyped.text]).toEqual([202, stranger.text]);
+    expect(retyped.text).not.toContain(a.requestId);
     const tokenA = new URL(a.statusUrl).searchParams.get('token')!;
     const tokenB = new URL(b.statusUrl).searchParams.get('token')!;
     const json = { accept: 'application/json' };
@@ -192,7 +198,7 @@ describe('attacks', () => {
     const answers = await pool(probes, 16, async ([name, path, headers]) => ({ name, r: await raw(`${rt.url}${path}`, { headers }) }));
     // No oracle: the answer for a real id without its token equals the answer for an id that does not exist.
     const shapes = new Set(answers.filter((x) => x.r.header('content-type')?.startsWith('application/problem+json')).map((x) => `${x.r.status} ${x.r.text}`));
-    const leaks = answers.filter((x) => x.r.status < 400 || x.r.text.includes(a.requestId) || /AWAITING|VERIFICATION/.test(x.r.text));
+    const leaks = answers.filter((x) => x.r.status < 400 || x.r.text.includes(a.requestId) || /AWAITING|VERIFICATION/.test(x.r.text) || x.r.text.includes(tokenA));
     const own = await raw(a.statusUrl, { headers: json });
     printFigures('attacks / status pages and guessed ids', { probes: probes.length, guessedIds: guesses.length, answers: tally(answers.map((x) => String(x.r.status))), distinctRefusals: shapes.size, leaks: leaks.length, ownTokenStatus: own.status });
     expect(leaks.map((x) => `${x.name}: ${x.r.status}`)).toEqual([]);

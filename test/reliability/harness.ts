@@ -143,6 +143,25 @@ export async function readOutbox(baseUrl: string): Promise<OutboxEntry[]> {
   return JSON.parse(r.text) as OutboxEntry[];
 }
 
+/** The mails of one address (newest first), as that person's inbox would show them. */
+export async function inboxOf(baseUrl: string, email: string): Promise<OutboxEntry[]> {
+  const r = await raw(`${baseUrl}/dev/outbox.json?to=${encodeURIComponent(email)}`);
+  if (r.status !== 200) throw new Error(`outbox answered ${r.status}`);
+  return JSON.parse(r.text) as OutboxEntry[];
+}
+
+/**
+ * What a subject's newest mail about a request gives them: its id, its status link and, in a
+ * verification mail, the confirmation link. Submissions answer with neither (by design).
+ * @throws when the address got no mail about a request.
+ */
+export async function mailedRequest(baseUrl: string, email: string): Promise<{ requestId: string; statusUrl: string; verifyUrl?: string }> {
+  const mail = (await inboxOf(baseUrl, email)).find((m) => m.requestId);
+  const statusUrl = mail?.text.match(/https?:\/\/\S+\/requests\/[\w-]+\?token=[\w.-]+/)?.[0];
+  if (!mail?.requestId || !statusUrl) throw new Error('No mail about a request reached that address');
+  return { requestId: mail.requestId, statusUrl, verifyUrl: mail.text.match(/https?:\/\/\S+\/verify\?token=[\w.-]+/)?.[0] };
+}
+
 /** requestId → verification link, from one read of the outbox. */
 export function verificationLinks(mails: OutboxEntry[]): Map<string, string> {
   const links = new Map<string, string>();
@@ -238,6 +257,19 @@ export function accountDeletes(detail: AuditDetail, accepted: SimCall[]): Delete
     unrecordedJobs,
     phantomJobs: [...recordedIds].filter((id) => !acceptedIds.has(id)).length,
   };
+}
+
+/** `accountDeletes` summed over a run: request `i` is the one of subject `emails[i]`. */
+export function accountAllDeletes(details: readonly AuditDetail[], emails: readonly string[], calls: SimCall[]): DeleteAccounting {
+  const accepted = acceptedByUser(calls);
+  const total: DeleteAccounting = { duplicates: 0, unrecordedJobs: 0, phantomJobs: 0 };
+  for (const [i, d] of details.entries()) {
+    const a = accountDeletes(d, accepted.get(emails[i]!.toLowerCase()) ?? []);
+    total.duplicates += a.duplicates;
+    total.unrecordedJobs += a.unrecordedJobs;
+    total.phantomJobs += a.phantomJobs;
+  }
+  return total;
 }
 
 /** Accepted erase calls per user id (lower-cased), from one read of the simulator's call list. */

@@ -24,7 +24,8 @@ async function problemOf(promise: Promise<unknown>): Promise<HttpProblem> {
 describe('a verification link whose first use died half-way (crash between consuming the link and recording the verification)', () => {
   it('verifies the request when the link is opened again, and only once', async () => {
     const f = await makeFixture();
-    const { requestId } = await submitRequest(f.deps, { email: 'half-way@example.com' }, CLIENT);
+    await submitRequest(f.deps, { email: 'half-way@example.com' }, CLIENT);
+    const requestId = f.mailer.sent.at(-1)!.requestId!;
     const token = tokenOf(f.mailer.verifyLink());
     // The first use consumes the link, then the process dies before IDENTITY_VERIFIED is written.
     const append = f.store.appendEvent.bind(f.store);
@@ -50,7 +51,8 @@ describe('a verification link whose first use died half-way (crash between consu
 
   it('answers a double click with one verification and one "link used", never a conflict', async () => {
     const f = await makeFixture();
-    const { requestId } = await submitRequest(f.deps, { email: 'double-click@example.com' }, CLIENT);
+    await submitRequest(f.deps, { email: 'double-click@example.com' }, CLIENT);
+    const requestId = f.mailer.sent.at(-1)!.requestId!;
     const token = tokenOf(f.mailer.verifyLink());
     const results = await Promise.allSettled([verifyRequest(f.deps, token), verifyRequest(f.deps, token)]);
     const statuses = results.map((r) => (r.status === 'fulfilled' ? 'verified' : r.reason instanceof HttpProblem ? r.reason.problem.status : String(r.reason)));
@@ -70,14 +72,19 @@ describe('the stale-claim window after a crash mid-intake', () => {
   it('lets a resubmission take over a claim whose request was never written, once the window passed', async () => {
     const f = await makeFixture({ limits: { staleClaimSeconds: 5 } });
     // A claim left by a process killed between claiming and creating the request.
-    const first = await submitRequest(f.deps, { email: 'claimed@example.com' }, CLIENT);
-    f.store.requests.delete(first.requestId);
-    f.store.events.delete(first.requestId);
-    const early = await submitRequest(f.deps, { email: 'claimed@example.com' }, CLIENT);
-    expect(early.requestId).toBe(first.requestId);
+    await submitRequest(f.deps, { email: 'claimed@example.com' }, CLIENT);
+    const first = f.mailer.sent.at(-1)!.requestId!;
+    f.store.requests.delete(first);
+    f.store.events.delete(first);
+    await submitRequest(f.deps, { email: 'claimed@example.com' }, CLIENT);
+    expect([...f.claims.claims.values()]).toEqual([first]);
+    expect(f.mailer.sent).toHaveLength(1);
     f.clock.advance(6);
-    const later = await submitRequest(f.deps, { email: 'claimed@example.com' }, CLIENT);
-    expect(later.requestId).not.toBe(first.requestId);
-    expect(later.status).toBe('AWAITING_VERIFICATION');
+    await submitRequest(f.deps, { email: 'claimed@example.com' }, CLIENT);
+    const later = [...f.claims.claims.values()];
+    expect(later).toHaveLength(1);
+    expect(later[0]).not.toBe(first);
+    expect(f.store.requests.get(later[0]!)!.status).toBe('AWAITING_VERIFICATION');
+    expect(f.mailer.sent.at(-1)).toMatchObject({ kind: 'verification', requestId: later[0] });
   });
 });

@@ -17,7 +17,7 @@ import { GENESIS_HASH, chainEvent, computeEventHash } from '../../domain/audit-c
 import { ChainIntegrityError, ConcurrentUpdateError, RequestNotFoundError } from '../../domain/errors';
 import type { AuditEvent, AuditEventInput, ErasureRequest, RequestStatus } from '../../domain/model';
 import { systemClock, type AuditStore, type Clock, type ListByStatusQuery, type NewRequest, type Page, type RequestPatch } from '../../domain/ports';
-import { InvalidCursorError, RequestAlreadyExistsError, isConditionalCheckFailed, storeCall, translateStoreError } from './errors';
+import { InvalidCursorError, RequestAlreadyExistsError, conditionalWrite, storeCall } from './errors';
 import { META_SK, MAX_EVENT_SEQ, eventSk, listKey, requestPk } from './keys';
 import {
   BY_STATUS_INDEX,
@@ -108,25 +108,25 @@ export class DynamoAuditStore implements AuditStore {
     const { requestId } = request;
     const now = this.#clock.now().toISOString();
     const meta: ErasureRequest = { ...request, lastSeq: 0, lastHash: GENESIS_HASH, updatedAt: now };
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: {
-            ...meta,
-            [PARTITION_KEY]: requestPk(requestId),
-            [SORT_KEY]: META_SK,
-            [BY_STATUS_SORT_KEY]: listKey(request.receivedAt, requestId),
-            ...this.#expiry(request.receivedAt),
-          },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': PARTITION_KEY },
-        }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) throw new RequestAlreadyExistsError(requestId, { cause: error });
-      throw translateStoreError(error, 'PutItem');
-    }
+    await conditionalWrite(
+      'PutItem',
+      () =>
+        this.#client.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: {
+              ...meta,
+              [PARTITION_KEY]: requestPk(requestId),
+              [SORT_KEY]: META_SK,
+              [BY_STATUS_SORT_KEY]: listKey(request.receivedAt, requestId),
+              ...this.#expiry(request.receivedAt),
+            },
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+          }),
+        ),
+      (cause) => new RequestAlreadyExistsError(requestId, { cause }),
+    );
     const event = chainEvent(requestId, undefined, firstEvent);
     if (!(await this.#putEvent(event, {}, request.receivedAt))) {
       throw new ConcurrentUpdateError('Another writer took the first event of a new request');
@@ -204,8 +204,8 @@ export class DynamoAuditStore implements AuditStore {
       this.#client.send(new GetCommand({ TableName: this.#table, Key: { [PARTITION_KEY]: requestPk(requestId), [SORT_KEY]: eventSk(1) }, ConsistentRead: true })),
     );
     if (first.Item) return false;
-    try {
-      await this.#client.send(
+    return conditionalWrite('DeleteItem', () =>
+      this.#client.send(
         new DeleteCommand({
           TableName: this.#table,
           Key: { [PARTITION_KEY]: requestPk(requestId), [SORT_KEY]: META_SK },
@@ -213,12 +213,8 @@ export class DynamoAuditStore implements AuditStore {
           ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#lastSeq': 'lastSeq' },
           ExpressionAttributeValues: { ':zero': 0 },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw translateStoreError(error, 'DeleteItem');
-    }
+      ),
+    );
   }
 
   /** Every event of a request in sequence order (consistent reads, all pages); [] when unknown. */
@@ -379,8 +375,8 @@ export class DynamoAuditStore implements AuditStore {
   /** Claims the event's sequence number; false when another writer holds it already. */
   async #putEvent(event: AuditEvent, patch: RequestPatch, receivedAt: string): Promise<boolean> {
     const stored = storablePatch(patch);
-    try {
-      await this.#client.send(
+    return conditionalWrite('PutItem', () =>
+      this.#client.send(
         new PutCommand({
           TableName: this.#table,
           Item: {
@@ -393,12 +389,8 @@ export class DynamoAuditStore implements AuditStore {
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': PARTITION_KEY },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw translateStoreError(error, 'PutItem');
-    }
+      ),
+    );
   }
 
   /**
@@ -420,8 +412,8 @@ export class DynamoAuditStore implements AuditStore {
         sets.push(`#${field} = :${field}`);
       }
     }
-    try {
-      await this.#client.send(
+    return conditionalWrite('UpdateItem', () =>
+      this.#client.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { [PARTITION_KEY]: requestPk(requestId), [SORT_KEY]: META_SK },
@@ -430,12 +422,8 @@ export class DynamoAuditStore implements AuditStore {
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw translateStoreError(error, 'UpdateItem');
-    }
+      ),
+    );
   }
 }
 

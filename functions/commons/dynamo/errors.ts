@@ -52,7 +52,7 @@ const RETRYABLE = new Set([
 ]);
 
 /** True when `error` is DynamoDB's "the condition expression was false". */
-export function isConditionalCheckFailed(error: unknown): boolean {
+export function isConditionalCheckFailed(error: unknown): error is Error {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
@@ -79,5 +79,29 @@ export async function storeCall<T>(operation: string, call: () => Promise<T>): P
     return await call();
   } catch (error) {
     throw translateStoreError(error, operation);
+  }
+}
+
+/**
+ * Sends one conditional write (the `send` callback builds and sends the command, so whatever it
+ * throws is translated). A failed condition is an outcome, not a failure: it resolves `false`, or,
+ * when `refused` is given, throws the domain error `refused` makes from the SDK error (kept as its
+ * `cause`).
+ * @returns true when the write was applied; false when its condition failed (without `refused`).
+ * @throws whatever `refused` returns, on a failed condition; StoreUnavailableError / StoreError
+ *   (see `translateStoreError`) for anything else.
+ */
+export async function conditionalWrite(
+  operation: 'PutItem' | 'DeleteItem' | 'UpdateItem',
+  send: () => Promise<unknown>,
+  refused?: (cause: Error) => Error,
+): Promise<boolean> {
+  try {
+    await send();
+    return true;
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw translateStoreError(error, operation);
+    if (refused) throw refused(error);
+    return false;
   }
 }

@@ -6,7 +6,7 @@
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConcurrentUpdateError } from '../../domain/errors';
 import { systemClock, type Clock, type OpenRequestClaims } from '../../domain/ports';
-import { isConditionalCheckFailed, storeCall, translateStoreError } from './errors';
+import { conditionalWrite, storeCall } from './errors';
 import { openClaimKey } from './keys';
 import { PARTITION_KEY } from './table-schema';
 
@@ -40,19 +40,17 @@ export class DynamoOpenRequestClaims implements OpenRequestClaims {
   async claimOpenRequest(subjectHash: string, scopeKey: string, requestId: string): Promise<{ claimed: true } | { claimed: false; existingRequestId: string }> {
     const Key = openClaimKey(subjectHash, scopeKey);
     for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
-      try {
-        await this.#client.send(
+      const claimed = await conditionalWrite('PutItem', () =>
+        this.#client.send(
           new PutCommand({
             TableName: this.#table,
             Item: { ...Key, requestId, claimedAt: this.#clock.now().toISOString() },
             ConditionExpression: 'attribute_not_exists(#pk)',
             ExpressionAttributeNames: { '#pk': PARTITION_KEY },
           }),
-        );
-        return { claimed: true };
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw translateStoreError(error, 'PutItem');
-      }
+        ),
+      );
+      if (claimed) return { claimed: true };
       const out = await storeCall('GetItem', () => this.#client.send(new GetCommand({ TableName: this.#table, Key, ConsistentRead: true })));
       const holder = out.Item?.requestId;
       if (typeof holder === 'string') return holder === requestId ? { claimed: true } : { claimed: false, existingRequestId: holder };
@@ -67,8 +65,9 @@ export class DynamoOpenRequestClaims implements OpenRequestClaims {
    * @throws StoreUnavailableError / StoreError when DynamoDB fails.
    */
   async releaseOpenRequest(subjectHash: string, scopeKey: string, requestId: string): Promise<void> {
-    try {
-      await this.#client.send(
+    // A failed condition means the claim is gone or held by another request: nothing to release.
+    await conditionalWrite('DeleteItem', () =>
+      this.#client.send(
         new DeleteCommand({
           TableName: this.#table,
           Key: openClaimKey(subjectHash, scopeKey),
@@ -76,10 +75,7 @@ export class DynamoOpenRequestClaims implements OpenRequestClaims {
           ExpressionAttributeNames: { '#r': 'requestId' },
           ExpressionAttributeValues: { ':r': requestId },
         }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return;
-      throw translateStoreError(error, 'DeleteItem');
-    }
+      ),
+    );
   }
 }

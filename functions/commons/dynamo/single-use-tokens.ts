@@ -5,7 +5,7 @@
  */
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SingleUseTokens } from '../../domain/ports';
-import { isConditionalCheckFailed, translateStoreError } from './errors';
+import { conditionalWrite } from './errors';
 import { tokenKey } from './keys';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from './table-schema';
 
@@ -31,8 +31,8 @@ export class DynamoSingleUseTokens implements SingleUseTokens {
   async consumeToken(jti: string, expiresAt: Date): Promise<boolean> {
     if (!jti) throw new TypeError('A token id is required');
     if (Number.isNaN(expiresAt.getTime())) throw new TypeError('The token expiry is not a date');
-    try {
-      await this.#client.send(
+    return conditionalWrite('PutItem', () =>
+      this.#client.send(
         new PutCommand({
           TableName: this.#table,
           // Seconds are rounded up so the marker never expires before the token does.
@@ -40,12 +40,8 @@ export class DynamoSingleUseTokens implements SingleUseTokens {
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': PARTITION_KEY },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw translateStoreError(error, 'PutItem');
-    }
+      ),
+    );
   }
 }
 

@@ -11,7 +11,7 @@
 import { BatchWriteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PrivilegedIdentity, SnapshotInfo } from '../../domain/model';
 import { systemClock, type Clock, type SnapshotReader } from '../../domain/ports';
-import { SnapshotExpiredError, SnapshotWriteError, isConditionalCheckFailed, storeCall, translateStoreError } from './errors';
+import { SnapshotExpiredError, SnapshotWriteError, conditionalWrite, storeCall } from './errors';
 import { SNAPSHOT_POINTER_KEY, identityKey } from './keys';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from './table-schema';
 
@@ -98,9 +98,8 @@ export class DynamoSnapshotStore implements SnapshotReader {
     };
     await Promise.all(Array.from({ length: this.#concurrency }, worker));
 
-    let current = true;
-    try {
-      await this.#client.send(
+    const current = await conditionalWrite('PutItem', () =>
+      this.#client.send(
         new PutCommand({
           TableName: this.#table,
           Item: { ...SNAPSHOT_POINTER_KEY, version, takenAt: info.takenAt, userCount: info.userCount, identityCount: info.identityCount },
@@ -108,11 +107,8 @@ export class DynamoSnapshotStore implements SnapshotReader {
           ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#takenAt': 'takenAt', '#version': 'version' },
           ExpressionAttributeValues: { ':takenAt': info.takenAt, ':version': version },
         }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw translateStoreError(error, 'PutItem');
-      current = false;
-    }
+      ),
+    );
     this.#cache = current ? { info: { ...info }, until: this.#clock.now().getTime() + this.#cacheTtlMs } : undefined;
     return { written, current };
   }

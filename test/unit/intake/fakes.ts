@@ -185,6 +185,13 @@ export class FakeMailer implements Mailer {
     return { messageId: `m-${this.sent.length}` };
   }
   /** The verification link of the newest verification mail (or of the one at `index`). */
+  /** The status link of the newest mail about `requestId` ('' when none was mailed). */
+  statusLink(requestId: string): string {
+    const mail = this.sent.filter((m) => m.requestId === requestId).at(-1);
+    const match = mail && /https?:\/\/\S+\/requests\/[A-Za-z0-9_-]+\?token=[^\s"<]+/.exec(mail.text);
+    return match ? match[0] : '';
+  }
+
   verifyLink(index = -1): string {
     const mails = this.sent.filter((m) => m.kind === 'verification');
     const mail = mails.at(index);

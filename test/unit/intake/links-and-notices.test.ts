@@ -124,6 +124,7 @@ describe('notices', () => {
   const contexts: Record<NoticeKind, Parameters<typeof composeNotice>[1]> = {
     verify: { ...base, verifyUrl: 'https://erase.example.test/verify?token=v' },
     received: base,
+    'already-open': base,
     completed: base,
     'failed-needs-staff': base,
     rejected: { ...base, rejection: { rule: 'BOT_CO_DEVELOPER', botIds: ['st-11111111-aaaa-4aaa-8aaa-111111111111'] } },

@@ -84,18 +84,19 @@ describe('the subject’s journey over HTTP', () => {
     const f = await makeFixture();
     const posted = await postForm(f, 'email=Jane%40Example.com&botIds=');
     expect(posted.statusCode).toBe(303);
-    const statusUrl = posted.headers.location!;
-    expect(statusUrl).toMatch(/^https:\/\/erase\.example\.test\/requests\/[0-9a-f-]{36}\?token=/);
+    // The browser learns nothing about the address: every submission lands on the same page.
+    expect(posted.headers.location).toBe('https://erase.example.test/check-email');
 
     const api = createPublicApi(f.deps);
-    const waiting = (await api(apiEvent({ ...pathAndQuery(statusUrl), headers: BROWSER }))) as Res;
-    expect(waiting.statusCode).toBe(200);
-    expectPageHeaders(waiting);
-    expect(waiting.body).toContain('Check your email.');
+    const landing = (await api(apiEvent({ path: '/check-email', headers: BROWSER }))) as Res;
+    expect(landing.statusCode).toBe(200);
+    expectPageHeaders(landing);
+    expect(landing.body).toMatch(/<h1>Check your email<\/h1>[\s\S]*within 30 minutes[\s\S]*after 10 minutes/);
 
     const verified = (await api(apiEvent({ ...pathAndQuery(f.mailer.verifyLink()), headers: BROWSER }))) as Res;
     expect(verified.statusCode).toBe(303);
-    expect(pathAndQuery(verified.headers.location!).path).toBe(pathAndQuery(statusUrl).path);
+    const statusUrl = verified.headers.location!;
+    expect(statusUrl).toMatch(/^https:\/\/erase\.example\.test\/requests\/[0-9a-f-]{36}\?token=/);
     expect(f.workflow.starts).toHaveLength(1);
 
     const [requestId] = [...f.store.requests.keys()];
@@ -132,14 +133,20 @@ describe('the subject’s journey over HTTP', () => {
     expect(page.body).toContain('https://erase.example.test/.well-known/jwks.json');
   });
 
-  it('answers a JSON submission with 202 and the status URL', async () => {
+  it('answers a JSON submission with 202 and the same words for a new and for an open request, naming neither', async () => {
     const f = await makeFixture();
-    const res = (await createPublicApi(f.deps)(
-      apiEvent({ method: 'POST', path: '/requests', headers: { 'content-type': 'application/json; charset=UTF-8' }, body: JSON.stringify({ email: 'jane@example.com', botIds: [] }) }),
-    )) as Res;
-    expect(res.statusCode).toBe(202);
-    expect(res.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(res.body!)).toEqual({ requestId: expect.any(String), status: 'AWAITING_VERIFICATION', statusUrl: expect.stringContaining('/requests/') });
+    const post = async () =>
+      (await createPublicApi(f.deps)(
+        apiEvent({ method: 'POST', path: '/requests', headers: { 'content-type': 'application/json; charset=UTF-8' }, body: JSON.stringify({ email: 'jane@example.com', botIds: [] }) }),
+      )) as Res;
+    const fresh = await post();
+    const again = await post();
+    expect(fresh.statusCode).toBe(202);
+    expect(fresh.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(fresh.body!)).toEqual({ message: expect.stringMatching(/^Check your email\./), linkValidMinutes: 30 });
+    expect(again.statusCode).toBe(202);
+    expect(again.body).toBe(fresh.body);
+    expect(fresh.body).not.toMatch(/requests\/|token/);
   });
 
   it('accepts a base64-encoded JSON body as API Gateway delivers it', async () => {
@@ -187,10 +194,10 @@ describe('the rejection page', () => {
     const bot = 'st-11111111-aaaa-4aaa-8aaa-111111111111';
     const hash = hashSubject(normaliseSubjectId('jane@example.com', 'email'), f.deps.subjectKeys.hmacKey);
     f.snapshots.identities.set(hash, { subjectHash: hash, accountOwner: false, accountMember: true, ownedBotIds: [bot], coDeveloperBotIds: [] });
-    const posted = await postForm(f, 'email=jane%40example.com');
+    await postForm(f, 'email=jane%40example.com');
     const api = createPublicApi(f.deps);
-    await api(apiEvent({ ...pathAndQuery(f.mailer.verifyLink()), headers: BROWSER }));
-    const page = (await api(apiEvent({ ...pathAndQuery(posted.headers.location!), headers: BROWSER }))) as Res;
+    const verified = (await api(apiEvent({ ...pathAndQuery(f.mailer.verifyLink()), headers: BROWSER }))) as Res;
+    const page = (await api(apiEvent({ ...pathAndQuery(verified.headers.location!), headers: BROWSER }))) as Res;
     expectPageHeaders(page);
     expect(page.body).toMatch(/Why we cannot erase your data yet[\s\S]*You own one or more bots[\s\S]*transfer ownership/);
     expect(page.body).toContain(`<li><code>${bot}</code></li>`);
@@ -258,11 +265,12 @@ describe('errors and limits', () => {
   it('gives one and the same 404 for an unknown id and for a wrong token', async () => {
     const f = await makeFixture();
     const api = createPublicApi(f.deps);
-    const posted = await postForm(f, 'email=jane%40example.com');
-    const { path } = pathAndQuery(posted.headers.location!);
+    await postForm(f, 'email=jane%40example.com');
+    const statusUrl = ((await api(apiEvent({ ...pathAndQuery(f.mailer.verifyLink()), headers: BROWSER }))) as Res).headers.location!;
+    const { path } = pathAndQuery(statusUrl);
     const wrong = (await api(apiEvent({ path, query: 'token=abc', headers: { accept: 'application/json' } }))) as Res;
     const none = (await api(apiEvent({ path, headers: { accept: 'application/json' } }))) as Res;
-    const unknown = (await api(apiEvent({ path: '/requests/0190f0e0-0000-7000-8000-000000000000', query: pathAndQuery(posted.headers.location!).query, headers: { accept: 'application/json' } }))) as Res;
+    const unknown = (await api(apiEvent({ path: '/requests/0190f0e0-0000-7000-8000-000000000000', query: pathAndQuery(statusUrl).query, headers: { accept: 'application/json' } }))) as Res;
     for (const res of [wrong, none, unknown]) {
       expect(res.statusCode).toBe(404);
       expect(res.body).toBe(wrong.body);

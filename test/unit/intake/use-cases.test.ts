@@ -4,7 +4,7 @@ import { HttpProblem } from '../../../functions/commons/http/problem';
 import { verifyChain } from '../../../functions/domain/audit-chain';
 import type { EligibilityRule, PrivilegedIdentity } from '../../../functions/domain/model';
 import { hashSubject, normaliseSubjectId } from '../../../functions/domain/subject';
-import { createVerifyToken } from '../../../functions/intake/links';
+import { createVerifyToken, statusUrlFor } from '../../../functions/intake/links';
 import {
   continueVerified,
   getStatus,
@@ -27,6 +27,29 @@ const BOT_C = 'st-33333333-cccc-4ccc-8ccc-333333333333';
 const hashOf = (f: Fixture, email: string) => hashSubject(normaliseSubjectId(email, 'email'), f.deps.subjectKeys.hmacKey);
 const tokenOf = (url: string) => new URL(url).searchParams.get('token')!;
 
+/** What every successful submission answers, whatever the address and whatever exists for it. */
+const UNIFORM_ANSWER = { message: expect.stringMatching(/^Check your email\./), linkValidMinutes: 30 };
+
+/**
+ * Submits as a subject. The answer names no request, so the test looks the request up itself:
+ * the newest one of the subject and scope (or the one its claim names), and the status link the
+ * desk mails for it.
+ */
+async function submit(f: Fixture, input: { email: string; botIds?: string[] }, client: { ip: string; userAgent?: string } = CLIENT) {
+  const answer = await submitRequest(f.deps, input, client);
+  expect(answer).toEqual(UNIFORM_ANSWER);
+  const subjectHash = hashOf(f, input.email);
+  const scopeKey = scopeKeyOf(input.botIds ?? []);
+  const newest = [...f.store.requests.values()].filter((r) => r.subjectHash === subjectHash && r.scopeKey === scopeKey).at(-1);
+  const requestId = f.claims.claims.get(`${subjectHash}|${scopeKey}`) ?? newest?.requestId;
+  if (!requestId) throw new Error('the submission left no request');
+  return {
+    requestId,
+    status: f.store.requests.get(requestId)?.status,
+    statusUrl: await statusUrlFor(f.deps.publicBaseUrl, f.deps.linkKey, requestId, f.clock.now()),
+  };
+}
+
 async function problemOf(promise: Promise<unknown>): Promise<HttpProblem> {
   const error = await promise.then(
     () => undefined,
@@ -39,10 +62,9 @@ async function problemOf(promise: Promise<unknown>): Promise<HttpProblem> {
 describe('submitRequest', () => {
   it('creates a request awaiting verification, with a due date one month on, and mails one verification link', async () => {
     const f = await makeFixture();
-    const result = await submitRequest(f.deps, { email: `  ${EMAIL} ` }, CLIENT);
+    const result = await submit(f, { email: `  ${EMAIL} ` }, CLIENT);
 
     expect(result.status).toBe('AWAITING_VERIFICATION');
-    expect(result.statusUrl).toMatch(new RegExp(`^https://erase\\.example\\.test/requests/${result.requestId}\\?token=`));
     const request = f.store.requests.get(result.requestId)!;
     expect(request).toMatchObject({ channel: 'web', subjectKind: 'email', scopeKey: '*', receivedAt: '2026-03-10T09:00:00.000Z', dueAt: '2026-04-10T09:00:00.000Z' });
     expect(request.subjectHash).toBe(hashOf(f, EMAIL));
@@ -55,9 +77,9 @@ describe('submitRequest', () => {
 
   it('returns the open request of the same subject and scope without a second email', async () => {
     const f = await makeFixture();
-    const first = await submitRequest(f.deps, { email: EMAIL, botIds: [BOT_B, BOT_A] }, CLIENT);
+    const first = await submit(f, { email: EMAIL, botIds: [BOT_B, BOT_A] }, CLIENT);
     f.clock.advance(60);
-    const again = await submitRequest(f.deps, { email: 'jane.doe@example.COM', botIds: [BOT_A, BOT_B, BOT_A] }, CLIENT);
+    const again = await submit(f, { email: 'jane.doe@example.COM', botIds: [BOT_A, BOT_B, BOT_A] }, CLIENT);
 
     expect(again.requestId).toBe(first.requestId);
     expect(again.status).toBe('AWAITING_VERIFICATION');
@@ -65,20 +87,45 @@ describe('submitRequest', () => {
     expect(f.mailer.sent).toHaveLength(1);
   });
 
+  it('answers word for word the same whatever the address has, and mails an open request’s status link only to the address, once per ten minutes', async () => {
+    const f = await makeFixture({ limits: { perAddress: { limit: 100, windowSeconds: 3600 } } });
+    const fresh = await submitRequest(f.deps, { email: 'fresh@example.com' }, CLIENT);
+    await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const awaiting = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const { requestId } = await verifyRequest(f.deps, tokenOf(f.mailer.verifyLink()));
+    f.mailer.sent.length = 0;
+    const underWay = await submitRequest(f.deps, { email: EMAIL.toUpperCase() }, { ip: '198.51.100.1' });
+    const again = await submitRequest(f.deps, { email: EMAIL }, { ip: '198.51.100.2' });
+
+    for (const answer of [fresh, awaiting, underWay, again]) expect(answer).toEqual(fresh);
+    expect(JSON.stringify(fresh)).not.toMatch(/requests\/|token|[0-9a-f]{8}-[0-9a-f]{4}-/);
+    expect(f.mailer.sent).toHaveLength(1);
+    expect(f.mailer.sent[0]).toMatchObject({ to: EMAIL.toUpperCase(), kind: 'already-open', requestId });
+    expect(f.mailer.statusLink(requestId)).toMatch(new RegExp(`^https://erase\\.example\\.test/requests/${requestId}\\?token=`));
+    const view = await getStatus(f.deps, requestId, tokenOf(f.mailer.statusLink(requestId)));
+    expect(view.requestId).toBe(requestId);
+    expect(f.store.events.get(requestId)!.filter((e) => e.type === 'NOTICE_SENT' && e.details.kind === 'already-open')).toHaveLength(1);
+
+    f.clock.advance(11 * 60);
+    await Promise.all([submitRequest(f.deps, { email: EMAIL }, CLIENT), submitRequest(f.deps, { email: EMAIL }, CLIENT)]);
+    expect(f.mailer.sent.filter((m) => m.kind === 'already-open')).toHaveLength(2);
+    expect(f.store.requests.size).toBe(2);
+  });
+
   it('treats another scope of the same subject as another request', async () => {
     const f = await makeFixture();
-    const all = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
-    const some = await submitRequest(f.deps, { email: EMAIL, botIds: [BOT_A] }, CLIENT);
+    const all = await submit(f, { email: EMAIL }, CLIENT);
+    const some = await submit(f, { email: EMAIL, botIds: [BOT_A] }, CLIENT);
     expect(some.requestId).not.toBe(all.requestId);
     expect(f.store.requests.get(some.requestId)!.scopeKey).toBe(BOT_A);
   });
 
   it('re-sends the verification email once when the last one is older than ten minutes, and records it', async () => {
     const f = await makeFixture();
-    const first = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const first = await submit(f, { email: EMAIL }, CLIENT);
     f.clock.advance(11 * 60);
-    await Promise.all([submitRequest(f.deps, { email: EMAIL }, CLIENT), submitRequest(f.deps, { email: EMAIL }, CLIENT)]);
-    await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    await Promise.all([submit(f, { email: EMAIL }, CLIENT), submit(f, { email: EMAIL }, CLIENT)]);
+    await submit(f, { email: EMAIL }, CLIENT);
 
     expect(f.mailer.sent.filter((m) => m.kind === 'verification')).toHaveLength(2);
     const timeline = f.store.events.get(first.requestId)!;
@@ -88,7 +135,7 @@ describe('submitRequest', () => {
 
   it('collapses 50 concurrent submissions into one request and one email', async () => {
     const f = await makeFixture({ limits: { perAddress: { limit: 100, windowSeconds: 3600 }, perClient: { limit: 100, windowSeconds: 600 } } });
-    const results = await Promise.all(Array.from({ length: 50 }, () => submitRequest(f.deps, { email: EMAIL }, CLIENT)));
+    const results = await Promise.all(Array.from({ length: 50 }, () => submit(f, { email: EMAIL }, CLIENT)));
 
     expect(new Set(results.map((r) => r.requestId)).size).toBe(1);
     expect(f.store.requests.size).toBe(1);
@@ -98,7 +145,7 @@ describe('submitRequest', () => {
 
   it('limits submissions per address: the sixth within an hour is refused with Retry-After', async () => {
     const f = await makeFixture();
-    for (let i = 0; i < 5; i++) await submitRequest(f.deps, { email: EMAIL }, { ip: `198.51.100.${i}` });
+    for (let i = 0; i < 5; i++) await submit(f, { email: EMAIL }, { ip: `198.51.100.${i}` });
     const refused = await problemOf(submitRequest(f.deps, { email: EMAIL.toLowerCase() }, { ip: '198.51.100.99' }));
     expect(refused.problem.status).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
@@ -107,7 +154,7 @@ describe('submitRequest', () => {
 
   it('limits submissions per client address, whatever emails they name', async () => {
     const f = await makeFixture();
-    for (let i = 0; i < 30; i++) await submitRequest(f.deps, { email: `user${i}@example.com` }, CLIENT);
+    for (let i = 0; i < 30; i++) await submit(f, { email: `user${i}@example.com` }, CLIENT);
     const refused = await problemOf(submitRequest(f.deps, { email: 'another@example.com' }, CLIENT));
     expect(refused.problem.status).toBe(429);
     expect(refused.headers['retry-after']).toBeDefined();
@@ -133,7 +180,7 @@ describe('submitRequest', () => {
     expect(failed!.subjectCipher).toBeUndefined();
     expect(f.claims.claims.size).toBe(0);
 
-    const retry = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const retry = await submit(f, { email: EMAIL }, CLIENT);
     expect(retry.requestId).not.toBe(failed!.requestId);
     expect(f.mailer.sent).toHaveLength(1);
   });
@@ -160,20 +207,20 @@ describe('submitRequest', () => {
     const ghost = newRequestId(f.clock.now());
     f.claims.claims.set(`${hashOf(f, EMAIL)}|*`, ghost);
     f.clock.advance(30);
-    const during = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const during = await submit(f, { email: EMAIL }, CLIENT);
     expect(during.requestId).toBe(ghost); // may still be being written by a concurrent submission
 
     f.clock.advance(300);
-    const after = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const after = await submit(f, { email: EMAIL }, CLIENT);
     expect(after.requestId).not.toBe(ghost);
     expect(after.status).toBe('AWAITING_VERIFICATION');
   });
 
   it('starts a new request when the claimed one has ended for good', async () => {
     const f = await makeFixture();
-    const first = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const first = await submit(f, { email: EMAIL }, CLIENT);
     await f.store.advance(first.requestId, { type: 'REQUEST_EXPIRED', actor: 'system:sweeper', status: 'EXPIRED', details: {} });
-    const second = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const second = await submit(f, { email: EMAIL }, CLIENT);
     expect(second.requestId).not.toBe(first.requestId);
     expect(f.mailer.sent).toHaveLength(2);
   });
@@ -182,7 +229,7 @@ describe('submitRequest', () => {
 describe('verifyRequest', () => {
   it('verifies, checks eligibility and queues the erasure: one workflow start, a confirmation email', async () => {
     const f = await makeFixture();
-    const { requestId } = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const { requestId } = await submit(f, { email: EMAIL }, CLIENT);
     f.clock.advance(120);
     const result = await verifyRequest(f.deps, tokenOf(f.mailer.verifyLink()));
 
@@ -201,7 +248,7 @@ describe('verifyRequest', () => {
   it('queues without a snapshot and records that the decision was deferred to the workflow', async () => {
     const f = await makeFixture();
     f.snapshots.info = undefined;
-    const { requestId } = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const { requestId } = await submit(f, { email: EMAIL }, CLIENT);
     await verifyRequest(f.deps, tokenOf(f.mailer.verifyLink()));
     expect(f.store.requests.get(requestId)!.status).toBe('QUEUED');
     expect(f.store.events.get(requestId)!.at(-1)!.details).toMatchObject({ eligibility: 'deferred', reason: 'NO_SNAPSHOT' });
@@ -209,7 +256,7 @@ describe('verifyRequest', () => {
 
   it('refuses a reused link', async () => {
     const f = await makeFixture();
-    await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    await submit(f, { email: EMAIL }, CLIENT);
     const token = tokenOf(f.mailer.verifyLink());
     await verifyRequest(f.deps, token);
     const refused = await problemOf(verifyRequest(f.deps, token));
@@ -219,7 +266,7 @@ describe('verifyRequest', () => {
 
   it('refuses an expired link with 410 and leaves the request unverified', async () => {
     const f = await makeFixture();
-    const { requestId } = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const { requestId } = await submit(f, { email: EMAIL }, CLIENT);
     f.clock.advance(31 * 60);
     const refused = await problemOf(verifyRequest(f.deps, tokenOf(f.mailer.verifyLink())));
     expect(refused.problem).toMatchObject({ status: 410, type: expect.stringContaining('link-expired') });
@@ -233,7 +280,7 @@ describe('verifyRequest', () => {
     ['a status token instead of a link', 'STATUS'],
   ])('refuses a %s token with 400', async (_name, kind) => {
     const f = await makeFixture();
-    const { statusUrl, requestId } = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const { statusUrl, requestId } = await submit(f, { email: EMAIL }, CLIENT);
     let token = kind;
     if (kind === 'OTHER') token = (await createVerifyToken(new Uint8Array(32).fill(9), requestId, f.clock.now())).token;
     if (kind === 'STATUS') token = tokenOf(statusUrl);
@@ -244,7 +291,7 @@ describe('verifyRequest', () => {
 
   it('refuses the link of a request that lapsed meanwhile', async () => {
     const f = await makeFixture();
-    const { requestId } = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const { requestId } = await submit(f, { email: EMAIL }, CLIENT);
     await f.store.advance(requestId, { type: 'REQUEST_EXPIRED', actor: 'system:sweeper', status: 'EXPIRED', details: {} });
     const refused = await problemOf(verifyRequest(f.deps, tokenOf(f.mailer.verifyLink())));
     expect(refused.problem).toMatchObject({ status: 410, type: expect.stringContaining('request-closed') });
@@ -252,9 +299,9 @@ describe('verifyRequest', () => {
 
   it('lets a second (re-sent) link of an already verified request lead to its status without queueing twice', async () => {
     const f = await makeFixture();
-    const { requestId } = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const { requestId } = await submit(f, { email: EMAIL }, CLIENT);
     f.clock.advance(11 * 60);
-    await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    await submit(f, { email: EMAIL }, CLIENT);
     await verifyRequest(f.deps, tokenOf(f.mailer.verifyLink(0)));
     const second = await verifyRequest(f.deps, tokenOf(f.mailer.verifyLink(1)));
     expect(second).toMatchObject({ requestId, status: 'QUEUED' });
@@ -263,7 +310,7 @@ describe('verifyRequest', () => {
 
   it('leaves a request QUEUED for the sweeper when the workflow cannot be started', async () => {
     const f = await makeFixture();
-    const { requestId } = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const { requestId } = await submit(f, { email: EMAIL }, CLIENT);
     f.workflow.failNext = 1;
     const result = await verifyRequest(f.deps, tokenOf(f.mailer.verifyLink()));
     expect(result.status).toBe('QUEUED');
@@ -287,7 +334,7 @@ describe('verifyRequest', () => {
   ])('rejects %s naming the rule and bots, and emails the reasons with Art. 12(4) wording', async (_who, id, rule, botIds, whatToDo) => {
     const f = await makeFixture();
     f.snapshots.identities.set(hashOf(f, EMAIL), { subjectHash: hashOf(f, EMAIL), ...id });
-    const { requestId, statusUrl } = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const { requestId, statusUrl } = await submit(f, { email: EMAIL }, CLIENT);
     const result = await verifyRequest(f.deps, tokenOf(f.mailer.verifyLink()));
 
     expect(result.status).toBe('REJECTED');
@@ -314,7 +361,7 @@ describe('verifyRequest', () => {
 describe('getStatus', () => {
   it('shows a subject-safe timeline and the due date to the holder of the status token', async () => {
     const f = await makeFixture();
-    const { requestId, statusUrl } = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const { requestId, statusUrl } = await submit(f, { email: EMAIL }, CLIENT);
     await verifyRequest(f.deps, tokenOf(f.mailer.verifyLink()));
     const view = await getStatus(f.deps, requestId, tokenOf(statusUrl));
 
@@ -327,8 +374,8 @@ describe('getStatus', () => {
 
   it('answers the same 404 for a wrong token, a missing token, another request’s token and an unknown id', async () => {
     const f = await makeFixture();
-    const mine = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
-    const other = await submitRequest(f.deps, { email: 'other@example.com' }, CLIENT);
+    const mine = await submit(f, { email: EMAIL }, CLIENT);
+    const other = await submit(f, { email: 'other@example.com' }, CLIENT);
     const attempts = [
       getStatus(f.deps, mine.requestId, undefined),
       getStatus(f.deps, mine.requestId, 'nonsense'),
@@ -403,7 +450,7 @@ describe('submitOnBehalf', () => {
 describe('continueVerified (the sweeper’s hook)', () => {
   it('queues a request left VERIFIED and tells the subject once', async () => {
     const f = await makeFixture();
-    const { requestId } = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    const { requestId } = await submit(f, { email: EMAIL }, CLIENT);
     await f.store.advance(requestId, { type: 'IDENTITY_VERIFIED', actor: 'subject', status: 'VERIFIED', details: {} });
     await continueVerified(f.deps, requestId);
     await continueVerified(f.deps, requestId);
@@ -421,8 +468,8 @@ describe('identifiers and scope', () => {
         const same = new Set(xs).size === new Set(ys).size && [...new Set(xs)].every((x) => ys.includes(x));
         expect(scopeKeyOf(xs) === scopeKeyOf(ys)).toBe(same);
         const f = await makeFixture();
-        const a = await submitRequest(f.deps, { email: EMAIL, botIds: xs }, CLIENT);
-        const b = await submitRequest(f.deps, { email: EMAIL, botIds: ys }, CLIENT);
+        const a = await submit(f, { email: EMAIL, botIds: xs }, CLIENT);
+        const b = await submit(f, { email: EMAIL, botIds: ys }, CLIENT);
         expect(a.requestId === b.requestId).toBe(same);
       }),
       { numRuns: 40 },
