@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { KoreClient } from '../functions/commons/kore/kore-client';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, startKoreSimulator } from '../infra/local/kore-sim';
 import { compressedRuntimeOptions, startLocalRuntime } from '../infra/local/runtime';
-import { captureVerificationLinks } from './lib';
+import { captureVerificationLinks, confirm } from './lib';
 import { row, sleep, type BenchContext, type Row } from './lib';
 
 const WORKERS = 20;
@@ -63,7 +63,7 @@ async function desk(n: number): Promise<number> {
         await res.arrayBuffer();
         const link = links.get(`e2e-${process.pid}-${i}@example.com`);
         if (!link) throw new Error('no verification mail for the request');
-        const verified = await fetch(link, { redirect: 'manual' });
+        const verified = await confirm(link);
         await verified.arrayBuffer();
         if (verified.status !== 303) throw new Error(`verification answered ${verified.status}`);
       }

@@ -25,7 +25,7 @@ import { createInterface } from 'node:readline';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ensureAuditTable, startLocalDynamo } from '../infra/local/local-dynamo';
 import { compressedRuntimeOptions, startLocalRuntime } from '../infra/local/runtime';
-import { captureVerificationLinks } from './lib';
+import { captureVerificationLinks, confirm } from './lib';
 import { percentile } from './lib';
 
 const [mode, usersArg] = process.argv.slice(2);
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     const links = captureVerificationLinks(runtime.mailer);
     handle = async (command) => {
       if (command.cmd === 'verify') {
-        // Eligibility at the HTTP level: GET /verify runs the owner/co-developer check (one
+        // Eligibility at the HTTP level: POST /verify (the confirmation) runs the owner/co-developer check (one
         // snapshot lookup), records the decision and queues the erasure.
         const n = Number(command.n);
         const addresses: string[] = [];
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
         const samples: number[] = [];
         for (const address of addresses) {
           const t0 = performance.now();
-          const res = await fetch(links.get(address)!, { redirect: 'manual' });
+          const res = await confirm(links.get(address)!);
           await res.arrayBuffer();
           samples.push(performance.now() - t0);
           if (res.status !== 303) throw new Error(`verification answered ${res.status}`);

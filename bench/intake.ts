@@ -2,7 +2,7 @@
  * 1. Intake cost: `POST /requests` (JSON) through the local runtime's HTTP server under
  *    autocannon, against the floor handler (same kind of server, same dynalite, JSON parse and
  *    one PutItem).
- * 2. Account-size independence: the same intake load, and the eligibility step (`GET /verify`,
+ * 2. Account-size independence: the same intake load, and the eligibility step (`POST /verify`,
  *    which looks the subject up in the privileged-identity snapshot), with the demo account
  *    (10 users) and a generated account of 50,000 users (quick: 5,000).
  *
@@ -111,14 +111,14 @@ export async function intakeBench(ctx: BenchContext): Promise<Row[]> {
     const smallVerify = await askChild<{ p50: number; p99: number }>(targets[1]!.child, { cmd: 'verify', n: verifications });
     const bigVerify = await askChild<{ p50: number; p99: number }>(targets[2]!.child, { cmd: 'verify', n: verifications });
     ctx.log(`  runtime start: demo ${targets[1]!.startMs?.toFixed(0)} ms, ${bigAccount} users ${targets[2]!.startMs?.toFixed(0)} ms (includes the roles snapshot)`);
-    ctx.log(`  GET /verify p50: demo ${smallVerify.p50.toFixed(1)} ms, ${bigAccount} users ${bigVerify.p50.toFixed(1)} ms`);
+    ctx.log(`  POST /verify p50: demo ${smallVerify.p50.toFixed(1)} ms, ${bigAccount} users ${bigVerify.p50.toFixed(1)} ms`);
     return [
       row('intake POST /requests p50 latency vs floor', small.p50, floor.p50, 'ms', '≤ 1.5'),
       row('intake POST /requests p99 latency vs floor', small.p99, floor.p99, 'ms'),
       row('intake POST /requests throughput vs floor', small.rps, floor.rps, 'req/s'),
       row(`intake p50 latency, ${k}-user vs 10-user account`, big.p50, small.p50, 'ms', '≤ 1.1'),
       row(`intake throughput, ${k}-user vs 10-user account`, big.rps, small.rps, 'req/s'),
-      row(`eligibility GET /verify p50, ${k}-user vs 10-user account`, bigVerify.p50, smallVerify.p50, 'ms', '≤ 1.1'),
+      row(`eligibility POST /verify p50, ${k}-user vs 10-user account`, bigVerify.p50, smallVerify.p50, 'ms', '≤ 1.1'),
     ];
   } finally {
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? stopChild(s.value.child) : undefined)));

@@ -151,3 +151,14 @@ export function captureVerificationLinks(mailer: OutboxMailer): Map<string, stri
   };
   return links;
 }
+
+/** The confirmation page's button: POSTs the emailed link's token to /verify (redirect not followed). */
+export function confirm(link: string): Promise<Response> {
+  const url = new URL(link);
+  return fetch(`${url.origin}/verify`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: url.searchParams.get('token') ?? '' }).toString(),
+  });
+}

@@ -228,12 +228,12 @@ function extrapolate(measured: Run, polls: number, durationSeconds: number): Run
   };
 }
 
-/** USD per erasure, with the intake's two API calls (POST /requests, GET /verify) on the public API. */
+/** USD per erasure, with the intake's three API calls (POST /requests, GET /verify, POST /verify) on the public API. */
 function costPerErasure(run: Run): number {
   const taskMemoryGb = FUNCTION_SPECS['check-erasure-status'].memorySize / 1024;
   const apiMemoryGb = FUNCTION_SPECS['public-api'].memorySize / 1024;
   const taskInvocations = Object.values(run.lambda).reduce((a, b) => a + b, 0);
-  const apiInvocations = 2;
+  const apiInvocations = 3;
   return (
     run.transitions * PRICES_USD.sfnTransition +
     (taskInvocations + apiInvocations) * PRICES_USD.lambdaRequest +

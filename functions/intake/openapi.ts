@@ -96,12 +96,33 @@ export function publicOpenApiPaths(): Json {
     },
     '/verify': {
       get: {
-        summary: 'Confirm a request from the emailed link',
+        summary: 'Open the emailed confirmation link',
+        description:
+          'Only looks: checks the link and shows the confirmation page (its button posts the token back). Nothing is consumed or recorded, ' +
+          'so a mail scanner that fetches every link confirms nothing.',
         parameters: [{ name: 'token', in: 'query', required: true, schema: { type: 'string', maxLength: 2048 } }],
         responses: {
-          '303': { description: 'Confirmed: see the status page.', headers: { Location: { schema: { type: 'string' } } } },
+          '200': { description: 'The confirmation page (HTML), or for JSON clients how to confirm.', content: { 'text/html': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } },
+          '303': { description: 'The request is past confirmation already: see its status page.', headers: { Location: { schema: { type: 'string' } } } },
           '400': problemResponse('Not a valid link.'),
+          '410': problemResponse('The link expired, or the request is closed.'),
+        },
+      },
+      post: {
+        summary: 'Confirm a request',
+        description: 'The token of the emailed link, as the form field `token` or the JSON property `token`. Works once.',
+        requestBody: {
+          required: true,
+          content: {
+            'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 2048 } } } },
+            'application/json': { schema: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 2048 } } } },
+          },
+        },
+        responses: {
+          '303': { description: 'Confirmed: see the status page.', headers: { Location: { schema: { type: 'string' } } } },
+          '400': problemResponse('Not a valid link, or a malformed body.'),
           '410': problemResponse('The link expired, was already used, or the request is closed.'),
+          '415': problemResponse('Content type is neither JSON nor form.'),
         },
       },
     },

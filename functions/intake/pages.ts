@@ -189,6 +189,27 @@ ${view.receipt
 }
 
 /**
+ * What the emailed confirmation link opens (`GET /verify`): nothing has happened yet. The erasure
+ * is confirmed only by this page's button, so a mail scanner that fetches every link confirms
+ * nothing. The token goes back in the form body (`POST /verify`).
+ */
+export function confirmPage(site: SiteInfo, options: { token: string; scope: { allBots: boolean; botIds: readonly string[] } }): SafeHtml {
+  return layout(
+    site,
+    'Confirm your erasure request',
+    html`<h1>Confirm your erasure request</h1>
+<div class="panel" role="status">
+<p>You are about to confirm that you want ${site.organisation} to erase the conversations and data held about your email address in ${options.scope.allBots ? 'all of its Kore.ai bots' : html`these Kore.ai bots: ${options.scope.botIds.map((b, i) => html`${i ? ', ' : ''}<code>${b}</code>`)}`}.</p>
+<p>Erasure cannot be undone. If you did not ask for this, close this page: the request lapses on its own.</p>
+</div>
+<form method="post" action="/verify">
+<input type="hidden" name="token" value="${options.token}">
+<button type="submit">Confirm and erase my data</button>
+</form>`,
+  );
+}
+
+/**
  * Where the form lands after a submission (`GET /check-email`): the same page whatever the
  * address, so the browser of whoever typed it learns nothing about a request of that address.
  */

@@ -28,10 +28,10 @@ import {
 } from './http';
 import { checkCsrf, csrfCookieName, isSecureBase, issueCsrf } from './links';
 import { publicOpenApiDocument } from './openapi';
-import { checkEmailPage, errorPage, formPage, formValuesFrom, statusPage } from './pages';
+import { checkEmailPage, confirmPage, errorPage, formPage, formValuesFrom, statusPage } from './pages';
 import { formFieldsToInput } from './schema';
 import { SITE_CSS } from './site-css';
-import { checkEmailFacts, getStatus, siteOf, submitRequest, verifyRequest, type IntakeDeps } from './use-cases';
+import { checkEmailFacts, getStatus, previewVerification, siteOf, submitRequest, verifyRequest, type IntakeDeps } from './use-cases';
 
 export type PublicApiDeps = IntakeDeps;
 export type PublicApi = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -58,7 +58,7 @@ function matchRoute(path: string): Route | undefined {
     case '/check-email':
       return { name: 'checkEmail', methods: ['GET'] };
     case '/verify':
-      return { name: 'verify', methods: ['GET'] };
+      return { name: 'verify', methods: ['GET', 'POST'] };
     case '/openapi.json':
       return { name: 'openapi', methods: ['GET'] };
     case '/.well-known/jwks.json':
@@ -137,6 +137,17 @@ export function createPublicApi(deps: PublicApiDeps): PublicApi {
     }
   }
 
+  /** The link token of a confirmation (`POST /verify`): a form field or a JSON property named `token`. */
+  function tokenFromBody(event: APIGatewayProxyEventV2): string | undefined {
+    const body = parseBody(event);
+    if (body.kind === 'json') {
+      const value = body.value;
+      return value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as Record<string, unknown>).token === 'string' ? ((value as Record<string, unknown>).token as string) : undefined;
+    }
+    const field = body.fields.get('token');
+    return field?.length === 1 ? field[0] : undefined;
+  }
+
   async function route(event: APIGatewayProxyEventV2): Promise<HttpResult> {
     const rawPath = event.rawPath || '/';
     const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath;
@@ -160,8 +171,13 @@ export function createPublicApi(deps: PublicApiDeps): PublicApi {
       case 'checkEmail':
         return htmlResponse(200, checkEmailPage(site, checkEmailFacts(deps)));
       case 'verify': {
-        const result = await verifyRequest(deps, queryParam(event, 'token'));
-        return redirect(result.statusUrl);
+        if (verb === 'POST') return redirect((await verifyRequest(deps, tokenFromBody(event))).statusUrl);
+        // Opening the link only looks: the person confirms with the page's button.
+        const token = queryParam(event, 'token');
+        const preview = await previewVerification(deps, token);
+        if (preview.state === 'done') return redirect(preview.statusUrl);
+        if (wantsJson(event)) return jsonResponse(200, { status: 'AWAITING_VERIFICATION', confirm: 'POST /verify with this token (form field or JSON "token") to confirm the erasure.' });
+        return htmlResponse(200, confirmPage(site, { token: token!, scope: preview.scope }));
       }
       case 'status': {
         const id = found.params!.id!;

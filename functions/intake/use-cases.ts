@@ -554,8 +554,42 @@ export async function submitRequest(deps: IntakeDeps, input: unknown, client: { 
   return SUBMISSION_RESULT;
 }
 
+/** The verification link's token checked (signature, purpose, expiry); nothing is consumed. */
+async function checkVerifyLink(deps: IntakeDeps, token: string | undefined, now: Date): Promise<Awaited<ReturnType<typeof verifyVerifyToken>>> {
+  try {
+    return await verifyVerifyToken(deps.linkKey, token ?? '', now);
+  } catch (error) {
+    if (error instanceof LinkExpiredError) throw new HttpProblem(LINK_EXPIRED_PROBLEM);
+    if (error instanceof LinkInvalidError) throw new HttpProblem(LINK_INVALID_PROBLEM);
+    throw error;
+  }
+}
+
+/** What opening a verification link shows, before anything happens. */
+export type VerificationPreview =
+  | { state: 'confirm'; requestId: string; scope: { allBots: boolean; botIds: string[] } }
+  | { state: 'done'; statusUrl: string };
+
 /**
- * The subject opened the emailed link: checks it (signature, purpose, expiry, single use),
+ * The subject (or a mail scanner fetching every link) opened the emailed link: `GET /verify` only
+ * looks. It checks the link like `verifyRequest` but consumes nothing and records nothing, so a
+ * scanner's fetch can never confirm an erasure the address's owner did not ask for; the person
+ * confirms with the page's button (`POST /verify`). A request already past verification just
+ * leads to its status page.
+ * @throws HttpProblem 400 (not a valid link), 410 (expired, request closed).
+ */
+export async function previewVerification(deps: IntakeDeps, token: string | undefined): Promise<VerificationPreview> {
+  const now = deps.clock.now();
+  const link = await checkVerifyLink(deps, token, now);
+  const request = await deps.store.getRequest(link.requestId);
+  if (!request || request.status === 'RECEIVED') throw new HttpProblem(LINK_INVALID_PROBLEM);
+  if (request.status === 'EXPIRED' || request.status === 'CANCELLED') throw new HttpProblem(REQUEST_CLOSED_PROBLEM);
+  if (request.status !== 'AWAITING_VERIFICATION') return { state: 'done', statusUrl: await statusUrlFor(deps.publicBaseUrl, deps.linkKey, request.requestId, now) };
+  return { state: 'confirm', requestId: request.requestId, scope: { allBots: request.scope.botIds.length === 0, botIds: [...request.scope.botIds] } };
+}
+
+/**
+ * The subject confirmed with the button of the page the emailed link opened (`POST /verify`): checks it (signature, purpose, expiry, single use),
  * records IDENTITY_VERIFIED, then checks eligibility and queues the erasure or rejects.
  * A link of a request already past verification (e.g. a second, re-sent link) just leads to
  * the status page.
@@ -564,14 +598,7 @@ export async function submitRequest(deps: IntakeDeps, input: unknown, client: { 
  */
 export async function verifyRequest(deps: IntakeDeps, token: string | undefined): Promise<{ requestId: string; status: RequestStatus; statusUrl: string }> {
   const now = deps.clock.now();
-  let link: Awaited<ReturnType<typeof verifyVerifyToken>>;
-  try {
-    link = await verifyVerifyToken(deps.linkKey, token ?? '', now);
-  } catch (error) {
-    if (error instanceof LinkExpiredError) throw new HttpProblem(LINK_EXPIRED_PROBLEM);
-    if (error instanceof LinkInvalidError) throw new HttpProblem(LINK_INVALID_PROBLEM);
-    throw error;
-  }
+  const link = await checkVerifyLink(deps, token, now);
   const firstUse = await deps.tokens.consumeToken(link.jti, link.expiresAt);
 
   const request = await deps.store.getRequest(link.requestId);

@@ -26,6 +26,7 @@ export const ROUTES: readonly RouteSpec[] = [
       ['POST', '/requests'],
       ['GET', '/check-email'],
       ['GET', '/verify'],
+      ['POST', '/verify'],
       ['GET', '/requests/{id}'],
       ['GET', '/openapi.json'],
       // The pages' stylesheet and the public key that verifies receipts.

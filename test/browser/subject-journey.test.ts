@@ -52,6 +52,11 @@ describe.skipIf(!available)('the subject journey in Chromium', () => {
     await page.goto(`${runtime.url}/dev/outbox`);
     const link = await verificationLink(runtime.url, requestId);
     await page.locator(`a[href="${link}"]`).first().click();
+    // The link opens a page that asks; only its button confirms (mail scanners open links too).
+    await page.waitForURL(/\/verify\?token=/);
+    expect(await page.textContent('h1')).toMatch(/confirm your erasure request/i);
+    await page.screenshot({ path: screenshotPath('confirm'), fullPage: true });
+    await page.getByRole('button', { name: /confirm and erase my data/i }).click();
     await page.waitForURL(new RegExp(`/requests/${requestId}\\?token=`));
 
     const until = Date.now() + 30_000;

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createDevIssuer } from '../../functions/staff/dev-issuer';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, type SimCall } from '../../infra/local/kore-sim';
 import { freePort, startChild, type Child } from './process';
-import { freshEmail, json, mailedRequestId, submitJson, verificationLink } from './support';
+import { confirmLink, freshEmail, json, mailedRequestId, submitJson, verificationLink } from './support';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'erasure-desk-crash-'));
 const children: Child[] = [];
@@ -45,7 +45,7 @@ describe('crash recovery', () => {
     for (const email of emails) {
       expect((await submitJson(base, { email })).status).toBe(202);
       const requestId = await mailedRequestId(base, email);
-      await fetch(await verificationLink(base, requestId), { redirect: 'manual' });
+      await confirmLink(await verificationLink(base, requestId));
       ids.push(requestId);
     }
     const issuer = await createDevIssuer({ dir: join(dataDir, 'dev-issuer') });

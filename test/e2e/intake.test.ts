@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT_OWNER, DEMO_BOTS, DEMO_CO_DEVELOPERS, DEMO_END_USERS, DEMO_MEMBERS } from '../../infra/local/kore-sim';
-import { acceptedErasures, auditDetail, freshEmail, inbox, json, mailedRequestId, outbox, startE2eRuntime, submitAndVerify, submitJson, verificationLink, waitForStatus, type E2eRuntime } from './support';
+import { acceptedErasures, auditDetail, confirmLink, freshEmail, inbox, json, mailedRequestId, outbox, startE2eRuntime, submitAndVerify, submitJson, verificationLink, waitForStatus, type E2eRuntime } from './support';
 
 /** A clock the test can move forward; the whole runtime reads it. */
 const offset = { ms: 0 };
@@ -36,7 +36,7 @@ describe('the intake over HTTP', () => {
     expect(landing.status).toBe(200);
     expect(await landing.text()).toContain('<h1>Check your email</h1>');
     const requestId = await mailedRequestId(runtime.url, email);
-    await fetch(await verificationLink(runtime.url, requestId), { redirect: 'manual' });
+    await confirmLink(await verificationLink(runtime.url, requestId));
     const detail = await waitForStatus(runtime, requestId, ['COMPLETED']);
     expect(detail.timeline.find((e) => e.type === 'ERASURE_SUBMITTING')?.details.botIds).toEqual([DEMO_BOTS.support.botId, DEMO_BOTS.hr.botId].sort());
     expect(acceptedErasures(runtime, email)).toBe(1);
@@ -89,7 +89,7 @@ describe('the intake over HTTP', () => {
     const link = await verificationLink(runtime.url, submitted.requestId);
     offset.ms += 31 * 60_000;
     try {
-      const late = await fetch(link, { redirect: 'manual', headers: { accept: 'application/json' } });
+      const late = await confirmLink(link, 'application/json');
       expect(late.status).toBe(410);
       expect((await json<{ type: string }>(late)).type).toMatch(/link-expired$/);
       await runtime.app.sweep();
@@ -116,7 +116,7 @@ describe('the intake over HTTP', () => {
       const mails = await verificationMails();
       expect(mails).toHaveLength(2);
       const newest = mails[0]!.text.match(/https?:\/\/\S+\/verify\?token=[\w.-]+/)![0];
-      expect((await fetch(newest, { redirect: 'manual' })).status).toBe(303);
+      expect((await confirmLink(newest)).status).toBe(303);
       expect((await auditDetail(runtime, requestId)).timeline.filter((e) => e.type === 'IDENTITY_VERIFIED')).toHaveLength(1);
     } finally {
       offset.ms = 0;

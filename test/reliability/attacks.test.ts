@@ -14,7 +14,7 @@ import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, UnsecuredJW
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, launchChromium } from '../browser/chromium';
-import { auditDetail, clientAddress, freshEmail, mailedRequest, pool, printFigures, raw, readOutbox, startReliabilityRuntime, tally, verificationLinks, type RawResponse, type ReliabilityRuntime } from './harness';
+import { auditDetail, clientAddress, confirmLink, freshEmail, mailedRequest, pool, printFigures, raw, readOutbox, startReliabilityRuntime, tally, verificationLinks, type RawResponse, type ReliabilityRuntime } from './harness';
 import { flipSignatureCharacter } from '../support/tamper';
 
 const failing = freshEmail('attack-fails');
@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => rt?.close());
 
-async function submit(email: string, i: number): Promise<{ requestId: string; statusUrl: string }> {
+async function submit(email: string, i: number): Promise<{ requestId: string; statusUrl: string; verifyUrl?: string }> {
   const r = await raw(`${rt.url}/requests`, { method: 'POST', from: clientAddress(40_000 + i), headers: JSON_HEADERS, body: JSON.stringify({ email }) });
   if (r.status !== 202) throw new Error(`submit answered ${r.status}`);
   return mailedRequest(rt.url, email);
@@ -117,8 +117,8 @@ function headerProblems(name: string, r: RawResponse): string[] {
 
 describe('attacks', () => {
   it('refuses every forged, expired, mis-addressed or misused token on every staff route, and changes nothing', async () => {
-    const { requestId } = await submit(failing, 0);
-    expect((await raw(verificationLinks(await readOutbox(rt.url)).get(requestId)!)).status).toBe(303);
+    const { requestId, verifyUrl } = await submit(failing, 0);
+    expect((await confirmLink(verifyUrl!)).status).toBe(303);
     await waitStatus(requestId, 'FAILED');
     const before = await auditDetail(rt.url, rt.auditorToken, requestId);
 
@@ -384,7 +384,7 @@ describe('attacks', () => {
   });
 
   it('sends the security headers on every HTML answer', async () => {
-    const { requestId, statusUrl } = await submit(freshEmail('headers'), 9);
+    const { requestId, statusUrl, verifyUrl } = await submit(freshEmail('headers'), 9);
     const bearer = { authorization: `Bearer ${rt.opsToken}` };
     const html = { accept: 'text/html' };
     const pages: [string, string, Record<string, string>, string?, string?][] = [
@@ -392,9 +392,11 @@ describe('attacks', () => {
       ['form re-shown (CSRF refused)', '/requests', html, 'POST', 'email=x'],
       ['status page', new URL(statusUrl).pathname + new URL(statusUrl).search, html],
       ['status page refused', `/requests/${requestId}`, html],
+      ['check-email page', '/check-email', html],
+      ['confirmation page', new URL(verifyUrl!).pathname + new URL(verifyUrl!).search, html],
       ['verify refused', '/verify?token=bad', html],
       ['404 page', '/nowhere', html],
-      ['405 page', '/verify', html, 'POST', ''],
+      ['405 page', '/check-email', html, 'POST', ''],
       ['console sign-in', '/console', html],
       ['console refused token', '/console', { ...html, authorization: 'Bearer bad' }],
       ['console dashboard', '/console', { ...html, ...bearer }],

@@ -54,6 +54,8 @@ function naughtyCases(s: string, i: number, auth: { auditor: string; ops: string
       expect: 'problem',
     },
     { name: 'GET /verify token', path: `/verify?token=${q(s)}`, request: { from, headers: { accept: 'application/json' } }, expect: 'problem' },
+    { name: 'POST /verify json token', path: '/verify', request: { method: 'POST', from, headers: JSON_HEADERS, body: json({ token: s }) }, expect: 'problem' },
+    { name: 'POST /verify form token', path: '/verify', request: { method: 'POST', from, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: `token=${q(s)}` }, expect: 'problem' },
     { name: 'GET /requests/{id}', path: `/requests/${q(s)}?token=${q(s)}`, request: { from, headers: { accept: 'application/json' } }, expect: 'problem' },
     { name: 'GET /audit/requests filters', path: `/audit/requests?status=${q(s)}&from=${q(s)}&cursor=${q(s)}`, request: { headers: staff(auth.auditor) }, expect: 'problem' },
     { name: 'GET /audit/requests subject', path: `/audit/requests?subject=${q(s)}`, request: { headers: staff(auth.auditor) }, expect: 'empty-list' },
@@ -93,6 +95,7 @@ function naughtyCases(s: string, i: number, auth: { auditor: string; ops: string
 const deep = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
 const POST_ROUTES: { path: string; headers: (a: { auditor: string; ops: string }) => Record<string, string>; expect?: Expect }[] = [
   { path: '/requests', headers: () => ({ accept: 'application/json' }) },
+  { path: '/verify', headers: () => ({ accept: 'application/json' }) },
   { path: '/ops/requests', headers: (a) => ({ authorization: `Bearer ${a.ops}` }) },
   { path: '/ops/requests/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/retry', headers: (a) => ({ authorization: `Bearer ${a.ops}` }) },
   { path: '/ops/retry', headers: (a) => ({ authorization: `Bearer ${a.ops}` }) },

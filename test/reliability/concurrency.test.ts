@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../functions/intake/use-cases';
-import { acceptedByUser, auditDetail, clientAddress, freshEmail, mailedRequest, pool, printFigures, raw, readOutbox, startReliabilityRuntime, tally, verificationLinks, type ReliabilityRuntime } from './harness';
+import { acceptedByUser, auditDetail, clientAddress, confirmLink, freshEmail, mailedRequest, pool, printFigures, raw, readOutbox, startReliabilityRuntime, tally, verificationLinks, type ReliabilityRuntime } from './harness';
 
 const failing = freshEmail('conc-fails');
 let rt: ReliabilityRuntime;
@@ -40,7 +40,7 @@ describe('concurrency', () => {
 
     const [requestId] = [...ids];
     const link = verificationLinks(mails).get(requestId!)!;
-    expect((await raw(link)).status).toBe(303);
+    expect((await confirmLink(link)).status).toBe(303);
     await waitFor(requestId!, ['COMPLETED']);
     const after = (await readOutbox(rt.url)).filter((m) => m.to === email);
     const deletes = acceptedByUser(rt.simulator!.calls()).get(email)?.length ?? 0;
@@ -69,7 +69,7 @@ describe('concurrency', () => {
     const submitted = await raw(`${rt.url}/requests`, { method: 'POST', from: clientAddress(6000), headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ email: failing }) });
     expect(submitted.status).toBe(202);
     const { requestId, verifyUrl: link } = await mailedRequest(rt.url, failing);
-    expect((await raw(link!)).status).toBe(303);
+    expect((await confirmLink(link!)).status).toBe(303);
     await waitFor(requestId, ['FAILED']);
 
     const headers = { authorization: `Bearer ${rt.opsToken}`, 'content-type': 'application/json' };

@@ -25,6 +25,7 @@ import {
   listAll,
   auditDetail,
   clientAddress,
+  confirmLink,
   freshEmail,
   inboxOf,
   opsRetry,
@@ -126,7 +127,7 @@ describe('crash recovery under load', () => {
         ids[i] = mail.requestId;
         if (mail.kind !== 'verification') return (outcomes[i] = 'verified');
         const link = mail.text.match(/https?:\/\/\S+\/verify\?token=[\w.-]+/)![0];
-        const verified = await retrying(async () => raw(link, { from: clientAddress(i), headers: { accept: 'application/json' } }), 120_000);
+        const verified = await retrying(async () => confirmLink(link, { from: clientAddress(i), headers: { accept: 'application/json' } }), 120_000);
         if (verified.status === 303) return (outcomes[i] = 'verified');
         // "Link used": an earlier use took effect and a kill swallowed its answer — the request moved on.
         const now = await retrying(() => auditDetail(base, auditor, mail.requestId), 60_000);

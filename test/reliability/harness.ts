@@ -162,6 +162,20 @@ export async function mailedRequest(baseUrl: string, email: string): Promise<{ r
   return { requestId: mail.requestId, statusUrl, verifyUrl: mail.text.match(/https?:\/\/\S+\/verify\?token=[\w.-]+/)?.[0] };
 }
 
+/**
+ * Confirms as the confirmation page's button does: POSTs the emailed link's token to /verify
+ * (opening the link itself only shows that page).
+ */
+export function confirmLink(link: string, options: Omit<RawRequest, 'method' | 'body'> = {}): Promise<RawResponse> {
+  const url = new URL(link);
+  return raw(`${url.origin}/verify`, {
+    ...options,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(options.headers ?? {}) },
+    body: `token=${encodeURIComponent(url.searchParams.get('token') ?? '')}`,
+  });
+}
+
 /** requestId → verification link, from one read of the outbox. */
 export function verificationLinks(mails: OutboxEntry[]): Map<string, string> {
   const links = new Map<string, string>();

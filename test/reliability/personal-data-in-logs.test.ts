@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createDevIssuer } from '../../functions/staff/dev-issuer';
 import { DEMO_CO_DEVELOPERS } from '../../infra/local/kore-sim';
 import { freePort, startChild, type Child } from '../e2e/process';
-import { auditDetail, clientAddress, freshEmail, mailedRequest, printFigures, raw, readOutbox, retrying, sleep, verificationLinks } from './harness';
+import { auditDetail, clientAddress, confirmLink, freshEmail, mailedRequest, printFigures, raw, readOutbox, retrying, sleep, verificationLinks } from './harness';
 import { personalDataIn } from './personal-data';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'erasure-desk-logs-'));
@@ -69,7 +69,7 @@ describe('personal data in logs', () => {
     await raw(`${base}/requests`, { method: 'POST', from: clientAddress(50_100), headers: json, body: JSON.stringify({ email: emails[0] }) });
     await raw(`${base}/requests`, { method: 'POST', from: clientAddress(50_101), headers: json, body: JSON.stringify({ email: `${emails[1]}>`, botIds: [emails[1]] }) });
     const links = verificationLinks(await readOutbox(base));
-    for (const id of ids) expect((await raw(links.get(id)!, { headers: { accept: 'text/html' } })).status).toBe(303);
+    for (const id of ids) expect((await confirmLink(links.get(id)!, { headers: { accept: 'text/html' } })).status).toBe(303);
 
     // Ops on a subject's behalf, by enterprise id; staff searching by subject; the console.
     for (const id of enterpriseIds) {

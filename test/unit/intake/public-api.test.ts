@@ -79,6 +79,12 @@ describe('GET / (the form)', () => {
   });
 });
 
+/** The confirmation page's button: POSTs the emailed link's token to /verify. */
+function confirmEvent(link: string, headers: Record<string, string> = BROWSER) {
+  const token = new URL(link).searchParams.get('token') ?? '';
+  return apiEvent({ method: 'POST', path: '/verify', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(token)}` });
+}
+
 describe('the subject’s journey over HTTP', () => {
   it('goes from form post to verified and queued, then shows the receipt once completed', async () => {
     const f = await makeFixture();
@@ -93,7 +99,15 @@ describe('the subject’s journey over HTTP', () => {
     expectPageHeaders(landing);
     expect(landing.body).toMatch(/<h1>Check your email<\/h1>[\s\S]*within 30 minutes[\s\S]*after 10 minutes/);
 
-    const verified = (await api(apiEvent({ ...pathAndQuery(f.mailer.verifyLink()), headers: BROWSER }))) as Res;
+    // Opening the link shows what will happen and changes nothing (mail scanners open links too).
+    const opened = (await api(apiEvent({ ...pathAndQuery(f.mailer.verifyLink()), headers: BROWSER }))) as Res;
+    expect(opened.statusCode).toBe(200);
+    expectPageHeaders(opened);
+    expect(opened.body).toMatch(/<form method="post" action="\/verify">[\s\S]*name="token"[\s\S]*Confirm and erase my data/);
+    expect(f.store.requests.values().next().value!.status).toBe('AWAITING_VERIFICATION');
+    expect(f.workflow.starts).toHaveLength(0);
+
+    const verified = (await api(confirmEvent(f.mailer.verifyLink()))) as Res;
     expect(verified.statusCode).toBe(303);
     const statusUrl = verified.headers.location!;
     expect(statusUrl).toMatch(/^https:\/\/erase\.example\.test\/requests\/[0-9a-f-]{36}\?token=/);
@@ -171,20 +185,27 @@ describe('the subject’s journey over HTTP', () => {
     const f = await makeFixture();
     await postForm(f, 'email=jane%40example.com');
     const api = createPublicApi(f.deps);
-    const link = pathAndQuery(f.mailer.verifyLink());
-    expect(((await api(apiEvent({ ...link, headers: BROWSER }))) as Res).statusCode).toBe(303);
-    const reused = (await api(apiEvent({ ...link, headers: BROWSER }))) as Res;
+    const link = f.mailer.verifyLink();
+    expect(((await api(confirmEvent(link))) as Res).statusCode).toBe(303);
+    const reused = (await api(confirmEvent(link))) as Res;
     expect(reused.statusCode).toBe(410);
     expectPageHeaders(reused);
     expect(reused.body).toContain('already been used');
+    // Opening the used link again just leads to the request's status page.
+    const reopened = (await api(apiEvent({ ...pathAndQuery(link), headers: BROWSER }))) as Res;
+    expect(reopened.statusCode).toBe(303);
+    expect(reopened.headers.location).toMatch(/\/requests\/[0-9a-f-]{36}\?token=/);
 
     const g = await makeFixture();
     await postForm(g, 'email=jane%40example.com');
     g.clock.advance(3600);
-    const expired = (await createPublicApi(g.deps)(apiEvent({ ...pathAndQuery(g.mailer.verifyLink()), headers: BROWSER }))) as Res;
+    const expired = (await createPublicApi(g.deps)(confirmEvent(g.mailer.verifyLink()))) as Res;
     expect(expired.statusCode).toBe(410);
     expectPageHeaders(expired);
     expect(expired.body).toContain('Please submit your request again');
+    const openedExpired = (await createPublicApi(g.deps)(apiEvent({ ...pathAndQuery(g.mailer.verifyLink()), headers: BROWSER }))) as Res;
+    expect(openedExpired.statusCode).toBe(410);
+    expect(openedExpired.body).toContain('Please submit your request again');
   });
 });
 
@@ -196,7 +217,7 @@ describe('the rejection page', () => {
     f.snapshots.identities.set(hash, { subjectHash: hash, accountOwner: false, accountMember: true, ownedBotIds: [bot], coDeveloperBotIds: [] });
     await postForm(f, 'email=jane%40example.com');
     const api = createPublicApi(f.deps);
-    const verified = (await api(apiEvent({ ...pathAndQuery(f.mailer.verifyLink()), headers: BROWSER }))) as Res;
+    const verified = (await api(confirmEvent(f.mailer.verifyLink()))) as Res;
     const page = (await api(apiEvent({ ...pathAndQuery(verified.headers.location!), headers: BROWSER }))) as Res;
     expectPageHeaders(page);
     expect(page.body).toMatch(/Why we cannot erase your data yet[\s\S]*You own one or more bots[\s\S]*transfer ownership/);
@@ -266,7 +287,7 @@ describe('errors and limits', () => {
     const f = await makeFixture();
     const api = createPublicApi(f.deps);
     await postForm(f, 'email=jane%40example.com');
-    const statusUrl = ((await api(apiEvent({ ...pathAndQuery(f.mailer.verifyLink()), headers: BROWSER }))) as Res).headers.location!;
+    const statusUrl = ((await api(confirmEvent(f.mailer.verifyLink()))) as Res).headers.location!;
     const { path } = pathAndQuery(statusUrl);
     const wrong = (await api(apiEvent({ path, query: 'token=abc', headers: { accept: 'application/json' } }))) as Res;
     const none = (await api(apiEvent({ path, headers: { accept: 'application/json' } }))) as Res;
@@ -299,7 +320,7 @@ describe('errors and limits', () => {
     f.store.appendEvent = async () => {
       throw new IllegalTransitionError('CANCELLED', 'VERIFIED');
     };
-    const res = (await createPublicApi(f.deps)(apiEvent({ ...pathAndQuery(f.mailer.verifyLink()) }))) as Res;
+    const res = (await createPublicApi(f.deps)(confirmEvent(f.mailer.verifyLink(), {}))) as Res;
     expect(res.statusCode).toBe(409);
     expect(res.headers['content-type']).toBe('application/problem+json');
   });

@@ -10,6 +10,7 @@ import {
   getStatus,
   lastVerificationMailAt,
   newRequestId,
+  previewVerification,
   requestIdTime,
   scopeKeyOf,
   submitOnBehalf,
@@ -223,6 +224,39 @@ describe('submitRequest', () => {
     const second = await submit(f, { email: EMAIL }, CLIENT);
     expect(second.requestId).not.toBe(first.requestId);
     expect(f.mailer.sent).toHaveLength(2);
+  });
+});
+
+describe('previewVerification (opening the emailed link)', () => {
+  it('only looks: a mail scanner opening the link ten times records and consumes nothing, and the person can still confirm', async () => {
+    const f = await makeFixture();
+    const { requestId } = await submit(f, { email: EMAIL, botIds: [BOT_A] });
+    const token = tokenOf(f.mailer.verifyLink());
+    const before = f.store.events.get(requestId)!.length;
+    for (let i = 0; i < 10; i++) {
+      expect(await previewVerification(f.deps, token)).toEqual({ state: 'confirm', requestId, scope: { allBots: false, botIds: [BOT_A] } });
+    }
+    expect(f.store.events.get(requestId)!).toHaveLength(before);
+    expect(f.workflow.starts).toEqual([]);
+    expect(await verifyRequest(f.deps, token)).toMatchObject({ requestId, status: 'QUEUED' });
+    // Past confirmation the link just leads to the status page.
+    const after = await previewVerification(f.deps, token);
+    expect(after).toEqual({ state: 'done', statusUrl: expect.stringMatching(new RegExp(`/requests/${requestId}\\?token=`)) });
+  });
+
+  it.each<[string, string | undefined]>([
+    ['a garbage token', 'garbage'],
+    ['no token', undefined],
+  ])('refuses %s with 400 like the confirmation does', async (_name, token) => {
+    const f = await makeFixture();
+    expect((await problemOf(previewVerification(f.deps, token))).problem.status).toBe(400);
+  });
+
+  it('refuses an expired link with 410', async () => {
+    const f = await makeFixture();
+    await submit(f, { email: EMAIL });
+    f.clock.advance(31 * 60);
+    expect((await problemOf(previewVerification(f.deps, tokenOf(f.mailer.verifyLink())))).problem.status).toBe(410);
   });
 });
 
