@@ -669,58 +669,44 @@ const SUMMARIES: Record<RequestStatus, string> = {
   EXPIRED: 'This request lapsed because it was not confirmed in time.',
 };
 
-/** The subject-safe timeline: the steps a person cares about, in plain words. */
+/** How each subject-facing event reads on the status page; events not listed stay internal. */
+const SUBJECT_ENTRIES: Partial<Record<AuditEvent['type'], (e: AuditEvent) => Omit<TimelineEntry, 'at'>>> = {
+  REQUEST_RECEIVED: () => ({ title: 'Request received', tone: 'done' }),
+  VERIFICATION_SENT: () => ({ title: 'Confirmation email sent', text: 'Open the link in it to confirm that the request is yours.', tone: 'info' }),
+  IDENTITY_VERIFIED: (e) => ({ title: 'Request confirmed', text: e.actor === 'subject' ? 'You confirmed your email address.' : 'Our staff checked your identity.', tone: 'done' }),
+  ERASURE_QUEUED: () => ({ title: 'Erasure scheduled', tone: 'info' }),
+  RETRY_REQUESTED: () => ({ title: 'Erasure scheduled again', tone: 'info' }),
+  RECHECK_REQUESTED: () => ({ title: 'Erasure scheduled again', tone: 'info' }),
+  ERASURE_SUBMITTED: () => ({ title: 'Erasure sent to the platform', tone: 'done' }),
+  STATUS_CHECKED: () => ({ title: 'Erasure in progress', tone: 'info' }),
+  ERASURE_COMPLETED: () => ({ title: 'Erasure completed', text: 'Your receipt is below.', tone: 'done' }),
+  ERASURE_FAILED: () => ({ title: 'Erasure not finished', text: 'Our staff have been told and will try again.', tone: 'problem' }),
+  ERASURE_TIMED_OUT: () => ({ title: 'No confirmation from the platform in time', text: 'Our staff are following it up.', tone: 'problem' }),
+  REQUEST_REJECTED: () => ({ title: 'We cannot erase your data yet', text: 'See the explanation below.', tone: 'problem' }),
+  REQUEST_CANCELLED: () => ({ title: 'Request cancelled', tone: 'problem' }),
+  REQUEST_EXPIRED: () => ({ title: 'Request lapsed', text: 'It was not confirmed in time. You can submit it again.', tone: 'problem' }),
+  DEADLINE_EXTENDED: () => ({ title: 'Deadline extended', text: 'We told you why by email; the new date is shown above.', tone: 'info' }),
+};
+
+/** Events that (re)start an attempt: the next "in progress" status check is shown again. */
+const ATTEMPT_STARTS: ReadonlySet<AuditEvent['type']> = new Set(['ERASURE_QUEUED', 'RETRY_REQUESTED', 'RECHECK_REQUESTED']);
+
+/**
+ * The subject-safe timeline: the steps a person cares about, in plain words. Of an attempt's many
+ * status checks only the first one that finds the job in progress is shown.
+ */
 export function subjectTimeline(events: readonly AuditEvent[]): TimelineEntry[] {
   const out: TimelineEntry[] = [];
   let inProgressShown = false;
   for (const e of events) {
-    switch (e.type) {
-      case 'REQUEST_RECEIVED':
-        out.push({ at: e.at, title: 'Request received', tone: 'done' });
-        break;
-      case 'VERIFICATION_SENT':
-        out.push({ at: e.at, title: 'Confirmation email sent', text: 'Open the link in it to confirm that the request is yours.', tone: 'info' });
-        break;
-      case 'IDENTITY_VERIFIED':
-        out.push({ at: e.at, title: 'Request confirmed', text: e.actor === 'subject' ? 'You confirmed your email address.' : 'Our staff checked your identity.', tone: 'done' });
-        break;
-      case 'ERASURE_QUEUED':
-      case 'RETRY_REQUESTED':
-      case 'RECHECK_REQUESTED':
-        out.push({ at: e.at, title: e.type === 'ERASURE_QUEUED' ? 'Erasure scheduled' : 'Erasure scheduled again', tone: 'info' });
-        inProgressShown = false;
-        break;
-      case 'ERASURE_SUBMITTED':
-        out.push({ at: e.at, title: 'Erasure sent to the platform', tone: 'done' });
-        break;
-      case 'STATUS_CHECKED':
-        if (!inProgressShown && e.status === 'IN_PROGRESS') out.push({ at: e.at, title: 'Erasure in progress', tone: 'info' });
-        inProgressShown = true;
-        break;
-      case 'ERASURE_COMPLETED':
-        out.push({ at: e.at, title: 'Erasure completed', text: 'Your receipt is below.', tone: 'done' });
-        break;
-      case 'ERASURE_FAILED':
-        out.push({ at: e.at, title: 'Erasure not finished', text: 'Our staff have been told and will try again.', tone: 'problem' });
-        break;
-      case 'ERASURE_TIMED_OUT':
-        out.push({ at: e.at, title: 'No confirmation from the platform in time', text: 'Our staff are following it up.', tone: 'problem' });
-        break;
-      case 'REQUEST_REJECTED':
-        out.push({ at: e.at, title: 'We cannot erase your data yet', text: 'See the explanation below.', tone: 'problem' });
-        break;
-      case 'REQUEST_CANCELLED':
-        out.push({ at: e.at, title: 'Request cancelled', tone: 'problem' });
-        break;
-      case 'REQUEST_EXPIRED':
-        out.push({ at: e.at, title: 'Request lapsed', text: 'It was not confirmed in time. You can submit it again.', tone: 'problem' });
-        break;
-      case 'DEADLINE_EXTENDED':
-        out.push({ at: e.at, title: 'Deadline extended', text: 'We told you why by email; the new date is shown above.', tone: 'info' });
-        break;
-      default:
-        break; // internal steps (execution, calls, notices, checks) stay internal
+    if (ATTEMPT_STARTS.has(e.type)) inProgressShown = false;
+    if (e.type === 'STATUS_CHECKED') {
+      const first = !inProgressShown && e.status === 'IN_PROGRESS';
+      inProgressShown = true;
+      if (!first) continue;
     }
+    const entry = SUBJECT_ENTRIES[e.type];
+    if (entry) out.push({ at: e.at, ...entry(e) });
   }
   return out;
 }

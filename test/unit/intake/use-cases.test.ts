@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HttpProblem } from '../../../functions/commons/http/problem';
 import { verifyChain } from '../../../functions/domain/audit-chain';
-import type { EligibilityRule, PrivilegedIdentity } from '../../../functions/domain/model';
+import type { AuditEvent, EligibilityRule, PrivilegedIdentity } from '../../../functions/domain/model';
 import { hashSubject, normaliseSubjectId } from '../../../functions/domain/subject';
 import { createVerifyToken, statusUrlFor } from '../../../functions/intake/links';
 import {
@@ -15,6 +15,7 @@ import {
   scopeKeyOf,
   submitOnBehalf,
   submitRequest,
+  subjectTimeline,
   verifyRequest,
 } from '../../../functions/intake/use-cases';
 import { makeFixture, SNAPSHOT, type Fixture } from './fakes';
@@ -519,3 +520,41 @@ describe('identifiers and scope', () => {
     expect(requestIdTime('not-a-v7-id')).toBeUndefined();
   });
 });
+
+describe('subjectTimeline', () => {
+  const at = (n: number) => `2026-03-10T09:${String(n).padStart(2, '0')}:00.000Z`;
+  const event = (n: number, type: AuditEvent['type'], status: AuditEvent['status'], actor: AuditEvent['actor'] = 'system:workflow') =>
+    ({ requestId: 'r', seq: n, type, at: at(n), actor, attempt: 1, status, details: {}, prevHash: '', hash: '' }) as AuditEvent;
+
+  it('shows the steps a person cares about, one "in progress" per attempt, and nothing internal', () => {
+    const entries = subjectTimeline([
+      event(1, 'REQUEST_RECEIVED', 'RECEIVED', 'subject'),
+      event(2, 'VERIFICATION_SENT', 'AWAITING_VERIFICATION', 'system:intake'),
+      event(3, 'IDENTITY_VERIFIED', 'VERIFIED', 'subject'),
+      event(4, 'NOTICE_SENT', 'VERIFIED', 'system:intake'),
+      event(5, 'ERASURE_QUEUED', 'QUEUED', 'system:intake'),
+      event(6, 'ERASURE_SUBMITTED', 'SUBMITTED'),
+      event(7, 'STATUS_CHECKED', 'IN_PROGRESS'),
+      event(8, 'STATUS_CHECKED', 'IN_PROGRESS'),
+      event(9, 'ERASURE_FAILED', 'FAILED'),
+      event(10, 'RETRY_REQUESTED', 'QUEUED', 'staff:ops'),
+      event(11, 'STATUS_CHECKED', 'IN_PROGRESS'),
+      event(12, 'ERASURE_COMPLETED', 'COMPLETED'),
+    ]);
+    expect(entries.map((e) => `${e.at.slice(14, 16)} ${e.title} (${e.tone})`)).toEqual([
+      '01 Request received (done)',
+      '02 Confirmation email sent (info)',
+      '03 Request confirmed (done)',
+      '05 Erasure scheduled (info)',
+      '06 Erasure sent to the platform (done)',
+      '07 Erasure in progress (info)',
+      '09 Erasure not finished (problem)',
+      '10 Erasure scheduled again (info)',
+      '11 Erasure in progress (info)',
+      '12 Erasure completed (done)',
+    ]);
+    expect(entries[2]!.text).toBe('You confirmed your email address.');
+    expect(subjectTimeline([event(1, 'IDENTITY_VERIFIED', 'VERIFIED', 'staff:desk')])[0]!.text).toBe('Our staff checked your identity.');
+  });
+});
+
