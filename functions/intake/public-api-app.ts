@@ -141,8 +141,8 @@ export function createPublicApi(deps: PublicApiDeps): PublicApi {
   function tokenFromBody(event: APIGatewayProxyEventV2): string | undefined {
     const body = parseBody(event);
     if (body.kind === 'json') {
-      const value = body.value;
-      return value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as Record<string, unknown>).token === 'string' ? ((value as Record<string, unknown>).token as string) : undefined;
+      const token = (body.value as { token?: unknown } | null)?.token;
+      return typeof token === 'string' ? token : undefined;
     }
     const field = body.fields.get('token');
     return field?.length === 1 ? field[0] : undefined;

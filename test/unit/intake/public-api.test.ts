@@ -163,6 +163,20 @@ describe('the subject’s journey over HTTP', () => {
     expect(fresh.body).not.toMatch(/requests\/|token/);
   });
 
+  it('confirms with the token as JSON too, and refuses a body without one with 400', async () => {
+    const f = await makeFixture();
+    await postForm(f, 'email=jane%40example.com');
+    const api = createPublicApi(f.deps);
+    const post = async (body: string) =>
+      (await api(apiEvent({ method: 'POST', path: '/verify', headers: { 'content-type': 'application/json', accept: 'application/json' }, body }))) as Res;
+    for (const body of ['{}', '{"token":42}', '["x"]', 'null', '"token"']) expect((await post(body)).statusCode).toBe(400);
+    expect(f.workflow.starts).toHaveLength(0);
+    const token = new URL(f.mailer.verifyLink()).searchParams.get('token');
+    const confirmed = await post(JSON.stringify({ token }));
+    expect(confirmed.statusCode).toBe(303);
+    expect(f.workflow.starts).toHaveLength(1);
+  });
+
   it('accepts a base64-encoded JSON body as API Gateway delivers it', async () => {
     const f = await makeFixture();
     const res = (await createPublicApi(f.deps)(
