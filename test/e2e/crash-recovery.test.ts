@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDevIssuer } from '../../functions/staff/dev-issuer';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, type SimCall } from '../../infra/local/kore-sim';
-import { freePort, startChild, type Child } from './process';
+import { freePort, startChild, startSimulatorChild, type Child } from './process';
 import { confirmLink, freshEmail, json, mailedRequestId, submitJson, verificationLink } from './support';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'erasure-desk-crash-'));
@@ -32,10 +32,8 @@ async function startRuntime(port: number, koreUrl: string): Promise<Child> {
 
 describe('crash recovery', () => {
   it('finishes every open request after a SIGKILL and a restart, with one DELETE each', async () => {
-    const simPort = await freePort();
-    const sim = await startChild('infra/local/kore-sim-cli.ts', { KORE_SIM_PORT: String(simPort), KORE_SIM_JOB_MS: '4000' }, /127\.0\.0\.1:\d+/);
+    const { child: sim, url: koreUrl } = await startSimulatorChild(4000);
     children.push(sim);
-    const koreUrl = `http://127.0.0.1:${simPort}`;
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const first = await startRuntime(port, koreUrl);

@@ -56,3 +56,10 @@ export async function startChild(entry: string, env: Record<string, string>, rea
   }
   return { process: child, output: () => output, exited, kill };
 }
+
+/** The Kore.ai simulator as its own process on a free loopback port (it outlives runtime crashes). */
+export async function startSimulatorChild(jobMs: number): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const child = await startChild('infra/local/kore-sim-cli.ts', { KORE_SIM_PORT: String(port), KORE_SIM_JOB_MS: String(jobMs) }, /127\.0\.0\.1:\d+/);
+  return { child, url: `http://127.0.0.1:${port}` };
+}

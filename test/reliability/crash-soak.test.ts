@@ -19,7 +19,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createDevIssuer } from '../../functions/staff/dev-issuer';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, type SimCall } from '../../infra/local/kore-sim';
 import { seededRandom } from '../../infra/local/kore-sim/random';
-import { freePort, startChild, type Child } from '../e2e/process';
+import { freePort, startChild, startSimulatorChild, type Child } from '../e2e/process';
 import {
   accountAllDeletes,
   listAll,
@@ -60,10 +60,8 @@ describe('crash recovery under load', () => {
     const seed = Number(process.env.REL_CRASH_SEED ?? Date.now() % 100_000);
     // Deterministic, so a failing run can be replayed from the printed seed.
     const random = seededRandom(seed);
-    const simPort = await freePort();
-    const sim = await startChild('infra/local/kore-sim-cli.ts', { KORE_SIM_PORT: String(simPort), KORE_SIM_JOB_MS: '1500' }, /127\.0\.0\.1:\d+/);
+    const { child: sim, url: koreUrl } = await startSimulatorChild(1500);
     children.push(sim);
-    const koreUrl = `http://127.0.0.1:${simPort}`;
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const env = {
