@@ -36,7 +36,7 @@ describe('dependency hygiene', () => {
     if (!counts && unavailable) {
       console.warn(
         '\n*** DEPENDENCY AUDIT NOT RUN: the npm registry refused the advisories endpoint ' +
-          `(${(report.message ?? report.error?.summary ?? run.stderr).toString().slice(0, 200).trim()}). Run \`npm audit --omit=dev\` where the registry answers audits. ***\n`,
+          `(${(report.message ?? report.error?.summary ?? run.stderr).toString().slice(0, 200).trim()}). Run \`npm audit --omit=dev\` where the registry answers audits; meanwhile see docs/dependency-review.md (an offline review). ***\n`,
       );
       context.skip();
     }
