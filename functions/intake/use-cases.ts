@@ -354,7 +354,14 @@ async function maybeResendVerification(deps: IntakeDeps, request: ErasureRequest
  * is logged and not retried: the answer must look the same either way.
  */
 async function remindOfOpenRequest(deps: IntakeDeps, request: ErasureRequest, to: string, now: Date): Promise<void> {
-  if (request.status === 'AWAITING_VERIFICATION') return maybeResendVerification(deps, request, to, now);
+  if (request.status === 'AWAITING_VERIFICATION') {
+    try {
+      await maybeResendVerification(deps, request, to, now);
+    } catch (error) {
+      logOf(deps)({ level: 'error', message: 'verification mail not re-sent', requestId: request.requestId, errorName: errorName(error) });
+    }
+    return;
+  }
   if (request.status === 'RECEIVED' || isFinal(request.status)) return;
   const window = limitsOf(deps).resendAfterSeconds;
   const { allowed } = await deps.rateLimiter.hit(`already-open-mail:${request.requestId}`, window, 1, now);
@@ -589,8 +596,9 @@ export async function previewVerification(deps: IntakeDeps, token: string | unde
 }
 
 /**
- * The subject confirmed with the button of the page the emailed link opened (`POST /verify`): checks it (signature, purpose, expiry, single use),
- * records IDENTITY_VERIFIED, then checks eligibility and queues the erasure or rejects.
+ * The subject confirmed with the button of the page the emailed link opened (`POST /verify`):
+ * checks the link (signature, purpose, expiry, single use), records IDENTITY_VERIFIED, then
+ * checks eligibility and queues the erasure or rejects.
  * A link of a request already past verification (e.g. a second, re-sent link) just leads to
  * the status page.
  * @throws HttpProblem 400 (not a valid link), 410 (expired, already used, request closed);

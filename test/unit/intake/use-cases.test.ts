@@ -114,6 +114,18 @@ describe('submitRequest', () => {
     expect(f.store.requests.size).toBe(2);
   });
 
+  it('answers a resubmission the same even when re-sending its verification mail fails, and logs only ids', async () => {
+    const f = await makeFixture();
+    const lines = f.logs;
+    const first = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    f.clock.advance(11 * 60);
+    f.mailer.failNext = 1;
+    const again = await submitRequest(f.deps, { email: EMAIL }, CLIENT);
+    expect(again).toEqual(first);
+    expect(lines.some((l) => l.message === 'verification mail not re-sent')).toBe(true);
+    expect(JSON.stringify(lines)).not.toMatch(/jane/i);
+  });
+
   it('treats another scope of the same subject as another request', async () => {
     const f = await makeFixture();
     const all = await submit(f, { email: EMAIL }, CLIENT);
