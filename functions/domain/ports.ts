@@ -59,11 +59,15 @@ export interface AuditStore {
    * Appends an event built from the current request. `build` is called with the freshest request
    * (re-read after a concurrent append) and may throw (e.g. IllegalTransitionError) to refuse;
    * the append is retried on the next sequence number when another writer got there first.
+   * `options.current`: the request as the caller has just written it (e.g. what `createRequest`
+   * returned). The first try builds on it without reading the store; if another writer got there
+   * first, that try's write is refused and the append goes on as usual, from a fresh read.
    * @throws RequestNotFoundError, ConcurrentUpdateError, or whatever `build` throws.
    */
   appendEvent(
     requestId: string,
     build: (current: ErasureRequest) => { event: AuditEventInput; patch?: RequestPatch },
+    options?: { current?: ErasureRequest },
   ): Promise<{ request: ErasureRequest; event: AuditEvent }>;
 
   /** Every event of a request, in sequence order. */

@@ -534,19 +534,24 @@ export async function submitRequest(deps: IntakeDeps, input: unknown, client: { 
 
   let awaiting: ErasureRequest;
   try {
-    ({ request: awaiting } = await deps.store.appendEvent(requestId, (current) => {
-      const transition = assertTransition(current.status, 'AWAITING_VERIFICATION');
-      return {
-        event: {
-          type: transition.event,
-          at: now.toISOString(),
-          actor: INTAKE,
-          attempt: current.attempt,
-          status: 'AWAITING_VERIFICATION',
-          details: { kind: 'verification', linkValidSeconds: VERIFY_LINK_TTL_SECONDS },
-        },
-      };
-    }));
+    // Built on the request just created: no read of what this call has just written.
+    ({ request: awaiting } = await deps.store.appendEvent(
+      requestId,
+      (current) => {
+        const transition = assertTransition(current.status, 'AWAITING_VERIFICATION');
+        return {
+          event: {
+            type: transition.event,
+            at: now.toISOString(),
+            actor: INTAKE,
+            attempt: current.attempt,
+            status: 'AWAITING_VERIFICATION',
+            details: { kind: 'verification', linkValidSeconds: VERIFY_LINK_TTL_SECONDS },
+          },
+        };
+      },
+      { current: created },
+    ));
   } catch (error) {
     await abandon(deps, requestId, 'INTAKE_FAILED');
     throw error;

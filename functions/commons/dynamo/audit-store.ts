@@ -161,9 +161,14 @@ export class DynamoAuditStore implements AuditStore {
   async appendEvent(
     requestId: string,
     build: (current: ErasureRequest) => { event: AuditEventInput; patch?: RequestPatch },
+    options: { current?: ErasureRequest } = {},
   ): Promise<{ request: ErasureRequest; event: AuditEvent }> {
+    // What the caller has just written saves the first read (GetItem + Query); the conditional
+    // put of the next sequence number still refuses it if the chain has moved on meanwhile.
+    const known = options.current?.requestId === requestId && options.current.lastSeq > 0 ? options.current : undefined;
     for (let retry = 0; ; retry++) {
-      const state = await this.#readState(requestId);
+      const state: ChainState =
+        retry === 0 && known ? { request: structuredClone(known), head: { seq: known.lastSeq, hash: known.lastHash }, lagging: [] } : await this.#readState(requestId);
       if (state.lagging.length > 0) await this.#persistRepair(requestId, state);
       const { event: input, patch = {} } = build(structuredClone(state.request));
       if (state.head.seq >= MAX_EVENT_SEQ) throw new RangeError('The event chain of this request is full');

@@ -165,6 +165,42 @@ describe('DynamoAuditStore: appending', () => {
   });
 });
 
+describe('DynamoAuditStore: appending on what the caller has just written', () => {
+  it('skips the read when given the request createRequest returned: one Put and one Update', async () => {
+    const sent: string[] = [];
+    const store = newStore(interceptingClient(db.client, (command) => void sent.push(command.constructor.name)));
+    const input = newRequest();
+    const { request: created } = await store.createRequest(input, receivedEvent(input));
+    sent.length = 0;
+    const { request, event } = await store.appendEvent(input.requestId, transition('AWAITING_VERIFICATION'), { current: created });
+    expect(sent).toEqual(['PutCommand', 'UpdateCommand']);
+    expect(event).toMatchObject({ seq: 2, prevHash: created.lastHash });
+    expect(request).toMatchObject({ status: 'AWAITING_VERIFICATION', lastSeq: 2 });
+    expect(verifyChain(input.requestId, await store.getTimeline(input.requestId))).toMatchObject({ ok: true });
+  });
+
+  it('falls back to a fresh read when the chain moved on after the given request, and builds again on it', async () => {
+    const store = newStore();
+    const input = newRequest();
+    const { request: created } = await store.createRequest(input, receivedEvent(input));
+    await store.appendEvent(input.requestId, transition('AWAITING_VERIFICATION'));
+    const seen: string[] = [];
+    const { event } = await store.appendEvent(
+      input.requestId,
+      (current) => {
+        seen.push(current.status);
+        return { event: { type: 'NOTICE_SENT', at: '2026-03-11T11:00:00.000Z', actor: 'system:test', attempt: current.attempt, status: current.status, details: {} } };
+      },
+      { current: created },
+    );
+    expect(seen).toEqual(['RECEIVED', 'AWAITING_VERIFICATION']);
+    expect(event).toMatchObject({ seq: 3, status: 'AWAITING_VERIFICATION' });
+    const timeline = await store.getTimeline(input.requestId);
+    expect(timeline.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(verifyChain(input.requestId, timeline)).toMatchObject({ ok: true });
+  });
+});
+
 describe('DynamoAuditStore: projection repair', () => {
   it('replays an event whose writer died before updating the projection', async () => {
     const input = newRequest();
