@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient, type ScanCommandInput, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { createDocumentClient } from '../../functions/commons/dynamo/clients';
 import { TABLE_SCHEMA, createTableInput } from '../../functions/commons/dynamo/table-schema';
@@ -83,57 +83,58 @@ type Item = Record<string, unknown>;
 export async function healIndexes(client: DynamoDBDocumentClient, tableName: string): Promise<IndexHealing> {
   const healing: IndexHealing = { orphaned: 0, stale: 0, missing: 0 };
   const tableKeys = [TABLE_SCHEMA.partitionKey.name, TABLE_SCHEMA.sortKey.name];
-  for (const index of TABLE_SCHEMA.globalSecondaryIndexes) {
-    const indexKeys = [index.partitionKey.name, index.sortKey.name];
-    let startKey: Item | undefined;
-    do {
-      const page: ScanCommandOutput = await client.send(new ScanCommand({ TableName: tableName, IndexName: index.indexName, ExclusiveStartKey: startKey }));
-      for (const entry of page.Items ?? []) {
-        const key = Object.fromEntries(tableKeys.map((k) => [k, entry[k]]));
-        const { Item: item } = await client.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
-        const entryKeys = Object.fromEntries([...tableKeys, ...indexKeys].map((k) => [k, entry[k]]));
-        if (!item) {
-          await client.send(new PutCommand({ TableName: tableName, Item: entryKeys }));
-          await client.send(new DeleteCommand({ TableName: tableName, Key: key }));
-          healing.orphaned++;
-        } else if (indexKeys.some((k) => item[k] !== entry[k])) {
-          await client.send(new PutCommand({ TableName: tableName, Item: { ...item, ...entryKeys } }));
-          await client.send(new PutCommand({ TableName: tableName, Item: item }));
-          healing.stale++;
-        }
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+  const indexes = TABLE_SCHEMA.globalSecondaryIndexes.map((index) => ({ name: index.indexName, keys: [index.partitionKey.name, index.sortKey.name] }));
 
-    // Items that carry this index's keys must be listed under them.
-    startKey = undefined;
-    do {
-      const page: ScanCommandOutput = await client.send(
-        new ScanCommand({
+  // Every entry of every index must list an item that exists, under the keys that item has.
+  for (const index of indexes) {
+    for await (const entry of scanAll(client, { TableName: tableName, IndexName: index.name })) {
+      const key = Object.fromEntries(tableKeys.map((k) => [k, entry[k]]));
+      const { Item: item } = await client.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+      const entryKeys = Object.fromEntries([...tableKeys, ...index.keys].map((k) => [k, entry[k]]));
+      if (!item) {
+        await client.send(new PutCommand({ TableName: tableName, Item: entryKeys }));
+        await client.send(new DeleteCommand({ TableName: tableName, Key: key }));
+        healing.orphaned++;
+      } else if (index.keys.some((k) => item[k] !== entry[k])) {
+        await client.send(new PutCommand({ TableName: tableName, Item: { ...item, ...entryKeys } }));
+        await client.send(new PutCommand({ TableName: tableName, Item: item }));
+        healing.stale++;
+      }
+    }
+  }
+
+  // Every item that carries an index's keys must be listed under them: one pass over the table.
+  for await (const item of scanAll(client, { TableName: tableName, ConsistentRead: true })) {
+    let unlisted = 0;
+    for (const index of indexes) {
+      const [pk, sk] = index.keys as [string, string];
+      if (item[pk] === undefined || item[sk] === undefined) continue;
+      const listed = await client.send(
+        new QueryCommand({
           TableName: tableName,
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-          FilterExpression: 'attribute_exists(#ipk) AND attribute_exists(#isk)',
-          ExpressionAttributeNames: { '#ipk': indexKeys[0]!, '#isk': indexKeys[1]! },
+          IndexName: index.name,
+          KeyConditionExpression: '#ipk = :ipk AND #isk = :isk',
+          ExpressionAttributeNames: { '#ipk': pk, '#isk': sk },
+          ExpressionAttributeValues: { ':ipk': item[pk], ':isk': item[sk] },
         }),
       );
-      for (const item of page.Items ?? []) {
-        const listed = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: index.indexName,
-            KeyConditionExpression: '#ipk = :ipk AND #isk = :isk',
-            ExpressionAttributeNames: { '#ipk': indexKeys[0]!, '#isk': indexKeys[1]! },
-            ExpressionAttributeValues: { ':ipk': item[indexKeys[0]!], ':isk': item[indexKeys[1]!] },
-          }),
-        );
-        if ((listed.Items ?? []).some((entry) => tableKeys.every((k) => entry[k] === item[k]))) continue;
-        await client.send(new PutCommand({ TableName: tableName, Item: item }));
-        healing.missing++;
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+      if (!(listed.Items ?? []).some((entry) => tableKeys.every((k) => entry[k] === item[k]))) unlisted++;
+    }
+    if (unlisted === 0) continue;
+    // One re-put indexes the item in every index it belongs to.
+    await client.send(new PutCommand({ TableName: tableName, Item: item }));
+    healing.missing += unlisted;
   }
   return healing;
+}
+
+/** Every item of a Scan, page after page. */
+async function* scanAll(client: DynamoDBDocumentClient, input: Omit<ScanCommandInput, 'ExclusiveStartKey'>): AsyncGenerator<Item> {
+  let startKey: Item | undefined;
+  do {
+    const page: ScanCommandOutput = await client.send(new ScanCommand({ ...input, ExclusiveStartKey: startKey }));
+    yield* page.Items ?? [];
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
 }
 
