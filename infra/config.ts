@@ -17,6 +17,8 @@
  * | `snapshotMaxAgeSeconds` | 3600 | oldest user-roles snapshot an eligibility decision may use |
  * | `recordRetentionDays` | 2190 (≈ 6 years) | TTL of audit records (`expiresAt`) |
  * | `apiThrottleRate`, `apiThrottleBurst` | 20, 50 | API Gateway default stage throttling (requests/s, burst) |
+ * | `stuckAfterSeconds`, `receivedStaleSeconds`, `verificationTtlSeconds`, `verificationResendSeconds`, `intakeStaleClaimSeconds` | the functions' own (900, 900, 1800, 600, 120) | request lifecycle timings (STUCK_AFTER_SECONDS, …); only set ones reach the functions' environment |
+ * | `koreTimeoutMs` | the client's (10000) | timeout of one Kore.ai call (KORE_TIMEOUT_MS), 100–20000 |
  * | `reserveConcurrency` | true | reserve 1 concurrent execution per scheduled job (so runs never overlap); set `false` on accounts whose Lambda concurrency limit is still 10 |
  */
 import { z } from 'zod';
@@ -24,6 +26,8 @@ import { z } from 'zod';
 /** Validated stack configuration. */
 export interface ErasureDeskConfig {
   readonly koreBaseUrl: string;
+  /** Timeout of one Kore.ai call; undefined keeps the client's default. */
+  readonly koreTimeoutMs?: number;
   readonly publicBaseUrl?: string;
   readonly mailFrom?: string;
   /** External OIDC issuer of staff tokens; undefined means "create a Cognito user pool". */
@@ -39,11 +43,24 @@ export interface ErasureDeskConfig {
   readonly recordRetentionDays: number;
   readonly apiThrottle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly reserveConcurrency: boolean;
+  /** Lifecycle timings given in context, by environment variable (unset ones keep the functions' defaults). */
+  readonly lifecycle: Readonly<Partial<Record<LifecycleVariable, number>>>;
 }
+
+/** Context keys of the request lifecycle timings and the variable each sets. */
+export const LIFECYCLE_KEYS = {
+  stuckAfterSeconds: 'STUCK_AFTER_SECONDS',
+  receivedStaleSeconds: 'RECEIVED_STALE_SECONDS',
+  verificationTtlSeconds: 'VERIFICATION_TTL_SECONDS',
+  verificationResendSeconds: 'VERIFICATION_RESEND_SECONDS',
+  intakeStaleClaimSeconds: 'INTAKE_STALE_CLAIM_SECONDS',
+} as const;
+export type LifecycleVariable = (typeof LIFECYCLE_KEYS)[keyof typeof LIFECYCLE_KEYS];
 
 /** Every context key this app reads (anything else in context is CDK's own business). */
 export const CONFIG_KEYS = [
   'koreBaseUrl',
+  'koreTimeoutMs',
   'publicBaseUrl',
   'mailFrom',
   'staffIssuer',
@@ -61,6 +78,7 @@ export const CONFIG_KEYS = [
   'apiThrottleRate',
   'apiThrottleBurst',
   'reserveConcurrency',
+  ...(Object.keys(LIFECYCLE_KEYS) as Array<keyof typeof LIFECYCLE_KEYS>),
 ] as const;
 
 /** Thrown when context values are missing, malformed or inconsistent. */
@@ -88,6 +106,12 @@ const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
     (v) => (v === undefined || v === '' ? fallback : typeof v === 'string' ? Number(v) : v),
     z.number().int().positive().max(max),
   );
+/** An optional whole number of seconds (at least `min`, at most 30 days). */
+const optionalSeconds = (min: number) =>
+  z.preprocess(
+    (v) => (v === undefined || v === '' ? undefined : typeof v === 'string' ? Number(v) : v),
+    z.number().int().min(min).max(30 * 86_400).optional(),
+  );
 const email = z.string().regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'must be an email address');
 const sesIdentity = z.string().regex(/^([^\s@]+@)?[a-z0-9-]+(\.[a-z0-9-]+)+$/i, 'must be an email address or a domain');
 const botIds = z.preprocess(
@@ -103,6 +127,10 @@ const botIds = z.preprocess(
 const schema = z
   .object({
     koreBaseUrl: z.preprocess((v) => (v === undefined || v === '' ? 'https://bots.kore.ai' : v), httpsUrl),
+    koreTimeoutMs: z.preprocess(
+      (v) => (v === undefined || v === '' ? undefined : typeof v === 'string' ? Number(v) : v),
+      z.number().int().min(100).max(20_000).optional(),
+    ),
     publicBaseUrl: optionalHttpsUrl,
     mailFrom: optionalText.pipe(sesIdentity.optional()),
     staffIssuer: optionalHttpsUrl,
@@ -119,6 +147,11 @@ const schema = z
     recordRetentionDays: positiveInt(2190, 36_500),
     apiThrottleRate: positiveInt(20, 10_000),
     apiThrottleBurst: positiveInt(50, 5_000),
+    stuckAfterSeconds: optionalSeconds(0),
+    receivedStaleSeconds: optionalSeconds(0),
+    verificationTtlSeconds: optionalSeconds(60),
+    verificationResendSeconds: optionalSeconds(1),
+    intakeStaleClaimSeconds: optionalSeconds(1),
     reserveConcurrency: z.preprocess(
       (v) => (v === undefined || v === '' ? true : v === 'true' ? true : v === 'false' ? false : v),
       z.boolean(),
@@ -159,6 +192,7 @@ export function readConfig(read: (key: string) => unknown): ErasureDeskConfig {
   const c = parsed.data;
   return {
     koreBaseUrl: c.koreBaseUrl,
+    ...(c.koreTimeoutMs !== undefined ? { koreTimeoutMs: c.koreTimeoutMs } : {}),
     publicBaseUrl: c.publicBaseUrl,
     mailFrom: c.mailFrom,
     staffIdentity:
@@ -175,5 +209,11 @@ export function readConfig(read: (key: string) => unknown): ErasureDeskConfig {
     recordRetentionDays: c.recordRetentionDays,
     apiThrottle: { rateLimit: c.apiThrottleRate, burstLimit: c.apiThrottleBurst },
     reserveConcurrency: c.reserveConcurrency,
+    lifecycle: Object.fromEntries(
+      Object.entries(LIFECYCLE_KEYS).flatMap(([key, variable]) => {
+        const value = c[key as keyof typeof LIFECYCLE_KEYS];
+        return value === undefined ? [] : [[variable, value]];
+      }),
+    ),
   };
 }

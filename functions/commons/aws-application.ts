@@ -77,7 +77,8 @@ export async function buildAwsApplication(env: Env = process.env): Promise<Appli
   const koreSecretArn = getOptionalStringFromEnv('KORE_CREDENTIALS_SECRET_ARN', env);
   if (koreSecretArn) {
     const credentials = await loadJsonSecret(sm, koreSecretArn, parseKoreCredentials);
-    kore = new KoreClient({ baseUrl: getStringFromEnv('KORE_BASE_URL', env), ...credentials });
+    const timeoutMs = getOptionalStringFromEnv('KORE_TIMEOUT_MS', env) ? getNumberFromEnv('KORE_TIMEOUT_MS', 0, env, { min: 100, max: 20_000 }) : undefined;
+    kore = new KoreClient({ baseUrl: getStringFromEnv('KORE_BASE_URL', env), ...credentials, ...(timeoutMs ? { timeoutMs } : {}) });
   }
 
   let workflow: WorkflowStarter = unavailable('Step Functions');

@@ -66,6 +66,8 @@ interface FunctionSpec {
   readonly retention?: boolean;
   /** PUBLIC_BASE_URL (links in pages and mails). */
   readonly publicUrl?: boolean;
+  /** STUCK_AFTER_SECONDS, RECEIVED_STALE_SECONDS, VERIFICATION_* and INTAKE_STALE_CLAIM_SECONDS, when configured. */
+  readonly lifecycle?: boolean;
   /** CANARY_BOT_IDS, CANARY_USER_ID. */
   readonly canary?: boolean;
   /** cloudwatch:PutMetricData, only in the ErasureDesk namespace. */
@@ -91,6 +93,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     mail: true,
     workflow: 'start',
     snapshot: true,
+    lifecycle: true,
     retention: true,
     publicUrl: true,
     timeout: API_TIMEOUT,
@@ -116,6 +119,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     workflow: 'manage',
     staff: true,
     snapshot: true,
+    lifecycle: true,
     retention: true,
     publicUrl: true,
     timeout: API_TIMEOUT,
@@ -132,6 +136,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     workflow: 'manage',
     staff: true,
     snapshot: true,
+    lifecycle: true,
     retention: true,
     publicUrl: true,
     timeout: API_TIMEOUT,
@@ -186,6 +191,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     snapshot: true,
     workflow: 'manage',
     poll: true,
+    lifecycle: true,
     retention: true,
     metrics: true,
     timeout: Duration.minutes(4),
@@ -198,6 +204,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     appSecret: true,
     workflow: 'start',
     snapshot: true,
+    lifecycle: true,
     retention: true,
     canary: true,
     metrics: true,
@@ -368,6 +375,7 @@ export class Functions extends Construct {
     if (spec.kore) {
       env.KORE_BASE_URL = config.koreBaseUrl;
       env.KORE_CREDENTIALS_SECRET_ARN = props.koreCredentials.secretArn;
+      if (config.koreTimeoutMs !== undefined) env.KORE_TIMEOUT_MS = String(config.koreTimeoutMs);
       props.koreCredentials.grantRead(role);
     }
     if (spec.appSecret) {
@@ -422,6 +430,7 @@ export class Functions extends Construct {
       env.POLL_DEADLINE_SECONDS = String(config.pollDeadlineSeconds);
     }
     if (spec.snapshot) env.SNAPSHOT_MAX_AGE_SECONDS = String(config.snapshotMaxAgeSeconds);
+    if (spec.lifecycle) Object.assign(env, Object.fromEntries(Object.entries(config.lifecycle).map(([k, v]) => [k, String(v)])));
     if (spec.retention) env.RECORD_RETENTION_DAYS = String(config.recordRetentionDays);
     if (spec.canary && config.canary) {
       env.CANARY_BOT_IDS = config.canary.botIds.join(',');

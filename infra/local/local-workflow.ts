@@ -72,11 +72,32 @@ export class LocalWorkflow implements WorkflowStarter {
 
   async startErasure(requestId: string, attempt: number): Promise<{ started: boolean; executionId: string }> {
     const name = LocalWorkflow.executionName(requestId, attempt);
-    if (this.#executions.has(name) || this.#stopped) return { started: false, executionId: name };
-    const record: ExecutionRecord = { name, input: { requestId, attempt }, state: 'RUNNING', startedAt: new Date().toISOString(), runs: 0 };
+    return { started: this.start(name, { requestId, attempt }).created, executionId: name };
+  }
+
+  /** Starts an execution unless one of that name exists (names are unique, as in the service). */
+  start(name: string, input: unknown): { created: boolean; startedAt: string; input: unknown } {
+    const existing = this.#executions.get(name);
+    if (existing || this.#stopped) return { created: false, startedAt: existing?.startedAt ?? new Date().toISOString(), input: existing?.input ?? input };
+    const record: ExecutionRecord = { name, input: input as ExecutionRecord['input'], state: 'RUNNING', startedAt: new Date().toISOString(), runs: 0 };
     this.#executions.set(name, record);
     this.#run(record);
-    return { started: true, executionId: name };
+    return { created: true, startedAt: record.startedAt, input };
+  }
+
+  /** One execution by name, or undefined. */
+  describe(name: string): ExecutionRecord | undefined {
+    const record = this.#executions.get(name);
+    return record ? { ...record } : undefined;
+  }
+
+  /** Stops a running execution (ABORTED, as StopExecution does). */
+  async stopExecution(name: string): Promise<void> {
+    const record = this.#executions.get(name);
+    const running = this.#running.get(name);
+    if (!record || record.state !== 'RUNNING' || !running) return;
+    running.abort();
+    await running.done;
   }
 
   async isRunning(requestId: string, attempt: number): Promise<boolean> {
@@ -89,9 +110,14 @@ export class LocalWorkflow implements WorkflowStarter {
 
   /** @throws Error when the execution does not exist or is still running (as the service does). */
   async redrive(requestId: string, attempt: number): Promise<void> {
-    const record = this.#executions.get(LocalWorkflow.executionName(requestId, attempt));
+    return this.redriveExecution(LocalWorkflow.executionName(requestId, attempt));
+  }
+
+  /** @throws Error `ExecutionDoesNotExist`, or `ExecutionNotRedrivable` while it runs or after it succeeded. */
+  async redriveExecution(name: string): Promise<void> {
+    const record = this.#executions.get(name);
     if (!record) throw new Error('ExecutionDoesNotExist');
-    if (record.state === 'RUNNING') throw new Error('ExecutionNotRedrivable');
+    if (record.state === 'RUNNING' || record.state === 'SUCCEEDED') throw new Error('ExecutionNotRedrivable');
     if (this.#stopped) return;
     Object.assign(record, { state: 'RUNNING', stoppedAt: undefined, error: undefined });
     this.#run(record);
@@ -129,7 +155,10 @@ export class LocalWorkflow implements WorkflowStarter {
     });
     const done = execution.result.then(
       (result) => {
-        if (result === null && this.#stopped) return; // aborted by stop(): left RUNNING, like a crash
+        if (result === null) {
+          if (this.#stopped) return; // aborted by stop(): left RUNNING, like a crash
+          return this.#finish(record, 'ABORTED', 'StoppedByUser'); // StopExecution
+        }
         this.#finish(record, 'SUCCEEDED');
       },
       (error: Error) => {

@@ -1,45 +1,37 @@
 /**
- * The whole system in one process, on embedded defaults (`npm start`, end-to-end tests):
- * dynalite for DynamoDB, the synthesized state machine run by aws-local-stepfunctions with its
- * Lambda tasks mapped to the real handlers, the Kore.ai simulator (unless a real tenant is
- * configured), the outbox for email, a development token issuer, and an HTTP server that turns
- * requests into API Gateway v2 events for the same handlers that run in AWS.
+ * The whole system in one process, on embedded defaults (`npm start`, end-to-end tests): the
+ * template of `cdk synth` with the Lambda bundles it deploys, each run in a local Lambda
+ * container with exactly the environment the template gives it (see lambda-service.ts for the
+ * seams), behind an HTTP server that routes requests by the template's HTTP API routes; the
+ * synthesized state machine run by aws-local-stepfunctions, its Task states invoking the same
+ * bundles; dynalite for DynamoDB; local stand-ins for Secrets Manager, KMS, S3, Step Functions,
+ * SES and CloudWatch (aws/aws-stand-ins.ts); the Kore.ai simulator (unless a real tenant is
+ * configured); the outbox for email and a development token issuer for staff.
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { systemClock, type Clock } from '../../functions/domain/ports';
-import { deriveKeys } from '../../functions/domain/subject';
-import { composeApplication, type Application } from '../../functions/commons/application';
-import { readWorkflowSettings, type WorkflowSettings } from '../../functions/commons/config';
-import { createDynamoAdapters } from '../../functions/commons/dynamo/adapters';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { INTERNAL_PROBLEM } from '../../functions/commons/http/problem';
 import { HTML_SECURITY_HEADERS } from '../../functions/intake/http';
-import { KoreClient } from '../../functions/commons/kore/kore-client';
-import { createLocalSigner } from '../../functions/intake/receipts';
-import { createStaffAuthenticator } from '../../functions/staff/auth';
 import { createDevIssuer, DEV_ISSUER_DEFAULTS, type DevIssuer } from '../../functions/staff/dev-issuer';
-import { createFileCheckpointWriter } from '../../functions/staff/file-checkpoint-writer';
-import { synthesizeTemplate } from '../synth';
-import { BodyTooLargeError, readBody, toApiGatewayEvent, writeResult, type ApiHandler } from './api-gateway-adapter';
+import type { SweepReport } from '../../functions/workflow/sweep-requests';
+import type { CanaryReport } from '../../functions/workflow/run-canary';
+import { LIFECYCLE_KEYS } from '../config';
+import type { FunctionName } from '../constructs/functions';
+import { synthesizeTemplate, type CfnTemplate } from '../synth';
+import { BodyTooLargeError, readBody, toApiGatewayEvent, writeResult } from './api-gateway-adapter';
+import { AwsStandIns, type RecordedMetric } from './aws/aws-stand-ins';
+import { httpApiRoutes, matchRoute } from './http-api-routes';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, startKoreSimulator, type KoreSimulator, type KoreSimulatorOptions } from './kore-sim';
+import { ensureLambdaBundles } from './lambda-bundles';
+import { LOCAL_TABLE_NAME, LocalLambdaService, templateFunctions, type LambdaMetrics } from './lambda-service';
 import { ensureAuditTable, healIndexes, startLocalDynamo, type LocalDynamo } from './local-dynamo';
 import { loadOrCreateLocalSecrets } from './local-secrets';
 import { LocalWorkflow } from './local-workflow';
 import { OutboxMailer, renderOutboxPage } from './outbox';
 import { stateMachineDefinitionFrom } from './state-machine-definition';
-
-/** The Task states of the erasure state machine and the use case behind each. */
-const TASK_STATES = {
-  SubmitErasure: 'submitErasure',
-  CheckStatus: 'checkErasureStatus',
-  RecordCompleted: 'recordOutcome',
-  RecordFailed: 'recordOutcome',
-  RecordTimedOut: 'recordOutcome',
-  RecordRejected: 'recordOutcome',
-  RecordError: 'recordOutcome',
-} as const satisfies Record<string, keyof Application['tasks']>;
 
 /** Local defaults: jobs of the simulator take seconds, so polling and retries are compressed. */
 export const LOCAL_WORKFLOW_DEFAULTS: Record<string, string> = {
@@ -48,6 +40,34 @@ export const LOCAL_WORKFLOW_DEFAULTS: Record<string, string> = {
   POLL_DEADLINE_SECONDS: '600',
   STUCK_AFTER_SECONDS: '60',
 };
+
+/** The sender address of the local stack (mails land in the outbox; SES in AWS). */
+export const LOCAL_MAIL_FROM = 'erasure-desk@desk.example.org';
+
+/** Environment-style settings and the CDK context key each one is deployed through. */
+const SETTING_CONTEXT_KEYS: Record<string, string> = {
+  POLL_INITIAL_SECONDS: 'pollInitialSeconds',
+  POLL_MAX_SECONDS: 'pollMaxSeconds',
+  POLL_DEADLINE_SECONDS: 'pollDeadlineSeconds',
+  SNAPSHOT_MAX_AGE_SECONDS: 'snapshotMaxAgeSeconds',
+  RECORD_RETENTION_DAYS: 'recordRetentionDays',
+  KORE_TIMEOUT_MS: 'koreTimeoutMs',
+  ...Object.fromEntries(Object.entries(LIFECYCLE_KEYS).map(([key, variable]) => [variable, key])),
+};
+
+/**
+ * The CDK context of the local stack: the settings given as environment-style variables become
+ * the context keys that deploy them, so each function gets them the way it would in AWS.
+ */
+export function localContext(settings: Record<string, string | undefined>, canary?: { userId: string; botIds: readonly string[] }): Record<string, string> {
+  const context: Record<string, string> = { mailFrom: LOCAL_MAIL_FROM };
+  for (const [variable, key] of Object.entries(SETTING_CONTEXT_KEYS)) {
+    const value = settings[variable];
+    if (value !== undefined && value !== '') context[key] = value;
+  }
+  if (canary) Object.assign(context, { canaryUserId: canary.userId, canaryBotIds: canary.botIds.join(',') });
+  return context;
+}
 
 export interface LocalRuntimeOptions {
   /** Port of the HTTP server (default 3000; 0 picks a free one). Always bound to 127.0.0.1. */
@@ -58,22 +78,26 @@ export interface LocalRuntimeOptions {
   inMemoryDynamo?: boolean;
   /** A real Kore.ai tenant; the simulator runs when absent. */
   kore?: { baseUrl: string; clientId: string; clientSecret: string };
-  /** Timeout of one Kore.ai call in ms (default 5000; AWS uses the client's 10 s). */
-  koreTimeoutMs?: number;
   /** Options of the embedded simulator. */
   simulator?: KoreSimulatorOptions;
-  /** Environment-style settings overriding the local defaults (POLL_*, STUCK_AFTER_SECONDS, …). */
+  /**
+   * Settings as the functions' variables (POLL_*, STUCK_AFTER_SECONDS, …) over the local
+   * defaults; each is deployed through its CDK context key, so only those the stack can set count.
+   */
   env?: Record<string, string | undefined>;
+  /** The canary the stack deploys (run-canary and its schedule exist only with one). */
+  canary?: { userId: string; botIds: readonly string[] };
+  /** Timeout of one Kore.ai call in ms (deployed as `koreTimeoutMs`; default the client's 10 s). */
+  koreTimeoutMs?: number;
+  /** Tests only: let `advanceClock` move the functions' clock. */
+  controllableClock?: boolean;
   /** Retry interval of Task states in ms (the definition's seconds compressed), default 200. */
   retryIntervalMs?: number;
   /** How often the sweeper runs (default 30 s; 0 turns the timer off). */
   sweepIntervalMs?: number;
-  /** How often the chain heads are signed into `<dataDir>/checkpoints` (default 10 min; 0 off). */
+  /** How often sign-checkpoints runs (default 10 min; 0 off). */
   checkpointIntervalMs?: number;
-  /** Public base URL (default the server's own URL). */
-  publicBaseUrl?: string;
-  clock?: Clock;
-  /** Receives one structured line per notable event; default JSON on stdout. */
+  /** Receives one structured line per notable event, the functions' own log lines included; default JSON on stdout. */
   log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -96,37 +120,66 @@ export function compressedRuntimeOptions(dataDir: string, overrides: Partial<Loc
   };
 }
 
+/** What CloudWatch would have received, from the functions, the workflow, the API and PutMetricData. */
+export interface LocalMetrics {
+  /** Per function: Invocations and Errors. */
+  lambda: Partial<Record<FunctionName, LambdaMetrics>>;
+  /** Executions by how they ended (ExecutionsSucceeded, ExecutionsFailed, ExecutionsTimedOut, ExecutionsAborted). */
+  executions: Record<string, number>;
+  /** HTTP API answers with a 5xx status (the `5xx` metric). */
+  api5xx: number;
+  /** PutMetricData calls of the functions (OverdueRequests, CanaryFailed). */
+  custom: RecordedMetric[];
+}
+
 export interface LocalRuntime {
   url: string;
   port: number;
-  app: Application;
   workflow: LocalWorkflow;
   mailer: OutboxMailer;
   devIssuer: DevIssuer;
   simulator?: KoreSimulator;
-  settings: WorkflowSettings;
+  /** The template the runtime runs (local context). */
+  template: CfnTemplate;
+  lambdas: LocalLambdaService;
+  aws: AwsStandIns;
+  dynamo: LocalDynamo;
+  /** Invokes a deployed function's bundle. @throws LambdaInvocationError as the function reports it. */
+  invoke<T = unknown>(name: FunctionName, event?: unknown): Promise<T>;
+  /** Runs the sweeper now (`stuckAfterSeconds` 0: everything without a running execution is stuck). */
+  sweep(stuckAfterSeconds?: number): Promise<SweepReport>;
+  /** Runs the deployed canary once. @throws Error when the stack has no canary. */
+  runCanary(): Promise<CanaryReport>;
+  metrics(): LocalMetrics;
+  /** Tests only (`controllableClock`): moves the functions' clock by `ms` (0 resets it). @throws Error otherwise. */
+  advanceClock(ms: number): void;
   /** Resolves when no execution is running. */
   idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** A scheduled event as EventBridge delivers it to a function. */
+function scheduledEvent(name: string): Record<string, unknown> {
+  return { version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: new Date().toISOString(), region: 'eu-west-1', resources: [`local-schedule-${name}`], detail: {} };
+}
+
 /** Starts everything; resolves once the server listens and requests left mid-flight were picked up. */
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const dataDir = resolve(options.dataDir ?? '.data');
-  const clock = options.clock ?? systemClock;
   const log = options.log ?? ((entry) => process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`));
-  const settings = readWorkflowSettings({ ...LOCAL_WORKFLOW_DEFAULTS, ...(options.env ?? {}) });
+  const settings = { ...LOCAL_WORKFLOW_DEFAULTS, ...(options.koreTimeoutMs ? { KORE_TIMEOUT_MS: String(options.koreTimeoutMs) } : {}), ...(options.env ?? {}) };
+  const clockOffset = options.controllableClock ? new SharedArrayBuffer(8) : undefined;
 
+  const bundles = ensureLambdaBundles({ log: (message, fields) => log({ level: 'info', message, ...fields }) });
   const secrets = await loadOrCreateLocalSecrets(join(dataDir, 'secrets.json'));
   const dynamo: LocalDynamo = await startLocalDynamo(options.inMemoryDynamo ? {} : { path: join(dataDir, 'dynamodb') });
-  const tableName = 'erasure-desk-audit';
-  await ensureAuditTable(dynamo.client, tableName);
+  await ensureAuditTable(dynamo.client, LOCAL_TABLE_NAME);
   // A marker that only a clean stop removes: found at start, the last process was killed, and
   // dynalite may have been cut between an item's index entries and the item (see healIndexes).
   const runningMarker = join(dataDir, 'dynamodb.running');
   if (!options.inMemoryDynamo) {
     if (existsSync(runningMarker)) {
-      const healing = await healIndexes(dynamo.client, tableName);
+      const healing = await healIndexes(dynamo.client, LOCAL_TABLE_NAME);
       log({ level: 'info', message: 'indexes checked after an unclean stop', ...healing });
     }
     writeFileSync(runningMarker, `${process.pid}\n`);
@@ -149,61 +202,102 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
 
-  // The tasks call into the application, which needs the workflow: bound once both exist.
-  let app: Application | undefined;
+  const template = synthesizeTemplate({ context: localContext(settings, options.canary) });
+
+  // The tasks invoke the bundles, which start executions through the stand-ins: bound once both exist.
+  let lambdas: LocalLambdaService | undefined;
+  const definition = stateMachineDefinitionFrom(template);
   const handlers = Object.fromEntries(
-    Object.entries(TASK_STATES).map(([state, task]) => [state, (input: unknown) => (app!.tasks[task] as (i: unknown) => Promise<unknown>)(input)]),
+    Object.entries(definition.States)
+      .filter(([, state]) => state.Type === 'Task')
+      .map(([stateName, state]) => {
+        const fn = String(state.Resource);
+        return [stateName, (input: unknown) => {
+          const target = lambdas!.byLogicalId(fn);
+          if (!target) throw new Error(`Task ${stateName} invokes ${fn}, which the template does not deploy`);
+          return lambdas!.invoke(target.name, input);
+        }];
+      }),
   );
   const workflow = new LocalWorkflow({
-    definition: stateMachineDefinitionFrom(synthesizeTemplate()),
+    definition,
     handlers,
     journalPath: join(dataDir, 'executions.jsonl'),
     retryIntervalMs: options.retryIntervalMs ?? 200,
     log: (message, fields) => log({ level: 'info', message, ...fields }),
   });
 
-  app = composeApplication({
-    ...createDynamoAdapters({ client: dynamo.client, tableName, clock, retentionDays: 2190 }),
-    kore: new KoreClient({ ...kore, timeoutMs: options.koreTimeoutMs ?? 5000 }),
-    mailer,
-    signer: createLocalSigner(secrets.signingKey),
-    workflow,
-    checkpointWriter: createFileCheckpointWriter(join(dataDir, 'checkpoints')),
-    staffAuth: createStaffAuthenticator({ issuer: devIssuer.issuer, audience: devIssuer.audience, jwks: devIssuer.keyResolver(), rolesClaim: DEV_ISSUER_DEFAULTS.rolesClaim }),
-    clock,
-    subjectKeys: deriveKeys(secrets.subjectSecret),
-    linkKey: new TextEncoder().encode(secrets.linkKey),
-    publicBaseUrl: options.publicBaseUrl ?? url,
-    settings,
-    log,
+  const aws = new AwsStandIns({
+    dataDir,
+    sendMail: (mail) => mailer.send(mail),
+    executions: {
+      start: (name, input) => workflow.start(name, input),
+      describe: (name) => workflow.describe(name),
+      list: () => workflow.list(),
+      redrive: (name) => workflow.redriveExecution(name),
+      stop: (name) => workflow.stopExecution(name),
+    },
   });
-  const application = app;
+  await aws.start();
 
-  server.on('request', (req, res) => void route(application, mailer, devIssuer, req, res, log));
+  const functions = templateFunctions(template, url, {
+    KORE_BASE_URL: kore.baseUrl,
+    STAFF_ISSUER: devIssuer.issuer,
+    STAFF_AUDIENCE: devIssuer.audience,
+    STAFF_JWKS_URL: `${url}/dev-issuer/jwks.json`,
+  });
+  for (const fn of functions) {
+    const appSecret = fn.environment.APP_SECRET_ARN;
+    if (appSecret) aws.putSecret(appSecret, { subjectKey: secrets.subjectSecret, linkKey: secrets.linkKey });
+    const koreSecret = fn.environment.KORE_CREDENTIALS_SECRET_ARN;
+    if (koreSecret) aws.putSecret(koreSecret, { clientId: kore.clientId, clientSecret: kore.clientSecret });
+  }
+  lambdas = new LocalLambdaService({
+    functions,
+    bundles,
+    endpoints: aws.endpoints(dynamo.endpoint),
+    ...(clockOffset ? { clockOffset } : {}),
+    output: (name, line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        entry = { level: 'info', message: line };
+      }
+      log({ function: name, ...entry });
+    },
+  });
+  const service = lambdas;
+  const routes = httpApiRoutes(template);
+  let api5xx = 0;
 
-  const sweep = async (stuckAfterSeconds?: number) => {
+  server.on('request', (req, res) =>
+    void route({ service, routes, mailer, devIssuer, req, res, log, on5xx: () => api5xx++ }),
+  );
+
+  const invoke = <T,>(name: FunctionName, event?: unknown) => service.invoke<T>(name, event ?? scheduledEvent(name));
+  const sweep = async (stuckAfterSeconds?: number) => invoke<SweepReport>('sweep-requests', { ...scheduledEvent('sweep-requests'), ...(stuckAfterSeconds !== undefined ? { stuckAfterSeconds } : {}) });
+  const scheduledSweep = async (stuckAfterSeconds?: number) => {
     try {
-      const report = await application.sweep(stuckAfterSeconds);
-      if (Object.values(report).some((n) => n > 0)) log({ level: 'info', message: 'sweep', ...report });
+      const report = await sweep(stuckAfterSeconds);
+      if (Object.values(report).some((n) => typeof n === 'number' && n > 0)) log({ level: 'info', message: 'sweep', ...report });
     } catch (error) {
       log({ level: 'error', message: 'sweep failed', error: error instanceof Error ? error.name : 'Error' });
     }
   };
   try {
-    const info = await application.refreshRolesSnapshot();
-    log({ level: 'info', message: 'roles snapshot refreshed', version: info.version, users: info.userCount, identities: info.identityCount });
+    await invoke('refresh-roles-snapshot');
   } catch (error) {
     log({ level: 'warn', message: 'roles snapshot refresh failed; the workflow re-checks at Kore.ai', error: error instanceof Error ? error.name : 'Error' });
   }
   // Nothing survived the last process: every active request without a running execution is picked up now.
-  await sweep(0);
+  await scheduledSweep(0);
   const interval = options.sweepIntervalMs ?? 30_000;
-  const timer = interval > 0 ? setInterval(() => void sweep(), interval) : undefined;
+  const timer = interval > 0 ? setInterval(() => void scheduledSweep(), interval) : undefined;
   timer?.unref();
   const checkpoint = async () => {
     try {
-      const written = await application.signCheckpoints();
-      log({ level: 'info', message: 'checkpoint signed', key: written.key, chains: written.count });
+      await invoke('sign-checkpoints');
     } catch (error) {
       log({ level: 'error', message: 'checkpoint failed', error: error instanceof Error ? error.name : 'Error' });
     }
@@ -215,12 +309,33 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   return {
     url,
     port,
-    app: application,
     workflow,
     mailer,
     devIssuer,
     simulator,
-    settings,
+    template,
+    lambdas: service,
+    aws,
+    dynamo,
+    invoke,
+    sweep,
+    runCanary: () => {
+      if (!service.has('run-canary')) throw new Error('This runtime deploys no canary (start it with the canary option)');
+      return invoke<CanaryReport>('run-canary');
+    },
+    metrics: () => {
+      const executions: Record<string, number> = {};
+      for (const e of workflow.list()) {
+        const metric = { SUCCEEDED: 'ExecutionsSucceeded', FAILED: 'ExecutionsFailed', TIMED_OUT: 'ExecutionsTimedOut', ABORTED: 'ExecutionsAborted' }[e.state as string];
+        if (metric) executions[metric] = (executions[metric] ?? 0) + 1;
+      }
+      return { lambda: service.metrics(), executions, api5xx, custom: aws.metrics() };
+    },
+    advanceClock: (ms) => {
+      if (!clockOffset) throw new Error('Start the runtime with controllableClock to move its clock');
+      const offset = new BigInt64Array(clockOffset);
+      Atomics.store(offset, 0, ms === 0 ? 0n : Atomics.load(offset, 0) + BigInt(Math.round(ms)));
+    },
     idle: () => workflow.idle(),
     stop: async () => {
       if (timer) clearInterval(timer);
@@ -230,6 +345,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         server.close(() => r());
         server.closeAllConnections();
       });
+      await service.stop();
+      await aws.stop();
       await simulator?.stop();
       await dynamo.stop();
       if (!options.inMemoryDynamo) rmSync(runningMarker, { force: true });
@@ -242,12 +359,26 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
   res.end(body);
 }
 
-/** The local route table, in the order API Gateway would match it. */
-async function route(app: Application, mailer: OutboxMailer, devIssuer: DevIssuer, req: IncomingMessage, res: ServerResponse, log: (e: Record<string, unknown>) => void): Promise<void> {
+interface RouteContext {
+  service: LocalLambdaService;
+  routes: ReturnType<typeof httpApiRoutes>;
+  mailer: OutboxMailer;
+  devIssuer: DevIssuer;
+  req: IncomingMessage;
+  res: ServerResponse;
+  log: (e: Record<string, unknown>) => void;
+  on5xx: () => void;
+}
+
+/** API Gateway's own answers (not the functions'). */
+const NOT_FOUND: APIGatewayProxyStructuredResultV2 = { statusCode: 404, headers: { 'content-type': 'application/json' }, body: '{"message":"Not Found"}' };
+const INTEGRATION_FAILED: APIGatewayProxyStructuredResultV2 = { statusCode: 500, headers: { 'content-type': 'application/json' }, body: '{"message":"Internal Server Error"}' };
+
+/** Local-only routes first (outbox, dev issuer keys), then the HTTP API's routes from the template. */
+async function route({ service, routes, mailer, devIssuer, req, res, log, on5xx }: RouteContext): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
   try {
-    // Local-only routes: the outbox and the development issuer's keys.
     if (path === '/dev/outbox' && req.method === 'GET') {
       return send(res, 200, 'text/html; charset=utf-8', renderOutboxPage(mailer.list()), {
         ...HTML_SECURITY_HEADERS,
@@ -259,22 +390,23 @@ async function route(app: Application, mailer: OutboxMailer, devIssuer: DevIssue
 
     const body = await readBody(req);
     const event = toApiGatewayEvent(req, body);
-    if (path === '/audit/export' && req.method === 'GET') {
-      const streamed = await app.auditApi.streamExport(event);
-      res.writeHead(streamed.statusCode, streamed.headers);
-      for await (const chunk of streamed.body) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
-      res.end();
-      return;
+    const match = matchRoute(routes, event.requestContext.http.method, event.rawPath);
+    if (!match) return writeResult(res, NOT_FOUND);
+    const fn = service.byLogicalId(match.route.functionLogicalId);
+    if (!fn) throw new Error(`Route ${match.route.routeKey} has no local function`);
+    event.routeKey = match.route.routeKey;
+    event.requestContext.routeKey = match.route.routeKey;
+    if (match.pathParameters) event.pathParameters = match.pathParameters;
+    let result: APIGatewayProxyStructuredResultV2;
+    try {
+      result = await service.invoke<APIGatewayProxyStructuredResultV2>(fn.name, event);
+    } catch (error) {
+      // A function error reaches the client as API Gateway's own 500, never the error itself.
+      log({ level: 'error', message: 'function failed behind the HTTP API', function: fn.name, error: error instanceof Error ? error.name : 'Error' });
+      result = INTEGRATION_FAILED;
     }
-    const handler: ApiHandler =
-      path.startsWith('/audit/') || path === '/audit'
-        ? app.auditApi
-        : path.startsWith('/ops/') || path === '/ops'
-          ? app.opsApi
-          : path.startsWith('/console/') || path === '/console'
-            ? app.console
-            : app.publicApi;
-    writeResult(res, await handler(event));
+    if ((result.statusCode ?? 200) >= 500) on5xx();
+    writeResult(res, result);
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
       return send(res, 413, 'application/problem+json', JSON.stringify({ type: 'about:blank', title: 'Request body too large', status: 413 }), { connection: 'close' });
@@ -286,6 +418,7 @@ async function route(app: Application, mailer: OutboxMailer, devIssuer: DevIssue
       return;
     }
     log({ level: 'error', message: 'unhandled error in local route', error: error instanceof Error ? error.name : 'Error' });
+    on5xx();
     if (!res.headersSent) send(res, 500, 'application/problem+json', JSON.stringify(INTERNAL_PROBLEM));
     else res.destroy();
   }

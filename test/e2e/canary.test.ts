@@ -8,18 +8,16 @@ import { json, startE2eRuntime, waitForStatus, type E2eRuntime } from './support
 
 let runtime: E2eRuntime;
 const canaryUser = 'canary-test-user@example.com';
-/** A canary user the platform fails to erase (an API change, a broken tenant): its canaries end FAILED. */
-const brokenCanaryUser = 'canary-broken@example.com';
 const botIds = [DEMO_BOTS.support.botId, DEMO_BOTS.billing.botId];
 
 beforeAll(async () => {
-  runtime = await startE2eRuntime({ simulator: { failUsers: [brokenCanaryUser] } });
+  runtime = await startE2eRuntime({ canary: { userId: canaryUser, botIds } });
 });
 afterAll(async () => runtime?.close());
 
 describe('the canary erasure', () => {
   it('runs one canary per bot, judges them at the next run and reports a failure', async () => {
-    const first = await runtime.app.runCanary({ userId: canaryUser, botIds });
+    const first = await runtime.runCanary();
     expect(first.canaries.map((c) => [c.botId, c.previous])).toEqual([...botIds].sort().map((b) => [b, 'none']));
     const started = first.canaries.map((c) => c.startedRequestId!);
     for (const id of started) {
@@ -27,15 +25,17 @@ describe('the canary erasure', () => {
       expect(detail.chain.ok).toBe(true);
     }
 
-    const second = await runtime.app.runCanary({ userId: canaryUser, botIds });
+    const second = await runtime.runCanary();
     expect(second).toMatchObject({ failed: 0 });
     expect(second.canaries.every((c) => c.previous === 'ok' && c.startedRequestId)).toBe(true);
     for (const c of second.canaries) await waitForStatus(runtime, c.startedRequestId!, ['COMPLETED']);
 
     // Where the platform fails the canary's erasure, the next run reports it, and starts a new one.
-    const broken = await runtime.app.runCanary({ userId: brokenCanaryUser, botIds });
+    // The platform starts failing the canary user's erasures (an API change, a broken tenant).
+    runtime.simulator!.setFailUsers([canaryUser]);
+    const broken = await runtime.runCanary();
     for (const c of broken.canaries) await waitForStatus(runtime, c.startedRequestId!, ['FAILED']);
-    const judged = await runtime.app.runCanary({ userId: brokenCanaryUser, botIds });
+    const judged = await runtime.runCanary();
     expect(judged.failed).toBe(2);
     expect(judged.canaries.every((c) => c.previous === 'failed' && c.startedRequestId)).toBe(true);
     // The failed ones are closed as superseded rather than left for ops.

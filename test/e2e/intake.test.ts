@@ -7,13 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT_OWNER, DEMO_BOTS, DEMO_CO_DEVELOPERS, DEMO_END_USERS, DEMO_MEMBERS } from '../../infra/local/kore-sim';
 import { acceptedErasures, auditDetail, confirmLink, freshEmail, inbox, json, mailedRequestId, outbox, startE2eRuntime, submitAndVerify, submitJson, verificationLink, waitForStatus, type E2eRuntime } from './support';
 
-/** A clock the test can move forward; the whole runtime reads it. */
-const offset = { ms: 0 };
-const clock = { now: () => new Date(Date.now() + offset.ms) };
 let runtime: E2eRuntime;
 
 beforeAll(async () => {
-  runtime = await startE2eRuntime({ clock });
+  // The functions' clock can be moved forward (links that expire, reminders that fall due).
+  runtime = await startE2eRuntime({ controllableClock: true });
 });
 afterAll(async () => runtime?.close());
 
@@ -87,17 +85,17 @@ describe('the intake over HTTP', () => {
     expect((await submitJson(runtime.url, { email })).status).toBe(202);
     const submitted = { requestId: await mailedRequestId(runtime.url, email) };
     const link = await verificationLink(runtime.url, submitted.requestId);
-    offset.ms += 31 * 60_000;
+    runtime.advanceClock(31 * 60_000);
     try {
       const late = await confirmLink(link, 'application/json');
       expect(late.status).toBe(410);
       expect((await json<{ type: string }>(late)).type).toMatch(/link-expired$/);
-      await runtime.app.sweep();
+      await runtime.sweep();
       const detail = await auditDetail(runtime, submitted.requestId);
       expect(detail.request.status).toBe('EXPIRED');
       expect(detail.timeline.some((e) => e.type === 'IDENTITY_VERIFIED')).toBe(false);
     } finally {
-      offset.ms = 0;
+      runtime.advanceClock(0);
     }
   });
 
@@ -106,20 +104,20 @@ describe('the intake over HTTP', () => {
     expect((await submitJson(runtime.url, { email })).status).toBe(202);
     const requestId = await mailedRequestId(runtime.url, email);
     const verificationMails = async () => (await outbox(runtime.url)).filter((m) => m.requestId === requestId && m.kind === 'verification');
-    expect(await runtime.app.sweep()).toMatchObject({ reminded: 0 });
-    offset.ms += 11 * 60_000;
+    expect(await runtime.sweep()).toMatchObject({ reminded: 0 });
+    runtime.advanceClock(11 * 60_000);
     try {
-      expect(await runtime.app.sweep()).toMatchObject({ reminded: 1 });
-      expect(await runtime.app.sweep()).toMatchObject({ reminded: 0 });
-      offset.ms += 11 * 60_000;
-      expect(await runtime.app.sweep()).toMatchObject({ reminded: 0, expired: 0 });
+      expect(await runtime.sweep()).toMatchObject({ reminded: 1 });
+      expect(await runtime.sweep()).toMatchObject({ reminded: 0 });
+      runtime.advanceClock(11 * 60_000);
+      expect(await runtime.sweep()).toMatchObject({ reminded: 0, expired: 0 });
       const mails = await verificationMails();
       expect(mails).toHaveLength(2);
       const newest = mails[0]!.text.match(/https?:\/\/\S+\/verify\?token=[\w.-]+/)![0];
       expect((await confirmLink(newest)).status).toBe(303);
       expect((await auditDetail(runtime, requestId)).timeline.filter((e) => e.type === 'IDENTITY_VERIFIED')).toHaveLength(1);
     } finally {
-      offset.ms = 0;
+      runtime.advanceClock(0);
     }
   });
 

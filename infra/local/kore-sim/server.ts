@@ -121,6 +121,8 @@ export interface KoreSimulator {
   readonly config: Readonly<KoreSimulatorConfig>;
   /** Merges `faults` over the current ones; returns the result. @throws Error on invalid rates. */
   setFaults(faults: Partial<SimFaults>): SimFaults;
+  /** Replaces the ids whose erasure ends FAILED (jobs created from now on). */
+  setFailUsers(ids: readonly string[]): void;
   account: SimAccount;
 }
 
@@ -458,6 +460,10 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
     account,
     calls: () => calls.map((c) => ({ ...c, ...(c.userIds && { userIds: [...c.userIds] }), ...(c.botIds && { botIds: [...c.botIds] }) })),
     setFaults,
+    setFailUsers: (ids) => {
+      failUsers.clear();
+      for (const id of ids) failUsers.add(idKey(id));
+    },
     get config(): KoreSimulatorConfig {
       return {
         clientId,

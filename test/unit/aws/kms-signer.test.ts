@@ -21,7 +21,7 @@ import {
   SigningKeyError,
 } from '../../../functions/commons/aws/errors';
 import { KmsSigner, derToJoseSignature } from '../../../functions/commons/aws/kms-signer';
-import { derInteger, derSignature, signDigestDer } from './p256-digest-signer';
+import { derInteger, derSignature, signDigestDer } from '../../../infra/local/aws/p256-digest-signer';
 
 const kms = mockClient(KMSClient);
 const KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';

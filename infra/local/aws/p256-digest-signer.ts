@@ -1,10 +1,10 @@
 /**
- * Test helper: ECDSA P-256 over a *given* 32-byte digest, as KMS does with `MessageType: 'DIGEST'`.
+ * ECDSA P-256 over a *given* 32-byte digest, as KMS does with `MessageType: 'DIGEST'`.
  *
  * node:crypto cannot do this (`crypto.sign` always hashes its input, `null` meaning SHA-256 for EC
  * keys), so the fake KMS signs with plain BigInt arithmetic and the private scalar of a key pair
  * node:crypto generated. Slow by crypto standards (a few ms a signature) and not constant-time:
- * for tests only. Its output is DER, like KMS's.
+ * for the local KMS stand-in and tests only. Its output is DER, like KMS's.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 

@@ -1,0 +1,320 @@
+/**
+ * The local Lambda service: every function of the synthesized template runs its deployed bundle
+ * in a worker thread of its own (one warm container per function, started on first use), with
+ * exactly the environment the template gives it, its CloudFormation references resolved to the
+ * local stand-ins of the same resources, plus what the Lambda runtime itself provides.
+ *
+ * Where local differs from AWS, by name (each is tested):
+ * - `AWS_ENDPOINT_URL_*` point the SDK at the local stand-ins (absent in AWS);
+ * - `LOCAL_SEAMS` replaces the values that name hosts outside the stack (Kore.ai, the staff
+ *   token issuer) with their local counterparts;
+ * - a container serves invocations concurrently (Lambda would start more containers);
+ * - an invocation past the function's timeout fails with `Sandbox.Timedout` and the container is
+ *   replaced, as Lambda does;
+ * - tests may move every container's clock forward (`clockOffset`).
+ */
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import type { FunctionName } from '../constructs/functions';
+import type { CfnTemplate } from '../synth';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws/aws-stand-ins';
+import { functionNameOf, type LambdaBundles } from './lambda-bundles';
+
+type CfnValue = unknown;
+
+/** How a template reference resolves locally: by resource type, the stand-in's identifier. */
+export function localReference(template: CfnTemplate, logicalId: string, attribute: string | undefined, apiUrl: string): string {
+  const type = template.Resources[logicalId]?.Type;
+  const arn = (service: string, resource: string) => `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${resource}`;
+  switch (`${type}${attribute ? `.${attribute}` : ''}`) {
+    case 'AWS::DynamoDB::Table':
+      return LOCAL_TABLE_NAME;
+    case 'AWS::SecretsManager::Secret':
+      return arn('secretsmanager', `secret:${logicalId}`);
+    case 'AWS::KMS::Key':
+      return `local-${logicalId}`;
+    case 'AWS::S3::Bucket':
+      return `local-${logicalId.toLowerCase()}`;
+    case 'AWS::StepFunctions::StateMachine':
+      return arn('states', `stateMachine:${logicalId}`);
+    case 'AWS::Lambda::Function.Arn':
+      return arn('lambda', `function:${logicalId}`);
+    case 'AWS::ApiGatewayV2::Api.ApiEndpoint':
+      return apiUrl;
+    case 'AWS::Cognito::UserPool':
+    case 'AWS::Cognito::UserPoolClient':
+      return `local-${logicalId}`;
+    default:
+      throw new Error(`No local stand-in for ${logicalId} (${type}${attribute ? `.${attribute}` : ''})`);
+  }
+}
+
+/** The audit table's name locally (the template's `Ref` of the table). */
+export const LOCAL_TABLE_NAME = 'erasure-desk-audit';
+
+/** Resolves the intrinsic functions that appear in function environments. */
+export function resolveCfnValue(template: CfnTemplate, value: CfnValue, apiUrl: string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  const v = value as Record<string, unknown>;
+  if (typeof v.Ref === 'string') {
+    if (v.Ref === 'AWS::Region') return LOCAL_REGION;
+    if (v.Ref === 'AWS::AccountId') return LOCAL_ACCOUNT;
+    if (v.Ref === 'AWS::Partition') return 'aws';
+    if (v.Ref === 'AWS::URLSuffix') return 'amazonaws.com';
+    return localReference(template, v.Ref, undefined, apiUrl);
+  }
+  if (Array.isArray(v['Fn::GetAtt'])) {
+    const [logicalId, attribute] = v['Fn::GetAtt'] as [string, string];
+    return localReference(template, logicalId, attribute, apiUrl);
+  }
+  if (Array.isArray(v['Fn::Join'])) {
+    const [separator, parts] = v['Fn::Join'] as [string, CfnValue[]];
+    return parts.map((p) => resolveCfnValue(template, p, apiUrl)).join(separator);
+  }
+  throw new Error(`Unsupported intrinsic in a function environment: ${Object.keys(v).join(',')}`);
+}
+
+/** One deployed function as the template describes it. */
+export interface TemplateFunction {
+  name: FunctionName;
+  logicalId: string;
+  /** The template's variables, references resolved, seams applied. */
+  environment: Record<string, string>;
+  timeoutSeconds: number;
+  memorySize: number;
+  handler: string;
+}
+
+/** Values that name hosts outside the stack, replaced by their local counterparts. */
+export type LocalSeams = Partial<Record<'KORE_BASE_URL' | 'STAFF_ISSUER' | 'STAFF_AUDIENCE' | 'STAFF_JWKS_URL', string>>;
+
+/**
+ * Every Lambda function of the template with its environment resolved for the local runtime.
+ * @throws Error when a function's environment refers to something without a local stand-in.
+ */
+export function templateFunctions(template: CfnTemplate, apiUrl: string, seams: LocalSeams): TemplateFunction[] {
+  const out: TemplateFunction[] = [];
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const name = functionNameOf(resource);
+    if (!name) continue;
+    const props = resource.Properties ?? {};
+    const variables = ((props.Environment as { Variables?: Record<string, CfnValue> } | undefined)?.Variables ?? {}) as Record<string, CfnValue>;
+    const environment: Record<string, string> = {};
+    for (const [key, value] of Object.entries(variables)) {
+      const seam = seams[key as keyof LocalSeams];
+      environment[key] = seam ?? resolveCfnValue(template, value, apiUrl);
+    }
+    out.push({
+      name,
+      logicalId,
+      environment,
+      timeoutSeconds: Number(props.Timeout ?? 3),
+      memorySize: Number(props.MemorySize ?? 128),
+      handler: String(props.Handler ?? 'index.handler'),
+    });
+  }
+  return out;
+}
+
+/** What the Lambda runtime sets in every container, plus the SDK endpoints of the stand-ins. */
+export function lambdaRuntimeEnvironment(fn: TemplateFunction, bundleDir: string, endpoints: Record<string, string>): Record<string, string> {
+  return {
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.logicalId}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: 'local',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SESSION_TOKEN: 'local',
+    LAMBDA_TASK_ROOT: bundleDir,
+    TZ: ':UTC',
+    ...endpoints,
+  };
+}
+
+/** An error a function reported (its `errorType` is the name Step Functions matches on). */
+export class LambdaInvocationError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    // The reported type, not this class's: Retry/Catch and callers match on it.
+    this.name = name;
+  }
+}
+
+/** Invocation and error counts per function: what CloudWatch's `Invocations` and `Errors` would show. */
+export interface LambdaMetrics {
+  invocations: number;
+  errors: number;
+  errorsByType: Record<string, number>;
+}
+
+interface Container {
+  worker: Worker;
+  ready: Promise<void>;
+  pending: Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>;
+}
+
+export interface LocalLambdaServiceOptions {
+  functions: TemplateFunction[];
+  bundles: LambdaBundles;
+  endpoints: Record<string, string>;
+  /** Tests only: a shared offset (ms, BigInt64) added to every container's clock. */
+  clockOffset?: SharedArrayBuffer;
+  /** Receives each line a function writes to stdout/stderr (Powertools writes JSON lines). */
+  output?: (functionName: FunctionName, line: string) => void;
+}
+
+export class LocalLambdaService {
+  readonly #options: LocalLambdaServiceOptions;
+  readonly #byName = new Map<FunctionName, TemplateFunction>();
+  readonly #byLogicalId = new Map<string, TemplateFunction>();
+  readonly #containers = new Map<FunctionName, Container>();
+  readonly #metrics = new Map<FunctionName, LambdaMetrics>();
+  #stopped = false;
+
+  constructor(options: LocalLambdaServiceOptions) {
+    this.#options = options;
+    for (const fn of options.functions) {
+      this.#byName.set(fn.name, fn);
+      this.#byLogicalId.set(fn.logicalId, fn);
+    }
+  }
+
+  /** The functions deployed with this template. */
+  functions(): TemplateFunction[] {
+    return [...this.#byName.values()];
+  }
+
+  has(name: FunctionName): boolean {
+    return this.#byName.has(name);
+  }
+
+  /** The function a logical id (or a local function ARN) stands for. */
+  byLogicalId(idOrArn: string): TemplateFunction | undefined {
+    return this.#byLogicalId.get(idOrArn.split(':').pop() ?? idOrArn);
+  }
+
+  /** Invocation and error counts so far, per function. */
+  metrics(): Partial<Record<FunctionName, LambdaMetrics>> {
+    return Object.fromEntries([...this.#metrics].map(([k, v]) => [k, { ...v, errorsByType: { ...v.errorsByType } }]));
+  }
+
+  /**
+   * Invokes a function with an event, as `Invoke` with `RequestResponse` does.
+   * @throws LambdaInvocationError named as the function's error (or `Sandbox.Timedout`).
+   */
+  async invoke<T = unknown>(name: FunctionName, event: unknown): Promise<T> {
+    const fn = this.#byName.get(name);
+    if (!fn) throw new Error(`Function ${name} is not deployed with this template`);
+    if (this.#stopped) throw new LambdaInvocationError('Lambda.ServiceException', 'The local Lambda service is stopped');
+    const metrics = this.#metrics.get(name) ?? { invocations: 0, errors: 0, errorsByType: {} };
+    this.#metrics.set(name, metrics);
+    metrics.invocations++;
+    const container = this.#container(fn);
+    await container.ready;
+    const id = randomUUID();
+    const deadline = Date.now() + fn.timeoutSeconds * 1000;
+    try {
+      return await new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          container.pending.delete(id);
+          // Lambda stops the container of a timed-out invocation; the next one starts cold.
+          this.#discard(name, container, new LambdaInvocationError('Sandbox.Timedout', `Task timed out after ${fn.timeoutSeconds} seconds`));
+          reject(new LambdaInvocationError('Sandbox.Timedout', `Task timed out after ${fn.timeoutSeconds} seconds`));
+        }, fn.timeoutSeconds * 1000);
+        container.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+        container.worker.postMessage({ id, event: event === undefined ? {} : event, deadline, requestId: id });
+      });
+    } catch (error) {
+      metrics.errors++;
+      const type = error instanceof Error ? error.name : 'Error';
+      metrics.errorsByType[type] = (metrics.errorsByType[type] ?? 0) + 1;
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const containers = [...this.#containers];
+    this.#containers.clear();
+    await Promise.all(containers.map(([name, c]) => this.#discard(name, c, new LambdaInvocationError('Lambda.ServiceException', 'The local Lambda service stopped'))));
+  }
+
+  #container(fn: TemplateFunction): Container {
+    const existing = this.#containers.get(fn.name);
+    if (existing) return existing;
+    const entry = this.#options.bundles.entry(fn.name);
+    const bundleDir = join(entry, '..');
+    const env = { ...fn.environment, ...lambdaRuntimeEnvironment(fn, bundleDir, this.#options.endpoints) };
+    // NODE_OPTIONS of the template (e.g. --enable-source-maps) are the container's node flags.
+    const execArgv = (env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+    const worker = new Worker(new URL('./lambda-worker.mjs', import.meta.url), {
+      env,
+      execArgv,
+      stdout: true,
+      stderr: true,
+      workerData: { entry, functionName: fn.logicalId, memorySize: fn.memorySize, logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME, clockOffset: this.#options.clockOffset },
+    });
+    const pending: Container['pending'] = new Map();
+    let ready!: () => void;
+    const container: Container = { worker, pending, ready: new Promise<void>((r) => (ready = r)) };
+    worker.on('message', (message: { ready?: boolean; id?: string; result?: unknown; error?: { errorType: string; errorMessage: string } }) => {
+      if (message.ready) return ready();
+      const call = message.id ? pending.get(message.id) : undefined;
+      if (!call) return;
+      pending.delete(message.id!);
+      clearTimeout(call.timer);
+      if (message.error) call.reject(new LambdaInvocationError(message.error.errorType, message.error.errorMessage));
+      else call.resolve(message.result);
+    });
+    const failAll = (error: Error) => {
+      for (const call of pending.values()) {
+        clearTimeout(call.timer);
+        call.reject(error);
+      }
+      pending.clear();
+      ready();
+    };
+    worker.on('error', (error) => {
+      // The container crashed (an uncaught error outside an invocation): Lambda reports Runtime.ExitError.
+      failAll(new LambdaInvocationError('Runtime.ExitError', error.message));
+      if (this.#containers.get(fn.name) === container) this.#containers.delete(fn.name);
+    });
+    worker.on('exit', () => {
+      failAll(new LambdaInvocationError('Runtime.ExitError', 'The container exited'));
+      if (this.#containers.get(fn.name) === container) this.#containers.delete(fn.name);
+    });
+    const output = this.#options.output;
+    for (const stream of [worker.stdout, worker.stderr]) {
+      let buffered = '';
+      stream.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        let newline: number;
+        while ((newline = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          if (line.trim()) output ? output(fn.name, line) : process.stdout.write(`${line}\n`);
+        }
+      });
+    }
+    this.#containers.set(fn.name, container);
+    return container;
+  }
+
+  async #discard(name: FunctionName, container: Container, error: Error): Promise<void> {
+    if (this.#containers.get(name) === container) this.#containers.delete(name);
+    for (const call of container.pending.values()) {
+      clearTimeout(call.timer);
+      call.reject(error);
+    }
+    container.pending.clear();
+    await container.worker.terminate();
+  }
+}
