@@ -130,6 +130,7 @@ export function lambdaRuntimeEnvironment(fn: TemplateFunction, bundleDir: string
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.logicalId}`,
     AWS_LAMBDA_LOG_STREAM_NAME: 'local',
+    ...(process.env.LOCAL_LAMBDA_DEBUG ? { LOCAL_LAMBDA_DEBUG: '1' } : {}),
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_SESSION_TOKEN: 'local',

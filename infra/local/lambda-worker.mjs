@@ -7,6 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 
 const { entry, functionName, memorySize, logGroupName, clockOffset } = workerData;
+// Deadlines are real time, whatever the clock below says.
+const realNow = Date.now;
 
 // Tests only: a clock the runtime can move forward (`LocalRuntime.advanceClock`), shared by every
 // container. Installed before the bundle loads, so everything in it reads the moved time.
@@ -44,7 +46,7 @@ parentPort.on('message', async ({ id, event, deadline, requestId }) => {
     awsRequestId: requestId,
     logGroupName,
     logStreamName: `local/[$LATEST]${requestId}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, deadline - realNow()),
     done() {},
     fail() {},
     succeed() {},
@@ -56,6 +58,7 @@ parentPort.on('message', async ({ id, event, deadline, requestId }) => {
     parentPort.postMessage({ id, result: result === undefined ? null : JSON.parse(JSON.stringify(result)) });
   } catch (error) {
     // The runtime reports an error by its name and message (Step Functions matches on the name).
+    if (process.env.LOCAL_LAMBDA_DEBUG) console.error(error);
     const name = error instanceof Error ? error.name : 'Error';
     const message = error instanceof Error ? error.message : String(error);
     parentPort.postMessage({ id, error: { errorType: name, errorMessage: message } });
