@@ -145,6 +145,19 @@ export class Api extends Construct {
         );
       }
     }
+    // Any other path or method reaches the public function, which answers with its own 404 and
+    // 405 pages (HTML with the security headers, or problem+json) instead of API Gateway's bare
+    // `{"message":"Not Found"}`. Staff paths never fall through to a staff function.
+    const fallback = new apigwv2.HttpRoute(this, 'DefaultRoute', {
+      httpApi: this.httpApi,
+      routeKey: apigwv2.HttpRouteKey.DEFAULT,
+      integration: integrations.get('public-api')!,
+    });
+    acknowledge(
+      fallback,
+      'AwsSolutions-APIG4',
+      'Catch-all route to the public function, which only answers 404/405 pages for unknown paths and methods; no staff data is reachable through it.',
+    );
   }
 
   /** The API's own https origin (used as PUBLIC_BASE_URL when none is configured). */

@@ -1,7 +1,7 @@
 /**
  * The HTTP API's routes, read from the synthesized template, matched as API Gateway (HTTP API)
- * matches them: exact paths first, then paths with `{param}` segments, then greedy `{proxy+}`.
- * An unmatched request gets API Gateway's own `404 {"message":"Not Found"}`.
+ * matches them: exact paths first, then paths with `{param}` segments, then greedy `{proxy+}`,
+ * then the `$default` route. Without one, API Gateway answers `404 {"message":"Not Found"}`.
  */
 import type { CfnTemplate } from '../synth';
 
@@ -27,7 +27,7 @@ export function httpApiRoutes(template: CfnTemplate): HttpApiRoute[] {
     if (resource.Type !== 'AWS::ApiGatewayV2::Route') continue;
     const props = resource.Properties ?? {};
     const routeKey = String(props.RouteKey);
-    const [method = '', path = ''] = routeKey.split(' ');
+    const [method = '', path = ''] = routeKey === '$default' ? ['$default', ''] : routeKey.split(' ');
     const target = JSON.stringify(props.Target);
     const integrationId = /"Ref":"([^"]+)"/.exec(target)?.[1];
     const uri = integrationId ? (template.Resources[integrationId]?.Properties?.IntegrationUri as { 'Fn::GetAtt'?: [string, string] } | undefined) : undefined;
@@ -44,8 +44,15 @@ function rank(route: HttpApiRoute): number {
   return route.segments.some((s) => s.startsWith('{')) ? 1 : 0;
 }
 
-/** The route API Gateway would pick for a method and raw path, with its path parameters. */
+/** The route API Gateway would pick for a method and raw path (else `$default`), with its path parameters. */
 export function matchRoute(routes: HttpApiRoute[], method: string, rawPath: string): RouteMatch | undefined {
+  const match = matchPath(routes, method, rawPath);
+  if (match) return match;
+  const fallback = routes.find((r) => r.routeKey === '$default');
+  return fallback ? { route: fallback } : undefined;
+}
+
+function matchPath(routes: HttpApiRoute[], method: string, rawPath: string): RouteMatch | undefined {
   const parts = rawPath.split('/').slice(1);
   const candidates = routes.filter((r) => r.method === method.toUpperCase() || r.method === 'ANY').sort((a, b) => rank(a) - rank(b));
   for (const route of candidates) {

@@ -23,7 +23,21 @@ describe('readConfig', () => {
       recordRetentionDays: 2190,
       apiThrottle: { rateLimit: 20, burstLimit: 50 },
       reserveConcurrency: true,
+      lifecycle: {},
     });
+  });
+
+  it('passes only the lifecycle timings given in context on, by variable', () => {
+    const config = readConfig(from({ stuckAfterSeconds: '15', verificationTtlSeconds: 120 }));
+    expect(config.lifecycle).toEqual({ STUCK_AFTER_SECONDS: 15, VERIFICATION_TTL_SECONDS: 120 });
+    expect(() => readConfig(from({ verificationTtlSeconds: '59' }))).toThrow(/verificationTtlSeconds/);
+    expect(() => readConfig(from({ stuckAfterSeconds: 'soon' }))).toThrow(/stuckAfterSeconds/);
+  });
+
+  it('reads koreTimeoutMs within 100–20000 ms', () => {
+    expect(readConfig(from({ koreTimeoutMs: '1000' })).koreTimeoutMs).toBe(1000);
+    expect(readConfig(from({})).koreTimeoutMs).toBeUndefined();
+    expect(() => readConfig(from({ koreTimeoutMs: '50' }))).toThrow(/koreTimeoutMs/);
   });
 
   it.each([

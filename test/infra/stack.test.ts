@@ -367,8 +367,9 @@ describe('HTTP API', () => {
     const routes = resourcesOfType(base.json, 'AWS::ApiGatewayV2::Route').map(
       ([, r]) => (r.Properties as { RouteKey: string }).RouteKey,
     );
-    expect(routes.sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
-    expect(routes).toHaveLength(24);
+    // Plus `$default`: unknown paths and methods reach the public function's own 404/405 pages.
+    expect(routes.sort()).toEqual(['$default', ...ROUTES.map((r) => `${r.method} ${r.path}`)].sort());
+    expect(routes).toHaveLength(25);
     for (const [, integration] of resourcesOfType(base.json, 'AWS::ApiGatewayV2::Integration')) {
       expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
     }
