@@ -5,7 +5,12 @@
 import { DomainError } from '../domain/errors';
 import { DEFAULT_POLL_POLICY, type PollPolicy } from '../domain/polling';
 
-export class ConfigurationError extends DomainError {}
+export class ConfigurationError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigurationError';
+  }
+}
 
 type Env = Record<string, string | undefined>;
 

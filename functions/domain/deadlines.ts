@@ -19,12 +19,18 @@ export const DUE_MONTHS = 1;
 export const EXTENDED_DUE_MONTHS = 3;
 
 /** A deadline extension was refused; the subclass says why. Maps to HTTP 409/400. */
-export class DeadlineExtensionError extends DomainError {}
+export class DeadlineExtensionError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DeadlineExtensionError';
+  }
+}
 
 /** An extension needs a reason: the subject must be told why (Art. 12(3)). */
 export class ExtensionReasonRequiredError extends DeadlineExtensionError {
   constructor() {
     super('A deadline extension needs a reason');
+    this.name = 'ExtensionReasonRequiredError';
   }
 }
 
@@ -32,6 +38,7 @@ export class ExtensionReasonRequiredError extends DeadlineExtensionError {
 export class DeadlineAlreadyExtendedError extends DeadlineExtensionError {
   constructor() {
     super('The deadline has already been extended');
+    this.name = 'DeadlineAlreadyExtendedError';
   }
 }
 
@@ -39,6 +46,7 @@ export class DeadlineAlreadyExtendedError extends DeadlineExtensionError {
 export class ExtensionTooLateError extends DeadlineExtensionError {
   constructor() {
     super('The deadline can only be extended while the first month is still running');
+    this.name = 'ExtensionTooLateError';
   }
 }
 

@@ -13,6 +13,7 @@ export const RULE_ORDER: readonly EligibilityRule[] = ['ACCOUNT_OWNER', 'BOT_OWN
 export class InvalidSnapshotError extends DomainError {
   constructor() {
     super('The privileged-identity snapshot has no valid takenAt');
+    this.name = 'InvalidSnapshotError';
   }
 }
 

@@ -1,12 +1,17 @@
 /**
  * Named domain errors. Each sets `name` (Step Functions `Retry`/`Catch` and HTTP mapping match by
  * name) and takes an optional `cause`. None carries personal data in its message.
+ *
+ * Every error class sets `this.name` to a string literal in its own constructor, as Powertools
+ * does. A name taken from the class (`new.target.name`, `constructor.name`) does not survive the
+ * minified bundles the stack deploys: esbuild renames classes, and the state machine would match
+ * `Retry`/`Catch` against names like `ir`.
  */
 
 export class DomainError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    this.name = 'DomainError';
   }
 }
 
@@ -17,6 +22,7 @@ export class IllegalTransitionError extends DomainError {
     readonly to: string,
   ) {
     super(`A request in status ${from} cannot move to ${to}`);
+    this.name = 'IllegalTransitionError';
   }
 }
 
@@ -24,11 +30,22 @@ export class IllegalTransitionError extends DomainError {
 export class RequestNotFoundError extends DomainError {
   constructor(readonly requestId: string) {
     super('No such request');
+    this.name = 'RequestNotFoundError';
   }
 }
 
 /** Another writer appended to the chain first and retries were used up. */
-export class ConcurrentUpdateError extends DomainError {}
+export class ConcurrentUpdateError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConcurrentUpdateError';
+  }
+}
 
 /** A chain item failed verification while it was being read for an append. */
-export class ChainIntegrityError extends DomainError {}
+export class ChainIntegrityError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ChainIntegrityError';
+  }
+}

@@ -61,6 +61,7 @@ export class KoreRetryableError extends DomainError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    this.name = 'KoreRetryableError';
   }
 }
 
@@ -71,6 +72,7 @@ export class KoreRefusedError extends DomainError {
     readonly httpStatus: number,
   ) {
     super(message);
+    this.name = 'KoreRefusedError';
   }
 }
 
@@ -81,6 +83,7 @@ export class KorePermanentError extends DomainError {
     readonly httpStatus: number,
   ) {
     super(message);
+    this.name = 'KorePermanentError';
   }
 }
 
@@ -91,5 +94,6 @@ export class KoreAuthError extends DomainError {
     readonly httpStatus: number,
   ) {
     super(message);
+    this.name = 'KoreAuthError';
   }
 }

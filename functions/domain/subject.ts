@@ -13,7 +13,12 @@ import type { SubjectKind } from './model';
  * A subject id could not be encrypted or decrypted: wrong key, tampered or malformed cipher
  * text, or unusable key material. The message never carries the id or the cipher text.
  */
-export class SubjectCipherError extends DomainError {}
+export class SubjectCipherError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SubjectCipherError';
+  }
+}
 
 /**
  * Email when the raw id contains `@`, else an enterprise (org) user id. Kore.ai accepts both in

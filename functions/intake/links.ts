@@ -30,6 +30,7 @@ export const MIN_LINK_KEY_BYTES = 32;
 export class LinkExpiredError extends DomainError {
   constructor() {
     super('The link has expired');
+    this.name = 'LinkExpiredError';
   }
 }
 
@@ -37,6 +38,7 @@ export class LinkExpiredError extends DomainError {
 export class LinkInvalidError extends DomainError {
   constructor(options?: { cause?: unknown }) {
     super('The link is not valid', options);
+    this.name = 'LinkInvalidError';
   }
 }
 

@@ -38,10 +38,20 @@ export interface ReceiptClaims {
 }
 
 /** A receipt that does not verify: bad signature, wrong key, or not a receipt (for auditors). */
-export class ReceiptInvalidError extends DomainError {}
+export class ReceiptInvalidError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ReceiptInvalidError';
+  }
+}
 
 /** The request has not (yet) been completed with what a receipt needs. */
-export class ReceiptUnavailableError extends DomainError {}
+export class ReceiptUnavailableError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ReceiptUnavailableError';
+  }
+}
 
 /** sha256 (hex) of a body exactly as received; the workflow stores it with ERASURE_COMPLETED. */
 export function sha256Hex(body: string | Uint8Array): string {

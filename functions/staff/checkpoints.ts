@@ -25,7 +25,12 @@ export interface CheckpointReader {
 }
 
 /** The latest checkpoint's signature or content does not verify: it must not be trusted. */
-export class CheckpointSignatureError extends DomainError {}
+export class CheckpointSignatureError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CheckpointSignatureError';
+  }
+}
 
 export interface ChainHead {
   requestId: string;

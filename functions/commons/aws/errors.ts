@@ -12,16 +12,30 @@ import { DomainError } from '../../domain/errors';
 /** An AWS service was throttled, timed out or failed on its side: retrying later may succeed. */
 export class AwsServiceUnavailableError extends DomainError {
   readonly retryable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AwsServiceUnavailableError';
+  }
 }
 
 /** An AWS service refused the call for a reason retrying will not fix (validation, permissions, …). */
-export class AwsServiceError extends DomainError {}
+export class AwsServiceError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AwsServiceError';
+  }
+}
 
 /**
  * Configuration the code cannot run without is missing or malformed (a secret, an ARN, a key of
  * the wrong type). Fails loudly; the message names the setting, never its value.
  */
-export class ConfigurationError extends DomainError {}
+export class ConfigurationError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigurationError';
+  }
+}
 
 /** The attempt's execution stopped and cannot be redriven (it succeeded, or is too old). */
 export class ExecutionNotRedrivableError extends DomainError {
@@ -30,6 +44,7 @@ export class ExecutionNotRedrivableError extends DomainError {
     options?: { cause?: unknown },
   ) {
     super(`Execution ${executionName} cannot be redriven`, options);
+    this.name = 'ExecutionNotRedrivableError';
   }
 }
 
@@ -40,6 +55,7 @@ export class ExecutionNotFoundError extends DomainError {
     options?: { cause?: unknown },
   ) {
     super(`Execution ${executionName} does not exist`, options);
+    this.name = 'ExecutionNotFoundError';
   }
 }
 
@@ -47,25 +63,50 @@ export class ExecutionNotFoundError extends DomainError {
 export class UnknownExecutionStatusError extends DomainError {
   constructor(readonly status: string) {
     super(`Unknown execution status ${status}`);
+    this.name = 'UnknownExecutionStatusError';
   }
 }
 
 /** SES is throttling us (rate or quota): send again later. */
 export class MailThrottledError extends DomainError {
   readonly retryable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MailThrottledError';
+  }
 }
 
 /** SES refused this message (e.g. an unverified recipient in the sandbox); sending it again will not help. */
-export class MailRejectedError extends DomainError {}
+export class MailRejectedError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MailRejectedError';
+  }
+}
 
 /** SES cannot send for this account or sender now (sending paused, account suspended, sender domain not verified). */
-export class MailSendingDisabledError extends DomainError {}
+export class MailSendingDisabledError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MailSendingDisabledError';
+  }
+}
 
 /** The KMS signing key is missing, disabled, of the wrong type or not allowed to sign. */
-export class SigningKeyError extends DomainError {}
+export class SigningKeyError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SigningKeyError';
+  }
+}
 
 /** KMS returned a signature that is not a well-formed DER ECDSA signature of the expected size. */
-export class SignatureFormatError extends DomainError {}
+export class SignatureFormatError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SignatureFormatError';
+  }
+}
 
 /** A checkpoint with this key exists already (checkpoints are write-once). */
 export class CheckpointExistsError extends DomainError {
@@ -74,6 +115,7 @@ export class CheckpointExistsError extends DomainError {
     options?: { cause?: unknown },
   ) {
     super(`Checkpoint ${key} exists already`, options);
+    this.name = 'CheckpointExistsError';
   }
 }
 

@@ -13,6 +13,7 @@ export class RequestAlreadyExistsError extends DomainError {
     options?: { cause?: unknown },
   ) {
     super('A request with this id exists already', options);
+    this.name = 'RequestAlreadyExistsError';
   }
 }
 
@@ -20,6 +21,7 @@ export class RequestAlreadyExistsError extends DomainError {
 export class InvalidCursorError extends DomainError {
   constructor(options?: { cause?: unknown }) {
     super('The cursor is not valid for this query', options);
+    this.name = 'InvalidCursorError';
   }
 }
 
@@ -27,19 +29,34 @@ export class InvalidCursorError extends DomainError {
 export class SnapshotExpiredError extends DomainError {
   constructor(readonly version: string) {
     super('The privileged-identity snapshot is older than its retention; refresh it');
+    this.name = 'SnapshotExpiredError';
   }
 }
 
 /** Some items of a batch write were still unprocessed after every retry. */
-export class SnapshotWriteError extends DomainError {}
+export class SnapshotWriteError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SnapshotWriteError';
+  }
+}
 
 /** DynamoDB was throttled, timed out or failed on its side: retrying later may succeed. */
 export class StoreUnavailableError extends DomainError {
   readonly retryable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
 }
 
 /** DynamoDB refused the call for another reason (validation, missing table, permissions). */
-export class StoreError extends DomainError {}
+export class StoreError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
 
 const RETRYABLE = new Set([
   'ProvisionedThroughputExceededException',
