@@ -131,7 +131,8 @@ export function lambdaRuntimeEnvironment(fn: TemplateFunction, bundleDir: string
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.logicalId}`,
     AWS_LAMBDA_LOG_STREAM_NAME: 'local',
     ...(process.env.LOCAL_LAMBDA_DEBUG ? { LOCAL_LAMBDA_DEBUG: '1' } : {}),
-    AWS_ACCESS_KEY_ID: 'local',
+    // The stand-ins tell callers apart by access key (fault injection per function).
+    AWS_ACCESS_KEY_ID: `local-${fn.name}`,
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_SESSION_TOKEN: 'local',
     LAMBDA_TASK_ROOT: bundleDir,
@@ -156,6 +157,18 @@ export interface LambdaMetrics {
   errorsByType: Record<string, number>;
 }
 
+/**
+ * A fault of the Lambda service itself, for tests: the next invocations of a function fail with
+ * `error` before the function runs (as `Lambda.ServiceException` and its kin do), or wait for
+ * `hold` and then run.
+ */
+export interface InjectedFault {
+  error?: string;
+  hold?: Promise<void>;
+  /** Only invocations whose event is about this request (`event.requestId`). */
+  requestId?: string;
+}
+
 interface Container {
   worker: Worker;
   ready: Promise<void>;
@@ -178,6 +191,7 @@ export class LocalLambdaService {
   readonly #byLogicalId = new Map<string, TemplateFunction>();
   readonly #containers = new Map<FunctionName, Container>();
   readonly #metrics = new Map<FunctionName, LambdaMetrics>();
+  readonly #faults = new Map<FunctionName, InjectedFault[]>();
   #stopped = false;
 
   constructor(options: LocalLambdaServiceOptions) {
@@ -202,6 +216,22 @@ export class LocalLambdaService {
     return this.#byLogicalId.get(idOrArn.split(':').pop() ?? idOrArn);
   }
 
+  /** Tests only: the next `times` invocations of `name` meet `fault`. */
+  injectFault(name: FunctionName, fault: InjectedFault, times = 1): void {
+    const queue = this.#faults.get(name) ?? [];
+    for (let i = 0; i < times; i++) queue.push(fault);
+    this.#faults.set(name, queue);
+  }
+
+  /** Injected faults not yet met, per function (of one request, when given). */
+  pendingFaults(requestId?: string): Partial<Record<FunctionName, number>> {
+    return Object.fromEntries(
+      [...this.#faults]
+        .map(([k, q]) => [k, q.filter((f) => requestId === undefined || f.requestId === requestId).length] as const)
+        .filter(([, n]) => n > 0),
+    );
+  }
+
   /** Invocation and error counts so far, per function. */
   metrics(): Partial<Record<FunctionName, LambdaMetrics>> {
     return Object.fromEntries([...this.#metrics].map(([k, v]) => [k, { ...v, errorsByType: { ...v.errorsByType } }]));
@@ -218,6 +248,16 @@ export class LocalLambdaService {
     const metrics = this.#metrics.get(name) ?? { invocations: 0, errors: 0, errorsByType: {} };
     this.#metrics.set(name, metrics);
     metrics.invocations++;
+    const queue = this.#faults.get(name) ?? [];
+    const about = (event as { requestId?: unknown } | null)?.requestId;
+    const due = queue.findIndex((f) => f.requestId === undefined || f.requestId === about);
+    const fault = due >= 0 ? queue.splice(due, 1)[0] : undefined;
+    if (fault?.hold) await fault.hold;
+    if (fault?.error) {
+      metrics.errors++;
+      metrics.errorsByType[fault.error] = (metrics.errorsByType[fault.error] ?? 0) + 1;
+      throw new LambdaInvocationError(fault.error, 'Injected fault of the local Lambda service');
+    }
     const container = this.#container(fn);
     await container.ready;
     const id = randomUUID();

@@ -229,6 +229,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   const aws = new AwsStandIns({
     dataDir,
+    dynamodb: dynamo.endpoint,
     sendMail: (mail) => mailer.send(mail),
     executions: {
       start: (name, input) => workflow.start(name, input),
@@ -255,7 +256,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   lambdas = new LocalLambdaService({
     functions,
     bundles,
-    endpoints: aws.endpoints(dynamo.endpoint),
+    endpoints: aws.endpoints(),
     ...(clockOffset ? { clockOffset } : {}),
     output: (name, line) => {
       let entry: Record<string, unknown>;

@@ -13,7 +13,8 @@
  * | SES v2 | SendEmail | the outbox |
  * | CloudWatch | PutMetricData | an in-memory list (`metrics()`) |
  *
- * DynamoDB is dynalite on its own port. Anything else answers 400 `UnknownOperationException`.
+ * DynamoDB calls pass through to dynalite (so tests can inject faults per calling function).
+ * Anything else answers 400 `UnknownOperationException`.
  */
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -48,6 +49,8 @@ export interface LocalExecutions {
 
 export interface AwsStandInsOptions {
   dataDir: string;
+  /** dynalite's endpoint: DynamoDB calls pass through the stand-ins (for fault injection). */
+  dynamodb: string;
   executions: LocalExecutions;
   sendMail: (mail: OutgoingMail) => Promise<{ messageId: string }>;
 }
@@ -72,6 +75,8 @@ export class AwsStandIns {
   readonly #secrets = new Map<string, string>();
   readonly #keys = new Map<string, KeyObject>();
   readonly #metrics: RecordedMetric[] = [];
+  /** Faults to answer instead of the service, by caller (function name) and service. */
+  readonly #faults: Array<{ caller: string; service: 'dynamodb'; error: string; left: number }> = [];
   #server?: Server;
   #url = '';
 
@@ -93,10 +98,18 @@ export class AwsStandIns {
     return [...this.#metrics];
   }
 
-  /** The endpoint variables the AWS SDK reads (`dynamodb` is dynalite's own). */
-  endpoints(dynamodb: string): Record<string, string> {
+  /**
+   * Tests only: the next `times` DynamoDB calls of the function `caller` get `error` (HTTP 400,
+   * e.g. ProvisionedThroughputExceededException, which the SDK retries before giving up).
+   */
+  injectFault(caller: string, service: 'dynamodb', error: string, times: number): void {
+    this.#faults.push({ caller, service, error, left: times });
+  }
+
+  /** The endpoint variables the AWS SDK reads. */
+  endpoints(): Record<string, string> {
     return {
-      AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
+      AWS_ENDPOINT_URL_DYNAMODB: this.#url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.#url,
       AWS_ENDPOINT_URL_KMS: this.#url,
       AWS_ENDPOINT_URL_S3: this.#url,
@@ -132,6 +145,7 @@ export class AwsStandIns {
     const target = String(req.headers['x-amz-target'] ?? '');
     const url = new URL(req.url ?? '/', 'http://local');
     try {
+      if (target.startsWith('DynamoDB_20120810.')) return await this.#dynamodb(req, body, res);
       if (target) {
         const input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
         const output = await this.#json(target, input);
@@ -154,6 +168,26 @@ export class AwsStandIns {
       res.writeHead(e.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': e.type, 'content-length': Buffer.byteLength(text) });
       res.end(text);
     }
+  }
+
+  /** Passes a DynamoDB call to dynalite, unless a fault is due for its caller. */
+  async #dynamodb(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const caller = /Credential=local-([\w-]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+    const fault = this.#faults.find((f) => f.caller === caller && f.service === 'dynamodb' && f.left > 0);
+    if (fault) {
+      fault.left--;
+      throw new ServiceError(fault.error, 'Injected fault of the local DynamoDB');
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && !['host', 'connection', 'content-length', 'expect', 'transfer-encoding'].includes(name)) headers[name] = value;
+    const answer = await fetch(this.#options.dynamodb, { method: 'POST', headers, body });
+    const text = Buffer.from(await answer.arrayBuffer());
+    const out: Record<string, string> = {};
+    answer.headers.forEach((value, name) => {
+      if (name !== 'content-length' && name !== 'connection' && name !== 'transfer-encoding' && name !== 'content-encoding') out[name] = value;
+    });
+    res.writeHead(answer.status, { ...out, 'content-length': text.length });
+    res.end(text);
   }
 
   async #json(target: string, input: Record<string, unknown>): Promise<unknown> {
