@@ -368,7 +368,7 @@ describe('HTTP API', () => {
       ([, r]) => (r.Properties as { RouteKey: string }).RouteKey,
     );
     expect(routes.sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
-    expect(routes).toHaveLength(24);
+    expect(routes).toHaveLength(25);
     for (const [, integration] of resourcesOfType(base.json, 'AWS::ApiGatewayV2::Integration')) {
       expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
     }
