@@ -49,7 +49,7 @@ describe('bot ids must be bots of the organisation', () => {
     expect(f.mailer.sent).toHaveLength(0);
   });
 
-  it('answers an unknown bot id with a 422 problem naming the botIds field, and a browser with the form again', async () => {
+  it('answers an unknown bot id with a 422 problem naming the botIds field', async () => {
     const f = await makeFixture();
     const api = createPublicApi(f.deps);
     const res = await api(apiEvent({ method: 'POST', path: '/requests', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ email: VICTIM, botIds: [madeUpBot(7)] }) }));
@@ -57,6 +57,25 @@ describe('bot ids must be bots of the organisation', () => {
     expect(res.headers!['content-type']).toMatch(/application\/problem\+json/);
     const body = JSON.parse(res.body!) as { errors: { field: string; message: string }[] };
     expect(body.errors).toEqual([{ field: 'botIds', message: expect.stringContaining(madeUpBot(7)) }]);
+  });
+
+  it('shows a browser the form again with the unknown id named at the bot field', async () => {
+    const f = await makeFixture();
+    const api = createPublicApi(f.deps);
+    const form = await api(apiEvent({ path: '/', headers: { accept: 'text/html' } }));
+    const csrf = /name="csrf" value="([^"]+)"/.exec(form.body!)![1]!;
+    const res = await api(
+      apiEvent({
+        method: 'POST',
+        path: '/requests',
+        headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' },
+        cookies: [form.cookies![0]!.split(';')[0]!],
+        body: `csrf=${encodeURIComponent(csrf)}&email=${encodeURIComponent(VICTIM)}&botIds=${madeUpBot(3)}`,
+      }),
+    );
+    expect(res.statusCode).toBe(422);
+    expect(res.body).toMatch(new RegExp(`<a href="#botIds">There is no bot ${madeUpBot(3)} in this organisation`));
+    expect(f.store.requests.size).toBe(0);
   });
 
   it.each([
