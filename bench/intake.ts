@@ -6,8 +6,8 @@
  *    which looks the subject up in the privileged-identity snapshot), with the demo account
  *    (10 users) and a generated account of 50,000 users (quick: 5,000).
  *
- * Every address is unique, so the per-address limit never
- * refuses; for the per-client-IP limit see `intake-target.ts`.
+ * Every address is unique and asks for all bots, so the mailbox budget is never involved;
+ * for the per-client-IP limit see `intake-target.ts`.
  */
 import autocannon from 'autocannon';
 import type { ChildProcess } from 'node:child_process';

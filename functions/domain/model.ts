@@ -105,6 +105,7 @@ export const AUDIT_EVENT_TYPES = [
   'DEADLINE_EXTENDED',
   'NOTICE_SENT',
   'SUBJECT_ID_DROPPED',
+  'STATUS_LINKS_REVOKED',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
@@ -151,6 +152,12 @@ export interface SnapshotInfo {
   takenAt: string;
   userCount: number;
   identityCount: number;
+  /**
+   * How many bots the account has (every bot that appears in anyone's bot roles). Absent on
+   * snapshots written before the snapshot carried its bot list: the intake then cannot tell
+   * known bots from made-up ids and refuses named bots until the next refresh.
+   */
+  botCount?: number;
 }
 
 /** The outcome of the owner/co-developer rules for one subject. */

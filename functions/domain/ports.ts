@@ -141,6 +141,19 @@ export interface SnapshotReader {
   lookup(info: import('./model').SnapshotInfo, subjectHash: string): Promise<import('./model').PrivilegedIdentity | undefined>;
 }
 
+/**
+ * The account's bots as the current snapshot knows them: the intake accepts only bot ids that
+ * exist, so made-up ids cannot open requests (each one a mail) in someone else's name.
+ */
+export interface BotCatalogue {
+  /**
+   * Which of `botIds` are bots of the account in snapshot `info` (a snapshot with a bot list:
+   * `info.botCount` is set). One consistent read per id, all at once.
+   * @throws SnapshotExpiredError when the snapshot is older than its retention.
+   */
+  knownBots(info: import('./model').SnapshotInfo, botIds: readonly string[]): Promise<Set<string>>;
+}
+
 /** One open request per subject and scope (intake idempotency without transactions). */
 export interface OpenRequestClaims {
   claimOpenRequest(subjectHash: string, scopeKey: string, requestId: string): Promise<{ claimed: true } | { claimed: false; existingRequestId: string }>;

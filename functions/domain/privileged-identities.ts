@@ -99,6 +99,7 @@ export class PrivilegedIdentityIndex {
   readonly #hash: SubjectHasher;
   readonly #entries = new Map<string, Entry>();
   readonly #userIds = new Set<string>();
+  readonly #botIds = new Set<string>();
 
   constructor(hash: SubjectHasher) {
     this.#hash = hash;
@@ -108,6 +109,8 @@ export class PrivilegedIdentityIndex {
   add(users: readonly KoreRoleUser[]): void {
     for (const user of users) {
       this.#userIds.add(user.userId);
+      // Every bot has an owner, so the bots named in anyone's roles are all the account's bots.
+      for (const role of user.btRoles ?? []) if (role.botId) this.#botIds.add(role.botId);
       const roles = rolesOf(user);
       for (const id of subjectIdsOf(user)) {
         const subjectHash = this.#hash(id);
@@ -137,6 +140,19 @@ export class PrivilegedIdentityIndex {
   /** Number of distinct identities (hashes). */
   get size(): number {
     return this.#entries.size;
+  }
+
+  /**
+   * Every bot id named in any user's bot roles (any role name), sorted: the account's bots, so
+   * the intake can refuse ids of bots that do not exist.
+   */
+  botIds(): string[] {
+    return sorted(this.#botIds);
+  }
+
+  /** Number of distinct bots seen. */
+  get botCount(): number {
+    return this.#botIds.size;
   }
 
   /** Number of distinct user records seen (by Kore `userId`). */

@@ -3,8 +3,10 @@
  *
  * - the **verification link** (30 min, single use through `SingleUseTokens`) that proves the
  *   subject reads the mailbox they named;
- * - the **status token** (400 days) that opens one request's status page, so the page needs no
- *   account and shows nothing to someone who only guesses an id;
+ * - the **status token** that opens one request's status page, so the page needs no account and
+ *   shows nothing to someone who only guesses an id. Its signature alone is not enough: the
+ *   request's record decides (`statusLinkOpen`) — a link works while the request is open and for
+ *   `STATUS_LINK_RETENTION_DAYS` after it ended, and ops can revoke every link issued so far;
  * - the **CSRF token** of the form: stateless double-submit (the same signed value in a hidden
  *   field and in a cookie), so no server-side session is needed.
  *
@@ -13,14 +15,25 @@
 import { createHmac, hkdfSync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { DomainError } from '../domain/errors';
+import { isFinal } from '../domain/lifecycle';
+import type { AuditEvent } from '../domain/model';
 
 export const TOKEN_ISSUER = 'erasure-desk/intake';
 export const VERIFY_AUDIENCE = 'erasure-desk/verify';
 export const STATUS_AUDIENCE = 'erasure-desk/status';
 /** How long a verification link works; unverified requests expire after this (the sweeper's rule). */
 export const VERIFY_LINK_TTL_SECONDS = 30 * 60;
-/** How long a status link works: longer than any request lives (3 months at most) plus keeping the receipt. */
+/**
+ * The outer bound of a status token's signature. The request's record ends a link much sooner
+ * (`statusLinkOpen`); this only bounds a link whose request somehow stays open for over a year.
+ */
 export const STATUS_TOKEN_TTL_SECONDS = 400 * 24 * 3600;
+/**
+ * How long status links keep working after their request ended (COMPLETED, CANCELLED, EXPIRED):
+ * time to read the outcome and save the receipt (a JWS that stays verifiable offline), without
+ * a forwarded mail showing the request's fate for a year.
+ */
+export const STATUS_LINK_RETENTION_DAYS = 90;
 /** How long a form stays valid after it was served. */
 export const CSRF_TTL_SECONDS = 2 * 3600;
 /** A link key must have at least this many bytes (HS256 wants 256 bits). */
@@ -99,7 +112,8 @@ export async function verifyVerifyToken(linkKey: Uint8Array, token: string, now:
 }
 
 /**
- * The status token of a request: opens its status page (and receipt) for 400 days.
+ * The status token of a request: opens its status page (and receipt) while `statusLinkOpen` says
+ * so, and never after `ttlSeconds`.
  * @throws RangeError when the key is too short or the request id is not URL-safe.
  */
 export async function createStatusToken(linkKey: Uint8Array, requestId: string, now: Date, ttlSeconds = STATUS_TOKEN_TTL_SECONDS): Promise<string> {
@@ -120,19 +134,65 @@ export async function createStatusToken(linkKey: Uint8Array, requestId: string, 
  * a bad token: every failure is the same `false`, so callers answer one 404 for all of them.
  */
 export async function checkStatusToken(linkKey: Uint8Array, token: string | undefined, requestId: string, now: Date): Promise<boolean> {
-  if (!token || token.length > 2048) return false;
+  return (await readStatusToken(linkKey, token, requestId, now)) !== undefined;
+}
+
+/**
+ * When a valid, unexpired status token for exactly `requestId` was issued, or undefined for any
+ * bad token (never throws, so callers answer one 404 for all of them).
+ */
+export async function readStatusToken(linkKey: Uint8Array, token: string | undefined, requestId: string, now: Date): Promise<{ issuedAt: Date } | undefined> {
+  if (!token || token.length > 2048) return undefined;
   try {
     const { payload } = await jwtVerify(token, checkKey(linkKey), {
       algorithms: ['HS256'],
       issuer: TOKEN_ISSUER,
       audience: STATUS_AUDIENCE,
       currentDate: now,
-      requiredClaims: ['sub', 'exp'],
+      requiredClaims: ['sub', 'exp', 'iat'],
     });
-    return payload.purpose === 'status' && payload.sub === requestId;
+    if (payload.purpose !== 'status' || payload.sub !== requestId) return undefined;
+    return { issuedAt: new Date(payload.iat! * 1000) };
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/**
+ * When the request reached the final status it is in now, from its events (the chain is the
+ * truth), or undefined while it is not final.
+ */
+export function closedAt(timeline: readonly Pick<AuditEvent, 'status' | 'at'>[]): Date | undefined {
+  let closed: string | undefined;
+  for (const event of timeline) {
+    if (!isFinal(event.status)) closed = undefined;
+    else closed ??= event.at;
+  }
+  return closed === undefined ? undefined : new Date(closed);
+}
+
+/** When ops last revoked the request's status links (STATUS_LINKS_REVOKED), or undefined. */
+export function linksRevokedAt(timeline: readonly Pick<AuditEvent, 'type' | 'at'>[]): Date | undefined {
+  const revoked = timeline.findLast((e) => e.type === 'STATUS_LINKS_REVOKED');
+  return revoked && new Date(revoked.at);
+}
+
+/**
+ * Whether a status link issued at `issuedAt` still opens its request's page: not issued at or
+ * before the latest revocation (token times have whole seconds, so a link of the revocation's
+ * second counts as revoked), and the request still open or ended at most `retentionDays` ago.
+ * Links issued after a revocation (the next mail) work again.
+ */
+export function statusLinkOpen(
+  timeline: readonly Pick<AuditEvent, 'type' | 'status' | 'at'>[],
+  issuedAt: Date,
+  now: Date,
+  retentionDays = STATUS_LINK_RETENTION_DAYS,
+): boolean {
+  const revoked = linksRevokedAt(timeline);
+  if (revoked && issuedAt.getTime() <= revoked.getTime()) return false;
+  const closed = closedAt(timeline);
+  return !closed || now.getTime() <= closed.getTime() + retentionDays * 24 * 3600 * 1000;
 }
 
 /** The URL of a request's status page, carrying its status token. */

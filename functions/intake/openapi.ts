@@ -60,9 +60,11 @@ export function publicOpenApiPaths(): Json {
       post: {
         summary: 'Ask for erasure',
         description:
-          'JSON or form. Without botIds (or with an empty list) the data is erased from all bots. ' +
+          'JSON or form. Without botIds (or with an empty list) the data is erased from all bots; named bots must be bots of the organisation. ' +
           'The answer is the same whether a request was created or one of the same address and bots was already open (then no new one is made; ' +
           'its status link is emailed at most once every 10 minutes): it never tells whoever typed an address that the address has a request. ' +
+          'Nothing counts per address: mails per mailbox are bounded instead (the address’s own all-bots request is paced, everything else shares a small hourly budget), ' +
+          'and an address holds at most 3 open requests limited to some bots. ' +
           `Bodies larger than ${MAX_BODY_BYTES} bytes are refused. Browsers posting the form get 303 to /check-email, or the form again (422) with messages.`,
         requestBody: {
           required: true,
@@ -81,9 +83,9 @@ export function publicOpenApiPaths(): Json {
           '403': problemResponse('Form post without a valid CSRF token.'),
           '413': problemResponse('Body too large.'),
           '415': problemResponse('Content type is neither JSON nor form.'),
-          '422': problemResponse('Validation failed; `errors` names each field.'),
-          '429': problemResponse('Too many requests from this address or client.', RETRY_AFTER),
-          '503': problemResponse('The confirmation email could not be sent; nothing was stored.', RETRY_AFTER),
+          '422': problemResponse('Validation failed, or a bot id is not a bot of the organisation; `errors` names each field.'),
+          '429': problemResponse('Too many requests from this client (an IPv4 address, or an IPv6 /64).', RETRY_AFTER),
+          '503': problemResponse('The confirmation email could not be sent (nothing was stored), or named bots cannot be checked yet (`errors` names botIds).', RETRY_AFTER),
         },
       },
     },

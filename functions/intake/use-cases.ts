@@ -8,6 +8,8 @@
  *
  * A web submission writes, in this order:
  * 1. the open-request **claim** (subject hash + scope → new request id): the idempotency key;
+ *    a claim that may not become a request (too many open scopes, mailbox budget spent, see
+ *    "Abuse" below) is released at once and nothing else is written;
  * 2. the request with REQUEST_RECEIVED (status RECEIVED);
  * 3. VERIFICATION_SENT (→ AWAITING_VERIFICATION);
  * 4. the verification email.
@@ -23,9 +25,26 @@
  *   `lastVerificationMailAt`).
  * - After verification (VERIFIED), a failure before QUEUED, or a failed workflow start after
  *   QUEUED, leaves the request VERIFIED/QUEUED: exactly what the sweeper restarts.
+ *
+ * ## Abuse: nobody can use the intake against a subject
+ *
+ * Anyone can type anyone's address, so limits that count submissions per address let a stranger
+ * lock the owner out. Here only what costs something is limited, and the answer is the same
+ * words whatever happened:
+ * - per client (IPv4 address, IPv6 /64): submissions (`perClient`, 429);
+ * - bot ids must be bots of the organisation (snapshot); unknown ones are refused (422) before
+ *   anything is written, and without a bot list named bots are refused (503, fail-safe);
+ * - a submission matching an open request creates nothing and counts against nothing; the
+ *   reminder goes to the address stored with that request;
+ * - per address, at most `openBotScopesPerAddress` open requests limited to some bots; a request
+ *   for all bots is never refused a slot;
+ * - per mailbox, mails are bounded as `mail-budget.ts` explains: the address's own all-bots
+ *   request is paced (one mail per `resendAfterSeconds`) and never refused, everything else
+ *   shares `perMailbox`.
  */
 import { randomBytes } from 'node:crypto';
 import { HttpProblem, problem, type Problem } from '../commons/http/problem';
+import { SnapshotExpiredError } from '../commons/dynamo/errors';
 import type { NoticeSender } from '../workflow/erasure-tasks';
 import { queueErasure } from '../workflow/queue-erasure';
 import { dueAtFor } from '../domain/deadlines';
@@ -35,6 +54,7 @@ import { assertTransition, isFinal } from '../domain/lifecycle';
 import type { Actor, AuditEvent, EligibilityRule, ErasureRequest, JsonValue, RequestStatus, SubjectKind } from '../domain/model';
 import type {
   AuditStore,
+  BotCatalogue,
   Clock,
   Mailer,
   OpenRequestClaims,
@@ -45,11 +65,15 @@ import type {
   WorkflowStarter,
 } from '../domain/ports';
 import { decryptSubjectId, detectSubjectKind, encryptSubjectId, hashSubject, normaliseSubjectId, type SubjectKeys } from '../domain/subject';
+import { clientKeyOf } from './client-address';
+import { BotListUnavailableError, UnknownBotsError } from './errors';
+import { mailBudgetOf } from './mail-budget';
 import {
-  checkStatusToken,
   createVerifyToken,
   LinkExpiredError,
   LinkInvalidError,
+  readStatusToken,
+  statusLinkOpen,
   statusUrlFor,
   verifyUrlFor,
   verifyVerifyToken,
@@ -65,9 +89,14 @@ export type { Notice, NoticeContext, NoticeKind, SiteInfo } from './notices';
 
 /** Limits of the intake; every one can be overridden in the deps. */
 export interface IntakeLimits {
-  /** Submissions per normalised address (hash). */
-  perAddress: { limit: number; windowSeconds: number };
-  /** Submissions per client IP. */
+  /**
+   * Mails a public submission may cause per mailbox (lower-cased, `+tag` removed), except those
+   * about the address's own all-bots request, which are paced instead (see `mail-budget.ts`).
+   */
+  perMailbox: { limit: number; windowSeconds: number };
+  /** Open requests limited to some bots, per address; a request for all bots never needs a slot. */
+  openBotScopesPerAddress: number;
+  /** Submissions per client: an IPv4 address, or an IPv6 /64 (see `client-address.ts`). */
   perClient: { limit: number; windowSeconds: number };
   /** A resubmission re-sends the verification email only when the last one is older than this. */
   resendAfterSeconds: number;
@@ -76,7 +105,12 @@ export interface IntakeLimits {
 }
 
 export const DEFAULT_LIMITS: IntakeLimits = {
-  perAddress: { limit: 5, windowSeconds: 3600 },
+  // Room for a few genuine asks an hour (a request limited to some bots, a reminder of it, a
+  // +tag address) while the mailbox's owner never depends on it: their all-bots request is paced.
+  perMailbox: { limit: 4, windowSeconds: 3600 },
+  // One bot-limited request can name 20 bots, so a person rarely needs a second one open; 3
+  // leaves room for follow-ups while bounding what one address can hold open (each one a mail).
+  openBotScopesPerAddress: 3,
   perClient: { limit: 30, windowSeconds: 600 },
   resendAfterSeconds: 600,
   staleClaimSeconds: 120,
@@ -90,7 +124,8 @@ export interface IntakeDeps {
   rateLimiter: RateLimiter;
   mailer: Mailer;
   signer: Signer;
-  snapshots: SnapshotReader;
+  /** The roles snapshot: eligibility lookups, and the account's bots (submitted bot ids must be among them). */
+  snapshots: SnapshotReader & BotCatalogue;
   workflow: WorkflowStarter;
   clock: Clock;
   subjectKeys: SubjectKeys;
@@ -228,6 +263,69 @@ async function enforceLimits(deps: IntakeDeps, hits: readonly { key: string; rul
   if (refused) throw rateLimited(refused.retryAfterSeconds);
 }
 
+/**
+ * Refuses bot ids the organisation does not have, so made-up ids cannot open requests.
+ * @throws UnknownBotsError naming the unknown ids; BotListUnavailableError when there is no
+ *   snapshot, the snapshot has no bot list, or it is past its retention (fail-safe).
+ */
+async function requireKnownBots(deps: IntakeDeps, botIds: readonly string[]): Promise<void> {
+  const snapshot = await deps.snapshots.getCurrentSnapshot();
+  if (!snapshot || snapshot.botCount === undefined) throw new BotListUnavailableError();
+  let known: Set<string>;
+  try {
+    known = await deps.snapshots.knownBots(snapshot, botIds);
+  } catch (error) {
+    if (error instanceof SnapshotExpiredError) throw new BotListUnavailableError({ cause: error });
+    throw error;
+  }
+  const unknown = botIds.filter((id) => !known.has(id));
+  if (unknown.length > 0) throw new UnknownBotsError(unknown);
+}
+
+/**
+ * Takes one mail from the budget a mail to `address` about a request of `scopeKey` draws on
+ * (`mail-budget.ts`): always granted for the address's own all-bots request (paced elsewhere),
+ * else one hit of the mailbox's counter. The mailbox is keyed by its HMAC, never stored plain.
+ */
+async function takeMailBudget(deps: IntakeDeps, address: string, scopeKey: string, now: Date): Promise<boolean> {
+  const budget = mailBudgetOf(address, scopeKey);
+  if (budget.kind === 'paced') return true;
+  const { limit, windowSeconds } = limitsOf(deps).perMailbox;
+  const key = `mailbox:${hashSubject(`mailbox:${budget.mailbox}`, deps.subjectKeys.hmacKey)}`;
+  return (await deps.rateLimiter.hit(key, windowSeconds, limit, now)).allowed;
+}
+
+/** Why a submission that claimed a new scope may not become a request (it answers the same). */
+type NotAdmitted = 'OPEN_BOT_SCOPES_CAP' | 'MAILBOX_BUDGET';
+
+/**
+ * Whether a new request may be created for an address and scope the caller has just claimed:
+ * a bot-limited scope needs a free slot among the address's open bot-limited requests, and the
+ * verification mail needs the mailbox's budget. All-bots requests never need a slot.
+ */
+async function admitNewRequest(deps: IntakeDeps, r: { subjectHash: string; scopeKey: string; requestId: string; address: string }, now: Date): Promise<NotAdmitted | undefined> {
+  if (r.scopeKey !== '*') {
+    const open = (await deps.store.findBySubjectHash(r.subjectHash)).filter((x) => x.requestId !== r.requestId && x.scopeKey !== '*' && !isFinal(x.status));
+    if (open.length >= limitsOf(deps).openBotScopesPerAddress) return 'OPEN_BOT_SCOPES_CAP';
+  }
+  return (await takeMailBudget(deps, r.address, r.scopeKey, now)) ? undefined : 'MAILBOX_BUDGET';
+}
+
+/**
+ * The address stored with a request (decrypted), where every mail about it goes — not whatever
+ * spelling the latest submission used. Undefined for subjects known by enterprise id, for
+ * requests whose plain id is already dropped, and when decryption fails (logged by id).
+ */
+function storedAddress(deps: IntakeDeps, request: ErasureRequest): string | undefined {
+  if (request.subjectKind !== 'email' || !request.subjectCipher) return undefined;
+  try {
+    return decryptSubjectId(request.subjectCipher, deps.subjectKeys.cipherKey);
+  } catch (error) {
+    logOf(deps)({ level: 'error', message: 'stored address unreadable', requestId: request.requestId, errorName: errorName(error) });
+    return undefined;
+  }
+}
+
 /** A claim that cannot be serving an open request any more (see the module comment). */
 async function isStaleClaim(deps: IntakeDeps, existingId: string, existing: ErasureRequest | undefined, now: Date): Promise<boolean> {
   const staleMs = limitsOf(deps).staleClaimSeconds * 1000;
@@ -285,6 +383,13 @@ async function abandon(deps: IntakeDeps, requestId: string, reason: string, opti
   }
 }
 
+/** Releases a claim this call made; a failure is logged (the claim goes stale, see the module comment). */
+async function releaseClaim(deps: IntakeDeps, subjectHash: string, scopeKey: string, requestId: string): Promise<void> {
+  await deps.claims.releaseOpenRequest(subjectHash, scopeKey, requestId).catch((e: unknown) =>
+    logOf(deps)({ level: 'error', message: 'intake clean-up could not release the claim', requestId, errorName: errorName(e) }),
+  );
+}
+
 /** Records that a notice went out (kind only; never the address or the text). */
 async function recordNotice(deps: IntakeDeps, requestId: string, kind: string, extra: { [key: string]: JsonValue } = {}): Promise<void> {
   await deps.store.appendEvent(requestId, (current) => ({
@@ -323,8 +428,9 @@ class ResendNotNeeded extends Error {
 
 /**
  * Re-sends the verification email of an open request when the last one is older than
- * `resendAfterSeconds`. Single winner among concurrent resubmissions: the NOTICE_SENT event is
- * appended only if nothing was appended since the timeline was read.
+ * `resendAfterSeconds` and the mailbox's budget allows it (always, for the address's own
+ * all-bots request). Single winner among concurrent resubmissions: the NOTICE_SENT event is
+ * appended only if nothing was appended since the timeline was read. `to` is the stored address.
  */
 async function maybeResendVerification(deps: IntakeDeps, request: ErasureRequest, to: string, now: Date): Promise<void> {
   if (request.status !== 'AWAITING_VERIFICATION') return;
@@ -332,6 +438,10 @@ async function maybeResendVerification(deps: IntakeDeps, request: ErasureRequest
   const last = lastVerificationMailAt(timeline);
   const head = timeline.at(-1);
   if (!head || (last && now.getTime() - last.getTime() < limitsOf(deps).resendAfterSeconds * 1000)) return;
+  if (!(await takeMailBudget(deps, to, request.scopeKey, now))) {
+    logOf(deps)({ level: 'info', message: 'verification mail not re-sent: mailbox budget spent', requestId: request.requestId });
+    return;
+  }
   try {
     await deps.store.appendEvent(request.requestId, (current) => {
       if (current.lastSeq !== head.seq || current.status !== 'AWAITING_VERIFICATION') throw new ResendNotNeeded();
@@ -348,12 +458,16 @@ async function maybeResendVerification(deps: IntakeDeps, request: ErasureRequest
 
 /**
  * A submission found the open request of the same address and bots. The person asking again
- * gets what they most likely lost, by email only: the confirmation link again while the request
- * awaits it (`maybeResendVerification`), otherwise a link to its status page — at most one such
- * mail per request every `resendAfterSeconds`, whoever asks and however often. A mail that fails
- * is logged and not retried: the answer must look the same either way.
+ * gets what they most likely lost, by email only and at the address stored with the request: the
+ * confirmation link again while the request awaits it (`maybeResendVerification`), otherwise a
+ * link to its status page — at most one such mail per request every `resendAfterSeconds`,
+ * whoever asks and however often, and within the mailbox's budget (`mail-budget.ts`). Such a
+ * submission counts against nothing else. A mail that fails is logged and not retried: the
+ * answer must look the same either way.
  */
-async function remindOfOpenRequest(deps: IntakeDeps, request: ErasureRequest, to: string, now: Date): Promise<void> {
+async function remindOfOpenRequest(deps: IntakeDeps, request: ErasureRequest, now: Date): Promise<void> {
+  const to = storedAddress(deps, request);
+  if (!to) return;
   if (request.status === 'AWAITING_VERIFICATION') {
     try {
       await maybeResendVerification(deps, request, to, now);
@@ -365,7 +479,7 @@ async function remindOfOpenRequest(deps: IntakeDeps, request: ErasureRequest, to
   if (request.status === 'RECEIVED' || isFinal(request.status)) return;
   const window = limitsOf(deps).resendAfterSeconds;
   const { allowed } = await deps.rateLimiter.hit(`already-open-mail:${request.requestId}`, window, 1, now);
-  if (allowed) await notify(deps, to, 'already-open', 'already-open', request);
+  if (allowed && (await takeMailBudget(deps, to, request.scopeKey, now))) await notify(deps, to, 'already-open', 'already-open', request);
 }
 
 /**
@@ -426,9 +540,7 @@ async function createClaimedRequest(
     );
     return request;
   } catch (error) {
-    await deps.claims.releaseOpenRequest(r.subjectHash, r.scopeKey, r.requestId).catch((e: unknown) =>
-      logOf(deps)({ level: 'error', message: 'intake clean-up could not release the claim', requestId: r.requestId, errorName: errorName(e) }),
-    );
+    await releaseClaim(deps, r.subjectHash, r.scopeKey, r.requestId);
     throw error;
   }
 }
@@ -496,37 +608,43 @@ async function decideAndQueue(deps: IntakeDeps, request: ErasureRequest, notifyT
 // Use cases
 
 /**
- * A subject asks for erasure (web form or JSON). Validates, rate-limits (per address and per
- * client), then either returns the open request of the same subject and scope (idempotent; the
- * verification email is re-sent at most once per `resendAfterSeconds`) or creates a request
- * awaiting verification and emails the link.
- * @throws HttpProblem 422 (invalid input), 429 (rate limit, with Retry-After), 503 (mail failed);
- *   store/claim errors propagate (→ 500, nothing half-written stays open).
+ * A subject asks for erasure (web form or JSON). Validates, rate-limits the client, checks that
+ * named bots exist, then either finds the open request of the same subject and scope (nothing is
+ * created or counted; the stored address may get a reminder, see `remindOfOpenRequest`) or
+ * creates a request awaiting verification and emails the link — unless the address already has
+ * its open bot-limited requests or the mailbox's budget is spent, in which case nothing is
+ * created. The answer is word for word the same in every one of these cases.
+ * @throws HttpProblem 422 (invalid input), 429 (per-client limit, with Retry-After), 503 (mail
+ *   failed); UnknownBotsError (→ 422), BotListUnavailableError (→ 503); store/claim errors
+ *   propagate (→ 500, nothing half-written stays open).
  */
 export async function submitRequest(deps: IntakeDeps, input: unknown, client: { ip: string; userAgent?: string }): Promise<SubmissionResult> {
   const valid = validateSubmission(input);
   if (!valid.ok) throw new HttpProblem(validationProblem(valid.errors));
   const now = deps.clock.now();
-  const limits = limitsOf(deps);
+  // Only the client counts per submission: nothing a stranger types can refuse an address.
+  // The client's address is personal data too: the limiter only ever sees a keyed hash of it.
+  await enforceLimits(deps, [{ key: `client:${hashSubject(`ip:${clientKeyOf(client.ip)}`, deps.subjectKeys.hmacKey)}`, rule: limitsOf(deps).perClient }], now);
+  const botIds = valid.value.botIds;
+  if (botIds.length > 0) await requireKnownBots(deps, botIds);
+
   const email = normaliseSubjectId(valid.value.email, 'email');
   const subjectHash = hashSubject(email, deps.subjectKeys.hmacKey);
-  // The client's address is personal data too: the limiter only ever sees a keyed hash of it.
-  await enforceLimits(
-    deps,
-    [
-      { key: `client:${hashSubject(`ip:${client.ip}`, deps.subjectKeys.hmacKey)}`, rule: limits.perClient },
-      { key: `subject:${subjectHash}`, rule: limits.perAddress },
-    ],
-    now,
-  );
-
-  const botIds = valid.value.botIds;
   const scopeKey = scopeKeyOf(botIds);
   const requestId = newRequestId(now);
   const claim = await claimOrFind(deps, subjectHash, scopeKey, requestId, now);
   if (!claim.claimed) {
     // A request being created right now by a concurrent submission is on its way with its mail.
-    if (claim.existing) await remindOfOpenRequest(deps, claim.existing, valid.value.email, now);
+    if (claim.existing) await remindOfOpenRequest(deps, claim.existing, now);
+    return SUBMISSION_RESULT;
+  }
+  const notAdmitted = await admitNewRequest(deps, { subjectHash, scopeKey, requestId, address: email }, now).catch(async (error: unknown) => {
+    await releaseClaim(deps, subjectHash, scopeKey, requestId);
+    throw error;
+  });
+  if (notAdmitted) {
+    await releaseClaim(deps, subjectHash, scopeKey, requestId);
+    logOf(deps)({ level: 'info', message: 'submission created no request', reason: notAdmitted });
     return SUBMISSION_RESULT;
   }
 
@@ -725,18 +843,20 @@ export function subjectTimeline(events: readonly AuditEvent[]): TimelineEntry[] 
 }
 
 /**
- * The status of one request for whoever holds its status token. A missing or wrong token and an
- * unknown id give the same 404, so the page is no oracle for which ids exist.
+ * The status of one request for whoever holds its status token. A missing or wrong token, an
+ * unknown id, a link ops revoked and a link of a request that ended more than
+ * `STATUS_LINK_RETENTION_DAYS` ago all give the same 404, so the page is no oracle for which ids
+ * exist or what became of them.
  * @throws HttpProblem 404.
  */
 export async function getStatus(deps: IntakeDeps, requestId: string, statusToken: string | undefined): Promise<StatusView> {
   const now = deps.clock.now();
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(requestId) || !(await checkStatusToken(deps.linkKey, statusToken, requestId, now))) {
-    throw new HttpProblem(NOT_FOUND_PROBLEM);
-  }
+  const link = /^[A-Za-z0-9_-]{1,64}$/.test(requestId) ? await readStatusToken(deps.linkKey, statusToken, requestId, now) : undefined;
+  if (!link) throw new HttpProblem(NOT_FOUND_PROBLEM);
   const request = await deps.store.getRequest(requestId);
   if (!request) throw new HttpProblem(NOT_FOUND_PROBLEM);
   const timeline = await deps.store.getTimeline(requestId);
+  if (!statusLinkOpen(timeline, link.issuedAt, now)) throw new HttpProblem(NOT_FOUND_PROBLEM);
   const receipt = await receiptFor(deps.signer, request, timeline);
   const rejection =
     request.status === 'REJECTED' && request.rejection

@@ -34,7 +34,7 @@ import {
   type HttpResult,
   type StaffLogger,
 } from './http';
-import { allowedActions, cancelRequest, extendRequestDeadline, recheckRequest, refreshRoles, retryRequest, type OpsDeps } from './ops';
+import { allowedActions, cancelRequest, extendRequestDeadline, recheckRequest, refreshRoles, retryRequest, revokeStatusLinks, type OpsDeps } from './ops';
 import { exportQuerySchema, listQuerySchema, REQUEST_ID } from './schemas';
 
 export interface ConsoleDeps extends OpsDeps {
@@ -51,13 +51,14 @@ export interface ConsoleDeps extends OpsDeps {
 export const SESSION_COOKIE = 'ed_session';
 export const CSRF_COOKIE = 'ed_csrf';
 
-type Action = 'retry' | 'cancel' | 'recheck' | 'extend';
-const ACTIONS: readonly Action[] = ['retry', 'cancel', 'recheck', 'extend'];
+type Action = 'retry' | 'cancel' | 'recheck' | 'extend' | 'revoke-links';
+const ACTIONS: readonly Action[] = ['retry', 'cancel', 'recheck', 'extend', 'revoke-links'];
 const DONE_MESSAGES: Record<string, string> = {
   retry: 'A new attempt was started.',
   cancel: 'The request was cancelled.',
   recheck: 'Eligibility was re-checked.',
   extend: 'The deadline was extended and the subject will be told the reason.',
+  'revoke-links': 'Every status link issued so far was revoked; links in later mails will work.',
   roles: 'The roles snapshot was refreshed.',
 };
 
@@ -187,7 +188,7 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
         await refreshRoles(deps, actor, typeof body.reason === 'string' ? body.reason : 'console');
         return redirect(`${base}?done=roles`);
       }
-      const action = /^\/requests\/([^/]+)\/([a-z]+)$/.exec(rel);
+      const action = /^\/requests\/([^/]+)\/([a-z-]+)$/.exec(rel);
       if (action && (ACTIONS as readonly string[]).includes(action[2]!)) {
         const id = decodeURIComponent(action[1]!);
         if (!REQUEST_ID.test(id)) return page(404, errorPage(ctx, 'No such request'));
@@ -203,7 +204,8 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
           if (name === 'retry') await retryRequest(deps, id, actor, reason);
           else if (name === 'cancel') await cancelRequest(deps, id, actor, reason);
           else if (name === 'recheck') await recheckRequest(deps, id, actor, reason);
-          else await extendRequestDeadline(deps, id, actor, reason);
+          else if (name === 'extend') await extendRequestDeadline(deps, id, actor, reason);
+          else await revokeStatusLinks(deps, id, actor, reason);
         } catch (error) {
           const { problem } = errorToProblem(error);
           if (problem.status === 404) return page(404, errorPage(ctx, 'No such request'));

@@ -229,7 +229,7 @@ ${m.nextHref ? html`<p><a href="${m.nextHref}">Next page</a></p>` : ''}
 export interface RequestPageModel {
   detail: RequestDetail;
   /** Action buttons to show (ops only; empty for auditors). */
-  actions: ('retry' | 'cancel' | 'recheck' | 'extend')[];
+  actions: ('retry' | 'cancel' | 'recheck' | 'extend' | 'revoke-links')[];
   flash?: string;
   error?: string;
 }
@@ -239,6 +239,7 @@ const ACTION_LABELS = {
   cancel: { button: 'Cancel request', confirm: 'I want to cancel this request for good' },
   recheck: { button: 'Re-check eligibility', confirm: 'I want to re-run the eligibility check now' },
   extend: { button: 'Extend deadline', confirm: 'I want to extend the deadline by two months; the subject will be told the reason' },
+  'revoke-links': { button: 'Revoke status links', confirm: 'I want every status link issued so far for this request to stop working' },
 } as const;
 
 function timelineRows(events: readonly AuditEvent[], badSeq: number | undefined): SafeHtml {

@@ -50,6 +50,11 @@ export function staffOpenApiPaths(): Json {
     '/ops/requests/{id}/cancel': act('Cancel (role ops)', reasonBodySchema, [ID_PARAMETER]),
     '/ops/requests/{id}/recheck': act('Re-check eligibility (role ops)', reasonBodySchema, [ID_PARAMETER]),
     '/ops/requests/{id}/extend': act('Extend the deadline by two months, Art. 12(3) (role ops)', reasonBodySchema, [ID_PARAMETER]),
+    '/ops/requests/{id}/revoke-links': act(
+      'Revoke every status link of the request issued so far: they answer 404 like an unknown id; links in later mails work (role ops)',
+      reasonBodySchema,
+      [ID_PARAMETER],
+    ),
     '/ops/retry': act('Retry many, by ids or status (role ops)', bulkRetrySchema),
     '/ops/roles/refresh': act('Refresh the user-roles snapshot now (role ops)', refreshBodySchema),
   };

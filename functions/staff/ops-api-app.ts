@@ -7,7 +7,7 @@ import type { Actor } from '../domain/model';
 import { toView } from './audit';
 import { staffActor, type StaffAuthenticator } from './auth';
 import { errorToProblem, jsonResponse, methodOf, parseBody, pathOf, problemResponse, queryOf, silentLogger, validate, type HttpEvent, type HttpResult, type StaffLogger } from './http';
-import { cancelRequest, extendRequestDeadline, listForOps, recheckRequest, refreshRoles, retryMany, retryRequest, type OpsDeps } from './ops';
+import { cancelRequest, extendRequestDeadline, listForOps, recheckRequest, refreshRoles, retryMany, retryRequest, revokeStatusLinks, type OpsDeps } from './ops';
 import { bulkRetrySchema, opsListQuerySchema, reasonBodySchema, refreshBodySchema, REQUEST_ID } from './schemas';
 
 export interface OpsApiDeps extends OpsDeps {
@@ -17,7 +17,7 @@ export interface OpsApiDeps extends OpsDeps {
   logger?: StaffLogger;
 }
 
-const ACTIONS = ['retry', 'cancel', 'recheck', 'extend'] as const;
+const ACTIONS = ['retry', 'cancel', 'recheck', 'extend', 'revoke-links'] as const;
 
 /** Builds the ops API handler. */
 export function createOpsApi(deps: OpsApiDeps): (event: HttpEvent) => Promise<HttpResult> {
@@ -43,7 +43,7 @@ export function createOpsApi(deps: OpsApiDeps): (event: HttpEvent) => Promise<Ht
       const page = await listForOps(deps, q.status, { limit: q.limit, cursor: q.cursor });
       return jsonResponse(200, { items: page.items.map((r) => toView(r, now())), ...(page.cursor ? { cursor: page.cursor } : {}) });
     }
-    const action = /^\/ops\/requests\/([^/]+)\/([a-z]+)$/.exec(path);
+    const action = /^\/ops\/requests\/([^/]+)\/([a-z-]+)$/.exec(path);
     if (action && (ACTIONS as readonly string[]).includes(action[2]!)) {
       needs('POST');
       const id = decodeURIComponent(action[1]!);
@@ -67,6 +67,10 @@ export function createOpsApi(deps: OpsApiDeps): (event: HttpEvent) => Promise<Ht
         case 'extend': {
           const r = await extendRequestDeadline(deps, id, actor, reason);
           return jsonResponse(200, { request: toView(r.request, now()), notified: r.notified });
+        }
+        case 'revoke-links': {
+          const r = await revokeStatusLinks(deps, id, actor, reason);
+          return jsonResponse(200, { request: toView(r.request, now()), revokedAt: r.revokedAt });
         }
       }
     }

@@ -7,7 +7,7 @@
  *   show <id> [--json]                                  a request, its timeline and chain check
  *   retry <id…> --reason R                              retry one or many
  *   retry --status failed|timed-out --reason R          retry by status (at most 100)
- *   cancel|recheck|extend <id> --reason R
+ *   cancel|recheck|extend|revoke-links <id> --reason R
  *   refresh-roles [--reason R]
  *   export [--format csv|json] [--from D] [--to D]      to stdout
  *   report [--from D] [--to D]
@@ -33,7 +33,7 @@ export class CliError extends Error {
   }
 }
 
-const USAGE = `usage: npm run ops -- list [failed|timed-out|stuck|overdue] | requests | show <id> | retry <id…>|--status S --reason R | cancel|recheck|extend <id> --reason R | refresh-roles | export [--format csv|json] [--from D] [--to D] | report   (add --json for raw output)`;
+const USAGE = `usage: npm run ops -- list [failed|timed-out|stuck|overdue] | requests | show <id> | retry <id…>|--status S --reason R | cancel|recheck|extend|revoke-links <id> --reason R | refresh-roles | export [--format csv|json] [--from D] [--to D] | report   (add --json for raw output)`;
 
 /** Renders rows as an aligned text table. */
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
@@ -160,12 +160,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       case 'cancel':
       case 'recheck':
-      case 'extend': {
+      case 'extend':
+      case 'revoke-links': {
         const id = rest[0];
         if (!id) throw new CliError(`${command} needs a request id`, 2);
         const data = await json('POST', `/ops/requests/${encodeURIComponent(id)}/${command}`, { reason: needReason() });
         const r = data.request as Record<string, unknown>;
-        print(data, () => `${r.requestId}: ${r.status}, due ${r.dueAt}${data.eligible === false ? ' (still not eligible)' : ''}${data.notified === false ? ' (subject NOT notified yet)' : ''}\n`);
+        print(
+          data,
+          () =>
+            `${r.requestId}: ${r.status}, due ${r.dueAt}${data.eligible === false ? ' (still not eligible)' : ''}${data.notified === false ? ' (subject NOT notified yet)' : ''}${data.revokedAt ? `, status links issued until ${String(data.revokedAt)} revoked` : ''}\n`,
+        );
         return 0;
       }
       case 'refresh-roles': {

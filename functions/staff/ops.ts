@@ -1,7 +1,7 @@
 /**
  * Ops use cases: what needs attention (failed, timed out, stuck, overdue), and the actions that
  * fix it without touching the database — retry, cancel, re-check eligibility, extend a deadline,
- * refresh the roles snapshot. Every action on a request is an audit event carrying the staff
+ * revoke a request's status links, refresh the roles snapshot. Every action on a request is an audit event carrying the staff
  * actor and the reason; a conflicting action is refused with 409 naming the current status.
  */
 import { HttpProblem, problem } from '../commons/http/problem';
@@ -260,6 +260,21 @@ export async function extendRequestDeadline(deps: OpsDeps, requestId: string, ac
 }
 
 /**
+ * Revokes every status link of a request issued so far (a forwarded or leaked mail): from now on
+ * they answer the same 404 as an unknown id. Links in mails sent later (the next notice) work.
+ * Allowed in any status; recorded as STATUS_LINKS_REVOKED with the staff actor and the reason.
+ * @throws HttpProblem 400 without a reason; RequestNotFoundError (→ 404) for an unknown id.
+ */
+export async function revokeStatusLinks(deps: OpsDeps, requestId: string, actor: Actor, reason: string | undefined): Promise<ActionResult & { revokedAt: string }> {
+  const why = requireReason(reason);
+  const revokedAt = deps.clock.now().toISOString();
+  const { request } = await deps.store.appendEvent(requestId, (current) => ({
+    event: { type: 'STATUS_LINKS_REVOKED', at: revokedAt, actor, attempt: current.attempt, status: current.status, details: { reason: why } },
+  }));
+  return { request, revokedAt };
+}
+
+/**
  * Rebuilds the roles snapshot now. Not tied to one request, so it is logged (actor, reason,
  * snapshot version) rather than chained.
  * @throws whatever the refresh throws (→ 500/503 at the edge).
@@ -273,7 +288,10 @@ export async function refreshRoles(deps: OpsDeps, actor: Actor, reason: string |
 }
 
 /** Which ops actions the lifecycle allows for a request now (for the console's buttons). */
-export function allowedActions(request: Pick<ErasureRequest, 'status' | 'receivedAt' | 'dueAt' | 'extended'>, now: Date): { retry: boolean; cancel: boolean; recheck: boolean; extend: boolean } {
+export function allowedActions(
+  request: Pick<ErasureRequest, 'status' | 'receivedAt' | 'dueAt' | 'extended'>,
+  now: Date,
+): { retry: boolean; cancel: boolean; recheck: boolean; extend: boolean; 'revoke-links': boolean } {
   let extend = false;
   if (!isFinal(request.status) && !request.extended) {
     try {
@@ -288,5 +306,7 @@ export function allowedActions(request: Pick<ErasureRequest, 'status' | 'receive
     cancel: canTransition(request.status, 'CANCELLED'),
     recheck: request.status === 'REJECTED',
     extend,
+    // Any request may have had its status link forwarded.
+    'revoke-links': true,
   };
 }

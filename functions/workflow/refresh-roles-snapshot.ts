@@ -1,7 +1,7 @@
 /**
  * Refreshing the privileged-identity snapshot: page through the account's user-roles once,
- * keep only the HMACs of privileged identities with their rules and bots, and publish it as the
- * new current snapshot. Runs on a schedule and on demand — never inside a subject's request.
+ * keep only the HMACs of privileged identities with their rules and bots, and the ids of the
+ * account's bots, and publish it as the new current snapshot. Runs on a schedule and on demand — never inside a subject's request.
  */
 import type { KorePlatform } from '../domain/kore';
 import type { PrivilegedIdentity, SnapshotInfo } from '../domain/model';
@@ -10,9 +10,9 @@ import { PrivilegedIdentityIndex } from '../domain/privileged-identities';
 import { hashSubject, type SubjectKeys } from '../domain/subject';
 import { pageUserRoles } from '../commons/kore/user-roles-pager';
 
-/** Where a finished snapshot goes (the store's write side). */
+/** Where a finished snapshot goes (the store's write side): the identities and the account's bot ids. */
 export interface SnapshotWriter {
-  writeSnapshot(version: string, info: SnapshotInfo, identities: Iterable<PrivilegedIdentity>): Promise<unknown>;
+  writeSnapshot(version: string, info: SnapshotInfo, identities: Iterable<PrivilegedIdentity>, botIds?: Iterable<string>): Promise<unknown>;
 }
 
 export interface RefreshSnapshotDeps {
@@ -35,7 +35,8 @@ export async function refreshRolesSnapshot(deps: RefreshSnapshotDeps): Promise<S
     takenAt: takenAt.toISOString(),
     userCount: index.userCount,
     identityCount: index.size,
+    botCount: index.botCount,
   };
-  await deps.snapshots.writeSnapshot(info.version, info, index.values());
+  await deps.snapshots.writeSnapshot(info.version, info, index.values(), index.botIds());
   return info;
 }

@@ -55,8 +55,8 @@ describe('the intake over HTTP', () => {
   it('collapses 20 simultaneous submissions for one subject into one request and one email', async () => {
     const email = freshEmail('dup');
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => submitJson(runtime.url, { email: i % 2 ? email.toUpperCase() : ` ${email} ` })));
-    // Past the per-address limit (5 an hour) the rest are told to slow down; none is a second request.
-    expect(answers.every((a) => a.status === 202 || (a.status === 429 && a.headers.get('retry-after')))).toBe(true);
+    // Nothing counts per address, so none is refused; and none is a second request.
+    expect(answers.every((a) => a.status === 202)).toBe(true);
     const accepted = answers.filter((a) => a.status === 202);
     expect(accepted.length).toBeGreaterThanOrEqual(1);
     // Every answer is the same words, naming no request.

@@ -369,7 +369,7 @@ describe('HTTP API', () => {
     );
     // Plus `$default`: unknown paths and methods reach the public function's own 404/405 pages.
     expect(routes.sort()).toEqual(['$default', ...ROUTES.map((r) => `${r.method} ${r.path}`)].sort());
-    expect(routes).toHaveLength(25);
+    expect(routes).toHaveLength(26);
     for (const [, integration] of resourcesOfType(base.json, 'AWS::ApiGatewayV2::Integration')) {
       expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
     }

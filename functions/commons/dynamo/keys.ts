@@ -31,6 +31,9 @@ export const rateWindowKey = (keyDigest: string, windowSeconds: number, windowSt
 
 export const identityKey = (subjectHash: string, version: string) => ({ pk: `PRIV#${subjectHash}`, sk: `V#${version}` });
 
+/** A bot of the account in one snapshot version (bot ids are no personal data: kept plain). */
+export const botKey = (botId: string, version: string) => ({ pk: `BOT#${botId}`, sk: `V#${version}` });
+
 export const SNAPSHOT_POINTER_KEY = { pk: 'SNAPSHOT', sk: 'CURRENT' } as const;
 
 /** Epoch seconds, the unit of the TTL attribute. */

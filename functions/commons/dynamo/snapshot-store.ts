@@ -1,7 +1,7 @@
 /**
  * The privileged-identity snapshot: one item per identity and version (`PRIV#<subjectHash>` /
- * `V#<version>`), so a lookup is one GetItem whatever the size of the account, and a pointer item
- * naming the current version. A refresh writes a whole new version, then flips the pointer; a
+ * `V#<version>`), so a lookup is one GetItem whatever the size of the account, one item per bot
+ * of the account (`BOT#<botId>` / `V#<version>`), and a pointer item naming the current version. A refresh writes a whole new version, then flips the pointer; a
  * reader never sees half a snapshot.
  *
  * Old versions are not deleted: every identity item carries a TTL of `takenAt + retention`, and a
@@ -10,10 +10,10 @@
  */
 import { BatchWriteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PrivilegedIdentity, SnapshotInfo } from '../../domain/model';
-import { systemClock, type Clock, type SnapshotReader } from '../../domain/ports';
+import { systemClock, type BotCatalogue, type Clock, type SnapshotReader } from '../../domain/ports';
 import { SnapshotExpiredError, SnapshotWriteError, conditionalWrite, storeCall } from './errors';
-import { SNAPSHOT_POINTER_KEY, identityKey } from './keys';
-import { PARTITION_KEY, TTL_ATTRIBUTE } from './table-schema';
+import { SNAPSHOT_POINTER_KEY, botKey, identityKey } from './keys';
+import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './table-schema';
 
 export interface DynamoSnapshotStoreOptions {
   client: DynamoDBDocumentClient;
@@ -35,7 +35,7 @@ const VERSION_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export class DynamoSnapshotStore implements SnapshotReader {
+export class DynamoSnapshotStore implements SnapshotReader, BotCatalogue {
   readonly #client: DynamoDBDocumentClient;
   readonly #table: string;
   readonly #clock: Clock;
@@ -57,42 +57,52 @@ export class DynamoSnapshotStore implements SnapshotReader {
   }
 
   /**
-   * Writes every identity of version `version`, then makes it current unless a snapshot taken
-   * later is current already (two refreshes racing: the newest `takenAt` wins; rewriting the same
-   * version is allowed). Returns how many identities were written and whether it became current.
+   * Writes every identity and every bot id of version `version`, then makes it current unless a
+   * snapshot taken later is current already (two refreshes racing: the newest `takenAt` wins;
+   * rewriting the same version is allowed). Returns how many items were written (identities and
+   * bots) and whether it became current.
    * @throws RangeError when `version` is malformed or differs from `info.version`, or `takenAt` is
    *   not a date; SnapshotWriteError when a batch stayed unprocessed; StoreUnavailableError / StoreError.
    */
-  async writeSnapshot(version: string, info: SnapshotInfo, identities: Iterable<PrivilegedIdentity>): Promise<{ written: number; current: boolean }> {
+  async writeSnapshot(
+    version: string,
+    info: SnapshotInfo,
+    identities: Iterable<PrivilegedIdentity>,
+    botIds: Iterable<string> = [],
+  ): Promise<{ written: number; current: boolean }> {
     if (!VERSION_PATTERN.test(version) || info.version !== version) throw new RangeError('The snapshot version is malformed or does not match its info');
     const takenAtMs = Date.parse(info.takenAt);
     if (Number.isNaN(takenAtMs)) throw new RangeError('The snapshot takenAt is not a date');
     const expiresAt = Math.ceil(takenAtMs / 1000) + this.#retentionSeconds;
 
-    const iterator = identities[Symbol.iterator]();
+    function* items(): Generator<Record<string, unknown>> {
+      for (const identity of identities) {
+        yield {
+          ...identityKey(identity.subjectHash, version),
+          accountOwner: identity.accountOwner,
+          accountMember: identity.accountMember,
+          ownedBotIds: identity.ownedBotIds,
+          coDeveloperBotIds: identity.coDeveloperBotIds,
+          [TTL_ATTRIBUTE]: expiresAt,
+        };
+      }
+      for (const botId of botIds) yield { ...botKey(botId, version), [TTL_ATTRIBUTE]: expiresAt };
+    }
+    const iterator = items();
     const nextChunk = () => {
-      // Keyed by hash: a batch may not name the same item twice.
-      const chunk = new Map<string, PrivilegedIdentity>();
+      // Keyed by item key: a batch may not name the same item twice.
+      const chunk = new Map<string, Record<string, unknown>>();
       while (chunk.size < BATCH_SIZE) {
         const next = iterator.next();
         if (next.done) break;
-        chunk.set(next.value.subjectHash, next.value);
+        chunk.set(`${String(next.value[PARTITION_KEY])}|${String(next.value[SORT_KEY])}`, next.value);
       }
       return [...chunk.values()];
     };
     let written = 0;
     const worker = async () => {
       for (let chunk = nextChunk(); chunk.length > 0; chunk = nextChunk()) {
-        await this.#writeBatch(
-          chunk.map((identity) => ({
-            ...identityKey(identity.subjectHash, version),
-            accountOwner: identity.accountOwner,
-            accountMember: identity.accountMember,
-            ownedBotIds: identity.ownedBotIds,
-            coDeveloperBotIds: identity.coDeveloperBotIds,
-            [TTL_ATTRIBUTE]: expiresAt,
-          })),
-        );
+        await this.#writeBatch(chunk);
         written += chunk.length;
       }
     };
@@ -102,7 +112,14 @@ export class DynamoSnapshotStore implements SnapshotReader {
       this.#client.send(
         new PutCommand({
           TableName: this.#table,
-          Item: { ...SNAPSHOT_POINTER_KEY, version, takenAt: info.takenAt, userCount: info.userCount, identityCount: info.identityCount },
+          Item: {
+            ...SNAPSHOT_POINTER_KEY,
+            version,
+            takenAt: info.takenAt,
+            userCount: info.userCount,
+            identityCount: info.identityCount,
+            ...(info.botCount !== undefined ? { botCount: info.botCount } : {}),
+          },
           ConditionExpression: 'attribute_not_exists(#pk) OR #takenAt < :takenAt OR #version = :version',
           ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#takenAt': 'takenAt', '#version': 'version' },
           ExpressionAttributeValues: { ':takenAt': info.takenAt, ':version': version },
@@ -128,6 +145,7 @@ export class DynamoSnapshotStore implements SnapshotReader {
       takenAt: String(item.takenAt),
       userCount: Number(item.userCount),
       identityCount: Number(item.identityCount),
+      ...(item.botCount !== undefined ? { botCount: Number(item.botCount) } : {}),
     };
     this.#cache = { info, until: now + this.#cacheTtlMs };
     return info && { ...info };
@@ -145,11 +163,7 @@ export class DynamoSnapshotStore implements SnapshotReader {
    *   gone); RangeError on a malformed version; StoreUnavailableError / StoreError.
    */
   async lookup(info: SnapshotInfo, subjectHash: string): Promise<PrivilegedIdentity | undefined> {
-    if (!VERSION_PATTERN.test(info.version)) throw new RangeError('The snapshot version is malformed');
-    const takenAtMs = Date.parse(info.takenAt);
-    if (Number.isNaN(takenAtMs) || this.#clock.now().getTime() >= (Math.ceil(takenAtMs / 1000) + this.#retentionSeconds) * 1000) {
-      throw new SnapshotExpiredError(info.version);
-    }
+    this.#checkReadable(info);
     const out = await storeCall('GetItem', () =>
       this.#client.send(new GetCommand({ TableName: this.#table, Key: identityKey(subjectHash, info.version), ConsistentRead: true })),
     );
@@ -162,6 +176,34 @@ export class DynamoSnapshotStore implements SnapshotReader {
       ownedBotIds: Array.isArray(item.ownedBotIds) ? item.ownedBotIds.map(String) : [],
       coDeveloperBotIds: Array.isArray(item.coDeveloperBotIds) ? item.coDeveloperBotIds.map(String) : [],
     };
+  }
+
+  /**
+   * Which of `botIds` are bots of the account in snapshot `info`: one consistent GetItem per id
+   * (at most 20, the schema's limit), all in flight at once. A snapshot without a bot list
+   * (`botCount` absent) knows no bot.
+   * @throws SnapshotExpiredError when the snapshot is older than its retention; RangeError on a
+   *   malformed version; StoreUnavailableError / StoreError.
+   */
+  async knownBots(info: SnapshotInfo, botIds: readonly string[]): Promise<Set<string>> {
+    this.#checkReadable(info);
+    if (info.botCount === undefined) return new Set();
+    const found = await Promise.all(
+      [...new Set(botIds)].map(async (botId) => {
+        const out = await storeCall('GetItem', () => this.#client.send(new GetCommand({ TableName: this.#table, Key: botKey(botId, info.version), ConsistentRead: true })));
+        return out.Item ? botId : undefined;
+      }),
+    );
+    return new Set(found.filter((id): id is string => id !== undefined));
+  }
+
+  /** Refuses a malformed version, or a snapshot past its retention (its items may be gone). */
+  #checkReadable(info: SnapshotInfo): void {
+    if (!VERSION_PATTERN.test(info.version)) throw new RangeError('The snapshot version is malformed');
+    const takenAtMs = Date.parse(info.takenAt);
+    if (Number.isNaN(takenAtMs) || this.#clock.now().getTime() >= (Math.ceil(takenAtMs / 1000) + this.#retentionSeconds) * 1000) {
+      throw new SnapshotExpiredError(info.version);
+    }
   }
 
   /** One BatchWriteItem of puts, retrying unprocessed items with exponential backoff. */

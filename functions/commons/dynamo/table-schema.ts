@@ -10,6 +10,7 @@
  * - `TOKEN#<jti>` / `USED`: a consumed single-use token (TTL)
  * - `RATE#<sha256(key)>` / `W#<seconds>#<windowStart>`: a rate-limit window counter (TTL)
  * - `PRIV#<subjectHash>` / `V#<version>`: a privileged identity of one snapshot version (TTL)
+ * - `BOT#<botId>` / `V#<version>`: a bot of the account in one snapshot version (TTL)
  * - `SNAPSHOT` / `CURRENT`: the pointer to the current snapshot version
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';

@@ -56,6 +56,29 @@ describe('DynamoSnapshotStore', () => {
     expect(await reader.lookup(current!, newSubjectHash())).toBeUndefined();
   });
 
+  it('keeps the account’s bots with the snapshot and tells which of some ids are among them', async () => {
+    const v1 = { ...info('v1', '2026-03-11T11:00:00.000Z'), botCount: 2 };
+    const store = storeWith();
+    expect(await store.writeSnapshot('v1', v1, [identity()], ['st-a', 'st-b'])).toEqual({ written: 3, current: true });
+
+    const current = await storeWith().getCurrentSnapshot();
+    expect(current).toEqual(v1);
+    expect(await store.knownBots(current!, ['st-b', 'st-made-up', 'st-a', 'st-b'])).toEqual(new Set(['st-a', 'st-b']));
+    // Another version knows its own bots only.
+    await store.writeSnapshot('v2', { ...info('v2', '2026-03-11T11:30:00.000Z'), botCount: 1 }, [], ['st-c']);
+    expect(await store.knownBots(current!, ['st-c'])).toEqual(new Set());
+  });
+
+  it('knows no bot in a snapshot written without a bot list, and refuses an expired one', async () => {
+    const clock = manualClock('2026-03-11T12:00:00.000Z');
+    const store = storeWith(clock);
+    const old = info('v1', '2026-03-11T11:00:00.000Z');
+    await store.writeSnapshot('v1', old, [identity()], ['st-a']);
+    expect(await store.knownBots(old, ['st-a'])).toEqual(new Set());
+    clock.advance(8 * 24 * 3600 * 1000);
+    await expect(store.knownBots({ ...old, botCount: 1 }, ['st-a'])).rejects.toBeInstanceOf(SnapshotExpiredError);
+  });
+
   it('looks up in the version asked for, not in any other', async () => {
     const former = identity({ ownedBotIds: ['st-old'] });
     const store = storeWith();

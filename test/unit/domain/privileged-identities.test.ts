@@ -151,6 +151,15 @@ describe('PrivilegedIdentityIndex', () => {
     expect(hashes).toEqual([lookup('jane.doe@example.com'), lookup('EMP-001'), lookup('b@example.com'), lookup('EMP-2')].sort());
   });
 
+  it('lists the account’s bots: every bot named in any role, whatever the role, once and sorted', () => {
+    const index = new PrivilegedIdentityIndex(hash);
+    index.add([user({ btRoles: [botRole('Bot Owner', 'st-2'), botRole('Bot Developer', 'st-1')] })]);
+    index.add([user({ userId: 'u-2', emailId: 'b@example.com', username: 'b@example.com', orgUserId: 'EMP-2', btRoles: [botRole('Bot Tester', 'st-3'), botRole('Bot Owner', 'st-1')] })]);
+    index.add([user({ userId: 'u-3', btRoles: [{ ...botRole('Bot Owner', 'st-9'), botId: '' }] })]);
+    expect(index.botIds()).toEqual(['st-1', 'st-2', 'st-3']);
+    expect(index.botCount).toBe(3);
+  });
+
   it('hands out copies: changing a returned identity does not change the index', () => {
     const index = new PrivilegedIdentityIndex(hash);
     index.add([user({ btRoles: [botRole('Bot Owner', 'st-1')] })]);

@@ -10,6 +10,7 @@ import { ConcurrentUpdateError, RequestNotFoundError } from '../../../functions/
 import type { AuditEvent, AuditEventInput, ErasureRequest, PrivilegedIdentity, SnapshotInfo } from '../../../functions/domain/model';
 import type {
   AuditStore,
+  BotCatalogue,
   Clock,
   ExecutionState,
   ListByStatusQuery,
@@ -201,12 +202,28 @@ export class FakeMailer implements Mailer {
   }
 }
 
-export class FakeSnapshots implements SnapshotReader {
+/** The bots of the fake account: the ones the unit tests name. */
+export const KNOWN_BOTS: readonly string[] = [
+  'st-11111111-aaaa-4aaa-8aaa-111111111111',
+  'st-22222222-bbbb-4bbb-8bbb-222222222222',
+  'st-33333333-cccc-4ccc-8ccc-333333333333',
+  'st-44444444-dddd-4ddd-8ddd-444444444444',
+  'st-55555555-eeee-4eee-8eee-555555555555',
+];
+
+export class FakeSnapshots implements SnapshotReader, BotCatalogue {
   info: SnapshotInfo | undefined;
   readonly identities = new Map<string, PrivilegedIdentity>();
+  /** The account's bots in the current snapshot (ignored when `info.botCount` is absent, as the real store does). */
+  readonly bots = new Set<string>(KNOWN_BOTS);
   lookups = 0;
   constructor(info?: SnapshotInfo) {
     this.info = info;
+  }
+  async knownBots(info: SnapshotInfo, botIds: readonly string[]) {
+    await tick();
+    if (info.botCount === undefined || info.version !== this.info?.version) return new Set<string>();
+    return new Set(botIds.filter((id) => this.bots.has(id)));
   }
   async getCurrentSnapshot() {
     await tick();
@@ -257,7 +274,7 @@ export class FakeClock implements Clock {
 }
 
 export const PUBLIC_BASE_URL = 'https://erase.example.test';
-export const SNAPSHOT: SnapshotInfo = { version: 'snap-1', takenAt: '2026-03-10T08:00:00.000Z', userCount: 40_000, identityCount: 120 };
+export const SNAPSHOT: SnapshotInfo = { version: 'snap-1', takenAt: '2026-03-10T08:00:00.000Z', userCount: 40_000, identityCount: 120, botCount: KNOWN_BOTS.length };
 
 export interface Fixture {
   deps: IntakeDeps;
