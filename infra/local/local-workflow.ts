@@ -164,7 +164,10 @@ export class LocalWorkflow implements WorkflowStarter {
       (error: Error) => {
         if (this.#stopped) return;
         const state: ExecutionState = error.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : error.name === 'ExecutionAbortedError' ? 'ABORTED' : 'FAILED';
-        this.#finish(record, state, error.name);
+        // The emulator wraps what failed the execution; the service reports that error's name
+        // (a Fail state's Error, or an uncaught task error).
+        const cause = error.name === 'ExecutionError' && error.cause instanceof Error ? error.cause.name : error.name;
+        this.#finish(record, state, cause);
       },
     );
     this.#running.set(record.name, { abort: execution.abort, done });

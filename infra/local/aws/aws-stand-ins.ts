@@ -75,8 +75,10 @@ export class AwsStandIns {
   readonly #secrets = new Map<string, string>();
   readonly #keys = new Map<string, KeyObject>();
   readonly #metrics: RecordedMetric[] = [];
+  /** Every DynamoDB call: which function made it, and the operation. */
+  readonly #dynamoCalls: Array<{ caller: string; operation: string }> = [];
   /** Faults to answer instead of the service, by caller (function name) and service. */
-  readonly #faults: Array<{ caller: string; service: 'dynamodb'; error: string; left: number }> = [];
+  readonly #faults: Array<{ caller: string; service: 'dynamodb'; error: string; left: number; operation?: string }> = [];
   #server?: Server;
   #url = '';
 
@@ -93,6 +95,11 @@ export class AwsStandIns {
     this.#secrets.set(arn, typeof value === 'string' ? value : JSON.stringify(value));
   }
 
+  /** Every DynamoDB call so far (caller = function name), oldest first. */
+  dynamoCalls(): Array<{ caller: string; operation: string }> {
+    return [...this.#dynamoCalls];
+  }
+
   /** Every metric datum received, oldest first. */
   metrics(): RecordedMetric[] {
     return [...this.#metrics];
@@ -100,10 +107,11 @@ export class AwsStandIns {
 
   /**
    * Tests only: the next `times` DynamoDB calls of the function `caller` get `error` (HTTP 400,
-   * e.g. ProvisionedThroughputExceededException, which the SDK retries before giving up).
+   * e.g. ProvisionedThroughputExceededException, which the SDK retries before giving up), of
+   * one operation (`PutItem`, …) when given.
    */
-  injectFault(caller: string, service: 'dynamodb', error: string, times: number): void {
-    this.#faults.push({ caller, service, error, left: times });
+  injectFault(caller: string, service: 'dynamodb', error: string, times: number, operation?: string): void {
+    this.#faults.push({ caller, service, error, left: times, ...(operation ? { operation } : {}) });
   }
 
   /** The endpoint variables the AWS SDK reads. */
@@ -173,7 +181,9 @@ export class AwsStandIns {
   /** Passes a DynamoDB call to dynalite, unless a fault is due for its caller. */
   async #dynamodb(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
     const caller = /Credential=local-([\w-]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
-    const fault = this.#faults.find((f) => f.caller === caller && f.service === 'dynamodb' && f.left > 0);
+    const operation = String(req.headers['x-amz-target']).replace('DynamoDB_20120810.', '');
+    this.#dynamoCalls.push({ caller: caller ?? 'unknown', operation });
+    const fault = this.#faults.find((f) => f.caller === caller && f.service === 'dynamodb' && f.left > 0 && (f.operation === undefined || f.operation === operation));
     if (fault) {
       fault.left--;
       throw new ServiceError(fault.error, 'Injected fault of the local DynamoDB');
