@@ -12,10 +12,11 @@ import type { SubjectKeys } from '../domain/subject';
 import { continueVerified, createNoticeSender, remindUnverified, submitOnBehalf, type IntakeDeps } from '../intake/use-cases';
 import { createPublicApi } from '../intake/public-api-app';
 import { createAuditApi, type AuditApi } from '../staff/audit-api-app';
-import type { StaffAuthenticator } from '../staff/auth';
+import { withSessionRevocations, type StaffAuthenticator } from '../staff/auth';
 import { createCheckpointReader, signCheckpoints, type CheckpointWriter } from '../staff/checkpoints';
 import { createConsole } from '../staff/console-app';
 import { createOpsApi } from '../staff/ops-api-app';
+import { silentLogger, staffLoggerOver } from '../staff/http';
 import { checkErasureStatus, recordOutcome, submitErasure, type ErasureTaskDeps } from '../workflow/erasure-tasks';
 import { refreshRolesSnapshot } from '../workflow/refresh-roles-snapshot';
 import { runCanary, type CanaryReport } from '../workflow/run-canary';
@@ -97,10 +98,13 @@ export function composeApplication(a: ApplicationAdapters): Application {
   const refresh = () => refreshRolesSnapshot({ kore: a.kore, snapshots: a.snapshots, subjectKeys: a.subjectKeys, clock: a.clock });
   const checkpoints = createCheckpointReader({ writer: a.checkpointWriter, signer: a.signer });
   const auditDeps = { store: a.store, clock: a.clock, subjectHashKey: a.subjectKeys.hmacKey, checkpoints };
+  // Every staff route refuses a signed-out session, and logs its failures and actions.
+  const staffAuth = withSessionRevocations(a.staffAuth, a.sessionRevocations);
+  const staffLogger = a.log ? staffLoggerOver(a.log) : silentLogger;
 
   const opsDeps = {
     ...auditDeps,
-    auth: a.staffAuth,
+    auth: staffAuth,
     workflow: a.workflow,
     snapshots: a.snapshots,
     refreshRolesSnapshot: refresh,
@@ -110,16 +114,18 @@ export function composeApplication(a: ApplicationAdapters): Application {
 
   return {
     publicApi: createPublicApi(intake),
-    auditApi: createAuditApi({ ...auditDeps, auth: a.staffAuth }),
+    auditApi: createAuditApi({ ...auditDeps, auth: staffAuth, logger: staffLogger }),
     opsApi: createOpsApi({
       ...opsDeps,
+      logger: staffLogger,
       submitOnBehalf: async (body, actor) => ({ ...(await submitOnBehalf(intake, body, actor as `staff:${string}`)) }),
     }),
     console: createConsole({
       ...opsDeps,
       // Its own key, derived from the link key, so console and form CSRF tokens never stand in for each other.
       csrfKey: createHmac('sha256', a.linkKey).update('erasure-desk console csrf v1').digest(),
-      secureCookies: a.publicBaseUrl.startsWith('https://'),
+      sessions: a.sessionRevocations,
+      logger: staffLogger,
     }),
     tasks: {
       submitErasure: (input) => submitErasure(taskDeps, parseWorkflowState(input)),

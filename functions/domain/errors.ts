@@ -32,3 +32,14 @@ export class ConcurrentUpdateError extends DomainError {}
 
 /** A chain item failed verification while it was being read for an append. */
 export class ChainIntegrityError extends DomainError {}
+
+/**
+ * A listing cursor the store did not issue (or issued for another query). Part of the AuditStore
+ * port's contract, so callers map it without knowing the store: HTTP 400.
+ */
+export class InvalidCursorError extends DomainError {
+  constructor(options?: { cause?: unknown }) {
+    super('The cursor is not valid for this query', options);
+    this.name = 'InvalidCursorError';
+  }
+}
