@@ -21,6 +21,7 @@ import { checkErasureStatus, recordOutcome, submitErasure, type ErasureTaskDeps 
 import { refreshRolesSnapshot } from '../workflow/refresh-roles-snapshot';
 import { runCanary, type CanaryReport } from '../workflow/run-canary';
 import { sweepRequests, type SweepReport } from '../workflow/sweep-requests';
+import { runTask, type TaskFailureLog } from '../workflow/task-errors';
 import { parseWorkflowState, type RecordOutcomeInput, type WorkflowState } from '../workflow/workflow-state';
 import type { WorkflowSettings } from './config';
 import type { DynamoAdapters } from './dynamo/adapters';
@@ -84,6 +85,7 @@ export function composeApplication(a: ApplicationAdapters): Application {
     extraOpenApiPaths: staffApiPaths(),
   };
   const notices = createNoticeSender(intake);
+  const taskLog: TaskFailureLog | undefined = a.log ? (entry) => a.log!(entry) : undefined;
   const taskDeps: ErasureTaskDeps = {
     store: a.store,
     snapshots: a.snapshots,
@@ -127,13 +129,20 @@ export function composeApplication(a: ApplicationAdapters): Application {
       sessions: a.sessionRevocations,
       logger: staffLogger,
     }),
+    // Whatever a task throws reaches Step Functions as its name only (see workflow/task-errors).
     tasks: {
-      submitErasure: (input) => submitErasure(taskDeps, parseWorkflowState(input)),
-      checkErasureStatus: (input) => checkErasureStatus(taskDeps, parseWorkflowState(input)),
-      recordOutcome: (input) => {
-        const i = input as RecordOutcomeInput;
-        return recordOutcome(taskDeps, { ...i, state: parseWorkflowState(i.state ?? { requestId: i.requestId, attempt: i.attempt }) });
-      },
+      submitErasure: (input) => runTask('SubmitErasure', input, async () => submitErasure(taskDeps, parseWorkflowState(input)), taskLog),
+      checkErasureStatus: (input) => runTask('CheckStatus', input, async () => checkErasureStatus(taskDeps, parseWorkflowState(input)), taskLog),
+      recordOutcome: (input) =>
+        runTask(
+          'RecordOutcome',
+          input,
+          async () => {
+            const i = input as RecordOutcomeInput;
+            return recordOutcome(taskDeps, { ...i, state: parseWorkflowState(i.state ?? { requestId: i.requestId, attempt: i.attempt }) });
+          },
+          taskLog,
+        ),
     },
     sweep: (stuckAfterSeconds = a.settings.stuckAfterSeconds) =>
       sweepRequests({

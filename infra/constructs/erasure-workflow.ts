@@ -184,7 +184,9 @@ export class ErasureWorkflow extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout: Duration.seconds(props.pollDeadlineSeconds + 86_400),
       tracingEnabled: true,
-      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      // Errors only, and without execution data: inputs, outputs and a failed task's `Cause` stay
+      // out of the log (the history keeps them 90 days; the tasks put nothing but names in them).
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
       comment: 'Erasure of one request attempt on the Kore.ai XO Platform',
     });
     const invoked = [props.submitErasure, props.checkErasureStatus, props.recordOutcome].map(arnRef);
