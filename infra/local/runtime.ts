@@ -23,6 +23,7 @@ import { createDevIssuer, DEV_ISSUER_DEFAULTS, type DevIssuer } from '../../func
 import { createFileCheckpointWriter } from '../../functions/staff/file-checkpoint-writer';
 import { synthesizeTemplate } from '../synth';
 import { BodyTooLargeError, readBody, toApiGatewayEvent, writeResult, type ApiHandler } from './api-gateway-adapter';
+import { refuseForeignHost } from './host-check';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, startKoreSimulator, type KoreSimulator, type KoreSimulatorOptions } from './kore-sim';
 import { ensureAuditTable, healIndexes, startLocalDynamo, type LocalDynamo } from './local-dynamo';
 import { loadOrCreateLocalSecrets } from './local-secrets';
@@ -244,6 +245,7 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 
 /** The local route table, in the order API Gateway would match it. */
 async function route(app: Application, mailer: OutboxMailer, devIssuer: DevIssuer, req: IncomingMessage, res: ServerResponse, log: (e: Record<string, unknown>) => void): Promise<void> {
+  if (refuseForeignHost(req, res)) return; // DNS rebinding: only requests naming this server (host-check.ts)
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
   try {

@@ -21,6 +21,7 @@ import { z } from 'zod';
 import { buildAccount, type AccountSpec, type RefusalReason, type SimAccount } from './account';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET } from './credentials';
 import { seededRandom, type Random } from './random';
+import { refuseForeignHost } from '../host-check';
 
 export const ERASE_ROUTE = '/api/public/bot/eraseUsersData';
 export const ERASE_STATUS_ROUTE = '/api/public/bot/eraseUsersData/status/:reqId';
@@ -428,6 +429,8 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
+    // Its call list holds user ids and its admin routes need no token: no DNS-rebinding page may reach them.
+    if (refuseForeignHost(req, res)) return;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
