@@ -4,7 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { acknowledgeWildcards, arnRef } from './nag';
+import { acknowledge, acknowledgeWildcards, arnRef } from './nag';
 
 /**
  * State names are an interface: the local runtime maps Task states to handlers by these names,
@@ -189,6 +189,11 @@ export class ErasureWorkflow extends Construct {
       logs: { destination: this.logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
       comment: 'Erasure of one request attempt on the Kore.ai XO Platform',
     });
+    acknowledge(
+      this.stateMachine,
+      'AwsSolutions-SF1',
+      'Logs ERROR without execution data on purpose: ALL would log every state input, output and error cause, and the execution log must never hold personal data. Every transition stays in the execution history and X-Ray traces; failed and timed-out executions raise alarms.',
+    );
     const invoked = [props.submitErasure, props.checkErasureStatus, props.recordOutcome].map(arnRef);
     acknowledgeWildcards(this.stateMachine.role, [
       {
