@@ -12,14 +12,16 @@ import type { SubjectKeys } from '../domain/subject';
 import { continueVerified, createNoticeSender, remindUnverified, submitOnBehalf, type IntakeDeps } from '../intake/use-cases';
 import { createPublicApi } from '../intake/public-api-app';
 import { createAuditApi, type AuditApi } from '../staff/audit-api-app';
-import type { StaffAuthenticator } from '../staff/auth';
+import { withSessionRevocations, type StaffAuthenticator } from '../staff/auth';
 import { createCheckpointReader, signCheckpoints, type CheckpointWriter } from '../staff/checkpoints';
 import { createConsole } from '../staff/console-app';
 import { createOpsApi } from '../staff/ops-api-app';
+import { silentLogger, staffLoggerOver } from '../staff/http';
 import { checkErasureStatus, recordOutcome, submitErasure, type ErasureTaskDeps } from '../workflow/erasure-tasks';
 import { refreshRolesSnapshot } from '../workflow/refresh-roles-snapshot';
 import { runCanary, type CanaryReport } from '../workflow/run-canary';
 import { sweepRequests, type SweepReport } from '../workflow/sweep-requests';
+import { runTask, type TaskFailureLog } from '../workflow/task-errors';
 import { parseWorkflowState, type RecordOutcomeInput, type WorkflowState } from '../workflow/workflow-state';
 import type { WorkflowSettings } from './config';
 import type { DynamoAdapters } from './dynamo/adapters';
@@ -83,6 +85,7 @@ export function composeApplication(a: ApplicationAdapters): Application {
     extraOpenApiPaths: staffApiPaths(),
   };
   const notices = createNoticeSender(intake);
+  const taskLog: TaskFailureLog | undefined = a.log ? (entry) => a.log!(entry) : undefined;
   const taskDeps: ErasureTaskDeps = {
     store: a.store,
     snapshots: a.snapshots,
@@ -97,10 +100,13 @@ export function composeApplication(a: ApplicationAdapters): Application {
   const refresh = () => refreshRolesSnapshot({ kore: a.kore, snapshots: a.snapshots, subjectKeys: a.subjectKeys, clock: a.clock });
   const checkpoints = createCheckpointReader({ writer: a.checkpointWriter, signer: a.signer });
   const auditDeps = { store: a.store, clock: a.clock, subjectHashKey: a.subjectKeys.hmacKey, checkpoints };
+  // Every staff route refuses a signed-out session, and logs its failures and actions.
+  const staffAuth = withSessionRevocations(a.staffAuth, a.sessionRevocations);
+  const staffLogger = a.log ? staffLoggerOver(a.log) : silentLogger;
 
   const opsDeps = {
     ...auditDeps,
-    auth: a.staffAuth,
+    auth: staffAuth,
     workflow: a.workflow,
     snapshots: a.snapshots,
     refreshRolesSnapshot: refresh,
@@ -110,24 +116,33 @@ export function composeApplication(a: ApplicationAdapters): Application {
 
   return {
     publicApi: createPublicApi(intake),
-    auditApi: createAuditApi({ ...auditDeps, auth: a.staffAuth }),
+    auditApi: createAuditApi({ ...auditDeps, auth: staffAuth, logger: staffLogger }),
     opsApi: createOpsApi({
       ...opsDeps,
+      logger: staffLogger,
       submitOnBehalf: async (body, actor) => ({ ...(await submitOnBehalf(intake, body, actor as `staff:${string}`)) }),
     }),
     console: createConsole({
       ...opsDeps,
       // Its own key, derived from the link key, so console and form CSRF tokens never stand in for each other.
       csrfKey: createHmac('sha256', a.linkKey).update('erasure-desk console csrf v1').digest(),
-      secureCookies: a.publicBaseUrl.startsWith('https://'),
+      sessions: a.sessionRevocations,
+      logger: staffLogger,
     }),
+    // Whatever a task throws reaches Step Functions as its name only (see workflow/task-errors).
     tasks: {
-      submitErasure: (input) => submitErasure(taskDeps, parseWorkflowState(input)),
-      checkErasureStatus: (input) => checkErasureStatus(taskDeps, parseWorkflowState(input)),
-      recordOutcome: (input) => {
-        const i = input as RecordOutcomeInput;
-        return recordOutcome(taskDeps, { ...i, state: parseWorkflowState(i.state ?? { requestId: i.requestId, attempt: i.attempt }) });
-      },
+      submitErasure: (input) => runTask('SubmitErasure', input, async () => submitErasure(taskDeps, parseWorkflowState(input)), taskLog),
+      checkErasureStatus: (input) => runTask('CheckStatus', input, async () => checkErasureStatus(taskDeps, parseWorkflowState(input)), taskLog),
+      recordOutcome: (input) =>
+        runTask(
+          'RecordOutcome',
+          input,
+          async () => {
+            const i = input as RecordOutcomeInput;
+            return recordOutcome(taskDeps, { ...i, state: parseWorkflowState(i.state ?? { requestId: i.requestId, attempt: i.attempt }) });
+          },
+          taskLog,
+        ),
     },
     sweep: (stuckAfterSeconds = a.settings.stuckAfterSeconds) =>
       sweepRequests({

@@ -12,7 +12,7 @@ import type { KorePlatform } from '../domain/kore';
 import { systemClock, type Mailer, type Signer, type WorkflowStarter } from '../domain/ports';
 import { deriveKeys } from '../domain/subject';
 import type { StaffAuthenticator } from '../staff/auth';
-import { createStaffAuthenticator } from '../staff/auth';
+import { createStaffAuthenticator, DEFAULT_MAX_TOKEN_AGE_SECONDS } from '../staff/auth';
 import type { CheckpointWriter } from '../staff/checkpoints';
 import { composeApplication, type Application } from './application';
 import { ConfigurationError, getNumberFromEnv, getOptionalStringFromEnv, getStringFromEnv, readWorkflowSettings } from './config';
@@ -117,6 +117,7 @@ export async function buildAwsApplication(env: Env = process.env): Promise<Appli
       audience: getStringFromEnv('STAFF_AUDIENCE', env),
       jwks: createRemoteJWKSet(new URL(getStringFromEnv('STAFF_JWKS_URL', env))),
       rolesClaim: getOptionalStringFromEnv('STAFF_ROLES_CLAIM', env) ?? 'cognito:groups',
+      maxTokenAgeSeconds: getNumberFromEnv('STAFF_MAX_TOKEN_AGE_SECONDS', DEFAULT_MAX_TOKEN_AGE_SECONDS, env, { min: 60 }),
     });
   }
 

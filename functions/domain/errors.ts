@@ -49,3 +49,14 @@ export class ChainIntegrityError extends DomainError {
     this.name = 'ChainIntegrityError';
   }
 }
+
+/**
+ * A listing cursor the store did not issue (or issued for another query). Part of the AuditStore
+ * port's contract, so callers map it without knowing the store: HTTP 400.
+ */
+export class InvalidCursorError extends DomainError {
+  constructor(options?: { cause?: unknown }) {
+    super('The cursor is not valid for this query', options);
+    this.name = 'InvalidCursorError';
+  }
+}

@@ -87,6 +87,22 @@ export class KorePermanentError extends DomainError {
   }
 }
 
+/**
+ * The platform's address answered with a redirect (3xx). The client never follows one: the request
+ * carries the `auth` token and, for an erasure, the people's ids, and a redirect — a moved tenant,
+ * a misconfigured proxy, a hijacked host — would hand both to wherever it points. Not retried: the
+ * configured base URL has to be checked by ops.
+ */
+export class KoreRedirectError extends KorePermanentError {
+  constructor(
+    message: string,
+    httpStatus: number,
+  ) {
+    super(message, httpStatus);
+    this.name = 'KoreRedirectError';
+  }
+}
+
 /** The platform did not accept our credentials (401/403): an ops problem, not retried blindly. */
 export class KoreAuthError extends DomainError {
   constructor(

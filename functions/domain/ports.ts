@@ -86,6 +86,10 @@ export interface AuditStore {
    */
   discardUnfinishedRequest(requestId: string): Promise<boolean>;
 
+  /**
+   * One page of requests of one status.
+   * @throws InvalidCursorError when `query.cursor` is not one this store issued for this query.
+   */
   listByStatus(query: ListByStatusQuery): Promise<Page<ErasureRequest>>;
 
   /** Requests of one subject (by HMAC), newest first. */
@@ -163,6 +167,18 @@ export interface OpenRequestClaims {
 /** Single-use tokens (verification links): true the first time a jti is consumed. */
 export interface SingleUseTokens {
   consumeToken(jti: string, expiresAt: Date): Promise<boolean>;
+}
+
+/**
+ * Staff sessions ended before their token expired (console sign-out). A JWT stays valid until its
+ * `exp` whatever the client does; remembering the signed-out ones server-side is what makes
+ * sign-out end the session.
+ */
+export interface SessionRevocations {
+  /** Remembers `sessionId` as signed out until `expiresAt` (the token's own expiry). Idempotent. */
+  revoke(sessionId: string, expiresAt: Date): Promise<void>;
+  /** True when `sessionId` was signed out. */
+  isRevoked(sessionId: string): Promise<boolean>;
 }
 
 /** Fixed-window rate limits (per address, per client). */

@@ -7,7 +7,9 @@ import { HttpProblem, problem } from '../commons/http/problem';
 import { buildReport, exportRequests, getRequestDetail, listRequests, toView, type AuditDeps } from './audit';
 import type { StaffAuthenticator } from './auth';
 import {
+  decodePathSegment,
   errorToProblem,
+  failureLogFields,
   jsonResponse,
   methodOf,
   pathOf,
@@ -109,7 +111,7 @@ export function createAuditApi(deps: AuditApiDeps): AuditApi {
     }
     const detail = /^\/audit\/requests\/([^/]+)$/.exec(path);
     if (detail) {
-      const id = decodeURIComponent(detail[1]!);
+      const id = decodePathSegment(detail[1]!);
       if (!REQUEST_ID.test(id)) throw notFound();
       return jsonResponse(200, await getRequestDetail(deps, id));
     }
@@ -126,7 +128,7 @@ export function createAuditApi(deps: AuditApiDeps): AuditApi {
 
   function failure(event: HttpEvent, error: unknown): HttpResult {
     const { problem: p, headers } = errorToProblem(error);
-    if (p.status >= 500) logger.error('audit api failed', { path: pathOf(event), error: error instanceof Error ? error.name : 'unknown' });
+    if (p.status >= 500) logger.error('audit api failed', failureLogFields(event, error));
     return problemResponse(p, headers);
   }
 

@@ -3,32 +3,41 @@
  * and ops over the same use cases as the APIs.
  *
  * Sign-in: the page asks for a bearer token (locally a development token) and keeps it in an
- * HttpOnly, SameSite=Strict cookie; the token is verified on every request. Requests carrying
- * `Authorization: Bearer` are accepted too. Every POST made with the cookie needs a CSRF token:
- * a signed double submit (cookie and form field equal, HMAC-signed with a server key and bound to
- * the session), so neither a cross-site form nor a planted cookie can act.
+ * HttpOnly, SameSite=Strict, `__Host-` cookie (so Secure, Path=/ and no Domain: no sibling host
+ * can plant or overwrite it — browsers accept Secure cookies from http://localhost and 127.0.0.1
+ * too, which the local runtime relies on); the token is verified on every request. Requests
+ * carrying `Authorization: Bearer` are accepted too. Every POST made with the cookie needs a CSRF
+ * token: a signed double submit (cookie and form field equal, HMAC-signed with a server key and
+ * bound to the session), so neither a cross-site form nor a planted cookie can act. Signing out
+ * revokes the session server-side: the token is refused from then on, wherever it is presented.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import { HttpProblem } from '../commons/http/problem';
 import type { SafeHtml } from '../commons/http/html';
 import { isDueWithin } from '../domain/deadlines';
 import { FINAL_STATUSES } from '../domain/lifecycle';
+import type { SessionRevocations } from '../domain/ports';
 import { REQUEST_STATUSES, type RequestStatus } from '../domain/model';
 import { buildReport, exportRequests, getRequestDetail, iterateRequests, listRequests, toView } from './audit';
-import { hasPermission, staffActor, type StaffAuthenticator, type StaffPrincipal } from './auth';
+import { hasPermission, sessionIdOf, staffActor, type StaffAuthenticator, type StaffPrincipal } from './auth';
 import { collect } from './audit-api-app';
 import { CONSOLE_CSP, dashboardPage, errorPage, requestListPage, requestPage, signInPage, type DaySeries, type PageContext } from './console-pages';
 import {
   BASE_SECURITY_HEADERS,
   cookiesOf,
+  decodePathSegment,
   errorToProblem,
+  failureLogFields,
   header,
+  httpRequestIdOf,
   htmlResponse,
   methodOf,
   parseBody,
   pathOf,
   queryOf,
   redirect,
+  routeTemplate,
   silentLogger,
   type HttpEvent,
   type HttpResult,
@@ -41,15 +50,15 @@ export interface ConsoleDeps extends OpsDeps {
   auth: StaffAuthenticator;
   /** Server key signing CSRF tokens (≥ 32 bytes of secret). */
   csrfKey: string | Uint8Array;
-  /** `Secure` on cookies; true in AWS, false for plain-HTTP local runs. Default true. */
-  secureCookies?: boolean;
+  /** Where signed-out sessions are remembered (`auth` must refuse them: see withSessionRevocations). */
+  sessions: Pick<SessionRevocations, 'revoke'>;
   /** Where the console is mounted; default `/console`. */
   basePath?: string;
   logger?: StaffLogger;
 }
 
-export const SESSION_COOKIE = 'ed_session';
-export const CSRF_COOKIE = 'ed_csrf';
+export const SESSION_COOKIE = '__Host-ed_session';
+export const CSRF_COOKIE = '__Host-ed_csrf';
 
 type Action = 'retry' | 'cancel' | 'recheck' | 'extend' | 'revoke-links';
 const ACTIONS: readonly Action[] = ['retry', 'cancel', 'recheck', 'extend', 'revoke-links'];
@@ -70,18 +79,20 @@ interface Session {
   binding: string;
   /** Why a presented token was refused. */
   refused?: string;
+  /** The verified token (to revoke at sign-out). */
+  token?: string;
 }
 
 /** Builds the console handler. */
 export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<HttpResult> {
   const base = deps.basePath ?? '/console';
-  const secure = deps.secureCookies ?? true;
   const logger = deps.logger ?? silentLogger;
   const key = typeof deps.csrfKey === 'string' ? Buffer.from(deps.csrfKey, 'utf8') : Buffer.from(deps.csrfKey);
   if (key.byteLength < 16) throw new Error('The console CSRF key is too short');
 
+  // `__Host-` cookies must be Secure with Path=/ and no Domain, or the browser drops them.
   const cookie = (name: string, value: string, maxAge?: number) =>
-    `${name}=${encodeURIComponent(value)}; Path=${base}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}${maxAge !== undefined ? `; Max-Age=${maxAge}` : ''}`;
+    `${name}=${encodeURIComponent(value)}; Path=/; Secure; HttpOnly; SameSite=Strict${maxAge !== undefined ? `; Max-Age=${maxAge}` : ''}`;
 
   const sign = (nonce: string, binding: string) => createHmac('sha256', key).update(`${nonce}|${binding}`).digest('base64url');
   const mintCsrf = (binding: string) => {
@@ -101,7 +112,8 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
     const authorization = header(event.headers, 'authorization');
     if (authorization) {
       try {
-        return { principal: await deps.auth.authenticate(event.headers), viaCookie: false, binding: 'bearer' };
+        const principal = await deps.auth.authenticate(event.headers);
+        return { principal, viaCookie: false, binding: 'bearer', token: authorization.replace(/^Bearer\s+/i, '').trim() };
       } catch (error) {
         return { viaCookie: false, binding: 'anon', refused: error instanceof HttpProblem ? (error.problem.detail ?? error.problem.title) : 'The token is not valid.' };
       }
@@ -110,7 +122,7 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
     if (!token) return { viaCookie: false, binding: 'anon' };
     try {
       const principal = await deps.auth.verifyToken(token);
-      return { principal, viaCookie: true, binding: createHash('sha256').update(token).digest('base64url') };
+      return { principal, viaCookie: true, binding: createHash('sha256').update(token).digest('base64url'), token };
     } catch (error) {
       return { viaCookie: false, binding: 'anon', refused: error instanceof HttpProblem ? (error.problem.detail ?? error.problem.title) : 'The token is not valid.' };
     }
@@ -140,7 +152,7 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
       try {
         const principal = await deps.auth.verifyToken(token);
         if (!hasPermission(principal, 'read')) return page(403, signInPage(ctx, 'This token has neither the auditor nor the ops role.'));
-        logger.info('console sign-in', { actor: staffActor(principal) });
+        logger.info('console sign-in', { actor: staffActor(principal), ...correlation(event) });
         return redirect(base, [cookie(SESSION_COOKIE, token), cookie(CSRF_COOKIE, '', 0)]);
       } catch (error) {
         return page(401, signInPage(ctx, error instanceof HttpProblem ? (error.problem.detail ?? 'The token is not valid.') : 'The token is not valid.'));
@@ -169,11 +181,15 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
       if (session.viaCookie) {
         const given = typeof body.csrf === 'string' ? body.csrf : undefined;
         if (!given || given !== existingCsrf || !csrfValid(given, session.binding)) {
-          logger.info('console csrf refused', { path });
+          logger.info('console csrf refused', { route: routeTemplate(event), ...correlation(event) });
           return page(403, errorPage(ctx, 'The form expired', 'Reload the page and try again.'));
         }
       }
-      if (rel === '/logout') return redirect(base, [cookie(SESSION_COOKIE, '', 0), cookie(CSRF_COOKIE, '', 0)]);
+      if (rel === '/logout') {
+        await revoke(session.token!);
+        logger.info('console sign-out', { actor: staffActor(principal), ...correlation(event) });
+        return redirect(base, [cookie(SESSION_COOKIE, '', 0), cookie(CSRF_COOKIE, '', 0)]);
+      }
       if (rel === '/requests/search') {
         const subject = typeof body.subject === 'string' ? body.subject.trim() : '';
         if (subject === '' || subject.length > 320) return page(400, requestListPage(ctx, { items: [], filters: {}, error: 'Enter an email address or enterprise id.' }));
@@ -185,12 +201,13 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
       const actor = staffActor(principal);
       if (rel === '/roles/refresh') {
         if (body.confirm !== 'yes') return page(400, errorPage(ctx, 'Please confirm', 'Tick the confirmation box to refresh the snapshot.'));
+        logger.info('console action', { action: 'roles-refresh', actor, ...correlation(event) });
         await refreshRoles(deps, actor, typeof body.reason === 'string' ? body.reason : 'console');
         return redirect(`${base}?done=roles`);
       }
       const action = /^\/requests\/([^/]+)\/([a-z-]+)$/.exec(rel);
       if (action && (ACTIONS as readonly string[]).includes(action[2]!)) {
-        const id = decodeURIComponent(action[1]!);
+        const id = decodePathSegment(action[1]!);
         if (!REQUEST_ID.test(id)) return page(404, errorPage(ctx, 'No such request'));
         const name = action[2] as Action;
         const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
@@ -200,6 +217,7 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
         };
         if (body.confirm !== 'yes') return refuse(400, 'Tick the confirmation box to go ahead.');
         if (reason === '' || reason.length > 1000) return refuse(400, 'Give a reason (up to 1000 characters).');
+        logger.info('console action', { action: name, requestId: id, actor, ...correlation(event) });
         try {
           if (name === 'retry') await retryRequest(deps, id, actor, reason);
           else if (name === 'cancel') await cancelRequest(deps, id, actor, reason);
@@ -243,7 +261,7 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
     }
     const detailMatch = /^\/requests\/([^/]+)$/.exec(rel);
     if (detailMatch) {
-      const id = decodeURIComponent(detailMatch[1]!);
+      const id = decodePathSegment(detailMatch[1]!);
       if (!REQUEST_ID.test(id)) return page(404, errorPage(ctx, 'No such request'));
       try {
         const detail = await getRequestDetail(deps, id);
@@ -270,6 +288,27 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
       };
     }
     return page(404, errorPage(ctx, 'Not found'));
+  }
+
+  /**
+   * Ends the session server-side until its token would have expired anyway.
+   * @throws whatever the store throws: a sign-out that could not be recorded must not look done.
+   */
+  async function revoke(token: string): Promise<void> {
+    let exp: number | undefined;
+    try {
+      exp = decodeJwt(token).exp;
+    } catch {
+      exp = undefined;
+    }
+    // The token verified a moment ago, so it has an `exp`; a day is the fallback should it not.
+    const expiresAt = new Date(typeof exp === 'number' ? exp * 1000 : deps.clock.now().getTime() + 86_400_000);
+    await deps.sessions.revoke(sessionIdOf(token), expiresAt);
+  }
+
+  function correlation(event: HttpEvent): Record<string, string> {
+    const id = httpRequestIdOf(event);
+    return id ? { httpRequestId: id } : {};
   }
 
   function actionsFor(principal: StaffPrincipal, request: Parameters<typeof allowedActions>[0]): Action[] {
@@ -309,7 +348,7 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
       return await handle(event);
     } catch (error) {
       const { problem } = errorToProblem(error);
-      if (problem.status >= 500) logger.error('console failed', { path: pathOf(event), error: error instanceof Error ? error.name : 'unknown' });
+      if (problem.status >= 500) logger.error('console failed', failureLogFields(event, error));
       const ctx: PageContext = { basePath: base, csrf: '' };
       return htmlResponse(problem.status, errorPage(ctx, problem.title, problem.status < 500 ? problem.detail : undefined), CONSOLE_CSP);
     }

@@ -1,8 +1,11 @@
 /**
  * The local development issuer: an RS256 key pair kept as JWK files in a directory, a JWKS
  * document to verify with, and tokens for the `auditor` or `ops` role. Stands in for Cognito
- * under `npm start` and in tests; never used in AWS.
+ * under `npm start` and in tests; never used in AWS. Its tokens have the shape of Cognito access
+ * tokens (`token_use: "access"`, the audience in `client_id` and no `aud`, a fresh `jti`), so
+ * every local run goes through the checks a deployed desk applies to Cognito's.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTVerifyGetKey } from 'jose';
@@ -89,11 +92,11 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
     jwks: () => structuredClone(document),
     keyResolver: () => resolver,
     async issueToken(role, subject = `dev-${role}`, ttlSeconds = 8 * 3600) {
-      return new SignJWT({ [rolesClaim]: [role], token_use: 'access' })
+      return new SignJWT({ [rolesClaim]: [role], token_use: 'access', client_id: audience, scope: 'openid' })
         .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
         .setIssuer(issuer)
-        .setAudience(audience)
         .setSubject(subject)
+        .setJti(randomUUID())
         .setIssuedAt()
         .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
         .sign(signingKey);

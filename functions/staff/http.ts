@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { ZodError, type ZodType } from 'zod';
 import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../commons/http/problem';
 import type { SafeHtml } from '../commons/http/html';
-import { ConcurrentUpdateError, IllegalTransitionError, RequestNotFoundError } from '../domain/errors';
+import { ConcurrentUpdateError, IllegalTransitionError, InvalidCursorError, RequestNotFoundError } from '../domain/errors';
 import {
   API_HEADERS,
   CONTENT_SECURITY_POLICY,
@@ -61,6 +61,44 @@ export function methodOf(event: HttpEvent): string {
 export function pathOf(event: HttpEvent): string {
   const p = event.rawPath || '/';
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+/**
+ * One path segment, percent-decoded. API Gateway hands the path over as the client sent it, so a
+ * malformed escape (`%E0%A4`, a lone `%`) reaches us raw and `decodeURIComponent` would throw.
+ * @throws HttpProblem 400 when the segment's escapes are malformed or not UTF-8.
+ */
+export function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpProblem(
+      problem(400, 'invalid-path', 'The path is not valid', 'The path contains a malformed percent-encoding.', {
+        errors: [{ field: 'path', message: 'malformed percent-encoding' }],
+      }),
+    );
+  }
+}
+
+/** Path words of the staff routes; any other segment is a parameter. */
+const ROUTE_WORDS = new Set(['audit', 'requests', 'export', 'report', 'ops', 'retry', 'cancel', 'recheck', 'extend', 'roles', 'refresh', 'console', 'login', 'logout', 'search']);
+
+/**
+ * The route of a request as a template (`GET /audit/requests/{id}`), for log lines: it names the
+ * route without copying a single character the caller chose, so no id, email or token a caller
+ * typed into a path can reach the logs through it.
+ */
+export function routeTemplate(event: HttpEvent): string {
+  const method = methodOf(event);
+  const segments = pathOf(event).split('/').slice(1, 8);
+  const template = segments.map((s) => (s === '' || ROUTE_WORDS.has(s) ? s : '{id}')).join('/');
+  return `${/^[A-Z]{1,10}$/.test(method) ? method : 'OTHER'} /${template}`;
+}
+
+/** API Gateway's id of this HTTP request (correlates a log line with the access log), when it is a plain token. */
+export function httpRequestIdOf(event: HttpEvent): string | undefined {
+  const id = event.requestContext?.requestId;
+  return typeof id === 'string' && /^[A-Za-z0-9=_-]{1,100}$/.test(id) ? id : undefined;
 }
 
 /** Query parameters as a plain object; repeated keys (`status=a&status=b`) become arrays. */
@@ -160,6 +198,14 @@ export function errorToProblem(error: unknown): { problem: Problem; headers: Rec
   if (error instanceof ConcurrentUpdateError) {
     return { problem: problem(409, 'conflict', 'The request was changed by someone else', 'Reload it and try again.'), headers: {} };
   }
+  if (error instanceof InvalidCursorError) {
+    return {
+      problem: problem(400, 'invalid-cursor', 'The cursor is not valid for this listing', 'Start again without a cursor.', {
+        errors: [{ field: 'cursor', message: 'not valid for this listing' }],
+      }),
+      headers: {},
+    };
+  }
   if (error instanceof ZodError) return { problem: problem(400, 'validation-failed', 'The request is not valid', undefined, { errors: fieldErrors(error) }), headers: {} };
   return { problem: INTERNAL_PROBLEM, headers: {} };
 }
@@ -171,3 +217,20 @@ export interface StaffLogger {
 }
 
 export const silentLogger: StaffLogger = { info: () => undefined, error: () => undefined };
+
+/** A staff logger over the runtime's structured log function (Powertools in AWS, JSON lines locally). */
+export function staffLoggerOver(log: (entry: Record<string, unknown>) => void): StaffLogger {
+  return {
+    info: (message, data = {}) => log({ level: 'info', message, ...data }),
+    error: (message, data = {}) => log({ level: 'error', message, ...data }),
+  };
+}
+
+/**
+ * The log line of a failed staff request: the route template, API Gateway's request id and the
+ * error's name — never the path as typed, the query, the body or the error's message.
+ */
+export function failureLogFields(event: HttpEvent, error: unknown): Record<string, unknown> {
+  const requestId = httpRequestIdOf(event);
+  return { route: routeTemplate(event), ...(requestId ? { httpRequestId: requestId } : {}), error: error instanceof Error ? error.name : 'unknown' };
+}

@@ -6,7 +6,7 @@ import { HttpProblem, problem } from '../commons/http/problem';
 import type { Actor } from '../domain/model';
 import { toView } from './audit';
 import { staffActor, type StaffAuthenticator } from './auth';
-import { errorToProblem, jsonResponse, methodOf, parseBody, pathOf, problemResponse, queryOf, silentLogger, validate, type HttpEvent, type HttpResult, type StaffLogger } from './http';
+import { decodePathSegment, errorToProblem, failureLogFields, httpRequestIdOf, jsonResponse, methodOf, parseBody, pathOf, problemResponse, queryOf, silentLogger, validate, type HttpEvent, type HttpResult, type StaffLogger } from './http';
 import { cancelRequest, extendRequestDeadline, listForOps, recheckRequest, refreshRoles, retryMany, retryRequest, revokeStatusLinks, type OpsDeps } from './ops';
 import { bulkRetrySchema, opsListQuerySchema, reasonBodySchema, refreshBodySchema, REQUEST_ID } from './schemas';
 
@@ -28,6 +28,8 @@ export function createOpsApi(deps: OpsApiDeps): (event: HttpEvent) => Promise<Ht
     const path = pathOf(event);
     const principal = await deps.auth.require(event.headers, 'act');
     const actor = staffActor(principal);
+    const httpRequestId = httpRequestIdOf(event);
+    const correlation = httpRequestId ? { httpRequestId } : {};
     const now = () => deps.clock.now();
     const needs = (allowed: string) => {
       if (method !== allowed) throw new HttpProblem(problem(405, 'method-not-allowed', 'Method not allowed'), { allow: allowed });
@@ -36,6 +38,8 @@ export function createOpsApi(deps: OpsApiDeps): (event: HttpEvent) => Promise<Ht
     if (path === '/ops/requests') {
       if (method === 'POST') {
         if (!deps.submitOnBehalf) return problemResponse(problem(404, 'not-found', 'No such route'));
+        // Who asked and when; the subject named in the body never reaches the log.
+        logger.info('ops action', { action: 'submit-on-behalf', actor, ...correlation });
         return jsonResponse(202, await deps.submitOnBehalf(parseBody(event), actor));
       }
       needs('GET');
@@ -46,11 +50,11 @@ export function createOpsApi(deps: OpsApiDeps): (event: HttpEvent) => Promise<Ht
     const action = /^\/ops\/requests\/([^/]+)\/([a-z-]+)$/.exec(path);
     if (action && (ACTIONS as readonly string[]).includes(action[2]!)) {
       needs('POST');
-      const id = decodeURIComponent(action[1]!);
+      const id = decodePathSegment(action[1]!);
       if (!REQUEST_ID.test(id)) throw new HttpProblem(problem(404, 'not-found', 'No such request'));
       const { reason } = validate(reasonBodySchema, parseBody(event), 'body');
       const name = action[2] as (typeof ACTIONS)[number];
-      logger.info('ops action', { action: name, requestId: id, actor });
+      logger.info('ops action', { action: name, requestId: id, actor, ...correlation });
       switch (name) {
         case 'retry': {
           const r = await retryRequest(deps, id, actor, reason);
@@ -78,12 +82,13 @@ export function createOpsApi(deps: OpsApiDeps): (event: HttpEvent) => Promise<Ht
       needs('POST');
       const body = validate(bulkRetrySchema, parseBody(event), 'body');
       const selection = body.ids ? { ids: body.ids } : { status: body.status!, limit: body.limit };
-      logger.info('ops bulk retry', { actor, count: body.ids?.length ?? body.limit ?? 100 });
+      logger.info('ops action', { action: 'bulk-retry', actor, count: body.ids?.length ?? body.limit ?? 100, ...correlation });
       return jsonResponse(200, await retryMany(deps, selection, actor, body.reason));
     }
     if (path === '/ops/roles/refresh') {
       needs('POST');
       const body = validate(refreshBodySchema, parseBody(event), 'body');
+      logger.info('ops action', { action: 'roles-refresh', actor, ...correlation });
       return jsonResponse(200, await refreshRoles(deps, actor, body.reason));
     }
     return problemResponse(problem(404, 'not-found', 'No such route'));
@@ -94,7 +99,7 @@ export function createOpsApi(deps: OpsApiDeps): (event: HttpEvent) => Promise<Ht
       return await route(event);
     } catch (error) {
       const { problem: p, headers } = errorToProblem(error);
-      if (p.status >= 500) logger.error('ops api failed', { path: pathOf(event), error: error instanceof Error ? error.name : 'unknown' });
+      if (p.status >= 500) logger.error('ops api failed', failureLogFields(event, error));
       return problemResponse(p, headers);
     }
   };

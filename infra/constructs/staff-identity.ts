@@ -16,9 +16,9 @@ export const STAFF_GROUPS = ['auditor', 'ops'] as const;
  * A Cognito user pool for auditors and ops, used when no external OIDC issuer is configured.
  * Admin-created users only (no self sign-up), TOTP MFA required, strong passwords, groups
  * `auditor` and `ops` (surfaced in the `cognito:groups` claim), and one public app client
- * (no secret: the console runs in a browser) whose id is the token audience. Note that Cognito
- * access tokens carry `client_id` instead of `aud`: the API Gateway JWT authorizer accepts
- * either, but a handler checking `aud` with jose must be given the ID token.
+ * (no secret: the console runs in a browser) whose id is the token audience. Staff present the
+ * **access token**: it carries `client_id` instead of `aud`, which the API Gateway JWT authorizer
+ * accepts and the handlers check (functions/staff/auth.ts); ID tokens are refused there.
  */
 export class StaffUserPool extends Construct {
   readonly userPool: cognito.UserPool;

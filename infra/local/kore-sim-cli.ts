@@ -6,7 +6,8 @@
  * KORE_SIM_SEED, KORE_SIM_JOB_MS (default 2000), KORE_SIM_FAIL_USERS (comma-separated),
  * KORE_SIM_FAIL_RATE, KORE_SIM_NEVER_FINISH_USERS (comma-separated), and the faults
  * KORE_SIM_RATE_429, KORE_SIM_RATE_500, KORE_SIM_RATE_SLOW, KORE_SIM_SLOW_MS, KORE_SIM_RATE_DROP,
- * KORE_SIM_RETRY_AFTER (seconds), KORE_SIM_FAULT_SEED. A malformed value stops it at start-up.
+ * KORE_SIM_RATE_307 with KORE_SIM_REDIRECT_TO (an absolute URL), KORE_SIM_RETRY_AFTER (seconds),
+ * KORE_SIM_FAULT_SEED. A malformed value stops it at start-up.
  */
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, startKoreSimulator, type SimFaults } from './kore-sim';
 
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   const users = numberFromEnv('KORE_SIM_USERS', { integer: true, min: 1, max: 50_000 });
   const seed = numberFromEnv('KORE_SIM_SEED', { integer: true, max: 2 ** 32 - 1 });
   const faults: Partial<SimFaults> = {};
-  const fault = (key: keyof SimFaults, name: string, opts: Parameters<typeof numberFromEnv>[1]) => {
+  const fault = (key: Exclude<keyof SimFaults, 'redirectTo'>, name: string, opts: Parameters<typeof numberFromEnv>[1]) => {
     const value = numberFromEnv(name, opts);
     if (value !== undefined) faults[key] = value;
   };
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
   fault('rate500', 'KORE_SIM_RATE_500', { max: 1 });
   fault('rateSlow', 'KORE_SIM_RATE_SLOW', { max: 1 });
   fault('rateDrop', 'KORE_SIM_RATE_DROP', { max: 1 });
+  fault('rate307', 'KORE_SIM_RATE_307', { max: 1 });
+  if (process.env.KORE_SIM_REDIRECT_TO) faults.redirectTo = process.env.KORE_SIM_REDIRECT_TO;
   fault('slowMs', 'KORE_SIM_SLOW_MS', { integer: true, max: 600_000 });
   fault('retryAfterSeconds', 'KORE_SIM_RETRY_AFTER', { integer: true, max: 86_400 });
   fault('seed', 'KORE_SIM_FAULT_SEED', { integer: true, max: 2 ** 32 - 1 });

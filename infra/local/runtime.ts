@@ -24,6 +24,7 @@ import { synthesizeTemplate, type CfnTemplate } from '../synth';
 import { BodyTooLargeError, readBody, toApiGatewayEvent, writeResult } from './api-gateway-adapter';
 import { AwsStandIns, type RecordedMetric } from './aws/aws-stand-ins';
 import { httpApiRoutes, matchRoute } from './http-api-routes';
+import { refuseForeignHost } from './host-check';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, startKoreSimulator, type KoreSimulator, type KoreSimulatorOptions } from './kore-sim';
 import { ensureLambdaBundles } from './lambda-bundles';
 import { LOCAL_TABLE_NAME, LocalLambdaService, templateFunctions, type LambdaMetrics } from './lambda-service';
@@ -377,6 +378,7 @@ const INTEGRATION_FAILED: APIGatewayProxyStructuredResultV2 = { statusCode: 500,
 
 /** Local-only routes first (outbox, dev issuer keys), then the HTTP API's routes from the template. */
 async function route({ service, routes, mailer, devIssuer, req, res, log, on5xx }: RouteContext): Promise<void> {
+  if (refuseForeignHost(req, res)) return; // DNS rebinding: only requests naming this server (host-check.ts)
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
   try {

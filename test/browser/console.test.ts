@@ -65,4 +65,32 @@ describe.skipIf(!available)('the ops console in Chromium', () => {
     await page.screenshot({ path: screenshotPath('console-request') });
     expect(problems).toEqual([]);
   });
+
+  it('keeps the session in a __Host- cookie Chromium accepts over http://127.0.0.1, and a signed-out session cannot be put back', async () => {
+    const context = await browser.newContext();
+    const own = await context.newPage();
+    try {
+      await own.goto(`${runtime.url}/console`);
+      await own.locator('textarea[name="token"]').fill(await runtime.devIssuer.issueToken('auditor', 'browser-sign-out'));
+      await own.getByRole('button', { name: 'Sign in' }).click();
+      await own.waitForLoadState('load');
+      expect(await own.textContent('h1')).toBe('Dashboard');
+      // Secure cookies are kept from http://127.0.0.1 (a potentially trustworthy origin), so the
+      // __Host- prefix works for the local runtime too.
+      const session = (await context.cookies(runtime.url)).find((c) => c.name === '__Host-ed_session');
+      expect(session).toMatchObject({ secure: true, httpOnly: true, path: '/', sameSite: 'Strict', domain: '127.0.0.1' });
+
+      await own.getByRole('button', { name: 'Sign out' }).click();
+      await own.waitForLoadState('load');
+      expect((await context.cookies(runtime.url)).some((c) => c.name === '__Host-ed_session')).toBe(false);
+
+      // Someone who copied the cookie puts it back: the server remembers the sign-out.
+      await context.addCookies([{ ...session!, expires: -1 }]);
+      const replay = await own.goto(`${runtime.url}/console/requests`);
+      expect(replay?.status()).toBe(401);
+      expect(await own.textContent('body')).toContain('signed out');
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -349,12 +349,13 @@ describe('least privilege', () => {
 });
 
 describe('workflow resources', () => {
-  it('is a STANDARD state machine logging ALL to CloudWatch with X-Ray tracing', () => {
+  it('is a STANDARD state machine logging errors without execution data to CloudWatch, with X-Ray tracing', () => {
     base.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
+      // Inputs, outputs and Causes stay out of the log: it must never hold personal data.
       LoggingConfiguration: {
-        Level: 'ALL',
-        IncludeExecutionData: true,
+        Level: 'ERROR',
+        IncludeExecutionData: false,
         Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }],
       },
       TracingConfiguration: { Enabled: true },

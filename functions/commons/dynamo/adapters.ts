@@ -7,6 +7,7 @@ import { systemClock, type Clock } from '../../domain/ports';
 import { DynamoAuditStore } from './audit-store';
 import { DynamoOpenRequestClaims } from './open-request-claims';
 import { DynamoRateLimiter } from './rate-limits';
+import { DynamoSessionRevocations } from './session-revocations';
 import { DynamoSingleUseTokens } from './single-use-tokens';
 import { DynamoSnapshotStore } from './snapshot-store';
 
@@ -16,6 +17,7 @@ export interface DynamoAdapters {
   tokens: DynamoSingleUseTokens;
   rateLimiter: DynamoRateLimiter;
   snapshots: DynamoSnapshotStore;
+  sessionRevocations: DynamoSessionRevocations;
 }
 
 export function createDynamoAdapters(options: { client: DynamoDBDocumentClient; tableName: string; clock?: Clock; retentionDays?: number }): DynamoAdapters {
@@ -26,5 +28,6 @@ export function createDynamoAdapters(options: { client: DynamoDBDocumentClient; 
     tokens: new DynamoSingleUseTokens(common),
     rateLimiter: new DynamoRateLimiter(common),
     snapshots: new DynamoSnapshotStore(common),
+    sessionRevocations: new DynamoSessionRevocations(common),
   };
 }

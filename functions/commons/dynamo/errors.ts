@@ -17,13 +17,9 @@ export class RequestAlreadyExistsError extends DomainError {
   }
 }
 
-/** A listing cursor that this store did not issue (or issued for another query). Maps to HTTP 400. */
-export class InvalidCursorError extends DomainError {
-  constructor(options?: { cause?: unknown }) {
-    super('The cursor is not valid for this query', options);
-    this.name = 'InvalidCursorError';
-  }
-}
+// The store's listing cursor error belongs to the AuditStore port (every store and every HTTP
+// entry must agree on it), so it lives with the domain errors; re-exported for the adapters.
+export { InvalidCursorError } from '../../domain/errors';
 
 /** The snapshot is older than the time its identity items are kept: it cannot vouch for anything. */
 export class SnapshotExpiredError extends DomainError {

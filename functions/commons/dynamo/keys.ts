@@ -24,6 +24,9 @@ export const openClaimKey = (subjectHash: string, scopeKey: string) => ({ pk: `S
 
 export const tokenKey = (jti: string) => ({ pk: `TOKEN#${jti}`, sk: 'USED' });
 
+/** A signed-out staff session, by the hash of its token. */
+export const revokedSessionKey = (sessionId: string) => ({ pk: `SESSION#${sessionId}`, sk: 'REVOKED' });
+
 export const rateWindowKey = (keyDigest: string, windowSeconds: number, windowStart: number) => ({
   pk: `RATE#${keyDigest}`,
   sk: `W#${windowSeconds}#${windowStart}`,

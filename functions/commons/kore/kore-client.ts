@@ -13,6 +13,7 @@ import { z } from 'zod';
 import {
   KoreAuthError,
   KorePermanentError,
+  KoreRedirectError,
   KoreRefusedError,
   KoreRetryableError,
   type KoreEraseAccepted,
@@ -124,6 +125,10 @@ interface Answer {
  *   (`{"errors":[{"msg":…,"code":…}]}` in practice); a refusal that does not use these words
  *   ends as `KorePermanentError`, which the workflow also does not retry.
  * - Any other 4xx, and a 2xx whose body does not have the documented shape → `KorePermanentError`.
+ * - Any 3xx → `KoreRedirectError` (permanent). Redirects are never followed (`redirect: 'manual'`):
+ *   following one would send the `auth` token, the DELETE and the user ids to wherever the
+ *   `Location` points. (`'error'` would make fetch throw a bare TypeError, indistinguishable from a
+ *   network failure and so retried; `'manual'` lets the answer be named.)
  */
 export class KoreClient implements KorePlatform {
   readonly #baseUrl: string;
@@ -233,6 +238,7 @@ export class KoreClient implements KorePlatform {
         method,
         headers,
         signal,
+        redirect: 'manual',
         ...(body !== undefined && { body: JSON.stringify(body) }),
       });
       answer = { status: response.status, headers: response.headers, text: await response.text() };
@@ -245,6 +251,8 @@ export class KoreClient implements KorePlatform {
 
   #statusError(op: Operation, answer: Answer): Error {
     const { status } = answer;
+    // The Location is not copied into the message: it is the platform's text, not ours.
+    if (status >= 300 && status < 400) return new KoreRedirectError(`Kore.ai ${op} answered a redirect (${status}); redirects are not followed`, status);
     if (status === 429 || status === 408 || status >= 500) {
       return new KoreRetryableError(
         `Kore.ai ${op} answered ${status}`,

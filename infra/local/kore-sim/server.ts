@@ -2,7 +2,7 @@
  * A Kore.ai XO Platform simulator on `node:http`: the three public API calls the erasure desk
  * uses (erase, erase status, user roles), the platform's JWT check, its owner/co-developer
  * refusals, erase jobs that finish after a while, and injectable faults (429, 500, slow answers,
- * dropped connections). Everything it receives is recorded so tests can prove, for instance,
+ * dropped connections, 307 redirects to another origin). Everything it receives is recorded so tests can prove, for instance,
  * that an erasure was accepted exactly once.
  *
  * Admin routes under `/__sim/` (no auth, never faulted, not recorded): `GET /__sim/health`,
@@ -21,6 +21,7 @@ import { z } from 'zod';
 import { buildAccount, type AccountSpec, type RefusalReason, type SimAccount } from './account';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET } from './credentials';
 import { seededRandom, type Random } from './random';
+import { refuseForeignHost } from '../host-check';
 
 export const ERASE_ROUTE = '/api/public/bot/eraseUsersData';
 export const ERASE_STATUS_ROUTE = '/api/public/bot/eraseUsersData/status/:reqId';
@@ -41,12 +42,20 @@ export interface SimFaults {
   slowMs: number;
   /** Share of API calls whose connection is destroyed without an answer, before handling. */
   rateDrop: number;
+  /**
+   * Share of API calls answered `307 Temporary Redirect` to `redirectTo` + the call's path and
+   * query, as a moved tenant or a misconfigured proxy would: a client that follows it re-sends
+   * the method, the body and its headers (the `auth` token) to that origin.
+   */
+  rate307: number;
+  /** Absolute http(s) URL the 307 fault points at; required when `rate307` > 0. */
+  redirectTo: string;
   retryAfterSeconds: number;
   /** Seed of the fault draws; setting it restarts the sequence. */
   seed: number;
 }
 
-export const NO_FAULTS: Readonly<SimFaults> = { rate429: 0, rate500: 0, rateSlow: 0, slowMs: 2000, rateDrop: 0, retryAfterSeconds: 1, seed: 1 };
+export const NO_FAULTS: Readonly<SimFaults> = { rate429: 0, rate500: 0, rateSlow: 0, slowMs: 2000, rateDrop: 0, rate307: 0, redirectTo: '', retryAfterSeconds: 1, seed: 1 };
 
 export type SimRoute = typeof ERASE_ROUTE | typeof ERASE_STATUS_ROUTE | typeof USER_ROLES_ROUTE | 'unknown';
 
@@ -56,7 +65,7 @@ export type SimRoute = typeof ERASE_ROUTE | typeof ERASE_STATUS_ROUTE | typeof U
  * answer and nothing was processed), `unauthorized`, and — beyond the brief's list —
  * `invalid` (400 on a malformed request) and `not-found` (unknown job or route).
  */
-export type SimOutcome = 'accepted' | 'refused' | 'ok' | 'fault-429' | 'fault-500' | 'dropped' | 'aborted' | 'unauthorized' | 'invalid' | 'not-found';
+export type SimOutcome = 'accepted' | 'refused' | 'ok' | 'fault-429' | 'fault-500' | 'fault-307' | 'dropped' | 'aborted' | 'unauthorized' | 'invalid' | 'not-found';
 
 export interface SimCall {
   at: string;
@@ -133,12 +142,16 @@ const faultsObject = z.object({
     rateSlow: rate,
     slowMs: z.number().int().min(0).max(600_000),
     rateDrop: rate,
+    rate307: rate,
+    redirectTo: z.union([z.literal(''), z.url({ protocol: /^https?$/ }).max(2000)]),
     retryAfterSeconds: z.number().int().min(0).max(86_400),
     seed: z.number().int(),
 });
-const faultsSchema = faultsObject.refine((f) => f.rate429 + f.rate500 + f.rateSlow + f.rateDrop <= 1, {
-  message: 'fault rates add up to more than 1',
-});
+const faultsSchema = faultsObject
+  .refine((f) => f.rate429 + f.rate500 + f.rateSlow + f.rateDrop + f.rate307 <= 1, {
+    message: 'fault rates add up to more than 1',
+  })
+  .refine((f) => f.rate307 === 0 || f.redirectTo !== '', { message: 'rate307 needs redirectTo' });
 const faultsPatchSchema = faultsObject.partial().strict();
 
 const eraseBodySchema = z.object({
@@ -340,7 +353,12 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
       send(res, 500, errorBody('Internal server error', 500));
       return record({ ...base, outcome: 'fault-500', httpStatus: 500 });
     }
-    if (draw < f.rateDrop + f.rate429 + f.rate500 + f.rateSlow) {
+    if (draw < f.rateDrop + f.rate429 + f.rate500 + f.rate307) {
+      const location = f.redirectTo.replace(/\/+$/, '') + url.pathname + url.search;
+      send(res, 307, errorBody('Moved', 307), { location });
+      return record({ ...base, outcome: 'fault-307', httpStatus: 307 });
+    }
+    if (draw < f.rateDrop + f.rate429 + f.rate500 + f.rate307 + f.rateSlow) {
       let gone = false;
       res.once('close', () => {
         if (!res.writableFinished) gone = true;
@@ -413,6 +431,8 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
+    // Its call list holds user ids and its admin routes need no token: no DNS-rebinding page may reach them.
+    if (refuseForeignHost(req, res)) return;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {

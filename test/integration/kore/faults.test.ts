@@ -207,3 +207,66 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(value, now)).toBeUndefined();
   });
 });
+
+/** A second origin that records whatever reaches it (the place a redirect points at). */
+async function startRecorder(): Promise<{ url: string; received: { method: string; url: string; auth?: string; body: string }[]; stop(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const received: { method: string; url: string; auth?: string; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      received.push({ method: req.method ?? '', url: req.url ?? '', auth: req.headers.auth as string | undefined, body });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ requestId: 'eud-stolen', status: 'in-progress', _id: 'eud-1', total: 0, users: [] }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}`, received, stop: () => new Promise((r) => server.close(() => r())) };
+}
+
+describe('redirects', () => {
+  it('never follows a 307 to another origin: the DELETE, the auth token and the user ids stay home, and the error is a named permanent one', async () => {
+    const elsewhere = await startRecorder();
+    try {
+      pair = await startPair({ faults: { rate307: 1, redirectTo: elsewhere.url } });
+      const { client, sim } = pair;
+
+      const errors = [await caught(() => erase(client)), await caught(() => client.getEraseStatus('eud-1')), await caught(() => client.getUserRoles(0, 50))];
+
+      for (const error of errors) {
+        expect(error.name).toBe('KoreRedirectError');
+        expect(error).toBeInstanceOf(KorePermanentError);
+        expect(error).not.toBeInstanceOf(KoreRetryableError);
+        expect((error as KorePermanentError).httpStatus).toBe(307);
+        expect(error.message).not.toContain(elsewhere.url);
+        expect(error.message).not.toContain(DEMO_END_USERS.alice);
+      }
+      expect(sim.calls().map((c) => c.outcome)).toEqual(['fault-307', 'fault-307', 'fault-307']);
+      expect(elsewhere.received).toEqual([]);
+    } finally {
+      await elsewhere.stop();
+    }
+  });
+
+  it.each([301, 302, 303, 307, 308])('turns a %i into KoreRedirectError without a second request', async (status) => {
+    const seen: { url: string; redirect?: RequestInit['redirect'] }[] = [];
+    const client = new KoreClient({
+      baseUrl: 'https://tenant.example',
+      clientId: 'cs-1',
+      clientSecret: 'secret',
+      fetch: async (url, init) => {
+        seen.push({ url: String(url), redirect: init?.redirect });
+        return new Response(null, { status, headers: { location: 'https://evil.example/steal' } });
+      },
+    });
+    const error = await caught(() => erase(client));
+    expect(error.name).toBe('KoreRedirectError');
+    expect(seen).toEqual([{ url: 'https://tenant.example/api/public/bot/eraseUsersData', redirect: 'manual' }]);
+  });
+
+  it('refuses a 307 fault without a target, and the simulator keeps its other faults working', async () => {
+    await expect(startKoreSimulator({ faults: { rate307: 1 } })).rejects.toThrow(/redirectTo/);
+  });
+});

@@ -50,7 +50,7 @@ async function seeded() {
 }
 
 describe('console sign-in', () => {
-  it('keeps the token in an HttpOnly SameSite=Strict Secure cookie and shows the dashboard', async () => {
+  it('keeps the token in a __Host- cookie (HttpOnly, SameSite=Strict, Secure, Path=/, no Domain) and shows the dashboard', async () => {
     const h = await seeded();
     const browser = new Browser(h);
     const first = await browser.get('/console');
@@ -61,7 +61,10 @@ describe('console sign-in', () => {
     expect(session).toMatch(/HttpOnly/);
     expect(session).toMatch(/SameSite=Strict/);
     expect(session).toMatch(/Secure/);
-    expect(session).toMatch(/Path=\/console/);
+    expect(session).toMatch(/^__Host-/);
+    expect(session).toMatch(/; Path=\/(;|$)/);
+    expect(session).not.toMatch(/Domain=/i);
+    for (const c of login.cookies!) expect(c).toMatch(/^__Host-[^;]+; Path=\/; Secure; HttpOnly; SameSite=Strict/);
     const dashboard = await browser.get('/console');
     expect(dashboard.statusCode).toBe(200);
     expect(dashboard.body).toContain('<h1>Dashboard</h1>');
@@ -101,6 +104,44 @@ describe('console sign-in', () => {
     const after = await browser.get('/console/requests');
     expect(after.statusCode).toBe(401);
     expect(after.body).toContain('expired');
+  });
+});
+
+describe('console sign-out', () => {
+  it('revokes the session server-side: the old cookie value and the same token as a bearer are refused afterwards', async () => {
+    const h = await seeded();
+    const browser = new Browser(h);
+    await browser.signIn('ops', 'leaving-ops');
+    const token = browser.jar.get(SESSION_COOKIE)!;
+    const dashboard = await browser.get('/console');
+    const out = await browser.post('/console/logout', { csrf: browser.csrfOf(dashboard) });
+    expect(out.statusCode).toBe(303);
+    expect(browser.jar.has(SESSION_COOKIE)).toBe(false);
+    expect(h.tokens.sessions.revoked.size).toBe(1);
+    const [expiry] = [...h.tokens.sessions.revoked.values()];
+    expect(expiry!.getTime()).toBeGreaterThan(Date.now());
+
+    // Someone who copied the cookie before the sign-out replays it.
+    browser.jar.set(SESSION_COOKIE, token);
+    const replay = await browser.get('/console/requests');
+    expect(replay.statusCode).toBe(401);
+    expect(replay.body).toContain('signed out');
+    const asBearer = await h.auditApi(apiEvent({ path: '/audit/requests', token }));
+    expect(asBearer.statusCode).toBe(401);
+    const opsAsBearer = await h.opsApi(apiEvent({ method: 'POST', path: '/ops/requests/req-1/cancel', token, body: { reason: 'replayed' } }));
+    expect(opsAsBearer.statusCode).toBe(401);
+    expect((await h.store.getRequest('req-1'))!.status).toBe('FAILED');
+  });
+
+  it('leaves other sessions of the same person alone', async () => {
+    const h = await seeded();
+    const leaving = new Browser(h);
+    const staying = new Browser(h);
+    await leaving.signIn('auditor', 'same-person');
+    await staying.signIn('auditor', 'same-person');
+    const page = await leaving.get('/console');
+    await leaving.post('/console/logout', { csrf: leaving.csrfOf(page) });
+    expect((await staying.get('/console/requests')).statusCode).toBe(200);
   });
 });
 

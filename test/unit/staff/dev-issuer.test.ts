@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStaffAuthenticator } from '../../../functions/staff/auth';
 import { createDevIssuer } from '../../../functions/staff/dev-issuer';
-import { createLocalJWKSet } from 'jose';
+import { createLocalJWKSet, decodeJwt } from 'jose';
 
 describe('the development issuer', () => {
   let dir: string;
@@ -20,6 +20,15 @@ describe('the development issuer', () => {
     const auth = createStaffAuthenticator({ issuer: issuer.issuer, audience: issuer.audience, jwks: createLocalJWKSet(issuer.jwks()) });
     expect(await auth.verifyToken(await issuer.issueToken('ops', 'olga'))).toEqual({ subject: 'olga', roles: ['ops'] });
     expect(await auth.verifyToken(await issuer.issueToken('auditor'))).toEqual({ subject: 'dev-auditor', roles: ['auditor'] });
+  });
+
+  it('issues tokens shaped like Cognito access tokens: token_use access, the audience as client_id, a fresh jti', async () => {
+    const issuer = await createDevIssuer({ dir, audience: 'aud' });
+    const [a, b] = [await issuer.issueToken('ops', 'same'), await issuer.issueToken('ops', 'same')];
+    const claims = decodeJwt(a);
+    expect(claims).toMatchObject({ token_use: 'access', client_id: 'aud', sub: 'same' });
+    expect(claims).not.toHaveProperty('aud');
+    expect(claims.jti).not.toBe(decodeJwt(b).jti);
   });
 
   it('keeps its key across restarts, the private half readable by the owner only', async () => {

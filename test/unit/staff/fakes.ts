@@ -4,13 +4,14 @@
  * loser re-read and rebuild, and `build` may throw to refuse), byStatus listing in `listKey`
  * order with positional cursors, write-once checkpoints.
  */
+import { randomUUID } from 'node:crypto';
 import { CompactSign, createLocalJWKSet, exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type JWK } from 'jose';
 import { chainEvent } from '../../../functions/domain/audit-chain';
-import { ConcurrentUpdateError, DomainError, RequestNotFoundError } from '../../../functions/domain/errors';
+import { ConcurrentUpdateError, DomainError, InvalidCursorError, RequestNotFoundError } from '../../../functions/domain/errors';
 import type { AuditEvent, AuditEventInput, ErasureRequest, PrivilegedIdentity, RequestStatus, SnapshotInfo } from '../../../functions/domain/model';
-import type { AuditStore, Clock, ExecutionState, ListByStatusQuery, NewRequest, Page, RequestPatch, Signer, SnapshotReader, WorkflowStarter } from '../../../functions/domain/ports';
+import type { AuditStore, Clock, ExecutionState, ListByStatusQuery, NewRequest, Page, RequestPatch, SessionRevocations, Signer, SnapshotReader, WorkflowStarter } from '../../../functions/domain/ports';
 import { hashSubject, normaliseSubjectId, detectSubjectKind } from '../../../functions/domain/subject';
-import { createStaffAuthenticator, type StaffAuthenticator, type StaffRole } from '../../../functions/staff/auth';
+import { createStaffAuthenticator, withSessionRevocations, type StaffAuthenticator, type StaffRole } from '../../../functions/staff/auth';
 import type { CheckpointWriter } from '../../../functions/staff/checkpoints';
 import { listKey } from '../../../functions/staff/audit';
 
@@ -125,6 +126,8 @@ export class InMemoryAuditStore implements AuditStore {
     this.maxListLimit = Math.max(this.maxListLimit, limit);
     const all = this.sortedFor(query.status);
     const after = query.cursor ? Buffer.from(query.cursor, 'base64url').toString('utf8') : undefined;
+    // As the DynamoDB store: a cursor this store could not have issued is refused by name.
+    if (after !== undefined && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[A-Za-z0-9_-]{1,128}$/.test(after)) throw new InvalidCursorError();
     // Keys are `receivedAt#requestId` with fixed-width ISO times: range bounds are key bounds.
     const first = query.from ? lowerBound(all, query.from) : 0;
     const last = (query.to ? lowerBound(all, `${query.to}$`) : all.length) - 1;
@@ -312,8 +315,21 @@ export const TO_FAILED = [
 export const ISSUER = 'https://issuer.test';
 export const AUDIENCE = 'erasure-desk-staff';
 
+/** Signed-out sessions in memory, as the DynamoDB adapter keeps them. */
+export class InMemorySessionRevocations implements SessionRevocations {
+  readonly revoked = new Map<string, Date>();
+  async revoke(sessionId: string, expiresAt: Date): Promise<void> {
+    if (!this.revoked.has(sessionId)) this.revoked.set(sessionId, expiresAt);
+  }
+  async isRevoked(sessionId: string): Promise<boolean> {
+    return this.revoked.has(sessionId);
+  }
+}
+
 export interface TokenKit {
+  /** The authenticator, refusing sessions signed out in `sessions`. */
   auth: StaffAuthenticator;
+  sessions: InMemorySessionRevocations;
   valid(role: StaffRole | 'none', sub?: string): Promise<string>;
   /** Tokens that must all be refused with 401, by name. */
   attacks(): Promise<Record<string, string | undefined>>;
@@ -324,13 +340,16 @@ export async function createTokenKit(): Promise<TokenKit> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const other = await generateKeyPair('RS256', { extractable: true });
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-  const auth = createStaffAuthenticator({ issuer: ISSUER, audience: AUDIENCE, jwks: createLocalJWKSet({ keys: [publicJwk] }) });
+  const sessions = new InMemorySessionRevocations();
+  const auth = withSessionRevocations(createStaffAuthenticator({ issuer: ISSUER, audience: AUDIENCE, jwks: createLocalJWKSet({ keys: [publicJwk] }) }), sessions);
   const base = (claims: Record<string, unknown> = {}) =>
-    new SignJWT({ 'cognito:groups': ['ops'], ...claims }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('staff-1').setIssuedAt().setExpirationTime('10m');
+    new SignJWT({ 'cognito:groups': ['ops'], token_use: 'access', ...claims }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('staff-1').setIssuedAt().setExpirationTime('10m');
   return {
     auth,
+    sessions,
     valid: (role, sub = `user-${role}`) =>
-      new SignJWT(role === 'none' ? {} : { 'cognito:groups': [role] })
+      // A fresh jti each time, as Cognito's: two sign-ins in one second are still two sessions.
+      new SignJWT(role === 'none' ? { token_use: 'access', jti: randomUUID() } : { 'cognito:groups': [role], token_use: 'access', jti: randomUUID() })
         .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
         .setIssuer(ISSUER)
         .setAudience(AUDIENCE)

@@ -68,7 +68,7 @@ export async function createHarness(options: { checkpoints?: CheckpointReader; s
     tokens,
     auditApi: createAuditApi({ ...deps, auth: tokens.auth }),
     opsApi: createOpsApi({ ...deps, auth: tokens.auth, submitOnBehalf: options.submitOnBehalf }),
-    console: createConsole({ ...deps, auth: tokens.auth, csrfKey: 'test-csrf-key-0123456789abcdef', secureCookies: true }),
+    console: createConsole({ ...deps, auth: tokens.auth, csrfKey: 'test-csrf-key-0123456789abcdef', sessions: tokens.sessions }),
   });
   return h;
 }
