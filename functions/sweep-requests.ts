@@ -9,7 +9,7 @@ import { logger } from './commons/logger';
 const cloudWatch = new CloudWatchClient({});
 
 export const handler = middy(async () => {
-  const report = await (await awsApplication()).sweep();
+  const report = await (await awsApplication('sweep-requests')).sweep();
   logger.info('sweep', { ...report });
   await publishMetric(cloudWatch, METRIC_NAMESPACE, 'OverdueRequests', report.overdue);
   return report;
