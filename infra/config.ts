@@ -6,7 +6,8 @@
  * |---|---|---|
  * | `koreBaseUrl` | `https://bots.kore.ai` | Kore.ai XO Platform host (https) the workflow calls |
  * | `publicBaseUrl` | the API's own URL | origin used in mailed links (set it when a custom domain fronts the API) |
- * | `mailFrom` | none | verified SES identity (address or domain) mails are sent from; without it the API cannot mail |
+ * | `mailFrom` | none | SES identity (address or domain) mails are sent from; without it the API cannot mail |
+ * | `mailIdentity` | `create` | `create`: the stack creates the SES identity of `mailFrom`; `existing`: it is verified in the account already (CloudFormation cannot create it twice) |
  * | `staffIssuer`, `staffAudience`, `staffJwksUrl` | a Cognito user pool | OIDC issuer of staff tokens; all three together or none |
  * | `rolesClaim` | `cognito:groups` | JWT claim carrying staff roles (`auditor`, `ops`) |
  * | `alarmEmail` | none | address subscribed to the alarm topic |
@@ -17,7 +18,8 @@
  * | `snapshotMaxAgeSeconds` | 3600 | oldest user-roles snapshot an eligibility decision may use |
  * | `recordRetentionDays` | 2190 (≈ 6 years) | TTL of audit records (`expiresAt`) |
  * | `apiThrottleRate`, `apiThrottleBurst` | 20, 50 | API Gateway default stage throttling (requests/s, burst) |
- * | `reserveConcurrency` | true | reserve 1 concurrent execution per scheduled job (so runs never overlap); set `false` on accounts whose Lambda concurrency limit is still 10 |
+ * | `reserveConcurrency` | false | reserve 1 concurrent execution per scheduled job (so runs never overlap); Lambda keeps 100 executions of the account unreserved, so this needs a concurrency limit above 100 plus the jobs (3, 4 with the canary): a new account's limit of 10 refuses it |
+ * | `checkpointLockMode` | `COMPLIANCE` | Object Lock mode of the checkpoint bucket; `GOVERNANCE` for test stacks, whose checkpoints someone with `s3:BypassGovernanceRetention` can delete |
  */
 import { z } from 'zod';
 
@@ -39,6 +41,9 @@ export interface ErasureDeskConfig {
   readonly recordRetentionDays: number;
   readonly apiThrottle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly reserveConcurrency: boolean;
+  /** Whether the stack creates the SES identity of `mailFrom` (only meaningful with `mailFrom`). */
+  readonly createMailIdentity: boolean;
+  readonly checkpointLockMode: 'COMPLIANCE' | 'GOVERNANCE';
 }
 
 /** Every context key this app reads (anything else in context is CDK's own business). */
@@ -61,6 +66,8 @@ export const CONFIG_KEYS = [
   'apiThrottleRate',
   'apiThrottleBurst',
   'reserveConcurrency',
+  'mailIdentity',
+  'checkpointLockMode',
 ] as const;
 
 /** Thrown when context values are missing, malformed or inconsistent. */
@@ -119,9 +126,15 @@ const schema = z
     recordRetentionDays: positiveInt(2190, 36_500),
     apiThrottleRate: positiveInt(20, 10_000),
     apiThrottleBurst: positiveInt(50, 5_000),
+    // Off by default: a new account's concurrency limit of 10 refuses any reservation.
     reserveConcurrency: z.preprocess(
-      (v) => (v === undefined || v === '' ? true : v === 'true' ? true : v === 'false' ? false : v),
+      (v) => (v === undefined || v === '' ? false : v === 'true' ? true : v === 'false' ? false : v),
       z.boolean(),
+    ),
+    mailIdentity: z.preprocess((v) => (v === undefined || v === '' ? 'create' : v), z.enum(['create', 'existing'])),
+    checkpointLockMode: z.preprocess(
+      (v) => (v === undefined || v === '' ? 'COMPLIANCE' : typeof v === 'string' ? v.trim().toUpperCase() : v),
+      z.enum(['COMPLIANCE', 'GOVERNANCE']),
     ),
   })
   .superRefine((c, ctx) => {
@@ -175,5 +188,7 @@ export function readConfig(read: (key: string) => unknown): ErasureDeskConfig {
     recordRetentionDays: c.recordRetentionDays,
     apiThrottle: { rateLimit: c.apiThrottleRate, burstLimit: c.apiThrottleBurst },
     reserveConcurrency: c.reserveConcurrency,
+    createMailIdentity: c.mailIdentity === 'create',
+    checkpointLockMode: c.checkpointLockMode,
   };
 }

@@ -14,6 +14,8 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { FUNCTION_NAMES, requiredVariables, type FunctionName } from '../../functions/commons/capabilities';
 import { PARTITION_PREFIXES, type ItemKind } from '../../functions/commons/dynamo/keys';
+import { DEFAULT_KORE_TIMEOUT_MS } from '../../functions/commons/kore/kore-client';
+import { MAX_INLINE_RETRY_AFTER_MS } from '../../functions/workflow/erasure-tasks';
 import type { ErasureDeskConfig } from '../config';
 import { acknowledge, acknowledgeWildcards, arnRef, resourceIs, type WildcardAllowance } from './nag';
 import type { StaffIdentitySettings } from './staff-identity';
@@ -104,14 +106,32 @@ interface FunctionSpec {
   readonly metrics?: boolean;
   readonly timeout: Duration;
   readonly memorySize: number;
-  /** Scheduled jobs run one at a time: overlapping sweeps could double-start a workflow. */
+  /**
+   * A scheduled job that gets one reserved run when `reserveConcurrency` is on, so two runs never
+   * overlap. Without it an overlap is harmless: a second start of an execution does nothing.
+   */
   readonly singleton?: boolean;
 }
 
 const API_TIMEOUT = Duration.seconds(29); // HTTP API integrations time out at 30 s
-// Below the Task state's HeartbeatSeconds (30) and TimeoutSeconds (60): a task Lambda never
-// outlives either, so Step Functions never times out an invocation that is still running.
-const TASK_TIMEOUT = Duration.seconds(25);
+
+/**
+ * A bound on the DynamoDB calls around the one Kore.ai call of a task (repair the projection, read
+ * the timeline and the snapshot, record the intent, the answer or the failure), each a few
+ * milliseconds normally and retried by the SDK when throttled.
+ */
+export const TASK_STORE_ALLOWANCE_SECONDS = 10;
+
+/**
+ * Workflow tasks: the Kore.ai client's whole-call timeout, plus the longest `Retry-After` that
+ * SubmitErasure waits out before it throws, plus the DynamoDB calls around them: 10 + 20 + 10 =
+ * 40 s. The task states' heartbeat and timeout are longer still (erasure-workflow.ts), so Step
+ * Functions never gives up on an invocation that is still running (a States.Timeout retry of a
+ * SubmitErasure still sending its DELETE could send a second one).
+ */
+export const TASK_TIMEOUT = Duration.seconds(
+  DEFAULT_KORE_TIMEOUT_MS / 1000 + MAX_INLINE_RETRY_AFTER_MS / 1000 + TASK_STORE_ALLOWANCE_SECONDS,
+);
 
 /** The least-privilege matrix: what each handler needs, and nothing else. */
 export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
@@ -273,7 +293,10 @@ export interface FunctionsProps {
   readonly signingKey: kms.IKey;
   readonly checkpointBucket: s3.IBucket;
   readonly staff: StaffIdentitySettings;
-  /** Reserve one concurrent execution for each scheduled job (needs an account limit above 10). */
+  /**
+   * Reserve one concurrent execution for each scheduled job. Opt-in: Lambda keeps 100 executions
+   * of the account unreserved, so an account below 100 + the jobs refuses it (a new one has 10).
+   */
   readonly reserveConcurrency: boolean;
 }
 

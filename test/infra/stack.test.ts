@@ -191,9 +191,6 @@ describe('functions', () => {
     expect(envOf(fn)).toMatchObject({ LOG_LEVEL: 'INFO', TABLE_NAME: expect.anything() });
   });
 
-  it.each(['submit-erasure', 'check-erasure-status', 'record-outcome'])('ends the task %s before the state heartbeat (30 s) could fire', (name) => {
-    expect((lambdaOf(base.json, name)[1].Properties as { Timeout: number }).Timeout).toBeLessThan(30);
-  });
 
   it('deploys run-canary only when the canary is configured', () => {
     expect(() => lambdaOf(base.json, 'run-canary')).toThrow();
@@ -201,20 +198,6 @@ describe('functions', () => {
     expect(envOf(fn)).toMatchObject({ CANARY_BOT_IDS: 'st-canary-1', CANARY_USER_ID: 'canary@example.com' });
   });
 
-  it('reserves one concurrent execution for each scheduled job, and none for the API', () => {
-    for (const name of ['refresh-roles-snapshot', 'sweep-requests', 'sign-checkpoints']) {
-      expect(lambdaOf(base.json, name)[1].Properties).toMatchObject({ ReservedConcurrentExecutions: 1 });
-    }
-    for (const name of ['public-api', 'audit-api', 'ops-api', 'console']) {
-      expect(lambdaOf(base.json, name)[1].Properties).not.toHaveProperty('ReservedConcurrentExecutions');
-    }
-  });
-
-  it('reserves nothing when reserveConcurrency is false (accounts with the default limit of 10)', () => {
-    for (const [, fn] of resourcesOfType(configured.json, 'AWS::Lambda::Function')) {
-      expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
-    }
-  });
 
   it('gives every log group a retention period', () => {
     for (const [, group] of resourcesOfType(base.json, 'AWS::Logs::LogGroup')) {
