@@ -4,4 +4,4 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { awsApplication } from './commons/aws-application';
 import { logger } from './commons/logger';
 
-export const handler = middy(async (input: unknown) => (await awsApplication()).tasks.checkErasureStatus(input)).use(injectLambdaContext(logger));
+export const handler = middy(async (input: unknown) => (await awsApplication('check-erasure-status')).tasks.checkErasureStatus(input)).use(injectLambdaContext(logger));

@@ -5,4 +5,4 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { awsApplication } from './commons/aws-application';
 import { logger } from './commons/logger';
 
-export const handler = middy(async (event: APIGatewayProxyEventV2) => (await awsApplication()).console(event)).use(injectLambdaContext(logger));
+export const handler = middy(async (event: APIGatewayProxyEventV2) => (await awsApplication('console')).console(event)).use(injectLambdaContext(logger));

@@ -5,7 +5,7 @@ import { awsApplication } from './commons/aws-application';
 import { logger } from './commons/logger';
 
 export const handler = middy(async () => {
-  const info = await (await awsApplication()).refreshRolesSnapshot();
+  const info = await (await awsApplication('refresh-roles-snapshot')).refreshRolesSnapshot();
   logger.info('roles snapshot refreshed', { version: info.version, users: info.userCount, identities: info.identityCount });
   return info;
 }).use(injectLambdaContext(logger));

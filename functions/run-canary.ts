@@ -10,7 +10,7 @@ import { logger } from './commons/logger';
 const cloudWatch = new CloudWatchClient({});
 
 export const handler = middy(async () => {
-  const report = await (await awsApplication()).runCanary({
+  const report = await (await awsApplication('run-canary')).runCanary({
     userId: getStringFromEnv('CANARY_USER_ID'),
     botIds: getStringFromEnv('CANARY_BOT_IDS').split(',').map((id) => id.trim()).filter(Boolean),
   });

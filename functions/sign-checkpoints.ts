@@ -5,7 +5,7 @@ import { awsApplication } from './commons/aws-application';
 import { logger } from './commons/logger';
 
 export const handler = middy(async () => {
-  const written = await (await awsApplication()).signCheckpoints();
+  const written = await (await awsApplication('sign-checkpoints')).signCheckpoints();
   logger.info('checkpoint signed', { key: written.key, chains: written.count });
   return written;
 }).use(injectLambdaContext(logger));

@@ -4,4 +4,4 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { awsApplication } from './commons/aws-application';
 import { logger } from './commons/logger';
 
-export const handler = middy(async (input: unknown) => (await awsApplication()).tasks.submitErasure(input)).use(injectLambdaContext(logger));
+export const handler = middy(async (input: unknown) => (await awsApplication('submit-erasure')).tasks.submitErasure(input)).use(injectLambdaContext(logger));

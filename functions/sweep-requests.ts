@@ -21,7 +21,7 @@ function stuckAfterOverride(event: unknown): number | undefined {
 }
 
 export const handler = middy(async (event: unknown) => {
-  const report = await (await awsApplication()).sweep(stuckAfterOverride(event));
+  const report = await (await awsApplication('sweep-requests')).sweep(stuckAfterOverride(event));
   logger.info('sweep', { ...report });
   await publishMetric(cloudWatch, METRIC_NAMESPACE, 'OverdueRequests', report.overdue);
   return report;

@@ -6,7 +6,8 @@
  * |---|---|---|
  * | `koreBaseUrl` | `https://bots.kore.ai` | Kore.ai XO Platform host (https) the workflow calls |
  * | `publicBaseUrl` | the API's own URL | origin used in mailed links (set it when a custom domain fronts the API) |
- * | `mailFrom` | none | verified SES identity (address or domain) mails are sent from; without it the API cannot mail |
+ * | `mailFrom` | none | SES identity (address or domain) mails are sent from; without it the API cannot mail |
+ * | `mailIdentity` | `create` | `create`: the stack creates the SES identity of `mailFrom`; `existing`: it is verified in the account already (CloudFormation cannot create it twice) |
  * | `staffIssuer`, `staffAudience`, `staffJwksUrl` | a Cognito user pool | OIDC issuer of staff tokens; all three together or none |
  * | `rolesClaim` | `cognito:groups` | JWT claim carrying staff roles (`auditor`, `ops`) |
  * | `alarmEmail` | none | address subscribed to the alarm topic |
@@ -19,7 +20,8 @@
  * | `apiThrottleRate`, `apiThrottleBurst` | 20, 50 | API Gateway default stage throttling (requests/s, burst) |
  * | `stuckAfterSeconds`, `receivedStaleSeconds`, `verificationTtlSeconds`, `verificationResendSeconds`, `intakeStaleClaimSeconds` | the functions' own (900, 900, 1800, 600, 120) | request lifecycle timings (STUCK_AFTER_SECONDS, …); only set ones reach the functions' environment |
  * | `koreTimeoutMs` | the client's (10000) | timeout of one Kore.ai call (KORE_TIMEOUT_MS), 100–20000 |
- * | `reserveConcurrency` | true | reserve 1 concurrent execution per scheduled job (so runs never overlap); set `false` on accounts whose Lambda concurrency limit is still 10 |
+ * | `reserveConcurrency` | false | reserve 1 concurrent execution per scheduled job (so runs never overlap); Lambda keeps 100 executions of the account unreserved, so this needs a concurrency limit above 100 plus the jobs (3, 4 with the canary): a new account's limit of 10 refuses it |
+ * | `checkpointLockMode` | `COMPLIANCE` | Object Lock mode of the checkpoint bucket; `GOVERNANCE` for test stacks, whose checkpoints someone with `s3:BypassGovernanceRetention` can delete |
  */
 import { z } from 'zod';
 
@@ -45,6 +47,9 @@ export interface ErasureDeskConfig {
   readonly reserveConcurrency: boolean;
   /** Lifecycle timings given in context, by environment variable (unset ones keep the functions' defaults). */
   readonly lifecycle: Readonly<Partial<Record<LifecycleVariable, number>>>;
+  /** Whether the stack creates the SES identity of `mailFrom` (only meaningful with `mailFrom`). */
+  readonly createMailIdentity: boolean;
+  readonly checkpointLockMode: 'COMPLIANCE' | 'GOVERNANCE';
 }
 
 /** Context keys of the request lifecycle timings and the variable each sets. */
@@ -79,6 +84,8 @@ export const CONFIG_KEYS = [
   'apiThrottleBurst',
   'reserveConcurrency',
   ...(Object.keys(LIFECYCLE_KEYS) as Array<keyof typeof LIFECYCLE_KEYS>),
+  'mailIdentity',
+  'checkpointLockMode',
 ] as const;
 
 /** Thrown when context values are missing, malformed or inconsistent. */
@@ -152,9 +159,15 @@ const schema = z
     verificationTtlSeconds: optionalSeconds(60),
     verificationResendSeconds: optionalSeconds(1),
     intakeStaleClaimSeconds: optionalSeconds(1),
+    // Off by default: a new account's concurrency limit of 10 refuses any reservation.
     reserveConcurrency: z.preprocess(
-      (v) => (v === undefined || v === '' ? true : v === 'true' ? true : v === 'false' ? false : v),
+      (v) => (v === undefined || v === '' ? false : v === 'true' ? true : v === 'false' ? false : v),
       z.boolean(),
+    ),
+    mailIdentity: z.preprocess((v) => (v === undefined || v === '' ? 'create' : v), z.enum(['create', 'existing'])),
+    checkpointLockMode: z.preprocess(
+      (v) => (v === undefined || v === '' ? 'COMPLIANCE' : typeof v === 'string' ? v.trim().toUpperCase() : v),
+      z.enum(['COMPLIANCE', 'GOVERNANCE']),
     ),
   })
   .superRefine((c, ctx) => {
@@ -215,5 +228,7 @@ export function readConfig(read: (key: string) => unknown): ErasureDeskConfig {
         return value === undefined ? [] : [[variable, value]];
       }),
     ),
+    createMailIdentity: c.mailIdentity === 'create',
+    checkpointLockMode: c.checkpointLockMode,
   };
 }

@@ -6,7 +6,8 @@ import { Api } from './constructs/api';
 import { AuditTable } from './constructs/audit-table';
 import { CheckpointBucket } from './constructs/checkpoint-bucket';
 import { ErasureWorkflow } from './constructs/erasure-workflow';
-import { Functions } from './constructs/functions';
+import { Functions, TASK_TIMEOUT } from './constructs/functions';
+import { MailIdentity } from './constructs/mail-identity';
 import { Schedules } from './constructs/schedules';
 import { AppSecrets } from './constructs/secrets';
 import { StaffUserPool, type StaffIdentitySettings } from './constructs/staff-identity';
@@ -27,6 +28,8 @@ export class ErasureDeskStack extends Stack {
   readonly auditTable: AuditTable;
   readonly secrets: AppSecrets;
   readonly checkpoints: CheckpointBucket;
+  /** The SES identity of `mailFrom`, unless it exists in the account already (`mailIdentity=existing`). */
+  readonly mailIdentity?: MailIdentity;
   readonly staffUserPool?: StaffUserPool;
   readonly functions: Functions;
   readonly workflow: ErasureWorkflow;
@@ -44,7 +47,8 @@ export class ErasureDeskStack extends Stack {
     // Stateful
     this.auditTable = new AuditTable(this, 'AuditTable');
     this.secrets = new AppSecrets(this, 'Secrets');
-    this.checkpoints = new CheckpointBucket(this, 'Checkpoints', { retentionDays: config.recordRetentionDays });
+    this.checkpoints = new CheckpointBucket(this, 'Checkpoints', { retentionDays: config.recordRetentionDays, lockMode: config.checkpointLockMode });
+    if (config.mailFrom && config.createMailIdentity) this.mailIdentity = new MailIdentity(this, 'Mail', { mailFrom: config.mailFrom });
     let staff: StaffIdentitySettings;
     if (config.staffIdentity) {
       staff = config.staffIdentity;
@@ -72,6 +76,7 @@ export class ErasureDeskStack extends Stack {
       submitErasure: fn('submit-erasure'),
       checkErasureStatus: fn('check-erasure-status'),
       recordOutcome: fn('record-outcome'),
+      taskFunctionTimeout: TASK_TIMEOUT,
       pollDeadlineSeconds: config.pollDeadlineSeconds,
     });
     this.functions.connectWorkflow(this.workflow.stateMachine);

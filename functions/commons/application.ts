@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { KorePlatform } from '../domain/kore';
-import type { ErasureRequest } from '../domain/model';
+import type { ErasureRequest, SnapshotInfo } from '../domain/model';
 import type { Clock, Mailer, Signer, WorkflowStarter } from '../domain/ports';
 import type { SubjectKeys } from '../domain/subject';
 import { continueVerified, createNoticeSender, remindUnverified, submitOnBehalf, type IntakeDeps } from '../intake/use-cases';
@@ -42,6 +42,12 @@ export interface ApplicationAdapters extends DynamoAdapters {
   settings: WorkflowSettings;
   site?: Partial<SiteInfo>;
   log?: (entry: Record<string, unknown>) => void;
+  /**
+   * Rebuilds the roles snapshot for the ops actions (API and console) somewhere else than in this
+   * process. In AWS the refresh-roles-snapshot function does it, so the internet-facing functions
+   * hold neither the Kore.ai credentials nor batch writes; absent (locally), they refresh in-process.
+   */
+  rolesRefresh?: () => Promise<SnapshotInfo>;
 }
 
 export type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -98,37 +104,58 @@ export function composeApplication(a: ApplicationAdapters): Application {
     snapshotMaxAgeSeconds: a.settings.snapshotMaxAgeSeconds,
   };
   const refresh = () => refreshRolesSnapshot({ kore: a.kore, snapshots: a.snapshots, subjectKeys: a.subjectKeys, clock: a.clock });
-  const checkpoints = createCheckpointReader({ writer: a.checkpointWriter, signer: a.signer });
-  const auditDeps = { store: a.store, clock: a.clock, subjectHashKey: a.subjectKeys.hmacKey, checkpoints };
+  // The HTTP parts are built on first use: a function only touches the keys and adapters of what
+  // it serves (sign-checkpoints, which holds no app secret, never builds the staff apps).
+  const auditDeps = once(() => ({
+    store: a.store,
+    clock: a.clock,
+    subjectHashKey: a.subjectKeys.hmacKey,
+    checkpoints: createCheckpointReader({ writer: a.checkpointWriter, signer: a.signer }),
+  }));
   // Every staff route refuses a signed-out session, and logs its failures and actions.
-  const staffAuth = withSessionRevocations(a.staffAuth, a.sessionRevocations);
+  const staffAuth = once(() => withSessionRevocations(a.staffAuth, a.sessionRevocations));
   const staffLogger = a.log ? staffLoggerOver(a.log) : silentLogger;
-
-  const opsDeps = {
-    ...auditDeps,
-    auth: staffAuth,
+  const opsDeps = once(() => ({
+    ...auditDeps(),
+    auth: staffAuth(),
     workflow: a.workflow,
     snapshots: a.snapshots,
-    refreshRolesSnapshot: refresh,
+    refreshRolesSnapshot: a.rolesRefresh ?? refresh,
     notifySubject: (request: ErasureRequest, _kind: 'extended', details: { reason: string }) => notices.notifyExtension(request, details.reason),
     stuckAfterMs: a.settings.stuckAfterSeconds * 1000,
-  };
-
-  return {
-    publicApi: createPublicApi(intake),
-    auditApi: createAuditApi({ ...auditDeps, auth: staffAuth, logger: staffLogger }),
-    opsApi: createOpsApi({
-      ...opsDeps,
+  }));
+  const publicApi = once(() => createPublicApi(intake));
+  const auditApi = once(() => createAuditApi({ ...auditDeps(), auth: staffAuth(), logger: staffLogger }));
+  const opsApi = once(() =>
+    createOpsApi({
+      ...opsDeps(),
       logger: staffLogger,
       submitOnBehalf: async (body, actor) => ({ ...(await submitOnBehalf(intake, body, actor as `staff:${string}`)) }),
     }),
-    console: createConsole({
-      ...opsDeps,
+  );
+  const staffConsole = once(() =>
+    createConsole({
+      ...opsDeps(),
       // Its own key, derived from the link key, so console and form CSRF tokens never stand in for each other.
       csrfKey: createHmac('sha256', a.linkKey).update('erasure-desk console csrf v1').digest(),
       sessions: a.sessionRevocations,
       logger: staffLogger,
     }),
+  );
+
+  return {
+    get publicApi() {
+      return publicApi();
+    },
+    get auditApi() {
+      return auditApi();
+    },
+    get opsApi() {
+      return opsApi();
+    },
+    get console() {
+      return staffConsole();
+    },
     // Whatever a task throws reaches Step Functions as its name only (see workflow/task-errors).
     tasks: {
       submitErasure: (input) => runTask('SubmitErasure', input, async () => submitErasure(taskDeps, parseWorkflowState(input)), taskLog),
@@ -163,4 +190,10 @@ export function composeApplication(a: ApplicationAdapters): Application {
     runCanary: (canary) =>
       runCanary({ store: a.store, claims: a.claims, workflow: a.workflow, clock: a.clock, subjectKeys: a.subjectKeys, canaryUserId: canary.userId, canaryBotIds: canary.botIds }),
   };
+}
+
+/** `build` run on the first call only; later calls return its result. */
+function once<T>(build: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => (built ??= { value: build() }).value;
 }

@@ -1,8 +1,9 @@
 /**
  * The AWS runtime of the composition root: builds the application from the function's
- * environment, with the AWS adapters. Each function gets only some capabilities (least
- * privilege, see infra/constructs/functions.ts): whatever its environment does not configure is an
- * adapter that fails loudly, naming the missing capability, if the code ever reaches for it.
+ * environment, with the AWS adapters. Each function declares the capabilities its code uses
+ * (`FUNCTION_CAPABILITIES`) and refuses to start when one of them is not configured; whatever a
+ * function is not given (least privilege, see infra/constructs/functions.ts) is an adapter that
+ * fails loudly, naming the missing capability, if the code ever reaches for it.
  *
  * SDK clients are created once per container (module scope, lazily per service) and secrets are
  * fetched once and cached.
@@ -14,7 +15,10 @@ import { deriveKeys } from '../domain/subject';
 import type { StaffAuthenticator } from '../staff/auth';
 import { createStaffAuthenticator, DEFAULT_MAX_TOKEN_AGE_SECONDS } from '../staff/auth';
 import type { CheckpointWriter } from '../staff/checkpoints';
+import type { SnapshotInfo } from '../domain/model';
+import type { SubjectKeys } from '../domain/subject';
 import { composeApplication, type Application } from './application';
+import { CAPABILITY_VARIABLES, FUNCTION_CAPABILITIES, type Capability, type FunctionName } from './capabilities';
 import { ConfigurationError, getNumberFromEnv, getOptionalStringFromEnv, getStringFromEnv, readWorkflowSettings } from './config';
 import { createDocumentClient } from './dynamo/clients';
 import { createDynamoAdapters } from './dynamo/adapters';
@@ -31,6 +35,19 @@ function unavailable<T extends object>(capability: string): T {
       return () => {
         throw new ConfigurationError(`This function is not configured for ${capability} (${String(property)})`);
       };
+    },
+  });
+}
+
+/**
+ * A secret this function was not given: reading any part of it is a wiring error, reported by
+ * name (never a silent stand-in key).
+ */
+function withheldSecret<T extends object>(target: T, capability: string): T {
+  return new Proxy(target, {
+    get(_target, property) {
+      if (property === 'then') return undefined;
+      throw new ConfigurationError(`This function is not configured for ${capability}`);
     },
   });
 }
@@ -65,13 +82,30 @@ async function secrets() {
 
 /**
  * Builds the application from the environment of this function.
- * @throws ConfigurationError when TABLE_NAME or APP_SECRET_ARN is missing or a secret is malformed.
+ * @param capabilities what the function's code uses; each one's variables are required.
+ * @throws ConfigurationError naming the first variable a declared capability misses, or a
+ *   malformed secret.
  */
-export async function buildAwsApplication(env: Env = process.env): Promise<Application> {
+export async function buildAwsApplication(env: Env, capabilities: readonly Capability[]): Promise<Application> {
+  for (const capability of capabilities) {
+    for (const name of CAPABILITY_VARIABLES[capability]) {
+      if (getOptionalStringFromEnv(name, env) === undefined) {
+        throw new ConfigurationError(`Missing required configuration ${name} (capability ${capability})`);
+      }
+    }
+  }
   const tableName = getStringFromEnv('TABLE_NAME', env);
   const clock = systemClock;
   const { client: sm, loadJsonSecret } = await secrets();
-  const appSecret = await loadJsonSecret(sm, getStringFromEnv('APP_SECRET_ARN', env), parseAppSecret);
+
+  let subjectKeys: SubjectKeys = withheldSecret({} as SubjectKeys, 'the app secret (APP_SECRET_ARN)');
+  let linkKey = withheldSecret(new Uint8Array(0), 'the app secret (APP_SECRET_ARN)');
+  const appSecretArn = getOptionalStringFromEnv('APP_SECRET_ARN', env);
+  if (appSecretArn) {
+    const appSecret = await loadJsonSecret(sm, appSecretArn, parseAppSecret);
+    subjectKeys = deriveKeys(appSecret.subjectKey);
+    linkKey = new TextEncoder().encode(appSecret.linkKey);
+  }
 
   let kore: KorePlatform = unavailable('Kore.ai');
   const koreSecretArn = getOptionalStringFromEnv('KORE_CREDENTIALS_SECRET_ARN', env);
@@ -109,6 +143,14 @@ export async function buildAwsApplication(env: Env = process.env): Promise<Appli
     checkpointWriter = new S3CheckpointWriter({ client: new S3Client({}), bucket });
   }
 
+  let rolesRefresh: (() => Promise<SnapshotInfo>) | undefined;
+  const refreshFunction = getOptionalStringFromEnv('ROLES_REFRESH_FUNCTION_NAME', env);
+  if (refreshFunction) {
+    const [{ LambdaClient }, { LambdaRolesRefresher }] = await Promise.all([import('@aws-sdk/client-lambda'), import('./aws/lambda-roles-refresh')]);
+    const refresher = new LambdaRolesRefresher({ client: new LambdaClient({}), functionName: refreshFunction });
+    rolesRefresh = () => refresher.refresh();
+  }
+
   let staffAuth: StaffAuthenticator = unavailable('staff authentication (STAFF_*)');
   const issuer = getOptionalStringFromEnv('STAFF_ISSUER', env);
   if (issuer) {
@@ -130,8 +172,9 @@ export async function buildAwsApplication(env: Env = process.env): Promise<Appli
     checkpointWriter,
     staffAuth,
     clock,
-    subjectKeys: deriveKeys(appSecret.subjectKey),
-    linkKey: new TextEncoder().encode(appSecret.linkKey),
+    subjectKeys,
+    linkKey,
+    ...(rolesRefresh ? { rolesRefresh } : {}),
     // Links go out in mail and pages; a function that sends mail must know where the site is.
     publicBaseUrl: mailFrom ? getStringFromEnv('PUBLIC_BASE_URL', env) : (getOptionalStringFromEnv('PUBLIC_BASE_URL', env) ?? ''),
     settings: readWorkflowSettings(env),
@@ -143,14 +186,22 @@ export async function buildAwsApplication(env: Env = process.env): Promise<Appli
   });
 }
 
-let application: Promise<Application> | undefined;
+/** One per function name; a container only ever runs one function, tests import several. */
+const applications = new Map<FunctionName, Promise<Application>>();
 
-/** The container's application, built on first use and reused by every invocation after. */
-export function awsApplication(): Promise<Application> {
-  application ??= buildAwsApplication().catch((error: unknown) => {
-    application = undefined; // let the next invocation try again (e.g. a secret not yet set)
-    logger.error('application could not be built', { error: errorName(error) });
-    throw error;
-  });
+/**
+ * The container's application for the function `name`, built on first use (with the
+ * capabilities that function declares) and reused by every invocation after.
+ */
+export function awsApplication(name: FunctionName): Promise<Application> {
+  let application = applications.get(name);
+  if (!application) {
+    application = buildAwsApplication(process.env, FUNCTION_CAPABILITIES[name]).catch((error: unknown) => {
+      applications.delete(name); // let the next invocation try again (e.g. a secret not yet set)
+      logger.error('application could not be built', { error: errorName(error) });
+      throw error;
+    });
+    applications.set(name, application);
+  }
   return application;
 }

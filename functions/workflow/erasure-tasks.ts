@@ -40,10 +40,17 @@ export interface ErasureTaskDeps {
   subjectKeys: SubjectKeys;
   poll: PollPolicy;
   snapshotMaxAgeSeconds: number;
-  /** A `Retry-After` up to this long is waited out inside the task before it throws (default 20 s). */
+  /** A `Retry-After` up to this long is waited out inside the task before it throws (default {@link MAX_INLINE_RETRY_AFTER_MS}). */
   maxInlineRetryAfterMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
+
+/**
+ * The longest `Retry-After` SubmitErasure waits out itself before throwing, so the state
+ * machine's retry comes no earlier than the platform asked. The stack sizes the task's Lambda
+ * timeout to cover it on top of the Kore.ai client's own timeout (infra/constructs/functions.ts).
+ */
+export const MAX_INLINE_RETRY_AFTER_MS = 20_000;
 
 const ACTOR = 'system:workflow' as const;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -183,7 +190,7 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
       },
     }));
     // Honour Retry-After: wait it out here so the state machine's retry comes no earlier.
-    if (retryAfterMs !== undefined && retryAfterMs <= (deps.maxInlineRetryAfterMs ?? 20_000)) {
+    if (retryAfterMs !== undefined && retryAfterMs <= (deps.maxInlineRetryAfterMs ?? MAX_INLINE_RETRY_AFTER_MS)) {
       await (deps.sleep ?? defaultSleep)(retryAfterMs);
     }
     throw error;

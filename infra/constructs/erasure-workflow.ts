@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -50,10 +50,32 @@ export const TRANSIENT_TASK_ERRORS = [
   'Lambda.TooManyRequestsException',
 ] as const;
 
+/**
+ * A task Lambda that ended without answering: `Sandbox.Timedout` when it ran past its timeout,
+ * `Lambda.Unknown` when its runtime died (out of memory, a crash). Either way the invocation is
+ * over, so a retry never runs beside it. Retried where a second run is safe:
+ * - CheckStatus and the Record* tasks are idempotent (a status check records one more poll, a
+ *   record finds the outcome in place and does nothing).
+ * - SubmitErasure records its intent (ERASURE_SUBMITTING) before it sends the DELETE, and a run
+ *   that finds an intent without an answer throws SubmissionOutcomeUnknownError instead of sending
+ *   again (erasure-tasks.ts). A run that died before the intent was written never sent anything;
+ *   one that died after it cannot send a second DELETE. So the retry is safe: it either sends the
+ *   first DELETE or ends the attempt FAILED with the outcome unknown, never a second DELETE.
+ */
+export const CRASHED_TASK_ERRORS = ['Lambda.Unknown', 'Sandbox.Timedout'] as const;
+
+/** The log group name prefix Step Functions log delivery is meant for (keeps the account's CloudWatch Logs resource policy small). */
+export const VENDED_LOGS_PREFIX = '/aws/vendedlogs/states/';
+
 export interface ErasureWorkflowProps {
   readonly submitErasure: lambda.IFunction;
   readonly checkErasureStatus: lambda.IFunction;
   readonly recordOutcome: lambda.IFunction;
+  /**
+   * The longest timeout of the three task functions. The task states' heartbeat and timeout are
+   * longer, so Step Functions never abandons an invocation that is still running.
+   */
+  readonly taskFunctionTimeout: Duration;
   /** After this the check task reports TIMED_OUT; the execution gets one more day to record it. */
   readonly pollDeadlineSeconds: number;
 }
@@ -73,9 +95,18 @@ export class ErasureWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: ErasureWorkflowProps) {
     super(scope, id);
     const S = WORKFLOW_STATES;
+    // Lambda tasks send no heartbeats: the heartbeat is a second timeout, both above the function's.
+    const functionSeconds = props.taskFunctionTimeout.toSeconds();
     const taskTimeouts = {
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
-      heartbeatTimeout: sfn.Timeout.duration(Duration.seconds(30)),
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(functionSeconds + 20)),
+      heartbeatTimeout: sfn.Timeout.duration(Duration.seconds(functionSeconds + 10)),
+    };
+    const crashRetry: sfn.RetryProps = {
+      errors: [...CRASHED_TASK_ERRORS],
+      interval: Duration.seconds(5),
+      backoffRate: 2,
+      maxAttempts: 2,
+      jitterStrategy: sfn.JitterType.FULL,
     };
     const workRetry = (errors: string[]): sfn.RetryProps => ({
       errors,
@@ -111,6 +142,7 @@ export class ErasureWorkflow extends Construct {
         maxAttempts: 5,
         jitterStrategy: sfn.JitterType.FULL,
       });
+      task.addRetry(crashRetry);
       task.addCatch(workflowError, { errors: ['States.ALL'], resultPath: '$.error' });
       return task.next(next);
     };
@@ -152,6 +184,8 @@ export class ErasureWorkflow extends Construct {
       ...taskTimeouts,
     });
     submit.addRetry(workRetry(['KoreRetryableError', ...TRANSIENT_TASK_ERRORS, 'States.Timeout']));
+    // Safe after an unknown-outcome DELETE: the intent recorded before it stops a second one (see CRASHED_TASK_ERRORS).
+    submit.addRetry(crashRetry);
     submit.addCatch(recordRejected, { errors: ['IneligibleSubjectError', 'KoreRefusedError'], resultPath: '$.error' });
     submit.addCatch(recordError, { errors: ['States.ALL'], resultPath: '$.error' });
 
@@ -164,6 +198,7 @@ export class ErasureWorkflow extends Construct {
       ...taskTimeouts,
     });
     check.addRetry(workRetry(['KoreRetryableError', ...TRANSIENT_TASK_ERRORS, 'States.Timeout']));
+    check.addRetry(crashRetry);
     check.addCatch(recordError, { errors: ['States.ALL'], resultPath: '$.error' });
 
     const wait = new sfn.Wait(this, S.wait, { time: sfn.WaitTime.secondsPath('$.poll.waitSeconds') });
@@ -176,6 +211,10 @@ export class ErasureWorkflow extends Construct {
     const definition = submit.next(wait).next(check).next(route);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
+      // Vended logs (Step Functions log delivery) belong under /aws/vendedlogs/: there delivery
+      // shares one CloudWatch Logs resource-policy statement; elsewhere each log group adds one to
+      // a policy of at most 5,120 characters per account and region, which a few stacks use up.
+      logGroupName: `${VENDED_LOGS_PREFIX}${Stack.of(this).stackName}-erasure-workflow`,
       retention: logs.RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.DESTROY,
     });

@@ -12,38 +12,70 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { FUNCTION_NAMES, requiredVariables, type FunctionName } from '../../functions/commons/capabilities';
+import { PARTITION_PREFIXES, type ItemKind } from '../../functions/commons/dynamo/keys';
+import { DEFAULT_KORE_TIMEOUT_MS } from '../../functions/commons/kore/kore-client';
+import { MAX_INLINE_RETRY_AFTER_MS } from '../../functions/workflow/erasure-tasks';
 import type { ErasureDeskConfig } from '../config';
 import { acknowledge, acknowledgeWildcards, arnRef, resourceIs, type WildcardAllowance } from './nag';
 import type { StaffIdentitySettings } from './staff-identity';
 
-/** Every Lambda handler, by its file name under `functions/` (each exports `handler`). */
-export const FUNCTION_NAMES = [
-  'public-api',
-  'audit-api',
-  'ops-api',
-  'console',
-  'submit-erasure',
-  'check-erasure-status',
-  'record-outcome',
-  'refresh-roles-snapshot',
-  'sweep-requests',
-  'run-canary',
-  'sign-checkpoints',
-] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
+// The handler list and the capabilities each handler's code declares live with the code
+// (functions/commons/capabilities.ts); the stack checks its grants against them at synthesis.
+export { FUNCTION_NAMES, type FunctionName };
 
 /** CloudWatch namespace of the application's own metrics (OverdueRequests, CanaryFailed). */
 export const METRICS_NAMESPACE = 'ErasureDesk';
 
 /**
+ * The DynamoDB actions on the audit table that every function has: consistent GetItem and Query
+ * on the table and its indexes. Nothing reads with BatchGetItem or Scan.
+ */
+export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'] as const;
+
+/**
+ * What a function may write to the audit table, by action, each limited to the item kinds listed
+ * (their partition-key prefixes, with the IAM condition `dynamodb:LeadingKeys`). Absent: the
+ * function only reads.
+ *
+ * IAM cannot tell an event item (`REQ#<id>`/`EVT#…`) from the META item of the same request: they
+ * share the partition key, and no IAM condition looks at the sort key or at a write's
+ * ConditionExpression. Whoever appends events can therefore, in principle, overwrite one; the code
+ * never does (every put is conditional, the only update of a request partition is META's
+ * projection on `#lastSeq < :seq`, which no event item satisfies: see the conditional-writes
+ * tests), and the hash chain with its signed checkpoints detects it if anyone else does.
+ */
+export interface TableWrites {
+  readonly put?: readonly ItemKind[];
+  readonly update?: readonly ItemKind[];
+  readonly delete?: readonly ItemKind[];
+  readonly batchWrite?: readonly ItemKind[];
+}
+
+/** The IAM action of each kind of write. */
+const WRITE_ACTIONS: Record<keyof TableWrites, string> = {
+  put: 'dynamodb:PutItem',
+  update: 'dynamodb:UpdateItem',
+  delete: 'dynamodb:DeleteItem',
+  batchWrite: 'dynamodb:BatchWriteItem',
+};
+
+/** The `dynamodb:LeadingKeys` pattern of an item kind (`REQ#*`; `SNAPSHOT` is a whole key). */
+export function leadingKeyPattern(kind: ItemKind): string {
+  const prefix = PARTITION_PREFIXES[kind];
+  return prefix.endsWith('#') ? `${prefix}*` : prefix;
+}
+
+/**
  * What one function may touch. Each capability adds both the environment variables the handler
  * reads and the matching IAM grant, so a variable can never be present without its permission
- * (or the other way round).
+ * (or the other way round). The stack refuses to synthesize a function whose environment lacks a
+ * variable its code declares (functions/commons/capabilities.ts).
  */
 interface FunctionSpec {
   readonly description: string;
-  /** `read` = no writes at all; `readPut` = read + PutItem only; `readWrite` = full item access. */
-  readonly table: 'read' | 'readPut' | 'readWrite';
+  /** Writes to the audit table beyond reading; absent = read only. */
+  readonly writes?: TableWrites;
   /** KORE_BASE_URL + KORE_CREDENTIALS_SECRET_ARN (read). */
   readonly kore?: boolean;
   /** APP_SECRET_ARN (read): subject HMAC/encryption key, signed-link key. */
@@ -56,6 +88,8 @@ interface FunctionSpec {
   readonly mail?: boolean;
   /** STATE_MACHINE_ARN: `start` = start + describe; `manage` = also list, redrive and stop. */
   readonly workflow?: 'start' | 'manage';
+  /** ROLES_REFRESH_FUNCTION_NAME + lambda:InvokeFunction on refresh-roles-snapshot (on-demand refresh). */
+  readonly rolesRefresh?: boolean;
   /** STAFF_ISSUER, STAFF_AUDIENCE, STAFF_JWKS_URL, STAFF_ROLES_CLAIM. */
   readonly staff?: boolean;
   /** POLL_INITIAL_SECONDS, POLL_MAX_SECONDS, POLL_DEADLINE_SECONDS. */
@@ -74,20 +108,40 @@ interface FunctionSpec {
   readonly metrics?: boolean;
   readonly timeout: Duration;
   readonly memorySize: number;
-  /** Scheduled jobs run one at a time: overlapping sweeps could double-start a workflow. */
+  /**
+   * A scheduled job that gets one reserved run when `reserveConcurrency` is on, so two runs never
+   * overlap. Without it an overlap is harmless: a second start of an execution does nothing.
+   */
   readonly singleton?: boolean;
 }
 
 const API_TIMEOUT = Duration.seconds(29); // HTTP API integrations time out at 30 s
-// Below the Task state's HeartbeatSeconds (30) and TimeoutSeconds (60): a task Lambda never
-// outlives either, so Step Functions never times out an invocation that is still running.
-const TASK_TIMEOUT = Duration.seconds(25);
+
+/**
+ * A bound on the DynamoDB calls around the one Kore.ai call of a task (repair the projection, read
+ * the timeline and the snapshot, record the intent, the answer or the failure), each a few
+ * milliseconds normally and retried by the SDK when throttled.
+ */
+export const TASK_STORE_ALLOWANCE_SECONDS = 10;
+
+/**
+ * Workflow tasks: the Kore.ai client's whole-call timeout, plus the longest `Retry-After` that
+ * SubmitErasure waits out before it throws, plus the DynamoDB calls around them: 10 + 20 + 10 =
+ * 40 s. The task states' heartbeat and timeout are longer still (erasure-workflow.ts), so Step
+ * Functions never gives up on an invocation that is still running (a States.Timeout retry of a
+ * SubmitErasure still sending its DELETE could send a second one).
+ */
+export const TASK_TIMEOUT = Duration.seconds(
+  DEFAULT_KORE_TIMEOUT_MS / 1000 + MAX_INLINE_RETRY_AFTER_MS / 1000 + TASK_STORE_ALLOWANCE_SECONDS,
+);
 
 /** The least-privilege matrix: what each handler needs, and nothing else. */
 export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
   'public-api': {
     description: 'Public intake form, verification link and status page',
-    table: 'readWrite',
+    // Requests and their events, the subject's open-request claim (released by marking it, not
+    // deleting it), consumed link tokens, rate-limit windows. No delete, no batch write.
+    writes: { put: ['request', 'subject', 'token'], update: ['request', 'subject', 'rate'] },
     appSecret: true,
     signing: 'sign',
     mail: true,
@@ -101,7 +155,6 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'audit-api': {
     description: 'Read-only auditor API: list, timeline with chain check, export, report',
-    table: 'read',
     appSecret: true,
     signing: 'verify',
     checkpoints: 'read',
@@ -111,12 +164,14 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'ops-api': {
     description: 'Ops API: submit on behalf, retry, cancel, re-check, extend, roles refresh',
-    table: 'readWrite',
-    kore: true,
+    // Ops actions append events; a submission on behalf claims the subject like the intake.
+    writes: { put: ['request', 'subject'], update: ['request', 'subject'] },
     appSecret: true,
     signing: 'sign',
+    checkpoints: 'read',
     mail: true,
     workflow: 'manage',
+    rolesRefresh: true,
     staff: true,
     snapshot: true,
     lifecycle: true,
@@ -126,14 +181,16 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     memorySize: 512,
   },
   console: {
-    // The console's buttons run the same ops actions as ops-api, in-process: the same grants.
+    // The console's buttons run the same ops actions as ops-api, in-process: the same grants,
+    // plus its sign-out, which records the revoked session.
     description: 'Auditor and ops console (HTML); verifies the staff token itself, runs ops actions',
-    table: 'readWrite',
-    kore: true,
+    writes: { put: ['request', 'subject', 'session'], update: ['request', 'subject'] },
     appSecret: true,
     signing: 'sign',
+    checkpoints: 'read',
     mail: true,
     workflow: 'manage',
+    rolesRefresh: true,
     staff: true,
     snapshot: true,
     lifecycle: true,
@@ -144,7 +201,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'submit-erasure': {
     description: 'Workflow task: sends the erase request to Kore.ai for one attempt',
-    table: 'readWrite',
+    writes: { put: ['request'], update: ['request'] },
     kore: true,
     appSecret: true,
     poll: true,
@@ -154,7 +211,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'check-erasure-status': {
     description: 'Workflow task: polls the Kore.ai erase job and decides the next wait',
-    table: 'readWrite',
+    writes: { put: ['request'], update: ['request'] },
     kore: true,
     appSecret: true,
     poll: true,
@@ -163,7 +220,8 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'record-outcome': {
     description: 'Workflow task: records the final outcome of an attempt and tells the subject',
-    table: 'readWrite',
+    // The end of a request releases the subject's claim.
+    writes: { put: ['request'], update: ['request', 'subject'] },
     appSecret: true,
     mail: true,
     publicUrl: true,
@@ -173,7 +231,8 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'refresh-roles-snapshot': {
     description: 'Schedule: rebuilds the privileged-identities snapshot from Kore.ai user roles',
-    table: 'readWrite',
+    // Appends no event: it writes the identities and bots of a new snapshot version, then the pointer.
+    writes: { put: ['snapshot'], batchWrite: ['identity', 'bot'] },
     kore: true,
     appSecret: true,
     snapshot: true,
@@ -183,7 +242,9 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'sweep-requests': {
     description: 'Schedule: restarts stuck requests, expires unverified ones, publishes overdue counts',
-    table: 'readWrite',
+    // The one delete: the META of a creation that died before its first event (it holds an
+    // encrypted address nothing else would ever erase); the code deletes only on `lastSeq = 0`.
+    writes: { put: ['request'], update: ['request', 'subject'], delete: ['request'] },
     // Continuing a request left VERIFIED is the intake's second half: eligibility and a notice.
     appSecret: true,
     mail: true,
@@ -200,7 +261,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'run-canary': {
     description: 'Schedule: end-to-end canary erasure of a test user',
-    table: 'readWrite',
+    writes: { put: ['request', 'subject'], update: ['request', 'subject'] },
     appSecret: true,
     workflow: 'start',
     snapshot: true,
@@ -213,11 +274,11 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     singleton: true,
   },
   'sign-checkpoints': {
+    // Reads chain heads and signs them: no table write and no app secret (it handles hashes only,
+    // never a subject key that could decrypt a plain subject id).
     description: 'Schedule: signs audit-chain checkpoints into the Object Lock bucket',
-    table: 'readPut',
     signing: 'sign',
     checkpoints: 'write',
-    retention: true,
     timeout: Duration.minutes(5),
     memorySize: 512,
     singleton: true,
@@ -240,7 +301,10 @@ export interface FunctionsProps {
   readonly signingKey: kms.IKey;
   readonly checkpointBucket: s3.IBucket;
   readonly staff: StaffIdentitySettings;
-  /** Reserve one concurrent execution for each scheduled job (needs an account limit above 10). */
+  /**
+   * Reserve one concurrent execution for each scheduled job. Opt-in: Lambda keeps 100 executions
+   * of the account unreserved, so an account below 100 + the jobs refuses it (a new one has 10).
+   */
   readonly reserveConcurrency: boolean;
 }
 
@@ -251,6 +315,8 @@ export interface FunctionsProps {
 export class Functions extends Construct {
   readonly functions: Partial<Record<FunctionName, nodejs.NodejsFunction>> = {};
   private readonly config: ErasureDeskConfig;
+  /** The environment given to each function so far (the functions' own copy is not readable back). */
+  private readonly environments: Partial<Record<FunctionName, Record<string, string>>> = {};
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
@@ -259,6 +325,40 @@ export class Functions extends Construct {
     const names = FUNCTION_NAMES.filter((n) => n !== 'run-canary' || props.config.canary !== undefined);
     const root = bundled ? props.projectRoot : placeholderProjectRoot();
     for (const name of names) this.functions[name] = this.createFunction(name, FUNCTION_SPECS[name], root, props);
+    this.connectRolesRefresh();
+    // Checked at synthesis, after the workflow and the API have added their variables.
+    this.node.addValidation({ validate: () => this.missingVariables() });
+  }
+
+  /** Sets a variable on a function and remembers it for the synthesis check. */
+  private setEnvironment(name: FunctionName, key: string, value: string): void {
+    this.fn(name).addEnvironment(key, value);
+    (this.environments[name] ??= {})[key] = value;
+  }
+
+  /**
+   * Every variable a function's code declares it needs (its capabilities) that the stack does not
+   * give it: a function that would refuse to start in AWS fails `cdk synth` instead.
+   */
+  private missingVariables(): string[] {
+    return this.entries().flatMap(([name]) =>
+      requiredVariables(name)
+        .filter((variable) => !(variable in (this.environments[name] ?? {})))
+        .map((variable) => `Function ${name} needs ${variable} (declared in functions/commons/capabilities.ts) but the stack does not set it`),
+    );
+  }
+
+  /**
+   * Lets the console and the ops API ask refresh-roles-snapshot for a new snapshot: invoke that
+   * one function (its unqualified ARN, no versions or aliases), nothing else.
+   */
+  private connectRolesRefresh(): void {
+    const refresh = this.functions['refresh-roles-snapshot'];
+    for (const [name, fn] of this.entries()) {
+      if (!FUNCTION_SPECS[name].rolesRefresh || !refresh) continue;
+      this.setEnvironment(name, 'ROLES_REFRESH_FUNCTION_NAME', refresh.functionName);
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [refresh.functionArn] }));
+    }
   }
 
   /** The function of a handler; throws when it is not part of this deployment (run-canary without canary config). */
@@ -278,7 +378,7 @@ export class Functions extends Construct {
     for (const [name, fn] of this.entries()) {
       const access = FUNCTION_SPECS[name].workflow;
       if (!access) continue;
-      fn.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+      this.setEnvironment(name, 'STATE_MACHINE_ARN', stateMachine.stateMachineArn);
       stateMachine.grantStartExecution(fn);
       const executionActions = ['states:DescribeExecution'];
       if (access === 'manage') {
@@ -302,8 +402,8 @@ export class Functions extends Construct {
   /** Sets PUBLIC_BASE_URL (configured origin, else the API's own URL) where links are built. */
   connectPublicUrl(apiUrl: string): void {
     const url = this.config.publicBaseUrl ?? apiUrl;
-    for (const [name, fn] of this.entries()) {
-      if (FUNCTION_SPECS[name].publicUrl) fn.addEnvironment('PUBLIC_BASE_URL', url);
+    for (const [name] of this.entries()) {
+      if (FUNCTION_SPECS[name].publicUrl) this.setEnvironment(name, 'PUBLIC_BASE_URL', url);
     }
   }
 
@@ -322,10 +422,10 @@ export class Functions extends Construct {
         reason: 'Queries the byStatus and bySubject GSIs of the audit table; the wildcard covers only the indexes of this one table.',
       },
     ];
-    if (spec.table === 'readWrite') {
+    if (spec.writes) {
       allowances.push({
         finding: /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
-        reason: 'Table.grantReadWriteData on the audit table\'s customer-managed key: DynamoDB needs these to encrypt items; the grant is on that one key only.',
+        reason: 'The write actions CDK grants on the audit table\'s customer-managed key for item writes (as Table.grantWriteData does); the grant is on that one key only.',
       });
     }
     if (spec.checkpoints) {
@@ -336,6 +436,28 @@ export class Functions extends Construct {
       });
     }
     return allowances;
+  }
+
+  /**
+   * Reads (GetItem, Query on the table and its indexes) for every function; each write action
+   * only where the spec lists it, on the item kinds listed (`dynamodb:LeadingKeys`). The table's
+   * customer-managed key: decrypt for readers, also encrypt for writers.
+   */
+  private grantTable(role: iam.IRole, writes: TableWrites | undefined, props: FunctionsProps): void {
+    const { table } = props;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: [...TABLE_READ_ACTIONS], resources: [table.tableArn, `${table.tableArn}/index/*`] }),
+    );
+    for (const [kind, kinds] of Object.entries(writes ?? {}) as Array<[keyof TableWrites, readonly ItemKind[]]>) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: [WRITE_ACTIONS[kind]],
+          resources: [table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': kinds.map(leadingKeyPattern) } },
+        }),
+      );
+    }
+    props.tableKey.grant(role, 'kms:Decrypt', 'kms:DescribeKey', ...(writes ? ['kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'] : []));
   }
 
   private createFunction(
@@ -365,13 +487,7 @@ export class Functions extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
       TABLE_NAME: props.table.tableName,
     };
-    if (spec.table === 'read') props.table.grantReadData(role);
-    else if (spec.table === 'readWrite') props.table.grantReadWriteData(role);
-    else {
-      props.table.grantReadData(role);
-      props.table.grant(role, 'dynamodb:PutItem');
-      props.tableKey.grant(role, 'kms:Encrypt', 'kms:GenerateDataKey');
-    }
+    this.grantTable(role, spec.writes, props);
     if (spec.kore) {
       env.KORE_BASE_URL = config.koreBaseUrl;
       env.KORE_CREDENTIALS_SECRET_ARN = props.koreCredentials.secretArn;
@@ -447,6 +563,7 @@ export class Functions extends Construct {
     }
 
     acknowledgeWildcards(role, this.wildcardAllowances(spec, props));
+    this.environments[name] = env;
 
     const fn = new nodejs.NodejsFunction(this, id, {
       entry: join(root, 'functions', `${name}.ts`),

@@ -22,8 +22,10 @@ describe('readConfig', () => {
       snapshotMaxAgeSeconds: 3600,
       recordRetentionDays: 2190,
       apiThrottle: { rateLimit: 20, burstLimit: 50 },
-      reserveConcurrency: true,
       lifecycle: {},
+      reserveConcurrency: false,
+      createMailIdentity: true,
+      checkpointLockMode: 'COMPLIANCE',
     });
   });
 
@@ -44,8 +46,27 @@ describe('readConfig', () => {
     ['false', false],
     [false, false],
     ['true', true],
+    [true, true],
+    ['', false],
   ])('reads reserveConcurrency=%s as %s', (value, expected) => {
     expect(readConfig(from({ reserveConcurrency: value })).reserveConcurrency).toBe(expected);
+  });
+
+  it.each([
+    ['GOVERNANCE', 'GOVERNANCE'],
+    ['governance', 'GOVERNANCE'],
+    ['COMPLIANCE', 'COMPLIANCE'],
+    ['', 'COMPLIANCE'],
+  ])('reads checkpointLockMode=%s as %s', (value, expected) => {
+    expect(readConfig(from({ checkpointLockMode: value })).checkpointLockMode).toBe(expected);
+  });
+
+  it.each([
+    ['existing', false],
+    ['create', true],
+    ['', true],
+  ])('reads mailIdentity=%s as createMailIdentity=%s', (value, expected) => {
+    expect(readConfig(from({ mailFrom: 'privacy@example.com', mailIdentity: value })).createMailIdentity).toBe(expected);
   });
 
   it('reads CLI string values (-c key=value) as numbers, lists and trimmed URLs', () => {
@@ -104,6 +125,8 @@ describe('readConfig', () => {
     ['a first poll longer than the cap', { pollInitialSeconds: 900, pollMaxSeconds: 60 }, 'pollInitialSeconds'],
     ['a reserveConcurrency that is not a boolean', { reserveConcurrency: 'sometimes' }, 'reserveConcurrency'],
     ['a poll cap beyond the deadline', { pollMaxSeconds: 7200, pollDeadlineSeconds: 3600 }, 'pollMaxSeconds'],
+    ['an Object Lock mode S3 does not have', { checkpointLockMode: 'LEGAL_HOLD' }, 'checkpointLockMode'],
+    ['a mail identity choice that is neither create nor existing', { mailIdentity: 'verified' }, 'mailIdentity'],
   ])('rejects %s, naming the key', (_what, values, key) => {
     expect(() => readConfig(from(values))).toThrowError(ConfigError);
     expect(() => readConfig(from(values))).toThrowError(new RegExp(`\\b${key}\\b`));

@@ -191,9 +191,6 @@ describe('functions', () => {
     expect(envOf(fn)).toMatchObject({ LOG_LEVEL: 'INFO', TABLE_NAME: expect.anything() });
   });
 
-  it.each(['submit-erasure', 'check-erasure-status', 'record-outcome'])('ends the task %s before the state heartbeat (30 s) could fire', (name) => {
-    expect((lambdaOf(base.json, name)[1].Properties as { Timeout: number }).Timeout).toBeLessThan(30);
-  });
 
   it('deploys run-canary only when the canary is configured', () => {
     expect(() => lambdaOf(base.json, 'run-canary')).toThrow();
@@ -201,20 +198,6 @@ describe('functions', () => {
     expect(envOf(fn)).toMatchObject({ CANARY_BOT_IDS: 'st-canary-1', CANARY_USER_ID: 'canary@example.com' });
   });
 
-  it('reserves one concurrent execution for each scheduled job, and none for the API', () => {
-    for (const name of ['refresh-roles-snapshot', 'sweep-requests', 'sign-checkpoints']) {
-      expect(lambdaOf(base.json, name)[1].Properties).toMatchObject({ ReservedConcurrentExecutions: 1 });
-    }
-    for (const name of ['public-api', 'audit-api', 'ops-api', 'console']) {
-      expect(lambdaOf(base.json, name)[1].Properties).not.toHaveProperty('ReservedConcurrentExecutions');
-    }
-  });
-
-  it('reserves nothing when reserveConcurrency is false (accounts with the default limit of 10)', () => {
-    for (const [, fn] of resourcesOfType(configured.json, 'AWS::Lambda::Function')) {
-      expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
-    }
-  });
 
   it('gives every log group a retention period', () => {
     for (const [, group] of resourcesOfType(base.json, 'AWS::Logs::LogGroup')) {
@@ -225,14 +208,14 @@ describe('functions', () => {
   it.each([
     ['public-api', ['TABLE_NAME', 'STATE_MACHINE_ARN', 'APP_SECRET_ARN', 'SIGNING_KEY_ID', 'SNAPSHOT_MAX_AGE_SECONDS', 'RECORD_RETENTION_DAYS', 'PUBLIC_BASE_URL']],
     ['audit-api', ['TABLE_NAME', 'APP_SECRET_ARN', 'SIGNING_KEY_ID', 'CHECKPOINT_BUCKET', 'STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM']],
-    ['ops-api', ['TABLE_NAME', 'STATE_MACHINE_ARN', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'APP_SECRET_ARN', 'SIGNING_KEY_ID', 'STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM', 'SNAPSHOT_MAX_AGE_SECONDS', 'RECORD_RETENTION_DAYS', 'PUBLIC_BASE_URL']],
-    ['console', ['TABLE_NAME', 'STATE_MACHINE_ARN', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'APP_SECRET_ARN', 'SIGNING_KEY_ID', 'STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM', 'SNAPSHOT_MAX_AGE_SECONDS', 'RECORD_RETENTION_DAYS', 'PUBLIC_BASE_URL']],
+    ['ops-api', ['TABLE_NAME', 'STATE_MACHINE_ARN', 'ROLES_REFRESH_FUNCTION_NAME', 'APP_SECRET_ARN', 'SIGNING_KEY_ID', 'CHECKPOINT_BUCKET', 'STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM', 'SNAPSHOT_MAX_AGE_SECONDS', 'RECORD_RETENTION_DAYS', 'PUBLIC_BASE_URL']],
+    ['console', ['TABLE_NAME', 'STATE_MACHINE_ARN', 'ROLES_REFRESH_FUNCTION_NAME', 'APP_SECRET_ARN', 'SIGNING_KEY_ID', 'CHECKPOINT_BUCKET', 'STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM', 'SNAPSHOT_MAX_AGE_SECONDS', 'RECORD_RETENTION_DAYS', 'PUBLIC_BASE_URL']],
     ['submit-erasure', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'APP_SECRET_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS', 'SNAPSHOT_MAX_AGE_SECONDS']],
     ['check-erasure-status', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'APP_SECRET_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS']],
     ['record-outcome', ['TABLE_NAME', 'APP_SECRET_ARN', 'PUBLIC_BASE_URL', 'RECORD_RETENTION_DAYS']],
     ['refresh-roles-snapshot', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'APP_SECRET_ARN', 'SNAPSHOT_MAX_AGE_SECONDS']],
     ['sweep-requests', ['TABLE_NAME', 'APP_SECRET_ARN', 'STATE_MACHINE_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS', 'SNAPSHOT_MAX_AGE_SECONDS', 'PUBLIC_BASE_URL', 'RECORD_RETENTION_DAYS']],
-    ['sign-checkpoints', ['TABLE_NAME', 'SIGNING_KEY_ID', 'CHECKPOINT_BUCKET', 'RECORD_RETENTION_DAYS']],
+    ['sign-checkpoints', ['TABLE_NAME', 'SIGNING_KEY_ID', 'CHECKPOINT_BUCKET']],
   ])('%s gets exactly the application variables it needs', (name, expected) => {
     const env = envOf(lambdaOf(base.json, name)[1]);
     const appVars = Object.keys(env).filter((k) => !['POWERTOOLS_SERVICE_NAME', 'LOG_LEVEL', 'NODE_OPTIONS'].includes(k));
@@ -240,9 +223,9 @@ describe('functions', () => {
   });
 
   it('passes the configured values through unchanged', () => {
+    expect(envOf(lambdaOf(configured.json, 'submit-erasure')[1])).toMatchObject({ KORE_BASE_URL: 'https://bots.kore.ai' });
     const env = envOf(lambdaOf(configured.json, 'ops-api')[1]);
     expect(env).toMatchObject({
-      KORE_BASE_URL: 'https://bots.kore.ai',
       MAIL_FROM: 'privacy@example.com',
       STAFF_ISSUER: 'https://login.example.com',
       STAFF_AUDIENCE: 'erasure-desk-staff',
@@ -280,13 +263,26 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets sign-checkpoints add items but never update or delete them', () => {
+  it('lets sign-checkpoints read the table, write checkpoints and sign, without the app secret', () => {
     const actions = actionsOf(base.json, 'sign-checkpoints');
-    expect(actions).toContain('dynamodb:PutItem');
-    expect(actions).not.toContain('dynamodb:UpdateItem');
-    expect(actions).not.toContain('dynamodb:DeleteItem');
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
     expect(actions).toContain('s3:PutObject');
     expect(actions).toContain('kms:Sign');
+    expect(JSON.stringify(statementsOf(base.json, 'sign-checkpoints'))).not.toContain('SecretsAppSecret');
+  });
+
+  it.each(['ops-api', 'console'])('lets %s read checkpoints, so its chain check compares against them', (name) => {
+    const reads = statementsOf(base.json, name).filter((s) => ([] as string[]).concat(s.Action).includes('s3:GetObject'));
+    expect(reads).toHaveLength(1);
+    expect(JSON.stringify(reads[0]!.Resource)).toContain('/checkpoints/*');
+    expect(actionsOf(base.json, name)).not.toContain('s3:PutObject');
+  });
+
+  it.each(['ops-api', 'console'])('lets %s invoke refresh-roles-snapshot (the unqualified function only) instead of refreshing itself', (name) => {
+    const invoke = statementsOf(base.json, name).filter((s) => ([] as string[]).concat(s.Action).includes('lambda:InvokeFunction'));
+    const [refreshId] = lambdaOf(base.json, 'refresh-roles-snapshot');
+    expect(invoke).toEqual([expect.objectContaining({ Resource: { 'Fn::GetAtt': [refreshId, 'Arn'] } })]);
+    expect(envOf(lambdaOf(base.json, name)[1]).ROLES_REFRESH_FUNCTION_NAME).toEqual({ Ref: refreshId });
   });
 
   it.each(['submit-erasure', 'check-erasure-status'])('gives the workflow task %s no SES and no workflow control', (name) => {
@@ -344,7 +340,7 @@ describe('least privilege', () => {
     const withKore = FUNCTION_NAMES.filter((n) => n !== 'run-canary').filter((name) =>
       JSON.stringify(statementsOf(base.json, name)).includes('SecretsKoreCredentials'),
     );
-    expect(withKore.sort()).toEqual(['check-erasure-status', 'console', 'ops-api', 'refresh-roles-snapshot', 'submit-erasure']);
+    expect(withKore.sort()).toEqual(['check-erasure-status', 'refresh-roles-snapshot', 'submit-erasure']);
   });
 });
 

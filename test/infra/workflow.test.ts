@@ -1,6 +1,6 @@
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TRANSIENT_TASK_ERRORS, TASK_HANDLERS, WORKFLOW_STATES } from '../../infra/constructs/erasure-workflow';
+import { CRASHED_TASK_ERRORS, TRANSIENT_TASK_ERRORS, TASK_HANDLERS, WORKFLOW_STATES } from '../../infra/constructs/erasure-workflow';
 import { synthesizeTemplate, workflowDefinition, type AslDefinition, type CfnTemplate } from '../../infra/synth';
 
 let template: CfnTemplate;
@@ -17,6 +17,13 @@ const workRetry = {
   BackoffRate: 2,
   MaxAttempts: 6,
   MaxDelaySeconds: 60,
+  JitterStrategy: 'FULL',
+};
+const crashRetry = {
+  ErrorEquals: [...CRASHED_TASK_ERRORS],
+  IntervalSeconds: 5,
+  BackoffRate: 2,
+  MaxAttempts: 2,
   JitterStrategy: 'FULL',
 };
 const recordRetry = {
@@ -65,8 +72,8 @@ describe('erasure workflow definition', () => {
       Type: 'Task',
       Resource: expect.any(String),
       TimeoutSeconds: 60,
-      HeartbeatSeconds: 30,
-      Retry: [workRetry],
+      HeartbeatSeconds: 50,
+      Retry: [workRetry, crashRetry],
       Catch: [
         { ErrorEquals: ['IneligibleSubjectError', 'KoreRefusedError'], ResultPath: '$.error', Next: 'RecordRejected' },
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordError' },
@@ -81,8 +88,8 @@ describe('erasure workflow definition', () => {
       Type: 'Task',
       Resource: expect.any(String),
       TimeoutSeconds: 60,
-      HeartbeatSeconds: 30,
-      Retry: [workRetry],
+      HeartbeatSeconds: 50,
+      Retry: [workRetry, crashRetry],
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordError' }],
       Next: 'RouteOnStatus',
     });
@@ -110,8 +117,8 @@ describe('erasure workflow definition', () => {
       Parameters: { 'requestId.$': '$.requestId', 'attempt.$': '$.attempt', outcome, 'state.$': '$' },
       ResultPath: '$.recorded',
       TimeoutSeconds: 60,
-      HeartbeatSeconds: 30,
-      Retry: [recordRetry],
+      HeartbeatSeconds: 50,
+      Retry: [recordRetry, crashRetry],
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'WorkflowError' }],
       Next: next,
     });
@@ -255,6 +262,37 @@ describe('erasure workflow in the local emulator', () => {
 
     expect(await failure(result)).toBe(end);
     expect(recorded.map((r) => r.state)).toEqual([state]);
+  });
+
+  it('retries a CheckStatus whose Lambda timed out (Sandbox.Timedout) and goes on', async () => {
+    let checks = 0;
+    const { result, recorded } = run({
+      SubmitErasure: async (s) => ({ ...s, poll: { waitSeconds: 1 } }),
+      CheckStatus: async (s) => {
+        checks += 1;
+        if (checks === 1) throw named('Sandbox.Timedout');
+        return { ...s, poll: { waitSeconds: 1, outcome: 'SUCCESS' } };
+      },
+    });
+
+    await result;
+
+    expect(checks).toBe(2);
+    expect(recorded.map((r) => r.outcome)).toEqual(['COMPLETED']);
+  });
+
+  it('retries a crashed SubmitErasure (Lambda.Unknown) twice, then records the error instead of trying again', async () => {
+    let calls = 0;
+    const { result, recorded } = run({
+      SubmitErasure: async () => {
+        calls += 1;
+        throw named('Lambda.Unknown');
+      },
+    });
+
+    expect(await failure(result)).toBe('WorkflowError');
+    expect(calls).toBe(3);
+    expect(recorded.map((r) => r.outcome)).toEqual(['ERROR']);
   });
 
   it('ends in WorkflowError when recording itself keeps failing', async () => {

@@ -2,6 +2,31 @@
  * How each kind of item is keyed. The only place that spells the `pk`/`sk` prefixes.
  */
 
+/**
+ * The partition-key prefix of each kind of item. The stack scopes each function's writes to the
+ * kinds it needs with the IAM condition `dynamodb:LeadingKeys` (infra/constructs/functions.ts),
+ * so a new kind of item needs an entry here and a deliberate grant there.
+ */
+export const PARTITION_PREFIXES = {
+  /** `REQ#<id>`: a request's META projection and its events. */
+  request: 'REQ#',
+  /** `SUBJECT#<hmac>`: open-request claims of a subject. */
+  subject: 'SUBJECT#',
+  /** `TOKEN#<jti>`: consumed single-use link tokens. */
+  token: 'TOKEN#',
+  /** `RATE#<digest>`: rate-limit windows. */
+  rate: 'RATE#',
+  /** `PRIV#<hmac>`: privileged identities of a roles snapshot. */
+  identity: 'PRIV#',
+  /** `SNAPSHOT`: the pointer to the current roles snapshot (the whole key, no suffix). */
+  snapshot: 'SNAPSHOT',
+  /** `BOT#<botId>`: the account's bots in a roles snapshot (known bot ids for the intake). */
+  bot: 'BOT#',
+  /** `SESSION#<hash>`: signed-out staff sessions. */
+  session: 'SESSION#',
+} as const;
+export type ItemKind = keyof typeof PARTITION_PREFIXES;
+
 /** Events are numbered 1…99,999,999; zero-padding keeps the sort key in sequence order. */
 export const EVENT_SEQ_WIDTH = 8;
 export const MAX_EVENT_SEQ = 10 ** EVENT_SEQ_WIDTH - 1;
@@ -9,7 +34,7 @@ export const MAX_EVENT_SEQ = 10 ** EVENT_SEQ_WIDTH - 1;
 export const META_SK = 'META';
 export const EVENT_SK_PREFIX = 'EVT#';
 
-export const requestPk = (requestId: string) => `REQ#${requestId}`;
+export const requestPk = (requestId: string) => `${PARTITION_PREFIXES.request}${requestId}`;
 
 /** @throws RangeError when `seq` is not an integer in 1…MAX_EVENT_SEQ. */
 export function eventSk(seq: number): string {
@@ -20,24 +45,24 @@ export function eventSk(seq: number): string {
 /** The sort key of the byStatus index: time order, ties broken by id (stable pagination). */
 export const listKey = (receivedAt: string, requestId: string) => `${receivedAt}#${requestId}`;
 
-export const openClaimKey = (subjectHash: string, scopeKey: string) => ({ pk: `SUBJECT#${subjectHash}`, sk: `OPEN#${scopeKey}` });
+export const openClaimKey = (subjectHash: string, scopeKey: string) => ({ pk: `${PARTITION_PREFIXES.subject}${subjectHash}`, sk: `OPEN#${scopeKey}` });
 
-export const tokenKey = (jti: string) => ({ pk: `TOKEN#${jti}`, sk: 'USED' });
+export const tokenKey = (jti: string) => ({ pk: `${PARTITION_PREFIXES.token}${jti}`, sk: 'USED' });
 
 /** A signed-out staff session, by the hash of its token. */
-export const revokedSessionKey = (sessionId: string) => ({ pk: `SESSION#${sessionId}`, sk: 'REVOKED' });
+export const revokedSessionKey = (sessionId: string) => ({ pk: `${PARTITION_PREFIXES.session}${sessionId}`, sk: 'REVOKED' });
 
 export const rateWindowKey = (keyDigest: string, windowSeconds: number, windowStart: number) => ({
-  pk: `RATE#${keyDigest}`,
+  pk: `${PARTITION_PREFIXES.rate}${keyDigest}`,
   sk: `W#${windowSeconds}#${windowStart}`,
 });
 
-export const identityKey = (subjectHash: string, version: string) => ({ pk: `PRIV#${subjectHash}`, sk: `V#${version}` });
+export const identityKey = (subjectHash: string, version: string) => ({ pk: `${PARTITION_PREFIXES.identity}${subjectHash}`, sk: `V#${version}` });
 
 /** A bot of the account in one snapshot version (bot ids are no personal data: kept plain). */
-export const botKey = (botId: string, version: string) => ({ pk: `BOT#${botId}`, sk: `V#${version}` });
+export const botKey = (botId: string, version: string) => ({ pk: `${PARTITION_PREFIXES.bot}${botId}`, sk: `V#${version}` });
 
-export const SNAPSHOT_POINTER_KEY = { pk: 'SNAPSHOT', sk: 'CURRENT' } as const;
+export const SNAPSHOT_POINTER_KEY = { pk: PARTITION_PREFIXES.snapshot, sk: 'CURRENT' } as const;
 
 /** Epoch seconds, the unit of the TTL attribute. */
 export const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);

@@ -6,7 +6,8 @@
  * Items (all share `pk`/`sk`):
  * - `REQ#<id>` / `META`: the request projection (carries the GSI keys of both indexes)
  * - `REQ#<id>` / `EVT#<seq:8>`: one audit event each, append-only
- * - `SUBJECT#<hash>` / `OPEN#<scopeKey>`: the open-request claim of a subject and scope
+ * - `SUBJECT#<hash>` / `OPEN#<scopeKey>`: the open-request claim of a subject and scope (a released one keeps
+ *   its item without a holder until TTL)
  * - `TOKEN#<jti>` / `USED`: a consumed single-use token (TTL)
  * - `RATE#<sha256(key)>` / `W#<seconds>#<windowStart>`: a rate-limit window counter (TTL)
  * - `PRIV#<subjectHash>` / `V#<version>`: a privileged identity of one snapshot version (TTL)

@@ -30,7 +30,7 @@ export interface KoreClientOptions {
   clientId: string;
   /** The app's client secret: the HS256 key. Never logged. */
   clientSecret: string;
-  /** Whole-call budget (connect, answer and body), default 10 000 ms. */
+  /** Whole-call budget (connect, answer and body), default {@link DEFAULT_KORE_TIMEOUT_MS}. */
   timeoutMs?: number;
   /** Lifetime of a minted token, default 300 s; at most 3600 s (the platform's one hour). */
   tokenTtlSeconds?: number;
@@ -43,6 +43,12 @@ export interface KoreClientOptions {
 /** A token is reused until this many seconds before its expiry (or half its lifetime if shorter). */
 export const TOKEN_REFRESH_MARGIN_SECONDS = 60;
 
+/**
+ * The default whole-call budget of one Kore.ai call. The stack sizes each task Lambda's timeout
+ * to cover it (infra/constructs/functions.ts), so a call never outlives the function making it.
+ */
+export const DEFAULT_KORE_TIMEOUT_MS = 10_000;
+
 export const ERASE_PATH = '/api/public/bot/eraseUsersData';
 export const ERASE_STATUS_PATH = '/api/public/bot/eraseUsersData/status/';
 export const USER_ROLES_PATH = '/api/public/alluserroles';
@@ -51,7 +57,7 @@ const optionsSchema = z.object({
   baseUrl: z.url({ protocol: /^https?$/ }),
   clientId: z.string().min(1),
   clientSecret: z.string().min(1),
-  timeoutMs: z.number().int().positive().max(300_000).default(10_000),
+  timeoutMs: z.number().int().positive().max(300_000).default(DEFAULT_KORE_TIMEOUT_MS),
   tokenTtlSeconds: z.number().int().min(1).max(3600).default(300),
 });
 

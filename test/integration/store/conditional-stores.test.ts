@@ -59,6 +59,35 @@ describe('DynamoOpenRequestClaims', () => {
     await claims().releaseOpenRequest(subject, '*', holder);
     expect(await claims().claimOpenRequest(subject, '*', next)).toEqual({ claimed: true });
   });
+
+  it('releases by marking the claim (no DeleteItem): the item stays without a holder, due for TTL', async () => {
+    const subject = newSubjectHash();
+    const holder = newRequestId();
+    await claims().claimOpenRequest(subject, '*', holder);
+
+    await claims().releaseOpenRequest(subject, '*', holder);
+
+    const { Item } = await db.client.send(new GetCommand({ TableName: db.tableName, Key: { pk: `SUBJECT#${subject}`, sk: 'OPEN#*' } }));
+    expect(Item).toMatchObject({ releasedAt: expect.any(String), expiresAt: expect.any(Number) });
+    expect(Item).not.toHaveProperty('requestId');
+  });
+
+  it('lets exactly one of 30 concurrent intakes take over a released claim, and the new claim does not expire', async () => {
+    const subject = newSubjectHash();
+    const first = newRequestId();
+    await claims().claimOpenRequest(subject, '*', first);
+    await claims().releaseOpenRequest(subject, '*', first);
+    const ids = Array.from({ length: 30 }, newRequestId);
+
+    const results = await Promise.all(ids.map((id) => claims().claimOpenRequest(subject, '*', id)));
+
+    const winners = ids.filter((_, i) => results[i]!.claimed);
+    expect(winners).toHaveLength(1);
+    for (const result of results) if (!result.claimed) expect(result.existingRequestId).toBe(winners[0]);
+    const { Item } = await db.client.send(new GetCommand({ TableName: db.tableName, Key: { pk: `SUBJECT#${subject}`, sk: 'OPEN#*' } }));
+    expect(Item).toMatchObject({ requestId: winners[0] });
+    expect(Item).not.toHaveProperty('expiresAt');
+  });
 });
 
 describe('DynamoSingleUseTokens', () => {

@@ -3,6 +3,9 @@
  * application is built from the function's environment and secrets once per container, each
  * entry reaches the right part, and a function missing a capability fails loudly and by name.
  */
+import { generateKeyPairSync } from 'node:crypto';
+import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -15,6 +18,8 @@ const secrets = mockClient(SecretsManagerClient);
 const dynamo = mockClient(DynamoDBDocumentClient);
 const cloudWatch = mockClient(CloudWatchClient);
 const sfn = mockClient(SFNClient);
+const kms = mockClient(KMSClient);
+const s3 = mockClient(S3Client);
 
 const APP_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-AbCdEf';
 const context = { functionName: 'test', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
@@ -35,6 +40,7 @@ beforeAll(() => {
   vi.stubEnv('TABLE_NAME', 'erasure-desk-audit');
   vi.stubEnv('APP_SECRET_ARN', APP_SECRET_ARN);
   vi.stubEnv('PUBLIC_BASE_URL', 'https://erase.example.com');
+  vi.stubEnv('SIGNING_KEY_ID', 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
   vi.stubEnv('STATE_MACHINE_ARN', 'arn:aws:states:eu-west-1:123456789012:stateMachine:Erasure');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
 });
@@ -52,6 +58,8 @@ afterEach(() => {
   dynamo.reset();
   cloudWatch.reset();
   sfn.reset();
+  kms.reset();
+  s3.reset();
 });
 
 describe('Lambda entries', () => {
@@ -81,14 +89,48 @@ describe('Lambda entries', () => {
     expect(dynamo.commandCalls(QueryCommand).every((c) => c.args[0].input.IndexName === 'byStatus')).toBe(true);
   });
 
-  it('refuses to start without its table or its app secret, naming what is missing', async () => {
+  it('refuses to start without a variable of a declared capability, naming it', async () => {
     const { buildAwsApplication } = await import('../../../functions/commons/aws-application');
-    await expect(buildAwsApplication({ APP_SECRET_ARN })).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('TABLE_NAME') });
-    await expect(buildAwsApplication({ TABLE_NAME: 't' })).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('APP_SECRET_ARN') });
+    await expect(buildAwsApplication({ APP_SECRET_ARN }, ['table', 'appSecret'])).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('TABLE_NAME') });
+    await expect(buildAwsApplication({ TABLE_NAME: 't' }, ['table', 'appSecret'])).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('APP_SECRET_ARN') });
+    await expect(buildAwsApplication({ TABLE_NAME: 't', APP_SECRET_ARN }, ['table', 'appSecret', 'checkpoints'])).rejects.toMatchObject({
+      name: 'ConfigurationError',
+      message: expect.stringContaining('CHECKPOINT_BUCKET'),
+    });
+  });
+
+  it('refresh-roles-snapshot refuses to start without its Kore.ai configuration, by name', async () => {
+    const { handler } = await import('../../../functions/refresh-roles-snapshot');
+    await expect(handler({}, context)).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringMatching(/KORE_BASE_URL \(capability kore\)/) });
   });
 
   it('a function without the Kore.ai capability fails by name when the code reaches for it', async () => {
-    const { handler } = await import('../../../functions/refresh-roles-snapshot');
-    await expect(handler({}, context)).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringMatching(/Kore\.ai/) });
+    const { buildAwsApplication } = await import('../../../functions/commons/aws-application');
+    const app = await buildAwsApplication({ TABLE_NAME: 't', APP_SECRET_ARN }, ['table', 'appSecret']);
+    await expect(app.refreshRolesSnapshot()).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringMatching(/Kore\.ai/) });
+  });
+
+  it('sign-checkpoints signs and writes a checkpoint without holding the app secret', async () => {
+    const { buildAwsApplication } = await import('../../../functions/commons/aws-application');
+    const { FUNCTION_CAPABILITIES } = await import('../../../functions/commons/capabilities');
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    kms.on(GetPublicKeyCommand).resolves({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', SigningAlgorithms: ['ECDSA_SHA_256'], PublicKey: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })) });
+    // A well-formed DER signature (r = s = 1); nothing verifies it here.
+    kms.on(SignCommand).resolves({ SigningAlgorithm: 'ECDSA_SHA_256', Signature: Uint8Array.from([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]) });
+    s3.on(PutObjectCommand).resolves({});
+
+    const app = await buildAwsApplication({ TABLE_NAME: 't', SIGNING_KEY_ID: 'key-1', CHECKPOINT_BUCKET: 'checkpoints' }, FUNCTION_CAPABILITIES['sign-checkpoints']);
+    const written = await app.signCheckpoints();
+
+    expect(written).toMatchObject({ count: 0, key: expect.stringMatching(/^checkpoint-/) });
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    expect(FUNCTION_CAPABILITIES['sign-checkpoints']).not.toContain('appSecret');
+  });
+
+  it('a function without the app secret fails by name when the code reaches for a subject key', async () => {
+    const { buildAwsApplication } = await import('../../../functions/commons/aws-application');
+    const app = await buildAwsApplication({ TABLE_NAME: 't' }, ['table']);
+    expect(() => app.console).toThrowError(expect.objectContaining({ name: 'ConfigurationError', message: expect.stringContaining('APP_SECRET_ARN') }));
   });
 });

@@ -1,0 +1,80 @@
+/**
+ * What each Lambda function uses of the outside world, declared once by the code. Each Lambda
+ * entry builds its application with its own list (see `awsApplication`), and refuses to start
+ * when a declared capability is not configured, naming the missing variable. The stack
+ * (infra/constructs/functions.ts) gives each function the environment and grants of its
+ * capabilities, and refuses to synthesize a function that lacks a variable its code declares,
+ * so the two cannot drift apart silently.
+ *
+ * This module is imported by the CDK app as well: it holds data only, no SDK and no I/O.
+ */
+
+/** Every Lambda handler, by its file name under `functions/` (each exports `handler`). */
+export const FUNCTION_NAMES = [
+  'public-api',
+  'audit-api',
+  'ops-api',
+  'console',
+  'submit-erasure',
+  'check-erasure-status',
+  'record-outcome',
+  'refresh-roles-snapshot',
+  'sweep-requests',
+  'run-canary',
+  'sign-checkpoints',
+] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/**
+ * The environment variables each capability needs; every one is required once a function
+ * declares the capability. Mail is not a capability here: a deployment without `mailFrom` runs
+ * without it, and a use of the mailer then fails by name.
+ */
+export const CAPABILITY_VARIABLES = {
+  /** The audit table (every function). */
+  table: ['TABLE_NAME'],
+  /** Subject HMAC and cipher keys, signed-link key (Secrets Manager). */
+  appSecret: ['APP_SECRET_ARN'],
+  /** The Kore.ai platform: its host and the app credentials (Secrets Manager). */
+  kore: ['KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN'],
+  /** The KMS key that signs receipts and checkpoints (or only verifies them). */
+  signing: ['SIGNING_KEY_ID'],
+  /** The Object Lock bucket of signed checkpoints. */
+  checkpoints: ['CHECKPOINT_BUCKET'],
+  /** The erasure state machine (start, describe, redrive). */
+  workflow: ['STATE_MACHINE_ARN'],
+  /** The issuer of staff tokens. */
+  staff: ['STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM'],
+  /** The site's origin, for links in pages and mails. */
+  links: ['PUBLIC_BASE_URL'],
+  /** The refresh-roles-snapshot function, asked to rebuild the snapshot on demand. */
+  rolesRefresh: ['ROLES_REFRESH_FUNCTION_NAME'],
+  /** The canary's test user and bots. */
+  canary: ['CANARY_BOT_IDS', 'CANARY_USER_ID'],
+} as const satisfies Record<string, readonly string[]>;
+export type Capability = keyof typeof CAPABILITY_VARIABLES;
+
+/**
+ * The capabilities each function's code uses. Whatever a function does not declare it is not
+ * given: sign-checkpoints, for one, never holds the app secret (it signs hashes and needs no
+ * subject key), and the console and the ops API ask refresh-roles-snapshot for a new snapshot
+ * instead of holding the Kore.ai credentials and batch-writing the table themselves.
+ */
+export const FUNCTION_CAPABILITIES: Readonly<Record<FunctionName, readonly Capability[]>> = {
+  'public-api': ['table', 'appSecret', 'signing', 'workflow', 'links'],
+  'audit-api': ['table', 'appSecret', 'signing', 'checkpoints', 'staff'],
+  'ops-api': ['table', 'appSecret', 'signing', 'checkpoints', 'workflow', 'staff', 'links', 'rolesRefresh'],
+  console: ['table', 'appSecret', 'signing', 'checkpoints', 'workflow', 'staff', 'links', 'rolesRefresh'],
+  'submit-erasure': ['table', 'appSecret', 'kore'],
+  'check-erasure-status': ['table', 'appSecret', 'kore'],
+  'record-outcome': ['table', 'appSecret', 'links'],
+  'refresh-roles-snapshot': ['table', 'appSecret', 'kore'],
+  'sweep-requests': ['table', 'appSecret', 'workflow', 'links'],
+  'run-canary': ['table', 'appSecret', 'workflow', 'canary'],
+  'sign-checkpoints': ['table', 'signing', 'checkpoints'],
+};
+
+/** The variables a function's declared capabilities require, sorted. */
+export function requiredVariables(name: FunctionName): string[] {
+  return [...new Set(FUNCTION_CAPABILITIES[name].flatMap((c) => CAPABILITY_VARIABLES[c]))].sort();
+}

@@ -1,0 +1,83 @@
+/**
+ * Every Lambda starts with the environment the stack gives it. The code declares what each
+ * function uses (functions/commons/capabilities.ts); the synthesized template must carry every
+ * variable of those capabilities, and each function's application must build from exactly the
+ * template's environment (CloudFormation references replaced by stand-ins, secrets mocked).
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildAwsApplication } from '../../functions/commons/aws-application';
+import { clearSecretCache } from '../../functions/commons/aws/secrets';
+import { FUNCTION_CAPABILITIES, FUNCTION_NAMES, requiredVariables, type FunctionName } from '../../functions/commons/capabilities';
+import { FUNCTION_SPECS } from '../../infra/constructs/functions';
+import { createApp } from '../../infra/synth';
+import { envOf, lambdaOf, removeAssemblies, synth, type Synthesized } from './support';
+
+let deployed: Synthesized;
+const secrets = mockClient(SecretsManagerClient);
+
+beforeAll(() => {
+  // Every optional feature on, so every function (run-canary included) is in the template.
+  deployed = synth({ context: { mailFrom: 'privacy@example.com', canaryBotIds: 'st-canary-1', canaryUserId: 'canary@example.com' } });
+});
+
+afterAll(removeAssemblies);
+
+afterEach(() => {
+  secrets.reset();
+  clearSecretCache();
+});
+
+const secretArn = (variable: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${variable.toLowerCase().replace(/_/g, '-')}-AbCdEf`;
+
+/** A function's environment as the template sets it, each CloudFormation reference replaced by a stand-in of the right shape. */
+function templateEnvironment(name: FunctionName): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(envOf(lambdaOf(deployed.json, name)[1])).map(([key, value]) => {
+      if (typeof value === 'string') return [key, value];
+      if (key === 'STATE_MACHINE_ARN') return [key, 'arn:aws:states:eu-west-1:123456789012:stateMachine:ErasureDeskStandIn'];
+      if (key.endsWith('_SECRET_ARN')) return [key, secretArn(key)];
+      return [key, /_URL$|_ISSUER$/.test(key) ? `https://stand-in.example.com/${key.toLowerCase()}` : `stand-in-${key.toLowerCase()}`];
+    }),
+  );
+}
+
+describe('function environments', () => {
+  it.each(FUNCTION_NAMES)('gives %s every variable its code declares it needs', (name) => {
+    const present = Object.keys(envOf(lambdaOf(deployed.json, name)[1]));
+
+    expect(requiredVariables(name).filter((v) => !present.includes(v))).toEqual([]);
+  });
+
+  it.each(FUNCTION_NAMES)('builds the %s application from the template environment alone', async (name) => {
+    secrets.on(GetSecretValueCommand, { SecretId: secretArn('APP_SECRET_ARN') }).resolves({ SecretString: JSON.stringify({ subjectKey: 's'.repeat(32), linkKey: 'l'.repeat(48) }) });
+    secrets.on(GetSecretValueCommand, { SecretId: secretArn('KORE_CREDENTIALS_SECRET_ARN') }).resolves({ SecretString: JSON.stringify({ clientId: 'cs-1', clientSecret: 'x'.repeat(24) }) });
+
+    await expect(buildAwsApplication(templateEnvironment(name), FUNCTION_CAPABILITIES[name])).resolves.toBeDefined();
+  });
+
+  it('gives sign-checkpoints no app secret: it declares none and builds without it', () => {
+    expect(FUNCTION_CAPABILITIES['sign-checkpoints']).not.toContain('appSecret');
+    expect(envOf(lambdaOf(deployed.json, 'sign-checkpoints')[1])).not.toHaveProperty('APP_SECRET_ARN');
+  });
+
+  it('gives every function that shows a chain check the checkpoint bucket', () => {
+    for (const name of ['audit-api', 'ops-api', 'console'] as const) {
+      expect({ name, declared: FUNCTION_CAPABILITIES[name].includes('checkpoints') }).toEqual({ name, declared: true });
+      expect(envOf(lambdaOf(deployed.json, name)[1])).toHaveProperty('CHECKPOINT_BUCKET');
+    }
+  });
+
+  it('refuses to synthesize a function missing a variable its code declares', () => {
+    const spec = FUNCTION_SPECS['ops-api'] as { checkpoints?: 'read' | 'write' };
+    const saved = spec.checkpoints;
+    delete spec.checkpoints;
+    try {
+      const { app } = createApp({ bundle: false, nag: false, cfnValidation: false });
+      expect(() => app.synth()).toThrowError(/Function ops-api needs CHECKPOINT_BUCKET/);
+    } finally {
+      spec.checkpoints = saved;
+    }
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * SubmitErasure under the state machine's retries: a run that died (Lambda timeout, crash) after
+ * recording its intent must never lead to a second DELETE, which is what makes retrying
+ * `Sandbox.Timedout`/`Lambda.Unknown` safe; and a Retry-After is waited out only as long as the
+ * stack's Lambda timeout allows for.
+ */
+import { describe, expect, it } from 'vitest';
+import { KoreRetryableError, type KoreEraseAccepted, type KorePlatform } from '../../../functions/domain/kore';
+import { deriveKeys, encryptSubjectId } from '../../../functions/domain/subject';
+import { MAX_INLINE_RETRY_AFTER_MS, submitErasure, type ErasureTaskDeps } from '../../../functions/workflow/erasure-tasks';
+import { FakeSnapshots, InMemoryAuditStore, MutableClock, makeRequest } from '../staff/fakes';
+
+const keys = deriveKeys('k'.repeat(32));
+
+/** A fresh store holding one QUEUED request of attempt 1 whose subject id is still held. */
+function queuedRequest(): { store: InMemoryAuditStore; requestId: string } {
+  const store = new InMemoryAuditStore();
+  const requestId = 'req-0001';
+  store.seed([makeRequest({ requestId, status: 'QUEUED', attempt: 1, subjectCipher: encryptSubjectId('alice@example.com', keys.cipherKey) })]);
+  return { store, requestId };
+}
+
+function deps(store: InMemoryAuditStore, kore: Partial<KorePlatform>, sleeps: number[] = []): ErasureTaskDeps {
+  return {
+    store,
+    snapshots: new FakeSnapshots(undefined),
+    kore: kore as KorePlatform,
+    claims: { claimOpenRequest: async () => ({ claimed: true }), releaseOpenRequest: async () => undefined },
+    notices: { notify: async () => undefined },
+    clock: new MutableClock(new Date('2026-03-01T12:00:00.000Z')),
+    subjectKeys: keys,
+    poll: { initialSeconds: 10, maxSeconds: 60, fraction: 0.25, deadlineSeconds: 600 },
+    snapshotMaxAgeSeconds: 3600,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+  };
+}
+
+describe('submitErasure retried after its Lambda died', () => {
+  it('sends no second DELETE when a run died after recording its intent: the attempt fails as outcome unknown', async () => {
+    const { store, requestId } = queuedRequest();
+    let deletes = 0;
+    // The first run records ERASURE_SUBMITTING, sends the DELETE and never returns (the Lambda times out).
+    const hanging = deps(store, {
+      eraseUsersData: () => {
+        deletes += 1;
+        return new Promise<KoreEraseAccepted>(() => undefined);
+      },
+    });
+    void submitErasure(hanging, { requestId, attempt: 1 });
+    await expect.poll(async () => (await store.getTimeline(requestId)).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING']);
+
+    const retry = deps(store, {
+      eraseUsersData: async () => {
+        deletes += 1;
+        return { koreRequestId: 'eud-2', status: 'in-progress' };
+      },
+    });
+
+    await expect(submitErasure(retry, { requestId, attempt: 1 })).rejects.toMatchObject({ name: 'SubmissionOutcomeUnknownError' });
+    expect(deletes).toBe(1);
+  });
+
+  it('sends the DELETE when the run that died had not recorded its intent (so had sent nothing)', async () => {
+    const { store, requestId } = queuedRequest();
+    const sent: string[][] = [];
+    const retry = deps(store, {
+      eraseUsersData: async (userIds) => {
+        sent.push(userIds);
+        return { koreRequestId: 'eud-1', status: 'in-progress' };
+      },
+    });
+
+    const state = await submitErasure(retry, { requestId, attempt: 1 });
+
+    expect(state.koreRequestId).toBe('eud-1');
+    expect(sent).toEqual([['alice@example.com']]);
+  });
+});
+
+describe('submitErasure and Retry-After', () => {
+  it.each([
+    [MAX_INLINE_RETRY_AFTER_MS, [MAX_INLINE_RETRY_AFTER_MS]],
+    [MAX_INLINE_RETRY_AFTER_MS + 1, []],
+  ])('waits out a Retry-After of %i ms only up to the limit the Lambda timeout covers', async (retryAfterMs, waited) => {
+    const { store, requestId } = queuedRequest();
+    const sleeps: number[] = [];
+    const throttled = deps(
+      store,
+      {
+        eraseUsersData: async () => {
+          throw new KoreRetryableError('Kore.ai eraseUsersData answered 429', 429, retryAfterMs);
+        },
+      },
+      sleeps,
+    );
+
+    await expect(submitErasure(throttled, { requestId, attempt: 1 })).rejects.toMatchObject({ name: 'KoreRetryableError' });
+    expect(sleeps).toEqual(waited);
+  });
+});
