@@ -9,6 +9,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { CHECKPOINT_JWS_TYPE, RECEIPT_JWS_TYPE } from '../../functions/domain/checkpoints';
 import { systemClock, type Clock } from '../../functions/domain/ports';
 import { deriveKeys } from '../../functions/domain/subject';
 import { composeApplication, type Application } from '../../functions/commons/application';
@@ -105,6 +106,8 @@ export interface LocalRuntime {
   devIssuer: DevIssuer;
   simulator?: KoreSimulator;
   settings: WorkflowSettings;
+  /** The local DynamoDB and the audit table (tests reach into it as an attacker with table access would). */
+  dynamo: { endpoint: string; tableName: string };
   /** Resolves when no execution is running. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -166,7 +169,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     ...createDynamoAdapters({ client: dynamo.client, tableName, clock, retentionDays: 2190 }),
     kore: new KoreClient({ ...kore, timeoutMs: options.koreTimeoutMs ?? 5000 }),
     mailer,
-    signer: createLocalSigner(secrets.signingKey),
+    receiptSigner: createLocalSigner(secrets.receiptSigningKey, RECEIPT_JWS_TYPE),
+    checkpointSigner: createLocalSigner(secrets.checkpointSigningKey, CHECKPOINT_JWS_TYPE),
     workflow,
     checkpointWriter: createFileCheckpointWriter(join(dataDir, 'checkpoints')),
     staffAuth: createStaffAuthenticator({ issuer: devIssuer.issuer, audience: devIssuer.audience, jwks: devIssuer.keyResolver(), rolesClaim: DEV_ISSUER_DEFAULTS.rolesClaim }),
@@ -221,6 +225,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     devIssuer,
     simulator,
     settings,
+    dynamo: { endpoint: dynamo.endpoint, tableName },
     idle: () => workflow.idle(),
     stop: async () => {
       if (timer) clearInterval(timer);
