@@ -48,9 +48,12 @@ interface FunctionSpec {
   readonly kore?: boolean;
   /** APP_SECRET_ARN (read): subject HMAC/encryption key, signed-link key. */
   readonly appSecret?: boolean;
-  /** SIGNING_KEY_ID: `sign` = kms:Sign, `verify` = kms:Verify (both kms:GetPublicKey). */
-  readonly signing?: 'sign' | 'verify';
-  /** CHECKPOINT_BUCKET: `write` = PutObject, `read` = GetObject/ListBucket. */
+  /** RECEIPT_SIGNING_KEY_ID: kms:Sign and kms:GetPublicKey on the receipt key (never the checkpoint key). */
+  readonly receipts?: 'sign';
+  /**
+   * CHECKPOINT_BUCKET + CHECKPOINT_SIGNING_KEY_ID: `read` = GetObject/ListBucket and
+   * kms:GetPublicKey/kms:Verify on the checkpoint key; `write` = also PutObject and kms:Sign on it.
+   */
   readonly checkpoints?: 'read' | 'write';
   /** MAIL_FROM + ses:SendEmail scoped to that identity (only when mailFrom is configured). */
   readonly mail?: boolean;
@@ -87,7 +90,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     description: 'Public intake form, verification link and status page',
     table: 'readWrite',
     appSecret: true,
-    signing: 'sign',
+    receipts: 'sign',
     mail: true,
     workflow: 'start',
     snapshot: true,
@@ -100,7 +103,6 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     description: 'Read-only auditor API: list, timeline with chain check, export, report',
     table: 'read',
     appSecret: true,
-    signing: 'verify',
     checkpoints: 'read',
     staff: true,
     timeout: API_TIMEOUT,
@@ -111,7 +113,6 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     table: 'readWrite',
     kore: true,
     appSecret: true,
-    signing: 'sign',
     mail: true,
     workflow: 'manage',
     staff: true,
@@ -127,7 +128,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     table: 'readWrite',
     kore: true,
     appSecret: true,
-    signing: 'sign',
+    checkpoints: 'read',
     mail: true,
     workflow: 'manage',
     staff: true,
@@ -208,7 +209,6 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
   'sign-checkpoints': {
     description: 'Schedule: signs audit-chain checkpoints into the Object Lock bucket',
     table: 'readPut',
-    signing: 'sign',
     checkpoints: 'write',
     retention: true,
     timeout: Duration.minutes(5),
@@ -230,7 +230,10 @@ export interface FunctionsProps {
   readonly tableKey: kms.IKey;
   readonly koreCredentials: secretsmanager.ISecret;
   readonly appSecret: secretsmanager.ISecret;
-  readonly signingKey: kms.IKey;
+  /** Signs erasure receipts only. */
+  readonly receiptSigningKey: kms.IKey;
+  /** Signs audit-chain checkpoints only (sign-checkpoints alone may use it to sign). */
+  readonly checkpointSigningKey: kms.IKey;
   readonly checkpointBucket: s3.IBucket;
   readonly staff: StaffIdentitySettings;
   /** Reserve one concurrent execution for each scheduled job (needs an account limit above 10). */
@@ -374,30 +377,23 @@ export class Functions extends Construct {
       env.APP_SECRET_ARN = props.appSecret.secretArn;
       props.appSecret.grantRead(role);
     }
-    if (spec.signing) {
-      env.SIGNING_KEY_ID = props.signingKey.keyId;
-      props.signingKey.grant(role, spec.signing === 'sign' ? 'kms:Sign' : 'kms:Verify', 'kms:GetPublicKey');
+    if (spec.receipts) {
+      env.RECEIPT_SIGNING_KEY_ID = props.receiptSigningKey.keyId;
+      props.receiptSigningKey.grant(role, 'kms:Sign', 'kms:GetPublicKey');
     }
     if (spec.checkpoints) {
+      // Reading checkpoints means verifying them (the signer reads the previous ones too); only a
+      // writer may sign with the checkpoint key.
       env.CHECKPOINT_BUCKET = props.checkpointBucket.bucketName;
-      if (spec.checkpoints === 'write') {
-        role.addToPrincipalPolicy(
-          new iam.PolicyStatement({
-            actions: ['s3:PutObject'],
-            resources: [props.checkpointBucket.arnForObjects('checkpoints/*')],
-          }),
-        );
-      } else {
-        role.addToPrincipalPolicy(
-          new iam.PolicyStatement({
-            actions: ['s3:GetObject', 's3:GetObjectVersion'],
-            resources: [props.checkpointBucket.arnForObjects('checkpoints/*')],
-          }),
-        );
-        role.addToPrincipalPolicy(
-          new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.checkpointBucket.bucketArn] }),
-        );
-      }
+      env.CHECKPOINT_SIGNING_KEY_ID = props.checkpointSigningKey.keyId;
+      props.checkpointSigningKey.grant(role, 'kms:GetPublicKey', 'kms:Verify', ...(spec.checkpoints === 'write' ? ['kms:Sign'] : []));
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject', 's3:GetObjectVersion', ...(spec.checkpoints === 'write' ? ['s3:PutObject'] : [])],
+          resources: [props.checkpointBucket.arnForObjects('checkpoints/*')],
+        }),
+      );
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.checkpointBucket.bucketArn] }));
     }
     if (spec.mail && config.mailFrom) {
       env.MAIL_FROM = config.mailFrom;

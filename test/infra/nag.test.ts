@@ -158,8 +158,8 @@ const EXPECTED_ACKNOWLEDGEMENTS: Record<string, number> = {
   'AwsSolutions-IAM5[Resource::*]': 11,
   // the two GSIs of the one audit table, for every function
   'AwsSolutions-IAM5[Resource::<AuditTable.Arn>/index/*]': 10,
-  // checkpoint objects (sign-checkpoints writes, audit-api reads)
-  'AwsSolutions-IAM5[Resource::<CheckpointsBucket.Arn>/checkpoints/*]': 2,
+  // checkpoint objects (sign-checkpoints reads and writes, audit-api and console read)
+  'AwsSolutions-IAM5[Resource::<CheckpointsBucket.Arn>/checkpoints/*]': 3,
   // state machine role: versions/aliases of its three task functions
   'AwsSolutions-IAM5[Resource::<FunctionsCheckErasureStatus.Arn>:*]': 1,
   'AwsSolutions-IAM5[Resource::<FunctionsRecordOutcome.Arn>:*]': 1,
