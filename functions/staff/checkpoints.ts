@@ -134,7 +134,7 @@ function loggableKey(key: string): string {
 
 /**
  * Reads the checkpoint store and keeps the trusted history: each object is fetched and checked
- * once (objects are immutable), later listings start after the newest validly signed key, and the
+ * once (objects are immutable), later listings start after the latest trusted key, and the
  * per-chain heads are rebuilt only when the latest trusted checkpoint changes. Objects that are
  * not trusted are logged once each (`checkpoint object ignored`, key and reason) and reported.
  */
@@ -168,9 +168,11 @@ export function createCheckpointReader(deps: { store: CheckpointWriter; verifier
       const body = await deps.store.get(name);
       const candidate = body === undefined ? { key: name, rejected: 'UNREADABLE' as const } : await checkCheckpointObject(name, body, await verifyingKey(), deps.verifier.alg);
       candidates.set(name, candidate);
-      if (!('rejected' in candidate) && (cursor === undefined || name > cursor)) cursor = name;
     }
     const history = selectCheckpointHistory([...candidates.values()], deps.clock.now());
+    // The next listing starts after the latest trusted key, never after an object merely signed: a
+    // genuine checkpoint copied under a far-future key must not hide the ones written after it.
+    cursor = history.trusted.at(-1)?.key;
     for (const i of history.ignored) {
       const id = `${i.key}\u0000${i.reason}`;
       if (reported.has(id)) continue;

@@ -319,6 +319,18 @@ describe('the chain check of a request', () => {
     expect(JSON.stringify(logs)).not.toContain('latest.jws');
   });
 
+  it('keeps finding new checkpoints after a genuine one is copied under a far-future key', async () => {
+    const { store, writer, deps, sign } = await setup();
+    const first = await sign(0);
+    writer.objects.set(checkpointKey(new Date('2999-01-01T00:00:00.000Z')), writer.objects.get(first.key)!);
+    await deps.checkpoints.index();
+    await store.appendEvent('req-1', () => ({ event: { type: 'RETRY_REQUESTED', at: NOW, actor: 'staff:x', attempt: 2, status: 'QUEUED', details: { reason: 'r' } }, patch: { attempt: 2 } }));
+    const second = await sign(1);
+    const { chain } = await getRequestDetail(deps, 'req-1');
+    expect(second.prev).toBe(first.key);
+    expect(chain).toMatchObject({ verdict: 'VERIFIED', checkpoint: { coveredSeq: 7, latestAt: at(1).toISOString(), ignoredObjects: 1 } });
+  });
+
   it.each([
     { name: 'every event covered by a checkpoint', grow: false, verdict: 'VERIFIED', words: 'All 6 events verified against the signed checkpoint of' },
     { name: 'events appended since the checkpoint', grow: true, verdict: 'PARTLY_VERIFIED', words: 'Events #1–#6 verified against the signed checkpoint of 2026-03-01T12:00:00.000Z; event #7 not verified against checkpoints yet' },
