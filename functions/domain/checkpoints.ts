@@ -1,26 +1,29 @@
 /**
  * Signed checkpoints of the audit chains, the pure part: what a checkpoint states, which stored
- * checkpoints deserve trust, and what a new checkpoint may say about each chain.
+ * checkpoint deserves trust, and what a new checkpoint may say about each chain.
  *
- * A checkpoint (manifest) states the head of every chain at one time and names the previous
- * manifest by key and sha256, so the trusted manifests form one linked history. Trust comes from
- * the signed content only, never from where an object lies or how its key sorts:
+ * A checkpoint (manifest) states, for every chain, each distinct head it has had when a checkpoint
+ * was signed, with the time of the checkpoint that first stated it — so the latest manifest alone
+ * tells a reader what the earliest checkpoint covering each event said, without reading years of
+ * manifests. Each manifest names the previous one by key and sha256, and must carry that one's
+ * history forward unchanged: a manifest that drops or rewrites a signed head is not trusted.
  *
+ * Trust comes from the signed content only, never from where an object lies or how its key sorts:
  * - its signature verifies with the checkpoint key and its JWS `typ` is the checkpoint type (a
  *   receipt, signed with another key and type, never passes) — checked by the caller, which hands
  *   in the outcome as a `CheckpointCandidate`;
  * - its object key is the one `checkpointKey` derives from its own signed time, and that time is
  *   not in the future;
- * - it is the newest such manifest, or linked to it through `prev` with matching hashes.
- *
- * Anything else (garbage, a planted far-future object, a replayed or unlinked one) is ignored and
- * reported, so it can neither switch the check off nor make every chain look broken.
+ * - it continues its predecessor (`judgeLink`).
+ * The newest such manifest is the latest checkpoint; every object examined and found wanting is
+ * reported, so garbage or a planted far-future object can neither switch the check off nor make
+ * every chain look broken.
  *
  * Signing never trusts the projection's head: it recomputes each chain from its events and signs
- * its head only when the chain still extends every head signed before; otherwise it withholds the
- * chain, carrying its last signed head forward unchanged, and says so in the manifest.
+ * its head only when the chain still matches every head signed before; otherwise it withholds the
+ * chain, carrying its signed history forward unchanged, and says so in the manifest.
  */
-import { verifyChain, type ChainCheckpoint, type ChainProblem } from './audit-chain';
+import { verifyChain, type ChainProblem } from './audit-chain';
 import type { AuditEvent } from './model';
 
 /** JWS `typ` of checkpoints; checked on reading, so nothing else signed can pass as one. */
@@ -33,16 +36,23 @@ export const CHECKPOINT_MANIFEST_VERSION = 2;
 /** How far a checkpoint's signed time may lie ahead of the reader's clock. */
 export const CHECKPOINT_CLOCK_SKEW_MS = 5 * 60_000;
 
-/** What a checkpoint says about one chain. */
+/** A head of a chain as a checkpoint signed it, with the time of the checkpoint that first did. */
 export interface SignedHead {
-  requestId: string;
-  lastSeq: number;
-  lastHash: string;
-  /** Time of the chain's first event: the start of the record's retention. */
-  firstAt: string;
+  seq: number;
+  hash: string;
+  at: string;
 }
 
-/** A chain the signer refused to vouch for, and why (its last signed head, if any, is carried). */
+/** What a checkpoint says about one chain. */
+export interface SignedChain {
+  requestId: string;
+  /** Time of the chain's first event: the start of the record's retention. */
+  firstAt: string;
+  /** Every distinct head signed so far, oldest first; the last is the chain's current head. */
+  heads: SignedHead[];
+}
+
+/** A chain the signer refused to vouch for, and why (its signed history, if any, is carried). */
 export interface WithheldChain {
   requestId: string;
   seq: number;
@@ -60,8 +70,10 @@ export interface CheckpointManifest {
   v: typeof CHECKPOINT_MANIFEST_VERSION;
   at: string;
   prev: CheckpointLink | null;
+  /** Chains whose first event is older than this many days may be let go (the store's TTL); null: kept for ever. */
+  retentionDays: number | null;
   count: number;
-  heads: SignedHead[];
+  chains: SignedChain[];
   withheld: WithheldChain[];
 }
 
@@ -81,10 +93,10 @@ export type IgnoredReason =
   | 'KEY_MISMATCH'
   /** Its signed time lies in the future. */
   | 'FUTURE'
-  /** A valid manifest that the newest manifest's history does not reach. */
-  | 'UNLINKED'
-  /** A manifest names it as its predecessor, but it is missing or its hash differs. */
-  | 'BROKEN_LINK';
+  /** Its predecessor is missing, not trusted, not earlier, or not the object its hash names. */
+  | 'BROKEN_LINK'
+  /** It drops or changes a head its predecessor signed, or shortens the retention. */
+  | 'HISTORY_REWRITTEN';
 
 export interface IgnoredCheckpoint {
   key: string;
@@ -92,7 +104,7 @@ export interface IgnoredCheckpoint {
 }
 
 /** One stored object after its signature and type were checked. */
-export type CheckpointCandidate = { key: string; sha256: string; manifest: CheckpointManifest } | { key: string; rejected: IgnoredReason };
+export type CheckpointCandidate = TrustedCheckpoint | { key: string; rejected: IgnoredReason };
 
 export interface TrustedCheckpoint {
   key: string;
@@ -100,13 +112,8 @@ export interface TrustedCheckpoint {
   manifest: CheckpointManifest;
 }
 
-export interface CheckpointHistory {
-  /** The linked manifests, oldest first; the last one is the latest checkpoint. */
-  trusted: TrustedCheckpoint[];
-  ignored: IgnoredCheckpoint[];
-}
-
 const KEY_PATTERN = /^checkpoint-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z\.jws$/;
+const DAY_MS = 86_400_000;
 
 /**
  * The object key of a checkpoint taken at `at`: sortable, file-name safe, and derived from the
@@ -122,74 +129,78 @@ export function isCheckpointKey(key: string): boolean {
   return KEY_PATTERN.test(key);
 }
 
-const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-
 /**
- * Chooses the trusted checkpoint history among stored objects by their signed content: the newest
- * manifest whose key matches its signed time and whose time is not after `now` (plus a small clock
- * skew), then every manifest its `prev` links reach (each hash must match, each time must be
- * earlier). Every other object is reported in `ignored`, with the reason.
+ * Whether a validly signed manifest may stand as a checkpoint on its own terms: stored under the
+ * key of its own signed time, and that time not after `now` (plus a small clock skew).
  */
-export function selectCheckpointHistory(candidates: readonly CheckpointCandidate[], now: Date, skewMs = CHECKPOINT_CLOCK_SKEW_MS): CheckpointHistory {
-  const ignored: IgnoredCheckpoint[] = [];
-  const valid = new Map<string, TrustedCheckpoint & { time: number }>();
-  for (const c of candidates) {
-    if ('rejected' in c) {
-      ignored.push({ key: c.key, reason: c.rejected });
-      continue;
-    }
-    const time = Date.parse(c.manifest.at);
-    if (!Number.isFinite(time) || checkpointKey(new Date(time)) !== c.key) ignored.push({ key: c.key, reason: 'KEY_MISMATCH' });
-    else if (time > now.getTime() + skewMs) ignored.push({ key: c.key, reason: 'FUTURE' });
-    else valid.set(c.key, { ...c, time });
-  }
-
-  let latest: (TrustedCheckpoint & { time: number }) | undefined;
-  for (const c of valid.values()) if (!latest || c.time > latest.time) latest = c;
-
-  const chain: TrustedCheckpoint[] = [];
-  const onChain = new Set<string>();
-  for (let current = latest; current; ) {
-    chain.push({ key: current.key, sha256: current.sha256, manifest: current.manifest });
-    onChain.add(current.key);
-    const link = current.manifest.prev;
-    if (!link) break;
-    const previous = valid.get(link.key);
-    if (!previous || previous.sha256 !== link.sha256 || previous.time >= current.time || onChain.has(previous.key)) {
-      if (!ignored.some((i) => i.key === link.key)) ignored.push({ key: link.key, reason: 'BROKEN_LINK' });
-      break;
-    }
-    current = previous;
-  }
-  for (const c of valid.values()) {
-    if (!onChain.has(c.key) && !ignored.some((i) => i.key === c.key)) ignored.push({ key: c.key, reason: 'UNLINKED' });
-  }
-  return { trusted: chain.reverse(), ignored: ignored.sort(byKey) };
+export function judgeManifest(candidate: TrustedCheckpoint, now: Date, skewMs = CHECKPOINT_CLOCK_SKEW_MS): IgnoredReason | undefined {
+  const time = Date.parse(candidate.manifest.at);
+  if (!Number.isFinite(time) || checkpointKey(new Date(time)) !== candidate.key) return 'KEY_MISMATCH';
+  if (time > now.getTime() + skewMs) return 'FUTURE';
+  return undefined;
 }
 
+const sameHead = (a: SignedHead, b: SignedHead) => a.seq === b.seq && a.hash === b.hash && a.at === b.at;
+
 /**
- * Per chain, every distinct head the trusted history signed, oldest first, each with the time of
- * the earliest checkpoint that stated it: what a chain check compares the chain with.
+ * Whether `latest` continues the manifest it names as previous (`previous`: that object as found,
+ * undefined when missing). It must be a trusted manifest with the named hash and an earlier time;
+ * the retention may not shrink; and every chain of the previous manifest must be carried with its
+ * signed heads unchanged (new heads appended), unless past the retention at `latest`'s time.
  */
-export function signedHeadsByRequest(trusted: readonly TrustedCheckpoint[]): Map<string, ChainCheckpoint[]> {
-  const out = new Map<string, ChainCheckpoint[]>();
-  for (const { manifest } of trusted) {
-    for (const head of manifest.heads) {
-      const list = out.get(head.requestId);
-      if (list?.some((c) => c.seq === head.lastSeq && c.hash === head.lastHash)) continue;
-      const entry = { seq: head.lastSeq, hash: head.lastHash, at: manifest.at };
-      if (list) list.push(entry);
-      else out.set(head.requestId, [entry]);
+export function judgeLink(latest: TrustedCheckpoint, previous: CheckpointCandidate | undefined): IgnoredReason | undefined {
+  const link = latest.manifest.prev;
+  if (!link) return undefined;
+  if (!previous || 'rejected' in previous || previous.key !== link.key || previous.sha256 !== link.sha256) return 'BROKEN_LINK';
+  const before = previous.manifest;
+  const at = Date.parse(latest.manifest.at);
+  if (!(Date.parse(before.at) < at)) return 'BROKEN_LINK';
+  const retention = latest.manifest.retentionDays;
+  if (before.retentionDays === null ? retention !== null : retention !== null && retention < before.retentionDays) return 'HISTORY_REWRITTEN';
+  const carried = new Map(latest.manifest.chains.map((c) => [c.requestId, c]));
+  for (const chain of before.chains) {
+    const now = carried.get(chain.requestId);
+    if (!now) {
+      if (retention !== null && Date.parse(chain.firstAt) < at - retention * DAY_MS) continue;
+      return 'HISTORY_REWRITTEN';
     }
+    if (now.firstAt !== chain.firstAt || now.heads.length < chain.heads.length || chain.heads.some((h, i) => !sameHead(h, now.heads[i]!))) return 'HISTORY_REWRITTEN';
   }
-  return out;
+  return undefined;
+}
+
+const byKeyDescending = (a: { key: string }, b: { key: string }) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0);
+
+/**
+ * The latest checkpoint among stored objects, chosen by signed content: examining objects from
+ * the greatest key down, the first validly signed manifest that passes `judgeManifest` and
+ * continues its predecessor (`judgeLink`). Every object examined on the way is reported in
+ * `ignored` with its reason; objects below the latest are not examined.
+ */
+export function chooseLatestCheckpoint(candidates: readonly CheckpointCandidate[], now: Date, skewMs = CHECKPOINT_CLOCK_SKEW_MS): { latest?: TrustedCheckpoint; ignored: IgnoredCheckpoint[] } {
+  const byKey = new Map(candidates.map((c) => [c.key, c]));
+  const ignored: IgnoredCheckpoint[] = [];
+  for (const candidate of [...candidates].sort(byKeyDescending)) {
+    if ('rejected' in candidate) {
+      ignored.push({ key: candidate.key, reason: candidate.rejected });
+      continue;
+    }
+    const link = candidate.manifest.prev;
+    const reason = judgeManifest(candidate, now, skewMs) ?? judgeLink(candidate, link ? byKey.get(link.key) : undefined);
+    if (reason) {
+      ignored.push({ key: candidate.key, reason });
+      continue;
+    }
+    return { latest: candidate, ignored };
+  }
+  return { ignored };
 }
 
 export type HeadDecision =
-  /** The chain verifies and extends every head signed before: sign its recomputed head. */
-  | { kind: 'sign'; head: SignedHead }
-  /** The chain no longer fits what was signed (or its own hashes): refuse, carry the old head. */
-  | { kind: 'withhold'; withheld: WithheldChain; carried?: SignedHead }
+  /** The chain verifies against every head signed before: state its recomputed head. */
+  | { kind: 'sign'; chain: SignedChain }
+  /** The chain no longer fits what was signed (or its own hashes): refuse, carry its history. */
+  | { kind: 'withhold'; withheld: WithheldChain; carried?: SignedChain }
   /** Past its retention: the store may have deleted (part of) it; no longer checkpointed. */
   | { kind: 'expired' }
   /** Nothing to sign yet (a creation that never wrote its first event). */
@@ -199,23 +210,24 @@ export interface HeadDecisionInput {
   requestId: string;
   /** The chain as stored, in sequence order. */
   events: readonly AuditEvent[];
-  /** Every head of this chain signed in the trusted history, oldest first. */
-  signed: readonly ChainCheckpoint[];
-  /** This chain's head in the latest checkpoint, carried forward when the chain is withheld. */
-  previous?: SignedHead;
+  /** What the latest checkpoint says about this chain, if anything. */
+  previous?: SignedChain;
   /** The projection's claimed head, when the request's projection was read. */
   projection?: { lastSeq: number; lastHash: string };
   /** Chains whose first event is older than this are past their retention. */
   expiredBefore?: Date;
+  /** The time of the checkpoint being signed (stamped on a new head). */
+  at: Date;
 }
 
 /**
  * What the next checkpoint states about one chain. The head is recomputed from the events (the
- * projection is only checked, never believed), and signed only when the chain verifies against
- * every head signed before; a chain that does not is withheld with the first problem found.
+ * projection is only checked, never believed) and appended to the chain's signed history only
+ * when the chain verifies against every head signed before; a chain that does not is withheld
+ * with the first problem found, its history carried unchanged.
  */
 export function decideChainHead(input: HeadDecisionInput): HeadDecision {
-  const { requestId, events, signed, previous, projection, expiredBefore } = input;
+  const { requestId, events, previous, projection, expiredBefore } = input;
   // A signed first-event time cannot be forged; an unsigned chain's own is all there is.
   const firstAt = previous?.firstAt ?? events[0]?.at;
   if (expiredBefore && firstAt !== undefined && Date.parse(firstAt) < expiredBefore.getTime()) return { kind: 'expired' };
@@ -225,19 +237,29 @@ export function decideChainHead(input: HeadDecisionInput): HeadDecision {
     withheld: { requestId, seq, problem },
     ...(previous ? { carried: previous } : {}),
   });
-  const verification = verifyChain(requestId, events, signed);
+  const verification = verifyChain(requestId, events, previous?.heads ?? []);
   if (!verification.ok) return withhold(verification.firstBad!.seq, verification.firstBad!.problem);
   if (projection && (projection.lastSeq > events.length || (projection.lastSeq > 0 && events[projection.lastSeq - 1]!.hash !== projection.lastHash))) {
     // The projection claims a head the chain does not have: events were removed or rewritten behind its back.
     return withhold(Math.min(projection.lastSeq, events.length) + 1, 'PROJECTION_MISMATCH');
   }
   if (events.length === 0) return { kind: 'empty' };
-  return { kind: 'sign', head: { requestId, lastSeq: verification.checked, lastHash: verification.headHash, firstAt: events[0]!.at } };
+  const signed = previous?.heads ?? [];
+  const last = signed.at(-1);
+  const head = { seq: verification.checked, hash: verification.headHash };
+  const heads = last && last.seq === head.seq && last.hash === head.hash ? signed : [...signed, { ...head, at: input.at.toISOString() }];
+  return { kind: 'sign', chain: { requestId, firstAt: events[0]!.at, heads } };
 }
 
-/** A manifest with its heads and withheld chains in request-id order (the signed bytes are stable). */
-export function buildManifest(at: Date, prev: CheckpointLink | null, heads: readonly SignedHead[], withheld: readonly WithheldChain[]): CheckpointManifest {
-  const sortedHeads = [...heads].sort((a, b) => (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0));
-  const sortedWithheld = [...withheld].sort((a, b) => (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0));
-  return { v: CHECKPOINT_MANIFEST_VERSION, at: at.toISOString(), prev, count: sortedHeads.length, heads: sortedHeads, withheld: sortedWithheld };
+/** A manifest with its chains and withheld chains in request-id order (the signed bytes are stable). */
+export function buildManifest(
+  at: Date,
+  prev: CheckpointLink | null,
+  chains: readonly SignedChain[],
+  withheld: readonly WithheldChain[],
+  retentionDays: number | null = null,
+): CheckpointManifest {
+  const byId = (a: { requestId: string }, b: { requestId: string }) => (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0);
+  const sortedChains = [...chains].sort(byId);
+  return { v: CHECKPOINT_MANIFEST_VERSION, at: at.toISOString(), prev, retentionDays, count: sortedChains.length, chains: sortedChains, withheld: [...withheld].sort(byId) };
 }

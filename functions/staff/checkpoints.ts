@@ -2,16 +2,17 @@
  * Chain checkpoints: on a schedule, the heads of all audit chains are recomputed from their events,
  * signed with the checkpoint key (KMS in AWS, a local key pair under `npm start`) and written where
  * they cannot be rewritten (S3 Object Lock in AWS, write-once files locally). Each manifest names
- * the previous one by hash, so the trusted checkpoints form one linked history.
+ * the previous one by hash and carries every head signed so far with the time it was first signed.
  *
- * The chain check compares every event with the earliest trusted checkpoint covering it, so a chain
+ * The chain check compares every event with the earliest checkpoint covering it, so a chain
  * rewritten with consistent hashes is caught whatever was signed after the rewrite; the signer
- * refuses to vouch for such a chain (see `functions/domain/checkpoints.ts` for the rules of trust).
+ * refuses to vouch for such a chain. Readers trust the newest manifest that is validly signed,
+ * stored under its own key, not in the future and continuing its predecessor (see
+ * `functions/domain/checkpoints.ts` for the rules), so they read one or two objects, not years.
  */
 import { createHash } from 'node:crypto';
 import { compactVerify, importJWK, type CryptoKey, type JWK } from 'jose';
 import { z } from 'zod';
-import type { ChainCheckpoint } from '../domain/audit-chain';
 import {
   CHECKPOINT_JWS_TYPE,
   CHECKPOINT_MANIFEST_VERSION,
@@ -19,12 +20,13 @@ import {
   checkpointKey,
   decideChainHead,
   isCheckpointKey,
-  selectCheckpointHistory,
-  signedHeadsByRequest,
+  judgeLink,
+  judgeManifest,
   type CheckpointCandidate,
-  type CheckpointHistory,
   type CheckpointManifest,
   type IgnoredCheckpoint,
+  type IgnoredReason,
+  type SignedChain,
   type SignedHead,
   type TrustedCheckpoint,
   type WithheldChain,
@@ -55,17 +57,18 @@ export interface CheckpointWriter {
 /** What verifying checkpoints needs of the checkpoint key: its public half and algorithm. */
 export type CheckpointVerifier = Pick<Signer, 'alg' | 'publicJwk'>;
 
-/** The trusted checkpoint history, and per chain every head it signed (oldest first). */
+/** The latest trusted checkpoint and what it says about each chain. */
 export interface CheckpointIndex {
-  history: CheckpointHistory;
   latest?: TrustedCheckpoint;
-  heads: ReadonlyMap<string, readonly ChainCheckpoint[]>;
+  chains: ReadonlyMap<string, SignedChain>;
+  /** Objects examined on the way to the latest checkpoint and not trusted, with the reason. */
+  ignored: readonly IgnoredCheckpoint[];
 }
 
 /** What the chain check of one request gets from the checkpoints. */
 export interface ChainCheckpoints {
-  /** Every distinct head of this chain that a trusted checkpoint signed, oldest first. */
-  heads: readonly ChainCheckpoint[];
+  /** Every distinct head of this chain that checkpoints signed, oldest first, each with the time of the first. */
+  heads: readonly SignedHead[];
   /** When the latest trusted checkpoint was signed (covering this chain or not). */
   latestAt?: string;
   /** Objects in the checkpoint store that are not trusted, with the reason. */
@@ -91,8 +94,15 @@ const manifestSchema = z.strictObject({
   v: z.literal(CHECKPOINT_MANIFEST_VERSION),
   at: z.string(),
   prev: z.strictObject({ key: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).nullable(),
+  retentionDays: z.number().positive().nullable(),
   count: z.number().int().nonnegative(),
-  heads: z.array(z.strictObject({ requestId: z.string(), lastSeq: z.number().int().positive(), lastHash: z.string(), firstAt: z.string() })),
+  chains: z.array(
+    z.strictObject({
+      requestId: z.string(),
+      firstAt: z.string(),
+      heads: z.array(z.strictObject({ seq: z.number().int().positive(), hash: z.string(), at: z.string() })).min(1),
+    }),
+  ),
   withheld: z.array(z.strictObject({ requestId: z.string(), seq: z.number().int().positive(), problem: z.string() })),
 });
 
@@ -123,7 +133,7 @@ export async function checkCheckpointObject(key: string, body: string, publicKey
     return { key, rejected: 'MALFORMED' };
   }
   const parsed = manifestSchema.safeParse(payload);
-  if (!parsed.success || parsed.data.count !== parsed.data.heads.length) return { key, rejected: 'MALFORMED' };
+  if (!parsed.success || parsed.data.count !== parsed.data.chains.length) return { key, rejected: 'MALFORMED' };
   return { key, sha256: checkpointSha256(body), manifest: parsed.data as CheckpointManifest };
 }
 
@@ -133,16 +143,18 @@ function loggableKey(key: string): string {
 }
 
 /**
- * Reads the checkpoint store and keeps the trusted history: each object is fetched and checked
- * once (objects are immutable), later listings start after the latest trusted key, and the
- * per-chain heads are rebuilt only when the latest trusted checkpoint changes. Objects that are
- * not trusted are logged once each (`checkpoint object ignored`, key and reason) and reported.
+ * Reads the checkpoint store and finds the latest trusted checkpoint: objects are examined from the
+ * greatest key down (each fetched and checked once: objects are immutable) until one is a validly
+ * signed manifest under its own key, not in the future, that continues its predecessor. Later
+ * listings start after that key; objects below it are never read again. Objects examined and not
+ * trusted are logged once each (`checkpoint object ignored`, key and reason) and reported.
  */
 export function createCheckpointReader(deps: { store: CheckpointWriter; verifier: CheckpointVerifier; clock: Clock; log?: Log }): CheckpointReader {
+  const known = new Set<string>();
   const candidates = new Map<string, CheckpointCandidate>();
   const reported = new Set<string>();
   let cursor: string | undefined;
-  let built: { latestKey: string | undefined; heads: Map<string, ChainCheckpoint[]> } | undefined;
+  let chains: { key: string; map: Map<string, SignedChain> } | undefined;
   let publicKey: Promise<CryptoKey | Uint8Array> | undefined;
   let loading: Promise<CheckpointIndex> | undefined;
 
@@ -157,31 +169,56 @@ export function createCheckpointReader(deps: { store: CheckpointWriter; verifier
     return publicKey;
   };
 
+  /** The object under `name`, fetched and checked once. */
+  async function candidate(name: string): Promise<CheckpointCandidate> {
+    const cached = candidates.get(name);
+    if (cached) return cached;
+    let found: CheckpointCandidate;
+    if (!isCheckpointKey(name)) found = { key: name, rejected: 'UNEXPECTED_KEY' };
+    else {
+      const body = await deps.store.get(name);
+      found = body === undefined ? { key: name, rejected: 'UNREADABLE' } : await checkCheckpointObject(name, body, await verifyingKey(), deps.verifier.alg);
+    }
+    candidates.set(name, found);
+    return found;
+  }
+
   async function load(): Promise<CheckpointIndex> {
-    const names = await deps.store.list(cursor);
-    for (const name of names) {
-      if (candidates.has(name)) continue;
-      if (!isCheckpointKey(name)) {
-        candidates.set(name, { key: name, rejected: 'UNEXPECTED_KEY' });
+    for (const name of await deps.store.list(cursor)) known.add(name);
+    const now = deps.clock.now();
+    const ignored: IgnoredCheckpoint[] = [];
+    let latest: TrustedCheckpoint | undefined;
+    for (const name of [...known].sort().reverse()) {
+      const c = await candidate(name);
+      if ('rejected' in c) {
+        ignored.push({ key: name, reason: c.rejected });
         continue;
       }
-      const body = await deps.store.get(name);
-      const candidate = body === undefined ? { key: name, rejected: 'UNREADABLE' as const } : await checkCheckpointObject(name, body, await verifyingKey(), deps.verifier.alg);
-      candidates.set(name, candidate);
+      const link = c.manifest.prev;
+      const reason: IgnoredReason | undefined = judgeManifest(c, now) ?? (link ? judgeLink(c, await candidate(link.key)) : undefined);
+      if (reason) {
+        ignored.push({ key: name, reason });
+        // Only a future time can change; otherwise keep the verdict, not the manifest.
+        if (reason !== 'FUTURE') candidates.set(name, { key: name, rejected: reason });
+        continue;
+      }
+      latest = c;
+      break;
     }
-    const history = selectCheckpointHistory([...candidates.values()], deps.clock.now());
-    // The next listing starts after the latest trusted key, never after an object merely signed: a
-    // genuine checkpoint copied under a far-future key must not hide the ones written after it.
-    cursor = history.trusted.at(-1)?.key;
-    for (const i of history.ignored) {
+    if (latest) {
+      // Nothing below the latest checkpoint is examined again: keep only it (the next one links to it).
+      for (const name of known) if (name < latest.key) known.delete(name);
+      for (const name of candidates.keys()) if (name < latest.key) candidates.delete(name);
+      cursor = latest.key;
+      if (chains?.key !== latest.key) chains = { key: latest.key, map: new Map(latest.manifest.chains.map((c) => [c.requestId, c])) };
+    }
+    for (const i of ignored) {
       const id = `${i.key}\u0000${i.reason}`;
       if (reported.has(id)) continue;
       reported.add(id);
       deps.log?.({ level: 'warn', message: 'checkpoint object ignored', key: loggableKey(i.key), reason: i.reason });
     }
-    const latest = history.trusted.at(-1);
-    if (!built || built.latestKey !== latest?.key) built = { latestKey: latest?.key, heads: signedHeadsByRequest(history.trusted) };
-    return { history, ...(latest ? { latest } : {}), heads: built.heads };
+    return { ...(latest ? { latest } : {}), chains: latest && chains ? chains.map : new Map(), ignored };
   }
 
   const index = () => {
@@ -194,8 +231,8 @@ export function createCheckpointReader(deps: { store: CheckpointWriter; verifier
   return {
     index,
     async checkpointsFor(requestId) {
-      const { history, latest, heads } = await index();
-      return { heads: heads.get(requestId) ?? [], ...(latest ? { latestAt: latest.manifest.at } : {}), ignored: history.ignored };
+      const { latest, chains: byId, ignored } = await index();
+      return { heads: byId.get(requestId)?.heads ?? [], ...(latest ? { latestAt: latest.manifest.at } : {}), ignored };
     },
   };
 }
@@ -234,19 +271,18 @@ async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T
 /**
  * Signs the next checkpoint. Every chain (every status partition, canaries included, and every
  * chain the latest checkpoint names even if its projection is gone) is read from its events and
- * checked against every head signed before; its recomputed head is signed only when it still
- * extends them. A chain that does not (rewritten, cut back, or broken in itself) is withheld: its
- * last signed head is carried forward unchanged and the manifest names it under `withheld`.
- * The manifest links to the latest trusted checkpoint by key and sha256.
+ * checked against every head signed before; its recomputed head is appended to its signed history
+ * only when it still matches them. A chain that does not (rewritten, cut back, or broken in itself)
+ * is withheld: its signed history is carried forward unchanged and the manifest names it under
+ * `withheld`. The manifest links to the latest trusted checkpoint by key and sha256.
  * @throws ChainTamperedError after writing the checkpoint when any chain was withheld (logged as
  *   an error with request ids only); CheckpointClockError when the clock is not past the latest
  *   checkpoint; whatever the store, the signer or the checkpoint store throws (the next run tries
  *   again).
  */
 export async function signCheckpoints(deps: SignCheckpointsDeps, now: Date): Promise<SignedCheckpoint> {
-  const { latest, heads: signedHeads } = await deps.reader.index();
+  const { latest, chains: previous } = await deps.reader.index();
   if (latest && Date.parse(latest.manifest.at) >= now.getTime()) throw new CheckpointClockError();
-  const previous = new Map<string, SignedHead>((latest?.manifest.heads ?? []).map((h) => [h.requestId, h]));
 
   const projections = new Map<string, { lastSeq: number; lastHash: string }>();
   for (const status of REQUEST_STATUSES) {
@@ -260,7 +296,7 @@ export async function signCheckpoints(deps: SignCheckpointsDeps, now: Date): Pro
   const ids = [...new Set([...projections.keys(), ...previous.keys()])];
   const expiredBefore = deps.expireAfterDays !== undefined ? new Date(now.getTime() - deps.expireAfterDays * 86_400_000) : undefined;
 
-  const heads: SignedHead[] = [];
+  const chains: SignedChain[] = [];
   const withheld: WithheldChain[] = [];
   await eachLimited(ids, deps.concurrency ?? 8, async (requestId) => {
     const events = await deps.store.getTimeline(requestId);
@@ -269,19 +305,19 @@ export async function signCheckpoints(deps: SignCheckpointsDeps, now: Date): Pro
     const decision = decideChainHead({
       requestId,
       events,
-      signed: signedHeads.get(requestId) ?? [],
+      at: now,
       ...(prev ? { previous: prev } : {}),
       ...(projection ? { projection } : {}),
       ...(expiredBefore ? { expiredBefore } : {}),
     });
-    if (decision.kind === 'sign') heads.push(decision.head);
+    if (decision.kind === 'sign') chains.push(decision.chain);
     else if (decision.kind === 'withhold') {
       withheld.push(decision.withheld);
-      if (decision.carried) heads.push(decision.carried);
+      if (decision.carried) chains.push(decision.carried);
     }
   });
 
-  const manifest = buildManifest(now, latest ? { key: latest.key, sha256: latest.sha256 } : null, heads, withheld);
+  const manifest = buildManifest(now, latest ? { key: latest.key, sha256: latest.sha256 } : null, chains, withheld, deps.expireAfterDays ?? null);
   const jws = await deps.signer.sign(manifest as unknown as Record<string, unknown>);
   const key = checkpointKey(now);
   await deps.writer.put(key, jws);

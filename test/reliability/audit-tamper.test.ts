@@ -142,7 +142,7 @@ describe('audit tamper', () => {
     expect(second.withheld).toEqual([victim.requestId]);
     const manifest = manifestIn(second.key);
     expect(manifest.withheld).toEqual([expect.objectContaining({ requestId: victim.requestId, problem: 'CHECKPOINT_MISMATCH' })]);
-    expect(manifest.heads.find((h) => h.requestId === victim.requestId)).toEqual(manifestIn(first.key).heads.find((h) => h.requestId === victim.requestId));
+    expect(manifest.chains.find((c) => c.requestId === victim.requestId)).toEqual(manifestIn(first.key).chains.find((c) => c.requestId === victim.requestId));
     expect(manifest.prev).toEqual({ key: first.key, sha256: checkpointSha256(readFileSync(join(checkpointDir, first.key), 'utf8')) });
     const errors = logLinesSince(mark).filter((l) => l.level === 'error' && String(l.message).includes('withheld'));
     expect(errors).toEqual([expect.objectContaining({ requestIds: [victim.requestId] })]);
@@ -150,14 +150,16 @@ describe('audit tamper', () => {
     expect(consoleAfterRun).toContain('Chain broken');
     expect((await detail(bystander.requestId)).chain).toMatchObject({ ok: true, verdict: 'VERIFIED' });
 
-    // Act again: a later checkpoint that believed the rewrite (as a signer trusting META did), properly linked.
+    // Act again: a later checkpoint that believed the rewrite (as a signer trusting META did),
+    // properly linked and carrying the signed history, with the forged head appended.
     const latest = readdirSync(checkpointDir).filter(isCheckpointKey).sort().at(-1)!;
     const at = new Date(Date.now() + 1);
-    const victimHead = manifest.heads.find((h) => h.requestId === victim.requestId)!;
     const trusting = buildManifest(
       at,
       { key: latest, sha256: checkpointSha256(readFileSync(join(checkpointDir, latest), 'utf8')) },
-      [...manifest.heads.filter((h) => h.requestId !== victim.requestId), { ...victimHead, lastSeq: rewritten.timeline.length, lastHash: rewrittenHead }],
+      manifestIn(latest).chains.map((c) =>
+        c.requestId !== victim.requestId ? c : { ...c, heads: [...c.heads, { seq: rewritten.timeline.length, hash: rewrittenHead, at: at.toISOString() }] },
+      ),
       [],
     );
     writeFileSync(join(checkpointDir, checkpointKey(at)), await createLocalSigner(checkpointPrivateJwk(), CHECKPOINT_JWS_TYPE).sign({ ...trusting }));

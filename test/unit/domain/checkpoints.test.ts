@@ -3,38 +3,51 @@ import { chainEvent } from '../../../functions/domain/audit-chain';
 import {
   buildManifest,
   checkpointKey,
+  chooseLatestCheckpoint,
   decideChainHead,
   isCheckpointKey,
-  selectCheckpointHistory,
-  signedHeadsByRequest,
+  judgeLink,
   type CheckpointCandidate,
-  type CheckpointManifest,
   type HeadDecisionInput,
-  type SignedHead,
+  type SignedChain,
+  type TrustedCheckpoint,
 } from '../../../functions/domain/checkpoints';
 import type { AuditEvent } from '../../../functions/domain/model';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const hours = (h: number) => new Date(NOW.getTime() + h * 3_600_000);
+const iso = (h: number) => hours(h).toISOString();
 const sha = (c: string) => c.repeat(64).slice(0, 64);
 
 /** A chain of `n` events of request `id`, the first at `firstAt`. */
-function chain(n: number, id = 'req-1', firstAt = '2026-01-10T10:00:00.000Z', tag = 'original'): AuditEvent[] {
+function chain(n: number, id = 'req-1', firstAt = '2026-01-10T10:00:00.000Z'): AuditEvent[] {
   const events: AuditEvent[] = [];
   for (let i = 0; i < n; i++) {
-    events.push(chainEvent(id, events.at(-1), { type: 'STATUS_CHECKED', at: i === 0 ? firstAt : '2026-01-10T11:00:00.000Z', actor: 'system:test', attempt: 1, status: 'IN_PROGRESS', details: { i, tag } }));
+    events.push(chainEvent(id, events.at(-1), { type: 'STATUS_CHECKED', at: i === 0 ? firstAt : '2026-01-10T11:00:00.000Z', actor: 'system:test', attempt: 1, status: 'IN_PROGRESS', details: { i } }));
   }
   return events;
 }
 
-const headOf = (events: AuditEvent[], seq = events.length): SignedHead => ({ requestId: events[0]!.requestId, lastSeq: seq, lastHash: events[seq - 1]!.hash, firstAt: events[0]!.at });
-
-/** A candidate whose signature verified: a manifest at `h` hours after NOW, stored under its own key unless told. */
-function signed(h: number, prev: { key: string; sha256: string } | null, heads: SignedHead[] = [], key?: string, digest = sha(String(Math.abs(h) % 10))): CheckpointCandidate & { sha256: string; manifest: CheckpointManifest } {
-  const manifest = buildManifest(hours(h), prev, heads, []);
-  return { key: key ?? checkpointKey(hours(h)), sha256: digest, manifest };
+/** Events from `from` (1-based) on rewritten with another actor, every later hash recomputed. */
+function rewrite(events: AuditEvent[], from: number): AuditEvent[] {
+  const out = events.slice(0, from - 1);
+  for (const { requestId, seq: _s, prevHash: _p, hash: _h, ...input } of events.slice(from - 1)) out.push(chainEvent(requestId, out.at(-1), { ...input, actor: 'staff:mallory' }));
+  return out;
 }
-const link = (c: { key: string; sha256: string }) => ({ key: c.key, sha256: c.sha256 });
+
+/** A signed chain stating the heads at `seqs` of `events`, each first signed at the given hour. */
+function signedChain(events: AuditEvent[], ...heads: [seq: number, hour: number][]): SignedChain {
+  return { requestId: events[0]!.requestId, firstAt: events[0]!.at, heads: heads.map(([seq, h]) => ({ seq, hash: events[seq - 1]!.hash, at: iso(h) })) };
+}
+
+/** A manifest at `h` hours after NOW whose signature verified, stored under its own key unless told. */
+function manifestAt(h: number, prev: TrustedCheckpoint | null, chains: SignedChain[] = [], options: { key?: string; digest?: string; retentionDays?: number | null } = {}): TrustedCheckpoint {
+  return {
+    key: options.key ?? checkpointKey(hours(h)),
+    sha256: options.digest ?? sha(String(Math.abs(Math.round(h * 10)) % 10)),
+    manifest: buildManifest(hours(h), prev ? { key: prev.key, sha256: prev.sha256 } : null, chains, [], options.retentionDays ?? null),
+  };
+}
 
 describe('checkpoint keys', () => {
   it.each([
@@ -53,178 +66,160 @@ describe('checkpoint keys', () => {
   );
 });
 
-describe('choosing the trusted checkpoint history', () => {
-  const a = signed(-3, null);
-  const b = signed(-2, link(a));
-  const c = signed(-1, link(b));
+describe('choosing the latest checkpoint', () => {
+  const events = chain(4);
+  const a = manifestAt(-3, null, [signedChain(events, [2, -3])]);
+  const b = manifestAt(-2, a, [signedChain(events, [2, -3], [4, -2])]);
+  const c = manifestAt(-1, b, [signedChain(events, [2, -3], [4, -2])]);
 
-  it.each([
-    { name: 'nothing stored', candidates: [], trusted: [], ignored: [] },
-    { name: 'one manifest', candidates: [a], trusted: [a.key], ignored: [] },
-    { name: 'a linked history, listed in any order', candidates: [c, a, b], trusted: [a.key, b.key, c.key], ignored: [] },
+  it.each<{ name: string; candidates: CheckpointCandidate[]; latest: string | undefined; ignored: { key: string; reason: string }[] }>([
+    { name: 'nothing stored', candidates: [], latest: undefined, ignored: [] },
+    { name: 'one manifest', candidates: [a], latest: a.key, ignored: [] },
+    { name: 'a linked history, listed in any order', candidates: [c, a, b], latest: c.key, ignored: [] },
     {
-      name: 'garbage and a foreign signature next to it',
-      candidates: [a, b, { key: 'checkpoint-2998-01-01T00-00-00-000Z.jws', rejected: 'BAD_SIGNATURE' as const }, { key: checkpointKey(hours(-0.5)), rejected: 'WRONG_TYPE' as const }],
-      trusted: [a.key, b.key],
+      name: 'garbage under a newer key, and a receipt signed with another key',
+      candidates: [a, b, { key: 'checkpoint-2998-01-01T00-00-00-000Z.jws', rejected: 'BAD_SIGNATURE' }, { key: checkpointKey(hours(-0.5)), rejected: 'WRONG_TYPE' }],
+      latest: b.key,
       ignored: [
-        { key: checkpointKey(hours(-0.5)), reason: 'WRONG_TYPE' },
         { key: 'checkpoint-2998-01-01T00-00-00-000Z.jws', reason: 'BAD_SIGNATURE' },
+        { key: checkpointKey(hours(-0.5)), reason: 'WRONG_TYPE' },
       ],
     },
     {
-      name: 'a validly signed far-future manifest with no heads',
-      candidates: [a, b, signed(24 * 365 * 900, link(b))],
-      trusted: [a.key, b.key],
-      ignored: [{ key: checkpointKey(hours(24 * 365 * 900)), reason: 'FUTURE' }],
-    },
-    { name: 'a manifest a few minutes ahead (clock skew)', candidates: [a, signed(0.05, link(a))], trusted: [a.key, checkpointKey(hours(0.05))], ignored: [] },
-    {
-      name: 'a real manifest copied under a later key',
-      candidates: [a, b, { ...b, key: checkpointKey(hours(5)) }],
-      trusted: [a.key, b.key],
-      ignored: [{ key: checkpointKey(hours(5)), reason: 'KEY_MISMATCH' }],
+      name: 'a genuine empty manifest copied under a far-future key',
+      candidates: [a, b, { ...manifestAt(-4, null), key: 'checkpoint-2999-12-31T23-59-59-999Z.jws' }],
+      latest: b.key,
+      ignored: [{ key: 'checkpoint-2999-12-31T23-59-59-999Z.jws', reason: 'KEY_MISMATCH' }],
     },
     {
-      name: 'a link whose hash does not match',
-      candidates: [a, signed(-2, { key: a.key, sha256: sha('f') })],
-      trusted: [checkpointKey(hours(-2))],
-      ignored: [{ key: a.key, reason: 'BROKEN_LINK' }],
+      name: 'a validly signed far-future manifest (a signer with a wrong clock)',
+      candidates: [a, b, manifestAt(24 * 365, b, b.manifest.chains)],
+      latest: b.key,
+      ignored: [{ key: checkpointKey(hours(24 * 365)), reason: 'FUTURE' }],
+    },
+    { name: 'a manifest a few minutes ahead (clock skew)', candidates: [a, manifestAt(0.05, a, a.manifest.chains)], latest: checkpointKey(hours(0.05)), ignored: [] },
+    {
+      name: 'a newer manifest whose link hash does not match',
+      candidates: [a, b, { ...c, manifest: { ...c.manifest, prev: { key: b.key, sha256: sha('f') } } }],
+      latest: b.key,
+      ignored: [{ key: c.key, reason: 'BROKEN_LINK' }],
     },
     {
-      name: 'a link to an object that is not there',
-      candidates: [signed(-2, { key: checkpointKey(hours(-3)), sha256: sha('a') })],
-      trusted: [checkpointKey(hours(-2))],
-      ignored: [{ key: checkpointKey(hours(-3)), reason: 'BROKEN_LINK' }],
+      name: 'a newer manifest linked to an object that is not there',
+      candidates: [a, c],
+      latest: a.key,
+      ignored: [{ key: c.key, reason: 'BROKEN_LINK' }],
     },
     {
-      name: 'a validly signed manifest off the history (a fork)',
-      candidates: [a, b, signed(-2.5, link(a), [], undefined, sha('e'))],
-      trusted: [a.key, b.key],
-      ignored: [{ key: checkpointKey(hours(-2.5)), reason: 'UNLINKED' }],
+      name: 'a newer manifest that drops a signed head (it believed a rewrite)',
+      candidates: [a, b, manifestAt(-1, b, [signedChain(rewrite(events, 3), [4, -1])])],
+      latest: b.key,
+      ignored: [{ key: c.key, reason: 'HISTORY_REWRITTEN' }],
     },
-  ])('$name', ({ candidates, trusted, ignored }) => {
-    const history = selectCheckpointHistory(candidates, NOW);
-    expect(history.trusted.map((t) => t.key)).toEqual(trusted);
-    expect(history.ignored).toEqual(ignored);
-  });
-
-  it('stops at a loop instead of walking it for ever', () => {
-    const x = signed(-2, { key: checkpointKey(hours(-1)), sha256: sha('1') }, [], undefined, sha('2'));
-    const y = signed(-1, { key: x.key, sha256: x.sha256 }, [], undefined, sha('1'));
-    const loop = { ...x, manifest: { ...x.manifest, prev: { key: y.key, sha256: y.sha256 } } };
-    const history = selectCheckpointHistory([loop, y], NOW);
-    expect(history.trusted.map((t) => t.key)).toEqual([x.key, y.key]);
-    expect(history.ignored).toEqual([{ key: y.key, reason: 'BROKEN_LINK' }]);
+  ])('$name', ({ candidates, latest, ignored }) => {
+    const chosen = chooseLatestCheckpoint(candidates, NOW);
+    expect(chosen.latest?.key).toBe(latest);
+    expect(chosen.ignored).toEqual(ignored);
   });
 });
 
-describe('the signed heads of each chain', () => {
-  it('lists every distinct head oldest first, each with the earliest checkpoint that stated it', () => {
-    const events = chain(4);
-    const rewritten = chain(4, 'req-1', '2026-01-10T10:00:00.000Z', 'rewritten');
-    const other = chain(1, 'req-2');
-    const history = [
-      signed(-3, null, [headOf(events, 2)]),
-      signed(-2, null, [headOf(events, 2), headOf(other)]),
-      signed(-1, null, [headOf(events, 4), headOf(other)]),
-      signed(0, null, [headOf(rewritten, 4), headOf(other)]),
-    ];
-    const heads = signedHeadsByRequest(history);
-    expect(heads.get('req-1')).toEqual([
-      { seq: 2, hash: events[1]!.hash, at: hours(-3).toISOString() },
-      { seq: 4, hash: events[3]!.hash, at: hours(-1).toISOString() },
-      { seq: 4, hash: rewritten[3]!.hash, at: hours(0).toISOString() },
-    ]);
-    expect(heads.get('req-2')).toEqual([{ seq: 1, hash: other[0]!.hash, at: hours(-2).toISOString() }]);
+describe('a manifest continuing its predecessor', () => {
+  const events = chain(5);
+  const old = chain(2, 'req-old', '2019-01-01T00:00:00.000Z');
+  const before = manifestAt(-1, null, [signedChain(events, [3, -2]), signedChain(old, [2, -30000])], { retentionDays: 2282 });
+  const next = (chains: SignedChain[], options: { retentionDays?: number | null; h?: number } = {}) => manifestAt(options.h ?? 0, before, chains, { retentionDays: options.retentionDays === undefined ? 2282 : options.retentionDays });
+
+  it.each<{ name: string; latest: TrustedCheckpoint; previous?: CheckpointCandidate; reason: string | undefined }>([
+    { name: 'carries every chain and appends new heads', latest: next([signedChain(events, [3, -2], [5, 0]), signedChain(old, [2, -30000])]), previous: before, reason: undefined },
+    { name: 'lets a chain past the retention go', latest: next([signedChain(events, [3, -2])]), previous: before, reason: undefined },
+    { name: 'drops a chain within the retention', latest: next([signedChain(old, [2, -30000])]), previous: before, reason: 'HISTORY_REWRITTEN' },
+    { name: 'replaces a signed head', latest: next([signedChain(rewrite(events, 2), [3, -2]), signedChain(old, [2, -30000])]), previous: before, reason: 'HISTORY_REWRITTEN' },
+    { name: 'restamps a signed head with a later time', latest: next([signedChain(events, [3, 0]), signedChain(old, [2, -30000])]), previous: before, reason: 'HISTORY_REWRITTEN' },
+    { name: 'shortens the retention to let chains go', latest: next([signedChain(events, [3, -2])], { retentionDays: 1 }), previous: before, reason: 'HISTORY_REWRITTEN' },
+    { name: 'names a predecessor that is not trusted', latest: next([signedChain(events, [3, -2])]), previous: { key: before.key, rejected: 'BAD_SIGNATURE' }, reason: 'BROKEN_LINK' },
+    { name: 'names a predecessor that is missing', latest: next([signedChain(events, [3, -2])]), previous: undefined, reason: 'BROKEN_LINK' },
+    { name: 'names a predecessor that is not earlier', latest: next([signedChain(events, [3, -2]), signedChain(old, [2, -30000])], { h: -1.5 }), previous: before, reason: 'BROKEN_LINK' },
+  ])('$name', ({ latest, previous, reason }) => {
+    expect(judgeLink(latest, previous)).toBe(reason);
   });
 });
 
 describe('what the next checkpoint states about a chain', () => {
   const events = chain(5);
-  // Events 2… rewritten and every later hash recomputed, as a careful forger would.
-  const rewritten = [events[0]!];
-  for (const { requestId: _r, seq: _s, prevHash: _p, hash: _h, ...input } of events.slice(1)) {
-    rewritten.push(chainEvent('req-1', rewritten.at(-1), { ...input, actor: 'staff:mallory' }));
-  }
-  const signedAt3 = [{ seq: 3, hash: events[2]!.hash, at: hours(-1).toISOString() }];
-  const previous = headOf(events, 3);
+  const rewritten = rewrite(events, 2);
+  const previous = signedChain(events, [3, -1]);
+  const at = NOW;
 
-  it.each<{ name: string; input: Omit<HeadDecisionInput, 'requestId'>; decision: unknown }>([
-    { name: 'a new chain: its recomputed head', input: { events, signed: [] }, decision: { kind: 'sign', head: headOf(events) } },
-    { name: 'a chain grown since the last checkpoint', input: { events, signed: signedAt3, previous }, decision: { kind: 'sign', head: headOf(events) } },
+  it.each<{ name: string; input: Omit<HeadDecisionInput, 'requestId' | 'at'>; decision: unknown }>([
+    { name: 'a new chain: its recomputed head', input: { events }, decision: { kind: 'sign', chain: signedChain(events, [5, 0]) } },
+    { name: 'a chain grown since the last checkpoint: a head appended', input: { events, previous }, decision: { kind: 'sign', chain: signedChain(events, [3, -1], [5, 0]) } },
+    { name: 'a chain unchanged since the last checkpoint: its history as it was', input: { events: events.slice(0, 3), previous }, decision: { kind: 'sign', chain: previous } },
     {
       name: 'a projection that lags: the head of the events, not the projection',
-      input: { events, signed: signedAt3, previous, projection: { lastSeq: 4, lastHash: events[3]!.hash } },
-      decision: { kind: 'sign', head: headOf(events) },
+      input: { events, previous, projection: { lastSeq: 4, lastHash: events[3]!.hash } },
+      decision: { kind: 'sign', chain: signedChain(events, [3, -1], [5, 0]) },
     },
     {
-      name: 'a chain rewritten with consistent hashes',
-      input: { events: rewritten, signed: signedAt3, previous, projection: { lastSeq: 5, lastHash: rewritten[4]!.hash } },
+      name: 'a chain rewritten with consistent hashes and projection',
+      input: { events: rewritten, previous, projection: { lastSeq: 5, lastHash: rewritten[4]!.hash } },
       decision: { kind: 'withhold', withheld: { requestId: 'req-1', seq: 3, problem: 'CHECKPOINT_MISMATCH' }, carried: previous },
     },
     {
       name: 'a chain cut back below its signed head',
-      input: { events: events.slice(0, 2), signed: signedAt3, previous },
+      input: { events: events.slice(0, 2), previous },
       decision: { kind: 'withhold', withheld: { requestId: 'req-1', seq: 3, problem: 'CHECKPOINT_MISMATCH' }, carried: previous },
     },
     {
       name: 'a chain deleted altogether',
-      input: { events: [], signed: signedAt3, previous },
+      input: { events: [], previous },
       decision: { kind: 'withhold', withheld: { requestId: 'req-1', seq: 1, problem: 'CHECKPOINT_MISMATCH' }, carried: previous },
     },
     {
       name: 'an event edited without recomputing, never signed before',
-      input: { events: [events[0]!, { ...events[1]!, actor: 'staff:mallory' as const }, ...events.slice(2)], signed: [] },
+      input: { events: [events[0]!, { ...events[1]!, actor: 'staff:mallory' as const }, ...events.slice(2)] },
       decision: { kind: 'withhold', withheld: { requestId: 'req-1', seq: 2, problem: 'HASH_MISMATCH' } },
     },
     {
       name: 'a projection claiming more events than the chain has',
-      input: { events, signed: [], projection: { lastSeq: 7, lastHash: sha('7') } },
+      input: { events, projection: { lastSeq: 7, lastHash: sha('7') } },
       decision: { kind: 'withhold', withheld: { requestId: 'req-1', seq: 6, problem: 'PROJECTION_MISMATCH' } },
     },
     {
-      name: 'heads signed in conflict (a later checkpoint believed a rewrite)',
-      input: { events, signed: [...signedAt3, { seq: 5, hash: rewritten[4]!.hash, at: hours(0).toISOString() }], previous: headOf(rewritten) },
-      decision: { kind: 'withhold', withheld: { requestId: 'req-1', seq: 5, problem: 'CHECKPOINT_MISMATCH' }, carried: headOf(rewritten) },
+      name: 'a history that signed two heads for one event (a signer once believed a rewrite)',
+      input: { events, previous: { ...previous, heads: [...previous.heads, { seq: 5, hash: rewritten[4]!.hash, at: iso(-0.5) }] } },
+      decision: { kind: 'withhold', withheld: { requestId: 'req-1', seq: 5, problem: 'CHECKPOINT_MISMATCH' }, carried: { ...previous, heads: [...previous.heads, { seq: 5, hash: rewritten[4]!.hash, at: iso(-0.5) }] } },
     },
-    { name: 'a creation that never wrote its first event', input: { events: [], signed: [] }, decision: { kind: 'empty' } },
+    { name: 'a creation that never wrote its first event', input: { events: [] }, decision: { kind: 'empty' } },
     {
       name: 'a chain past its retention, deleted by the store',
-      input: { events: [], signed: signedAt3, previous, expiredBefore: new Date('2026-02-01T00:00:00Z') },
+      input: { events: [], previous, expiredBefore: new Date('2026-02-01T00:00:00Z') },
       decision: { kind: 'expired' },
     },
     {
       name: 'a chain within its retention, deleted',
-      input: { events: [], signed: signedAt3, previous, expiredBefore: new Date('2025-01-01T00:00:00Z') },
+      input: { events: [], previous, expiredBefore: new Date('2025-01-01T00:00:00Z') },
       decision: { kind: 'withhold', withheld: { requestId: 'req-1', seq: 1, problem: 'CHECKPOINT_MISMATCH' }, carried: previous },
     },
   ])('$name', ({ input, decision }) => {
-    expect(decideChainHead({ requestId: 'req-1', ...input })).toEqual(decision);
+    expect(decideChainHead({ requestId: 'req-1', at, ...input })).toEqual(decision);
   });
 
   it('judges retention by the signed first-event time, not by one rewritten into the chain', () => {
     const backdated = chain(5, 'req-1', '2001-01-01T00:00:00.000Z');
-    const decision = decideChainHead({ requestId: 'req-1', events: backdated, signed: signedAt3, previous, expiredBefore: new Date('2020-01-01T00:00:00Z') });
+    const decision = decideChainHead({ requestId: 'req-1', at, events: backdated, previous, expiredBefore: new Date('2020-01-01T00:00:00Z') });
     expect(decision).toMatchObject({ kind: 'withhold', withheld: { problem: 'CHECKPOINT_MISMATCH' } });
   });
 });
 
 describe('manifests', () => {
-  it('list heads and withheld chains in request-id order and count the heads', () => {
-    const m = buildManifest(
-      NOW,
-      null,
-      [
-        { requestId: 'b', lastSeq: 1, lastHash: sha('b'), firstAt: NOW.toISOString() },
-        { requestId: 'a', lastSeq: 2, lastHash: sha('a'), firstAt: NOW.toISOString() },
-      ],
-      [
-        { requestId: 'z', seq: 1, problem: 'HASH_MISMATCH' },
-        { requestId: 'c', seq: 3, problem: 'CHECKPOINT_MISMATCH' },
-      ],
-    );
-    expect(m).toMatchObject({ v: 2, at: NOW.toISOString(), prev: null, count: 2 });
-    expect(m.heads.map((h) => h.requestId)).toEqual(['a', 'b']);
+  it('list chains and withheld chains in request-id order and count the chains', () => {
+    const one = (id: string) => ({ requestId: id, firstAt: iso(0), heads: [{ seq: 1, hash: sha('a'), at: iso(0) }] });
+    const m = buildManifest(NOW, null, [one('b'), one('a')], [
+      { requestId: 'z', seq: 1, problem: 'HASH_MISMATCH' },
+      { requestId: 'c', seq: 3, problem: 'CHECKPOINT_MISMATCH' },
+    ]);
+    expect(m).toMatchObject({ v: 2, at: NOW.toISOString(), prev: null, retentionDays: null, count: 2 });
+    expect(m.chains.map((h) => h.requestId)).toEqual(['a', 'b']);
     expect(m.withheld.map((w) => w.requestId)).toEqual(['c', 'z']);
   });
 });

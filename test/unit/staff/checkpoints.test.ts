@@ -68,10 +68,11 @@ describe('signing checkpoints', () => {
       v: 2,
       at: NOW,
       prev: null,
+      retentionDays: null,
       count: 2,
-      heads: [
-        { requestId: 'req-1', lastSeq: 6, lastHash: events('req-1')[5]!.hash, firstAt: events('req-1')[0]!.at },
-        { requestId: 'req-2', lastSeq: 2, lastHash: events('req-2')[1]!.hash, firstAt: events('req-2')[0]!.at },
+      chains: [
+        { requestId: 'req-1', firstAt: events('req-1')[0]!.at, heads: [{ seq: 6, hash: events('req-1')[5]!.hash, at: NOW }] },
+        { requestId: 'req-2', firstAt: events('req-2')[0]!.at, heads: [{ seq: 2, hash: events('req-2')[1]!.hash, at: NOW }] },
       ],
       withheld: [],
     });
@@ -92,13 +93,13 @@ describe('signing checkpoints', () => {
     store.requests.set('req-1', { ...r, lastSeq: 5, lastHash: events[4]!.hash });
     store.seed([]); // the listing reads the projection afresh
     const written = await sign();
-    expect((await manifestOf(written.key)).heads[0]).toMatchObject({ requestId: 'req-1', lastSeq: 6, lastHash: events[5]!.hash });
+    expect((await manifestOf(written.key)).chains[0]).toMatchObject({ requestId: 'req-1', heads: [{ seq: 6, hash: events[5]!.hash }] });
   });
 
   it('refuses to sign a chain rewritten with consistent hashes and projection, signs the others, and names it', async () => {
     const { store, writer, logs, sign, manifestOf } = await setup();
     const first = await sign(0);
-    const before = (await manifestOf(first.key)).heads[0]!;
+    const before = (await manifestOf(first.key)).chains[0]!;
     rewrite(store, 'req-1', 3, (e) => ({ ...e.details, actor: 'staff:mallory' }));
     await store.appendEvent('req-2', () => ({ event: { type: 'REQUEST_EXPIRED', at: NOW, actor: 'system:test', attempt: 0, status: 'EXPIRED', details: {} } }));
 
@@ -107,7 +108,7 @@ describe('signing checkpoints', () => {
     await expect(outcome).rejects.toMatchObject({ name: 'ChainTamperedError', requestIds: ['req-1'], checkpointKey: checkpointKey(at(1)) });
     expect(writer.objects.has(checkpointKey(at(1)))).toBe(true);
     const second = await manifestOf(checkpointKey(at(1)));
-    expect(second.heads).toEqual([before, expect.objectContaining({ requestId: 'req-2', lastSeq: 3 })]);
+    expect(second.chains).toEqual([before, expect.objectContaining({ requestId: 'req-2', heads: [expect.objectContaining({ seq: 2 }), expect.objectContaining({ seq: 3, at: at(1).toISOString() })] })]);
     expect(second.withheld).toEqual([{ requestId: 'req-1', seq: 6, problem: 'CHECKPOINT_MISMATCH' }]);
     const error = logs.find((l) => l.level === 'error')!;
     expect(error).toMatchObject({ key: checkpointKey(at(1)), requestIds: ['req-1'], problems: ['req-1#6:CHECKPOINT_MISMATCH'] });
@@ -165,7 +166,7 @@ describe('signing checkpoints', () => {
     await expect(sign(1)).rejects.toMatchObject({ name: 'ChainTamperedError', requestIds: ['req-1'] });
     const manifest = await manifestOf(checkpointKey(at(1)));
     expect(manifest.withheld).toEqual([withheld]);
-    expect(manifest.heads.find((h) => h.requestId === 'req-1')).toEqual((await manifestOf(first.key)).heads[0]);
+    expect(manifest.chains.find((h) => h.requestId === 'req-1')).toEqual((await manifestOf(first.key)).chains[0]);
   });
 
   it('refuses a chain broken in itself even when no checkpoint signed it before', async () => {
@@ -174,7 +175,7 @@ describe('signing checkpoints', () => {
     events[1] = { ...events[1]!, details: { forged: true } };
     await expect(sign(0)).rejects.toMatchObject({ name: 'ChainTamperedError', requestIds: ['req-2'] });
     const manifest = await manifestOf(checkpointKey(at(0)));
-    expect(manifest.heads.map((h) => h.requestId)).toEqual(['req-1']);
+    expect(manifest.chains.map((h) => h.requestId)).toEqual(['req-1']);
     expect(manifest.withheld).toEqual([{ requestId: 'req-2', seq: 2, problem: 'HASH_MISMATCH' }]);
   });
 
@@ -186,7 +187,9 @@ describe('signing checkpoints', () => {
     store.requests.delete('req-old');
     store.seed([]);
     const written = await sign(1, { expireAfterDays: 2190 + 92 });
-    expect((await manifestOf(written.key)).heads.map((h) => h.requestId)).toEqual(['req-1', 'req-2']);
+    const manifest = await manifestOf(written.key);
+    expect(manifest.chains.map((h) => h.requestId)).toEqual(['req-1', 'req-2']);
+    expect(manifest.retentionDays).toBe(2190 + 92);
   });
 
   it('refuses to sign when the clock is not past the latest checkpoint', async () => {
@@ -241,22 +244,27 @@ describe('the chain check of a request', () => {
     expect(detail.chain).toMatchObject({ ok: false, verdict: 'BROKEN', firstBad: { seq: 6, problem: 'CHECKPOINT_MISMATCH' } });
   });
 
-  it('compares each event with the earliest checkpoint covering it, even when a later one vouches for a rewrite', async () => {
-    const { store, writer, signer, deps, sign } = await setup();
+  it.each([
+    { name: 'adds the rewritten head to the signed history', keepHistory: true, ignored: 0 },
+    { name: 'replaces the signed history with the rewritten head', keepHistory: false, ignored: 1 },
+  ])('compares each event with the earliest checkpoint covering it, even when a later checkpoint $name', async ({ keepHistory, ignored }) => {
+    const { store, writer, signer, deps, sign, manifestOf } = await setup();
     const first = await sign(0);
     rewrite(store, 'req-1', 3, (e) => ({ ...e.details, note: 'rewritten' }));
     // A later checkpoint that believed the rewritten chain (as a signer trusting the projection did), properly linked.
     const events = store.events.get('req-1')!;
+    const signedBefore = (await manifestOf(first.key)).chains;
+    const forgedHead = { seq: 6, hash: events[5]!.hash, at: at(1).toISOString() };
     const trusting = buildManifest(
       at(1),
       { key: first.key, sha256: checkpointSha256(writer.objects.get(first.key)!) },
-      [{ requestId: 'req-1', lastSeq: 6, lastHash: events[5]!.hash, firstAt: events[0]!.at }],
+      signedBefore.map((c) => (c.requestId !== 'req-1' ? c : { ...c, heads: keepHistory ? [...c.heads, forgedHead] : [forgedHead] })),
       [],
     );
     writer.objects.set(checkpointKey(at(1)), await signer.sign({ ...trusting }));
     deps.clock.set(at(2));
     const detail = await getRequestDetail(deps, 'req-1');
-    expect(detail.chain).toMatchObject({ ok: false, verdict: 'BROKEN', firstBad: { seq: 6, problem: 'CHECKPOINT_MISMATCH', checkpointAt: NOW } });
+    expect(detail.chain).toMatchObject({ ok: false, verdict: 'BROKEN', firstBad: { seq: 6, problem: 'CHECKPOINT_MISMATCH', checkpointAt: NOW }, checkpoint: { ignoredObjects: ignored } });
   });
 
   it('reports a chain cut back below the checkpointed head', async () => {
