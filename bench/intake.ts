@@ -18,6 +18,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoAdapters } from '../functions/commons/dynamo/adapters';
 import { systemClock } from '../functions/domain/ports';
 import { deriveKeys } from '../functions/domain/subject';
+import { RECEIPT_JWS_TYPE } from '../functions/domain/checkpoints';
 import { createLocalSigner } from '../functions/intake/receipts';
 import { submitRequest, type IntakeDeps } from '../functions/intake/use-cases';
 import { ensureAuditTable, startLocalDynamo } from '../infra/local/local-dynamo';
@@ -154,7 +155,7 @@ export async function intakeBreakdown(ctx: BenchContext): Promise<Row[]> {
     const deps: IntakeDeps = {
       ...createDynamoAdapters({ client: dynamo.client, tableName: 'bench' }),
       mailer: { send: async () => ({ messageId: 'bench' }) },
-      signer: createLocalSigner(secrets.signingKey),
+      signer: createLocalSigner(secrets.receiptSigningKey, RECEIPT_JWS_TYPE),
       workflow: { startErasure: async () => ({ started: true, executionId: 'x' }), isRunning: async () => false, executionState: async () => 'NONE', redrive: async () => undefined } as never,
       clock: systemClock,
       subjectKeys: deriveKeys(secrets.subjectSecret),

@@ -24,6 +24,7 @@ import type { PollPolicy } from '../functions/domain/polling';
 import type { Clock } from '../functions/domain/ports';
 import { deriveKeys } from '../functions/domain/subject';
 import { submitOnBehalf, type IntakeDeps } from '../functions/intake/use-cases';
+import { CHECKPOINT_JWS_TYPE, RECEIPT_JWS_TYPE } from '../functions/domain/checkpoints';
 import { createLocalSigner } from '../functions/intake/receipts';
 import { FUNCTION_SPECS } from '../infra/constructs/functions';
 import { ensureAuditTable, startLocalDynamo } from '../infra/local/local-dynamo';
@@ -132,7 +133,8 @@ async function harness(): Promise<Harness> {
   const linkKey = new TextEncoder().encode(secrets.linkKey);
   const adapters = createDynamoAdapters({ client: dynamo.client, tableName: 'bench', clock });
   const mailer = { send: async () => ({ messageId: 'bench' }) };
-  const signer = createLocalSigner(secrets.signingKey);
+  const signer = createLocalSigner(secrets.receiptSigningKey, RECEIPT_JWS_TYPE);
+  const checkpointSigner = createLocalSigner(secrets.checkpointSigningKey, CHECKPOINT_JWS_TYPE);
   const definition = stateMachineDefinitionFrom(synthesizeTemplate());
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
   let subjects = 0;
@@ -146,9 +148,9 @@ async function harness(): Promise<Harness> {
         ...adapters,
         kore,
         mailer,
-        signer,
+        receiptSigner: signer,
+        checkpointSigner,
         workflow: workflow as never,
-        checkpointWriter: {} as never,
         staffAuth: {} as never,
         clock,
         subjectKeys,

@@ -1,4 +1,9 @@
-/** Schedule: signs the heads of all audit chains into the Object Lock bucket. */
+/**
+ * Schedule: signs the heads of all audit chains, recomputed from their events, into the Object
+ * Lock bucket. A chain that no longer extends its signed head is withheld (logged by request id)
+ * and the run fails with ChainTamperedError after writing the checkpoint, which raises this
+ * function's error alarm.
+ */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { awsApplication } from './commons/aws-application';
@@ -6,6 +11,6 @@ import { logger } from './commons/logger';
 
 export const handler = middy(async () => {
   const written = await (await awsApplication('sign-checkpoints')).signCheckpoints();
-  logger.info('checkpoint signed', { key: written.key, chains: written.count });
+  logger.info('checkpoint signed', { key: written.key, chains: written.count, prev: written.prev });
   return written;
 }).use(injectLambdaContext(logger));

@@ -14,6 +14,8 @@ import { createPublicApi } from '../intake/public-api-app';
 import { createAuditApi, type AuditApi } from '../staff/audit-api-app';
 import { withSessionRevocations, type StaffAuthenticator } from '../staff/auth';
 import { createCheckpointReader, signCheckpoints, type CheckpointWriter } from '../staff/checkpoints';
+import { ConfigurationError } from './config';
+import { RETENTION_MARGIN_DAYS } from './dynamo/audit-store';
 import { createConsole } from '../staff/console-app';
 import { createOpsApi } from '../staff/ops-api-app';
 import { silentLogger, staffLoggerOver } from '../staff/http';
@@ -31,9 +33,18 @@ import type { SiteInfo } from '../intake/notices';
 export interface ApplicationAdapters extends DynamoAdapters {
   kore: KorePlatform;
   mailer: Mailer;
-  signer: Signer;
+  /** Signs erasure receipts (typ `erasure-receipt+jws`) with the receipt key, and only those. */
+  receiptSigner: Signer;
+  /**
+   * The checkpoint key (typ `audit-checkpoint+jws`): signs checkpoints where this runtime may, and
+   * verifies them everywhere the chain is checked.
+   */
+  checkpointSigner: Signer;
   workflow: WorkflowStarter;
-  checkpointWriter: CheckpointWriter;
+  /** The checkpoint store; absent where none is configured (chain checks then say so). */
+  checkpointWriter?: CheckpointWriter;
+  /** Record retention (days) of the store's TTL: chains past it are no longer checkpointed. */
+  recordRetentionDays?: number;
   staffAuth: StaffAuthenticator;
   clock: Clock;
   subjectKeys: SubjectKeys;
@@ -75,7 +86,7 @@ export function composeApplication(a: ApplicationAdapters): Application {
     tokens: a.tokens,
     rateLimiter: a.rateLimiter,
     mailer: a.mailer,
-    signer: a.signer,
+    signer: a.receiptSigner,
     snapshots: a.snapshots,
     workflow: a.workflow,
     clock: a.clock,
@@ -106,12 +117,14 @@ export function composeApplication(a: ApplicationAdapters): Application {
   const refresh = () => refreshRolesSnapshot({ kore: a.kore, snapshots: a.snapshots, subjectKeys: a.subjectKeys, clock: a.clock });
   // The HTTP parts are built on first use: a function only touches the keys and adapters of what
   // it serves (sign-checkpoints, which holds no app secret, never builds the staff apps).
-  const auditDeps = once(() => ({
-    store: a.store,
-    clock: a.clock,
-    subjectHashKey: a.subjectKeys.hmacKey,
-    checkpoints: createCheckpointReader({ writer: a.checkpointWriter, signer: a.signer }),
-  }));
+  const checkpointWriter = a.checkpointWriter;
+  const checkpoints = once(() =>
+    checkpointWriter ? createCheckpointReader({ store: checkpointWriter, verifier: a.checkpointSigner, clock: a.clock, ...(a.log ? { log: a.log } : {}) }) : undefined,
+  );
+  const auditDeps = once(() => {
+    const reader = checkpoints();
+    return { store: a.store, clock: a.clock, subjectHashKey: a.subjectKeys.hmacKey, ...(reader ? { checkpoints: reader } : {}) };
+  });
   // Every staff route refuses a signed-out session, and logs its failures and actions.
   const staffAuth = once(() => withSessionRevocations(a.staffAuth, a.sessionRevocations));
   const staffLogger = a.log ? staffLoggerOver(a.log) : silentLogger;
@@ -186,7 +199,20 @@ export function composeApplication(a: ApplicationAdapters): Application {
         ...(a.log ? { log: (message: string, fields: Record<string, unknown>) => a.log!({ level: 'warn', message, ...fields }) } : {}),
       }),
     refreshRolesSnapshot: refresh,
-    signCheckpoints: () => signCheckpoints({ store: a.store, signer: a.signer, writer: a.checkpointWriter }, a.clock.now()),
+    signCheckpoints: async () => {
+      if (!checkpointWriter || !checkpoints()) throw new ConfigurationError('This function is not configured for checkpoints (CHECKPOINT_BUCKET)');
+      return signCheckpoints(
+        {
+          store: a.store,
+          signer: a.checkpointSigner,
+          writer: checkpointWriter,
+          reader: checkpoints()!,
+          ...(a.recordRetentionDays !== undefined ? { expireAfterDays: a.recordRetentionDays + RETENTION_MARGIN_DAYS } : {}),
+          ...(a.log ? { log: a.log } : {}),
+        },
+        a.clock.now(),
+      );
+    },
     runCanary: (canary) =>
       runCanary({ store: a.store, claims: a.claims, workflow: a.workflow, clock: a.clock, subjectKeys: a.subjectKeys, canaryUserId: canary.userId, canaryBotIds: canary.botIds }),
   };

@@ -11,6 +11,7 @@
 import { createRemoteJWKSet } from 'jose';
 import type { KorePlatform } from '../domain/kore';
 import { systemClock, type Mailer, type Signer, type WorkflowStarter } from '../domain/ports';
+import { CHECKPOINT_JWS_TYPE, RECEIPT_JWS_TYPE } from '../domain/checkpoints';
 import { deriveKeys } from '../domain/subject';
 import type { StaffAuthenticator } from '../staff/auth';
 import { createStaffAuthenticator, DEFAULT_MAX_TOKEN_AGE_SECONDS } from '../staff/auth';
@@ -69,6 +70,7 @@ function parseKoreCredentials(value: unknown): { clientId: string; clientSecret:
 }
 
 const documentClient = createDocumentClient();
+let kmsClient: import('@aws-sdk/client-kms').KMSClient | undefined;
 let secretsClient: import('@aws-sdk/client-secrets-manager').SecretsManagerClient | undefined;
 
 async function secrets() {
@@ -129,14 +131,19 @@ export async function buildAwsApplication(env: Env, capabilities: readonly Capab
     mailer = new SesMailer({ client: new SESv2Client({}), from: mailFrom });
   }
 
-  let signer: Signer = unavailable('signing (SIGNING_KEY_ID)');
-  const signingKeyId = getOptionalStringFromEnv('SIGNING_KEY_ID', env);
-  if (signingKeyId) {
+  // Two keys, each signing one kind of object with its own JWS typ; IAM decides who may sign with
+  // which (kms:Sign) and who may only read the public half (GetPublicKey).
+  const kmsSigner = async (keyId: string, typ: string): Promise<Signer> => {
     const [{ KMSClient }, { KmsSigner }] = await Promise.all([import('@aws-sdk/client-kms'), import('./aws/kms-signer')]);
-    signer = new KmsSigner({ client: new KMSClient({}), keyId: signingKeyId });
-  }
+    kmsClient ??= new KMSClient({});
+    return new KmsSigner({ client: kmsClient, keyId, typ });
+  };
+  const receiptKeyId = getOptionalStringFromEnv('RECEIPT_SIGNING_KEY_ID', env);
+  const receiptSigner = receiptKeyId ? await kmsSigner(receiptKeyId, RECEIPT_JWS_TYPE) : unavailable<Signer>('receipt signing (RECEIPT_SIGNING_KEY_ID)');
+  const checkpointKeyId = getOptionalStringFromEnv('CHECKPOINT_SIGNING_KEY_ID', env);
+  const checkpointSigner = checkpointKeyId ? await kmsSigner(checkpointKeyId, CHECKPOINT_JWS_TYPE) : unavailable<Signer>('checkpoint keys (CHECKPOINT_SIGNING_KEY_ID)');
 
-  let checkpointWriter: CheckpointWriter = unavailable('checkpoints (CHECKPOINT_BUCKET)');
+  let checkpointWriter: CheckpointWriter | undefined;
   const bucket = getOptionalStringFromEnv('CHECKPOINT_BUCKET', env);
   if (bucket) {
     const [{ S3Client }, { S3CheckpointWriter }] = await Promise.all([import('@aws-sdk/client-s3'), import('./aws/s3-checkpoints')]);
@@ -163,13 +170,16 @@ export async function buildAwsApplication(env: Env, capabilities: readonly Capab
     });
   }
 
+  const recordRetentionDays = getNumberFromEnv('RECORD_RETENTION_DAYS', 2190, env, { min: 1 });
   return composeApplication({
-    ...createDynamoAdapters({ client: documentClient, tableName, clock, retentionDays: getNumberFromEnv('RECORD_RETENTION_DAYS', 2190, env, { min: 1 }) }),
+    ...createDynamoAdapters({ client: documentClient, tableName, clock, retentionDays: recordRetentionDays }),
     kore,
     mailer,
-    signer,
+    receiptSigner,
+    checkpointSigner,
     workflow,
-    checkpointWriter,
+    ...(checkpointWriter ? { checkpointWriter } : {}),
+    recordRetentionDays,
     staffAuth,
     clock,
     subjectKeys,

@@ -37,10 +37,10 @@ export const CAPABILITY_VARIABLES = {
   appSecret: ['APP_SECRET_ARN'],
   /** The Kore.ai platform: its host and the app credentials (Secrets Manager). */
   kore: ['KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN'],
-  /** The KMS key that signs receipts and checkpoints (or only verifies them). */
-  signing: ['SIGNING_KEY_ID'],
-  /** The Object Lock bucket of signed checkpoints. */
-  checkpoints: ['CHECKPOINT_BUCKET'],
+  /** The KMS key that signs erasure receipts (never checkpoints). */
+  receipts: ['RECEIPT_SIGNING_KEY_ID'],
+  /** The Object Lock bucket of signed checkpoints and the checkpoint key (verify; sign for sign-checkpoints only). */
+  checkpoints: ['CHECKPOINT_BUCKET', 'CHECKPOINT_SIGNING_KEY_ID'],
   /** The erasure state machine (start, describe, redrive). */
   workflow: ['STATE_MACHINE_ARN'],
   /** The issuer of staff tokens. */
@@ -61,17 +61,17 @@ export type Capability = keyof typeof CAPABILITY_VARIABLES;
  * instead of holding the Kore.ai credentials and batch-writing the table themselves.
  */
 export const FUNCTION_CAPABILITIES: Readonly<Record<FunctionName, readonly Capability[]>> = {
-  'public-api': ['table', 'appSecret', 'signing', 'workflow', 'links'],
-  'audit-api': ['table', 'appSecret', 'signing', 'checkpoints', 'staff'],
-  'ops-api': ['table', 'appSecret', 'signing', 'checkpoints', 'workflow', 'staff', 'links', 'rolesRefresh'],
-  console: ['table', 'appSecret', 'signing', 'checkpoints', 'workflow', 'staff', 'links', 'rolesRefresh'],
+  'public-api': ['table', 'appSecret', 'receipts', 'workflow', 'links'],
+  'audit-api': ['table', 'appSecret', 'checkpoints', 'staff'],
+  'ops-api': ['table', 'appSecret', 'checkpoints', 'workflow', 'staff', 'links', 'rolesRefresh'],
+  console: ['table', 'appSecret', 'checkpoints', 'workflow', 'staff', 'links', 'rolesRefresh'],
   'submit-erasure': ['table', 'appSecret', 'kore'],
   'check-erasure-status': ['table', 'appSecret', 'kore'],
   'record-outcome': ['table', 'appSecret', 'links'],
   'refresh-roles-snapshot': ['table', 'appSecret', 'kore'],
   'sweep-requests': ['table', 'appSecret', 'workflow', 'links'],
   'run-canary': ['table', 'appSecret', 'workflow', 'canary'],
-  'sign-checkpoints': ['table', 'signing', 'checkpoints'],
+  'sign-checkpoints': ['table', 'checkpoints'],
 };
 
 /** The variables a function's declared capabilities require, sorted. */

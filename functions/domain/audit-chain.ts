@@ -62,42 +62,69 @@ export interface ChainVerification {
   checked: number;
   /** Hash of the last event (the chain head), or the genesis hash when empty. */
   headHash: string;
-  /** The first event that does not fit, when not ok. */
-  firstBad?: { seq: number; index: number; problem: ChainProblem };
+  /**
+   * The first event that does not fit, when not ok. `checkpointAt` names the signed checkpoint the
+   * event failed against (CHECKPOINT_MISMATCH), when that checkpoint carries its time.
+   */
+  firstBad?: { seq: number; index: number; problem: ChainProblem; checkpointAt?: string };
 }
 
 /** An externally signed statement of a chain's head at some point in time. */
 export interface ChainCheckpoint {
   seq: number;
   hash: string;
+  /** When the checkpoint that first stated this head was signed. */
+  at?: string;
 }
 
 /**
  * Recomputes a chain in the order given (stored order, by sequence number).
  * Detects: an edited event (HASH_MISMATCH), a deleted or inserted one (SEQUENCE_GAP or
- * PREV_HASH_MISMATCH), a reordering (SEQUENCE_GAP), an event of another request, and — given a
- * checkpoint — a chain rewritten with consistent hashes after the checkpoint was signed.
+ * PREV_HASH_MISMATCH), a reordering (SEQUENCE_GAP), an event of another request, and — given
+ * checkpoints — a chain rewritten with consistent hashes after a checkpoint was signed
+ * (CHECKPOINT_MISMATCH), or cut back below one.
+ *
+ * Every checkpoint given is compared, not only the newest: a head signed early pins every event up
+ * to it, so a rewrite that a later (mistaken or forged) checkpoint vouches for is still caught by
+ * the earliest checkpoint covering the rewritten event. Pass them oldest first; the first mismatch
+ * in chain order is reported, against the earliest checkpoint at that position.
  */
-export function verifyChain(requestId: string, events: readonly AuditEvent[], checkpoint?: ChainCheckpoint): ChainVerification {
+export function verifyChain(
+  requestId: string,
+  events: readonly AuditEvent[],
+  checkpoints?: ChainCheckpoint | readonly ChainCheckpoint[],
+): ChainVerification {
+  const list: readonly ChainCheckpoint[] = checkpoints === undefined ? [] : Array.isArray(checkpoints) ? checkpoints : [checkpoints as ChainCheckpoint];
+  const bySeq = new Map<number, ChainCheckpoint[]>();
+  for (const c of list) bySeq.set(c.seq, [...(bySeq.get(c.seq) ?? []), c]);
+  const at = (c: ChainCheckpoint) => (c.at !== undefined ? { checkpointAt: c.at } : {});
+
   let prevHash = GENESIS_HASH;
   for (let index = 0; index < events.length; index++) {
     const event = events[index]!;
-    const bad = (problem: ChainProblem): ChainVerification => ({
+    const bad = (problem: ChainProblem, extra: { checkpointAt?: string } = {}): ChainVerification => ({
       ok: false,
       checked: index,
       headHash: prevHash,
-      firstBad: { seq: event.seq, index, problem },
+      firstBad: { seq: event.seq, index, problem, ...extra },
     });
     if (event.requestId !== requestId) return bad('WRONG_REQUEST');
     if (event.seq !== index + 1) return bad('SEQUENCE_GAP');
     if (event.prevHash !== prevHash) return bad('PREV_HASH_MISMATCH');
     if (computeEventHash(prevHash, event) !== event.hash) return bad('HASH_MISMATCH');
-    if (checkpoint && checkpoint.seq === event.seq && checkpoint.hash !== event.hash) return bad('CHECKPOINT_MISMATCH');
+    const differing = (bySeq.get(event.seq) ?? []).find((c) => c.hash !== event.hash);
+    if (differing) return bad('CHECKPOINT_MISMATCH', at(differing));
     prevHash = event.hash;
   }
-  if (checkpoint && checkpoint.seq > events.length) {
-    // Events the checkpoint vouched for are gone: the chain was cut back.
-    return { ok: false, checked: events.length, headHash: prevHash, firstBad: { seq: events.length + 1, index: events.length, problem: 'CHECKPOINT_MISMATCH' } };
+  const beyond = list.filter((c) => c.seq > events.length);
+  if (beyond.length > 0) {
+    // Events a checkpoint vouched for are gone: the chain was cut back.
+    return {
+      ok: false,
+      checked: events.length,
+      headHash: prevHash,
+      firstBad: { seq: events.length + 1, index: events.length, problem: 'CHECKPOINT_MISMATCH', ...at(beyond[0]!) },
+    };
   }
   return { ok: true, checked: events.length, headHash: prevHash };
 }

@@ -60,3 +60,19 @@ export class InvalidCursorError extends DomainError {
     this.name = 'InvalidCursorError';
   }
 }
+
+/**
+ * Checkpoint signing found chains that no longer fit what was signed before (or their own hashes)
+ * and withheld them: the checkpoint was written for every other chain, these keep their last
+ * signed head and are named in the manifest's `withheld`. Thrown after the write, so the scheduled
+ * run fails and raises the signing function's error alarm. Carries request ids only.
+ */
+export class ChainTamperedError extends DomainError {
+  constructor(
+    readonly requestIds: readonly string[],
+    readonly checkpointKey: string,
+  ) {
+    super(`${requestIds.length} audit chain(s) withheld from checkpoint ${checkpointKey}: they no longer extend their signed heads`);
+    this.name = 'ChainTamperedError';
+  }
+}

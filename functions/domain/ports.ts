@@ -129,11 +129,17 @@ export interface Mailer {
   send(mail: OutgoingMail): Promise<{ messageId: string }>;
 }
 
-/** Signs and verifies compact JWS (receipts, checkpoints): KMS in AWS, a local key pair locally. */
+/**
+ * Signs compact JWS of one kind with its own key: KMS in AWS, a local key pair locally. Receipts and
+ * checkpoints each have their signer (separate keys, distinct `typ`), so whoever may sign one can
+ * never sign the other, and verifiers check the `typ` as well as the key.
+ */
 export interface Signer {
   /** Key id and algorithm published with the public key. */
   readonly keyId: string;
   readonly alg: 'ES256' | 'EdDSA';
+  /** The JWS `typ` header of every signature (`erasure-receipt+jws`, `audit-checkpoint+jws`). */
+  readonly typ: string;
   sign(payload: Record<string, unknown>): Promise<string>;
   /** The public key as a JWK, for auditors. */
   publicJwk(): Promise<Record<string, unknown>>;

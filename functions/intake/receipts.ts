@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, compactVerify, CompactSign, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { RECEIPT_JWS_TYPE } from '../domain/checkpoints';
 import { DomainError } from '../domain/errors';
 import type { AuditEvent, ErasureRequest } from '../domain/model';
 import type { Signer } from '../domain/ports';
@@ -130,20 +131,25 @@ export async function receiptFor(signer: Signer, request: ErasureRequest, timeli
 }
 
 /**
- * Verifies a receipt with the signer's public key (what an auditor does): the signature, the
- * algorithm (ES256 or EdDSA only) and that the payload is a receipt of ours.
+ * Verifies a receipt with the receipt key's public half (what an auditor does): the signature, the
+ * algorithm (ES256 or EdDSA only), the JWS `typ` (`erasure-receipt+jws`, so a checkpoint or any
+ * other JWS never passes) and that the payload is a receipt of ours.
  * @throws ReceiptInvalidError when any of that fails.
  */
 export async function verifyReceipt(jws: string, publicJwk: Record<string, unknown>): Promise<ReceiptClaims> {
   let payload: Uint8Array;
+  let typ: unknown;
   try {
     const jwk = publicJwk as JWK;
     const alg = typeof jwk.alg === 'string' ? jwk.alg : jwk.crv === 'Ed25519' ? 'EdDSA' : 'ES256';
     const key = await importJWK({ ...jwk, d: undefined }, alg);
-    ({ payload } = await compactVerify(jws, key, { algorithms: ['ES256', 'EdDSA'] }));
+    let protectedHeader: { typ?: unknown };
+    ({ payload, protectedHeader } = await compactVerify(jws, key, { algorithms: ['ES256', 'EdDSA'] }));
+    typ = protectedHeader.typ;
   } catch (cause) {
     throw new ReceiptInvalidError('The receipt signature does not verify with this key', { cause });
   }
+  if (typ !== RECEIPT_JWS_TYPE) throw new ReceiptInvalidError('The signed object is not a receipt (wrong JWS typ)');
   let claims: unknown;
   try {
     claims = JSON.parse(new TextDecoder().decode(payload));
@@ -168,10 +174,12 @@ export async function generateLocalSigningKey(): Promise<{ privateJwk: JWK; publ
 
 /**
  * A `Signer` over a local ES256 private JWK (development, tests, the local runtime). Headers
- * carry `alg`, `kid` and `typ: JWT`.
- * @throws TypeError (async, from `sign`) when the JWK is not an EC P-256 private key.
+ * carry `alg`, `kid` and `typ` — the kind of object this key signs (`RECEIPT_JWS_TYPE` or
+ * `CHECKPOINT_JWS_TYPE`); give each kind its own key.
+ * @throws TypeError when the JWK is not an EC P-256 private key or `typ` is empty.
  */
-export function createLocalSigner(privateJwk: JWK): Signer {
+export function createLocalSigner(privateJwk: JWK, typ: string): Signer {
+  if (!typ) throw new TypeError('A local signer needs the JWS typ of what it signs');
   if (privateJwk.kty !== 'EC' || privateJwk.crv !== 'P-256' || typeof privateJwk.d !== 'string') {
     throw new TypeError('The local signing key must be an EC P-256 private JWK');
   }
@@ -181,9 +189,10 @@ export function createLocalSigner(privateJwk: JWK): Signer {
   return {
     keyId: kid,
     alg: 'ES256',
+    typ,
     async sign(payload) {
       const bytes = new TextEncoder().encode(JSON.stringify(payload));
-      return new CompactSign(bytes).setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' }).sign(await keyPromise);
+      return new CompactSign(bytes).setProtectedHeader({ alg: 'ES256', kid, typ }).sign(await keyPromise);
     },
     async publicJwk() {
       return { ...pub, kid, alg: 'ES256', use: 'sig' };

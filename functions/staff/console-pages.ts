@@ -20,7 +20,7 @@ th,td{border:1px solid #d5d9de;padding:.3rem .5rem;text-align:left;vertical-alig
 th{background:#eef1f4}
 .cards{display:flex;gap:.6rem;flex-wrap:wrap}.card{background:#fff;border:1px solid #d5d9de;padding:.5rem .8rem;min-width:7rem}
 .card b{display:block;font-size:1.3em}
-.ok{color:#116329}.bad{color:#a40e26;font-weight:bold}.flash{background:#dafbe1;border:1px solid #116329;padding:.5rem}
+.ok{color:#116329}.bad{color:#a40e26;font-weight:bold}.warn{color:#7d4e00;font-weight:bold}.flash{background:#dafbe1;border:1px solid #116329;padding:.5rem}
 .error{background:#ffebe9;border:1px solid #a40e26;padding:.5rem}
 form.inline{display:inline}fieldset{background:#fff;margin:.6rem 0;border:1px solid #d5d9de}
 label{display:block;margin:.3rem 0}textarea{width:100%;max-width:40rem}
@@ -250,6 +250,14 @@ ${events.map(
 )}</tbody></table>`;
 }
 
+/** The verdict's headline: only a chain compared with signed checkpoints is called verified. */
+const CHAIN_VERDICT_LABELS: Record<RequestPageModel['detail']['chain']['verdict'], string> = {
+  VERIFIED: 'Verified against checkpoints',
+  PARTLY_VERIFIED: 'Partly verified against checkpoints',
+  NOT_VERIFIED_AGAINST_CHECKPOINTS: 'Not verified against checkpoints',
+  BROKEN: 'Chain broken',
+};
+
 export function requestPage(ctx: PageContext, m: RequestPageModel): SafeHtml {
   const r = m.detail.request;
   const c = m.detail.chain;
@@ -273,18 +281,8 @@ ${r.failureReason ? html`<tr><th>Failure</th><td>${r.failureReason}</td></tr>` :
 ${r.completedAt ? html`<tr><th>Completed</th><td>${r.completedAt}</td></tr>` : ''}
 </tbody></table>
 <h2>Chain</h2>
-<p id="chain">${
-      c.ok
-        ? html`<span class="ok">Chain intact</span>: ${c.checked} events, head <code>${c.headHash.slice(0, 16)}…</code>.`
-        : html`<span class="bad">Chain broken</span> at event #${c.firstBad?.seq}: ${c.firstBad?.problem}.`
-    } ${
-      c.checkpoint.status === 'verified'
-        ? html`Signed checkpoint of ${c.checkpoint.at} vouches for event #${c.checkpoint.seq}.`
-        : c.checkpoint.status === 'invalid'
-          ? html`<span class="bad">The latest checkpoint's signature does not verify.</span>`
-          : c.checkpoint.status === 'unavailable'
-            ? 'The checkpoint could not be read.'
-            : 'No signed checkpoint covers this request yet.'
+<p id="chain" data-verdict="${c.verdict}"><span class="${c.verdict === 'VERIFIED' ? 'ok' : c.verdict === 'BROKEN' ? 'bad' : 'warn'}">${CHAIN_VERDICT_LABELS[c.verdict]}</span>: ${c.summary}${
+      c.checkpoint.ignoredObjects > 0 ? html` <span class="warn">${c.checkpoint.ignoredObjects} object(s) in the checkpoint store were not trusted and were ignored (see the log).</span>` : ''
     }</p>
 ${
   m.actions.length > 0

@@ -19,7 +19,8 @@ const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 /**
  * Append-only checkpoint files in `dir` (created when missing).
  * `put` throws CheckpointExistsError for an existing key and RangeError for a key that is not a
- * plain file name; `latest` returns the body of the lexicographically last key.
+ * plain file name; `list` names every file there (trust is decided by the reader, from content);
+ * `get` returns a file's text, or undefined when it is gone or is not a file.
  */
 export function createFileCheckpointWriter(dir: string): CheckpointWriter {
   return {
@@ -33,17 +34,25 @@ export function createFileCheckpointWriter(dir: string): CheckpointWriter {
         throw error;
       }
     },
-    async latest() {
+    async list(startAfter) {
       let names: string[];
       try {
         names = await readdir(dir);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
         throw error;
       }
-      const keys = names.filter((n) => KEY.test(n) && n.endsWith('.jws')).sort();
-      const last = keys.at(-1);
-      return last === undefined ? undefined : readFile(join(dir, last), 'utf8');
+      return names.filter((n) => startAfter === undefined || n > startAfter).sort();
+    },
+    async get(key) {
+      if (!KEY.test(key) || key.includes('..')) return undefined;
+      try {
+        return await readFile(join(dir, key), 'utf8');
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'EISDIR') return undefined;
+        throw error;
+      }
     },
   };
 }

@@ -133,12 +133,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const data = await json('GET', `/audit/requests/${encodeURIComponent(id)}`);
         print(data, () => {
           const r = data.request as Record<string, unknown>;
-          const chain = data.chain as { ok: boolean; checked: number; firstBad?: { seq: number; problem: string } };
+          const chain = data.chain as { verdict: string; summary: string };
           const head = Object.entries(r)
             .filter(([, v]) => typeof v !== 'object')
             .map(([k, v]) => `${k.padEnd(14)} ${String(v)}`)
             .join('\n');
-          const chainLine = chain.ok ? `chain          ok (${chain.checked} events)` : `chain          BROKEN at #${chain.firstBad?.seq}: ${chain.firstBad?.problem}`;
+          // The verdict in words: a chain never compared with a checkpoint is not called ok.
+          const chainLine = `chain          ${chain.verdict}: ${chain.summary}`;
           return `${head}\n${chainLine}\n\n${table(data.timeline as Record<string, unknown>[], ['seq', 'at', 'type', 'actor', 'attempt', 'status'])}`;
         });
         return 0;

@@ -1,6 +1,16 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+
+/** The folder of the checkpoints in the bucket (the writer's default prefix). */
+export const CHECKPOINT_PREFIX = 'checkpoints/';
+
+/**
+ * The only object keys a checkpoint may be written under: `checkpointKey(at)`, an ISO time made
+ * file-name safe (`checkpoint-2026-03-01T12-00-00-000Z.jws`), as an IAM wildcard pattern.
+ */
+export const CHECKPOINT_KEY_PATTERN = `${CHECKPOINT_PREFIX}checkpoint-????-??-??T??-??-??-???Z.jws`;
 
 export interface CheckpointBucketProps {
   /** How long a checkpoint cannot be deleted or overwritten: as long as the records it attests. */
@@ -27,6 +37,11 @@ export interface CheckpointBucketProps {
  * `autoDeleteObjects` does not bypass a retention, so it would fail the deletion instead. After
  * `cdk destroy` of a GOVERNANCE stack, delete the object versions with
  * `--bypass-governance-retention` and then the bucket (README, Deploying to AWS).
+ *
+ * Because nothing put here can ever be removed, the bucket policy refuses, for every principal,
+ * a put under any key but the checkpoint pattern, and any put without `If-None-Match` (which would
+ * stack a new current version over a locked checkpoint). Readers still trust objects only by their
+ * signed content; the policy keeps the clutter an intruder could leave for years small.
  */
 export class CheckpointBucket extends Construct {
   readonly bucket: s3.Bucket;
@@ -61,5 +76,24 @@ export class CheckpointBucket extends Construct {
       serverAccessLogsPrefix: 'checkpoints/',
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyPutOutsideCheckpointKeys',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        notResources: [this.bucket.arnForObjects(CHECKPOINT_KEY_PATTERN)],
+      }),
+    );
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyPutWithoutIfNoneMatch',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects('*')],
+        conditions: { Null: { 's3:if-none-match': 'true' } },
+      }),
+    );
   }
 }

@@ -80,9 +80,12 @@ interface FunctionSpec {
   readonly kore?: boolean;
   /** APP_SECRET_ARN (read): subject HMAC/encryption key, signed-link key. */
   readonly appSecret?: boolean;
-  /** SIGNING_KEY_ID: `sign` = kms:Sign, `verify` = kms:Verify (both kms:GetPublicKey). */
-  readonly signing?: 'sign' | 'verify';
-  /** CHECKPOINT_BUCKET: `write` = PutObject, `read` = GetObject/ListBucket. */
+  /** RECEIPT_SIGNING_KEY_ID: kms:Sign and kms:GetPublicKey on the receipt key (never the checkpoint key). */
+  readonly receipts?: 'sign';
+  /**
+   * CHECKPOINT_BUCKET + CHECKPOINT_SIGNING_KEY_ID: `read` = GetObject/ListBucket and
+   * kms:GetPublicKey/kms:Verify on the checkpoint key; `write` = also PutObject and kms:Sign on it.
+   */
   readonly checkpoints?: 'read' | 'write';
   /** MAIL_FROM + ses:SendEmail scoped to that identity (only when mailFrom is configured). */
   readonly mail?: boolean;
@@ -143,7 +146,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     // deleting it), consumed link tokens, rate-limit windows. No delete, no batch write.
     writes: { put: ['request', 'subject', 'token'], update: ['request', 'subject', 'rate'] },
     appSecret: true,
-    signing: 'sign',
+    receipts: 'sign',
     mail: true,
     workflow: 'start',
     snapshot: true,
@@ -156,7 +159,6 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
   'audit-api': {
     description: 'Read-only auditor API: list, timeline with chain check, export, report',
     appSecret: true,
-    signing: 'verify',
     checkpoints: 'read',
     staff: true,
     timeout: API_TIMEOUT,
@@ -167,7 +169,6 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     // Ops actions append events; a submission on behalf claims the subject like the intake.
     writes: { put: ['request', 'subject'], update: ['request', 'subject'] },
     appSecret: true,
-    signing: 'sign',
     checkpoints: 'read',
     mail: true,
     workflow: 'manage',
@@ -186,7 +187,6 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     description: 'Auditor and ops console (HTML); verifies the staff token itself, runs ops actions',
     writes: { put: ['request', 'subject', 'session'], update: ['request', 'subject'] },
     appSecret: true,
-    signing: 'sign',
     checkpoints: 'read',
     mail: true,
     workflow: 'manage',
@@ -277,7 +277,6 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     // Reads chain heads and signs them: no table write and no app secret (it handles hashes only,
     // never a subject key that could decrypt a plain subject id).
     description: 'Schedule: signs audit-chain checkpoints into the Object Lock bucket',
-    signing: 'sign',
     checkpoints: 'write',
     timeout: Duration.minutes(5),
     memorySize: 512,
@@ -298,7 +297,10 @@ export interface FunctionsProps {
   readonly tableKey: kms.IKey;
   readonly koreCredentials: secretsmanager.ISecret;
   readonly appSecret: secretsmanager.ISecret;
-  readonly signingKey: kms.IKey;
+  /** Signs erasure receipts only. */
+  readonly receiptSigningKey: kms.IKey;
+  /** Signs audit-chain checkpoints only (sign-checkpoints alone may use it to sign). */
+  readonly checkpointSigningKey: kms.IKey;
   readonly checkpointBucket: s3.IBucket;
   readonly staff: StaffIdentitySettings;
   /**
@@ -498,30 +500,23 @@ export class Functions extends Construct {
       env.APP_SECRET_ARN = props.appSecret.secretArn;
       props.appSecret.grantRead(role);
     }
-    if (spec.signing) {
-      env.SIGNING_KEY_ID = props.signingKey.keyId;
-      props.signingKey.grant(role, spec.signing === 'sign' ? 'kms:Sign' : 'kms:Verify', 'kms:GetPublicKey');
+    if (spec.receipts) {
+      env.RECEIPT_SIGNING_KEY_ID = props.receiptSigningKey.keyId;
+      props.receiptSigningKey.grant(role, 'kms:Sign', 'kms:GetPublicKey');
     }
     if (spec.checkpoints) {
+      // Reading checkpoints means verifying them (the signer reads the previous ones too); only a
+      // writer may sign with the checkpoint key.
       env.CHECKPOINT_BUCKET = props.checkpointBucket.bucketName;
-      if (spec.checkpoints === 'write') {
-        role.addToPrincipalPolicy(
-          new iam.PolicyStatement({
-            actions: ['s3:PutObject'],
-            resources: [props.checkpointBucket.arnForObjects('checkpoints/*')],
-          }),
-        );
-      } else {
-        role.addToPrincipalPolicy(
-          new iam.PolicyStatement({
-            actions: ['s3:GetObject', 's3:GetObjectVersion'],
-            resources: [props.checkpointBucket.arnForObjects('checkpoints/*')],
-          }),
-        );
-        role.addToPrincipalPolicy(
-          new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.checkpointBucket.bucketArn] }),
-        );
-      }
+      env.CHECKPOINT_SIGNING_KEY_ID = props.checkpointSigningKey.keyId;
+      props.checkpointSigningKey.grant(role, 'kms:GetPublicKey', 'kms:Verify', ...(spec.checkpoints === 'write' ? ['kms:Sign'] : []));
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject', 's3:GetObjectVersion', ...(spec.checkpoints === 'write' ? ['s3:PutObject'] : [])],
+          resources: [props.checkpointBucket.arnForObjects('checkpoints/*')],
+        }),
+      );
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.checkpointBucket.bucketArn] }));
     }
     if (spec.mail && config.mailFrom) {
       env.MAIL_FROM = config.mailFrom;

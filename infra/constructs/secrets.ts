@@ -14,12 +14,16 @@ import { acknowledge } from './nag';
  *   Until then the Kore.ai calls fail with an auth error and requests wait in FAILED for a retry.
  * - `appSecret`: generated `{"subjectKey":"…","linkKey":"…"}` — the HMAC/encryption key for
  *   subject ids and the key of signed e-mail links.
- * - `signingKey`: KMS ECC_NIST_P256 SIGN_VERIFY key for receipts and chain checkpoints.
+ * - `receiptSigningKey` and `checkpointSigningKey`: KMS ECC_NIST_P256 SIGN_VERIFY keys, one per kind
+ *   of signed object, so a function that may sign receipts can never sign a checkpoint (and the
+ *   other way round). The receipt key keeps the construct id of the former shared key, so receipts
+ *   already handed out still verify against the published key.
  */
 export class AppSecrets extends Construct {
   readonly koreCredentials: secretsmanager.Secret;
   readonly appSecret: secretsmanager.Secret;
-  readonly signingKey: kms.Key;
+  readonly receiptSigningKey: kms.Key;
+  readonly checkpointSigningKey: kms.Key;
   readonly key: kms.Key;
 
   constructor(scope: Construct, id: string) {
@@ -76,8 +80,14 @@ export class AppSecrets extends Construct {
       'subjectKey keys the HMAC under which subject ids are stored and looked up; rotating it would orphan every stored hash, so it is rotated only by a planned re-keying, not on a schedule.',
     );
 
-    this.signingKey = new kms.Key(this, 'SigningKey', {
-      description: 'Erasure desk receipt and checkpoint signing (ES256)',
+    this.receiptSigningKey = new kms.Key(this, 'SigningKey', {
+      description: 'Erasure desk receipt signing (ES256, JWS typ erasure-receipt+jws)',
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.checkpointSigningKey = new kms.Key(this, 'CheckpointSigningKey', {
+      description: 'Erasure desk audit-chain checkpoint signing (ES256, JWS typ audit-checkpoint+jws)',
       keySpec: kms.KeySpec.ECC_NIST_P256,
       keyUsage: kms.KeyUsage.SIGN_VERIFY,
       removalPolicy: RemovalPolicy.RETAIN,

@@ -158,7 +158,7 @@ const EXPECTED_ACKNOWLEDGEMENTS: Record<string, number> = {
   'AwsSolutions-IAM5[Resource::*]': 11,
   // the two GSIs of the one audit table, for every function
   'AwsSolutions-IAM5[Resource::<AuditTable.Arn>/index/*]': 10,
-  // checkpoint objects (sign-checkpoints writes; audit-api, ops-api and the console read)
+  // checkpoint objects (sign-checkpoints reads and writes; audit-api, ops-api and the console read)
   'AwsSolutions-IAM5[Resource::<CheckpointsBucket.Arn>/checkpoints/*]': 4,
   // state machine role: versions/aliases of its three task functions
   'AwsSolutions-IAM5[Resource::<FunctionsCheckErasureStatus.Arn>:*]': 1,

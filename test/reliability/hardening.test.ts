@@ -33,6 +33,7 @@ import type { KorePlatform } from '../../functions/domain/kore';
 import type { OutgoingMail } from '../../functions/domain/ports';
 import { systemClock } from '../../functions/domain/ports';
 import { deriveKeys } from '../../functions/domain/subject';
+import { CHECKPOINT_JWS_TYPE, RECEIPT_JWS_TYPE } from '../../functions/domain/checkpoints';
 import { createLocalSigner } from '../../functions/intake/receipts';
 import { createStaffAuthenticator } from '../../functions/staff/auth';
 import { createFileCheckpointWriter } from '../../functions/staff/file-checkpoint-writer';
@@ -367,7 +368,8 @@ describe('11: no personal data in Step Functions logs and Causes', () => {
         ...createDynamoAdapters({ client: db.client, tableName: db.tableName, clock: systemClock }),
         kore,
         mailer: { send: async (mail) => (mails.push(mail), { messageId: `m-${mails.length}` }) },
-        signer: createLocalSigner(secrets.signingKey),
+        receiptSigner: createLocalSigner(secrets.receiptSigningKey, RECEIPT_JWS_TYPE),
+        checkpointSigner: createLocalSigner(secrets.checkpointSigningKey, CHECKPOINT_JWS_TYPE),
         workflow,
         checkpointWriter: createFileCheckpointWriter(join(dir, 'checkpoints')),
         staffAuth: createStaffAuthenticator({ issuer: rt.devIssuer.issuer, audience: rt.devIssuer.audience, jwks: rt.devIssuer.keyResolver() }),

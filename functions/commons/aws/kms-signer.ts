@@ -19,6 +19,8 @@ export interface KmsSignerOptions {
    * also the JWS `kid`, so prefer a key ARN or id that stays the same for the key's lifetime.
    */
   keyId: string;
+  /** The JWS `typ` of what this key signs (`erasure-receipt+jws` or `audit-checkpoint+jws`). */
+  typ: string;
 }
 
 /** The ES256 size of each of R and S, in bytes. */
@@ -93,24 +95,27 @@ function base64url(bytes: Uint8Array | string): string {
 export class KmsSigner implements Signer {
   readonly keyId: string;
   readonly alg = 'ES256' as const;
+  readonly typ: string;
   private readonly client: KMSClient;
   private jwk: Promise<Record<string, unknown>> | undefined;
 
-  /** @throws ConfigurationError when the key id is empty. */
+  /** @throws ConfigurationError when the key id or the JWS typ is empty. */
   constructor(options: KmsSignerOptions) {
     if (!options.keyId.trim()) throw new ConfigurationError('The KMS signing key id is empty');
+    if (!options.typ.trim()) throw new ConfigurationError('The JWS typ of the KMS signer is empty');
     this.client = options.client;
     this.keyId = options.keyId;
+    this.typ = options.typ;
   }
 
   /**
-   * Signs `payload` as a compact JWS with protected header `{ alg: 'ES256', kid, typ: 'JWT' }`.
+   * Signs `payload` as a compact JWS with protected header `{ alg: 'ES256', kid, typ }`.
    * @throws SigningKeyError when the key is missing, disabled or may not sign; SignatureFormatError
    *   when KMS's answer is not an ES256 signature (e.g. the key is not P-256);
    *   AwsServiceUnavailableError (throttled, KMS busy) or AwsServiceError otherwise.
    */
   async sign(payload: Record<string, unknown>): Promise<string> {
-    const signingInput = `${base64url(JSON.stringify({ alg: this.alg, kid: this.keyId, typ: 'JWT' }))}.${base64url(JSON.stringify(payload))}`;
+    const signingInput = `${base64url(JSON.stringify({ alg: this.alg, kid: this.keyId, typ: this.typ }))}.${base64url(JSON.stringify(payload))}`;
     const digest = createHash('sha256').update(signingInput, 'utf8').digest();
     const out = await awsCall(
       'KMS',

@@ -5,11 +5,12 @@
  * replaced) and the bucket's default Object Lock retention keeps each version from being deleted or
  * overwritten until it expires. Object Lock needs an integrity checksum on every put, hence
  * `ChecksumAlgorithm: 'SHA256'`. There is deliberately no "latest" pointer object — a pointer
- * would have to be overwritten — so `latest()` lists the prefix; keys sort by time.
+ * would have to be overwritten — and no trust in key order: the reader lists the prefix and
+ * chooses checkpoints by their signed content (`functions/domain/checkpoints.ts`).
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import type { CheckpointWriter } from '../../staff/checkpoints';
-import { AwsServiceError, CheckpointExistsError, ConfigurationError, awsCall, awsErrorName, awsHttpStatus } from './errors';
+import { AwsServiceError, CheckpointExistsError, ConfigurationError, awsCall, awsErrorName, awsHttpStatus, translateAwsError } from './errors';
 
 export interface S3CheckpointWriterOptions {
   /** Created once per container by the caller. */
@@ -28,11 +29,6 @@ export class S3CheckpointWriter implements CheckpointWriter {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
-  /**
-   * The newest checkpoint seen so far and its body. Objects are immutable, so the body can be kept;
-   * the next listing starts after its key, so it reads only what was written since.
-   */
-  private newest: { key: string; body: string } | undefined;
 
   /** @throws ConfigurationError when the bucket is empty or the prefix is not a folder (`…/`). */
   constructor(options: S3CheckpointWriterOptions) {
@@ -45,8 +41,8 @@ export class S3CheckpointWriter implements CheckpointWriter {
   }
 
   /**
-   * Writes `body` under `<prefix><key>`, never replacing an object. Keys must sort by time (e.g.
-   * `checkpointKey(at)`, an ISO time made file-name safe): `latest()` trusts lexical order.
+   * Writes `body` under `<prefix><key>`, never replacing an object (`checkpointKey(at)` keys; the
+   * bucket policy refuses any other key and any put without `If-None-Match`).
    * `.json` keys are stored as `application/json`, anything else as `application/jose`.
    * @throws CheckpointExistsError when the key exists (or is being written) already;
    *   RangeError for a key that is not a plain file name;
@@ -83,12 +79,13 @@ export class S3CheckpointWriter implements CheckpointWriter {
   }
 
   /**
-   * The body of the newest checkpoint (greatest key under the prefix), or undefined when there is
-   * none. Lists every page after the newest key seen so far, then reads the object if it is new.
+   * The names (without the prefix) of every object under the prefix that sort after `startAfter`,
+   * in key order, following every page. Folder markers are left out; anything else is named, well
+   * formed or not, so the reader can report it.
    * @throws AwsServiceUnavailableError or AwsServiceError when S3 fails.
    */
-  async latest(): Promise<string | undefined> {
-    let newestKey = this.newest?.key;
+  async list(startAfter?: string): Promise<string[]> {
+    const names: string[] = [];
     let token: string | undefined;
     do {
       const page = await awsCall('S3', 'ListObjectsV2', () =>
@@ -96,23 +93,32 @@ export class S3CheckpointWriter implements CheckpointWriter {
           new ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: this.prefix,
-            ...(token ? { ContinuationToken: token } : newestKey ? { StartAfter: newestKey } : {}),
+            ...(token ? { ContinuationToken: token } : startAfter !== undefined ? { StartAfter: this.prefix + startAfter } : {}),
           }),
         ),
       );
       for (const { Key } of page.Contents ?? []) {
-        if (Key && !Key.endsWith('/') && (newestKey === undefined || Key > newestKey)) newestKey = Key;
+        if (Key && Key.startsWith(this.prefix) && !Key.endsWith('/')) names.push(Key.slice(this.prefix.length));
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+    return names;
+  }
 
-    if (newestKey === undefined) return undefined;
-    if (this.newest?.key === newestKey) return this.newest.body;
-    const key = newestKey;
-    const object = await awsCall('S3', 'GetObject', () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
-    if (!object.Body) throw new AwsServiceError(`S3 GetObject returned no body for checkpoint ${key}`);
-    const body = await object.Body.transformToString('utf-8');
-    this.newest = { key, body };
-    return body;
+  /**
+   * The body of one checkpoint object as stored (UTF-8), or undefined when there is no such key.
+   * @throws AwsServiceUnavailableError or AwsServiceError when S3 fails.
+   */
+  async get(key: string): Promise<string | undefined> {
+    const objectKey = this.prefix + key;
+    let object: GetObjectCommandOutput;
+    try {
+      object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: objectKey }));
+    } catch (error) {
+      if (awsErrorName(error) === 'NoSuchKey' || awsHttpStatus(error) === 404) return undefined;
+      throw translateAwsError(error, 'S3', 'GetObject');
+    }
+    if (!object.Body) throw new AwsServiceError(`S3 GetObject returned no body for checkpoint ${objectKey}`);
+    return object.Body.transformToString('utf-8');
   }
 }

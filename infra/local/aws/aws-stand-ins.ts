@@ -17,10 +17,10 @@
  * Anything else answers 400 `UnknownOperationException`.
  */
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, createPrivateKey } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import type { OutgoingMail } from '../../../functions/domain/ports';
 import { signDigestDer } from './p256-digest-signer';
 
@@ -65,6 +65,13 @@ class ServiceError extends Error {
     super(message);
     this.name = 'ServiceError';
   }
+}
+
+/** Every file below `dir`, as an S3 key (`/`-separated path relative to `dir`). */
+function keysUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'));
 }
 
 const toEpochSeconds = (iso: string | undefined) => (iso ? new Date(iso).getTime() / 1000 : undefined);
@@ -318,27 +325,36 @@ export class AwsStandIns {
     res.end(text);
   }
 
-  /** S3, path style (the SDK uses it for an IP-address endpoint): /<bucket>/<key>. */
+  /**
+   * S3, path style (the SDK uses it for an IP-address endpoint): /<bucket>/<key>. Objects are
+   * files under `<dataDir>/s3/<bucket>/`, a key's `/` being folders, so tests can look at them.
+   */
   #s3(req: IncomingMessage, url: URL, body: Buffer, res: ServerResponse): void {
     const [, bucket = '', ...rest] = url.pathname.split('/');
     const key = decodeURIComponent(rest.join('/'));
     if (!bucket) throw new ServiceError('NotImplemented', 'Bucket listing is not implemented', 501);
     const dir = join(this.#options.dataDir, 's3', bucket);
-    const file = (k: string) => join(dir, encodeURIComponent(k));
+    const file = (k: string) => {
+      const parts = k.split('/');
+      // A key is a path below the bucket folder, never outside it.
+      if (parts.some((p) => p === '' || p === '.' || p === '..')) throw new ServiceError('InvalidArgument', 'The local S3 stand-in takes keys of non-empty path segments only');
+      return join(dir, ...parts);
+    };
     if (req.method === 'PUT' && key) {
-      mkdirSync(dir, { recursive: true });
-      if (req.headers['if-none-match'] === '*' && existsSync(file(key))) {
+      const path = file(key);
+      mkdirSync(dirname(path), { recursive: true });
+      if (req.headers['if-none-match'] === '*' && existsSync(path)) {
         throw new ServiceError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412);
       }
-      writeFileSync(file(key), body, { flag: req.headers['if-none-match'] === '*' ? 'wx' : 'w' });
-      const etag = `"${createHash('md5').update(body).digest('hex')}"`;
-      res.writeHead(200, { etag });
+      writeFileSync(path, body, { flag: req.headers['if-none-match'] === '*' ? 'wx' : 'w' });
+      res.writeHead(200, { etag: `"${createHash('md5').update(body).digest('hex')}"` });
       res.end();
       return;
     }
     if (req.method === 'GET' && key) {
-      if (!existsSync(file(key))) throw new ServiceError('NoSuchKey', 'The specified key does not exist.', 404);
-      const content = readFileSync(file(key));
+      const path = file(key);
+      if (!existsSync(path) || !statSync(path).isFile()) throw new ServiceError('NoSuchKey', 'The specified key does not exist.', 404);
+      const content = readFileSync(path);
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': content.length, etag: `"${createHash('md5').update(content).digest('hex')}"` });
       res.end(content);
       return;
@@ -347,7 +363,7 @@ export class AwsStandIns {
       const prefix = url.searchParams.get('prefix') ?? '';
       const after = url.searchParams.get('continuation-token') ?? url.searchParams.get('start-after') ?? '';
       const max = Math.min(Number(url.searchParams.get('max-keys') ?? 1000) || 1000, 1000);
-      const all = existsSync(dir) ? readdirSync(dir).map((f) => decodeURIComponent(f)).filter((k) => k.startsWith(prefix) && k > after).sort() : [];
+      const all = existsSync(dir) ? keysUnder(dir).filter((k) => k.startsWith(prefix) && k > after).sort() : [];
       const page = all.slice(0, max);
       const truncated = all.length > page.length;
       const contents = page

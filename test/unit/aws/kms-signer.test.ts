@@ -21,6 +21,7 @@ import {
   SigningKeyError,
 } from '../../../functions/commons/aws/errors';
 import { KmsSigner, derToJoseSignature } from '../../../functions/commons/aws/kms-signer';
+import { CHECKPOINT_JWS_TYPE, RECEIPT_JWS_TYPE } from '../../../functions/domain/checkpoints';
 import { derInteger, derSignature, signDigestDer } from '../../../infra/local/aws/p256-digest-signer';
 
 const kms = mockClient(KMSClient);
@@ -28,7 +29,7 @@ const KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-
 const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 const meta = { $metadata: {} };
 
-const newSigner = () => new KmsSigner({ client: new KMSClient({ region: 'eu-west-1' }), keyId: KEY_ARN });
+const newSigner = () => new KmsSigner({ client: new KMSClient({ region: 'eu-west-1' }), keyId: KEY_ARN, typ: RECEIPT_JWS_TYPE });
 const hex32 = (value: bigint) => value.toString(16).padStart(64, '0');
 
 /** A fresh P-256 key pair, and a mocked KMS that really signs digests with it. */
@@ -149,7 +150,18 @@ describe('derToJoseSignature', () => {
 
 describe('KmsSigner', () => {
   it('refuses an empty key id at construction', () => {
-    expect(() => new KmsSigner({ client: new KMSClient({}), keyId: '' })).toThrow(ConfigurationError);
+    expect(() => new KmsSigner({ client: new KMSClient({}), keyId: '', typ: RECEIPT_JWS_TYPE })).toThrow(ConfigurationError);
+  });
+
+  it('refuses to be built without the JWS typ of what it signs', () => {
+    expect(() => new KmsSigner({ client: new KMSClient({}), keyId: KEY_ARN, typ: ' ' })).toThrow(ConfigurationError);
+  });
+
+  it('states the kind of object it signs in the protected header, checkpoint or receipt', async () => {
+    fakeKms();
+    const checkpoints = new KmsSigner({ client: new KMSClient({ region: 'eu-west-1' }), keyId: KEY_ARN, typ: CHECKPOINT_JWS_TYPE });
+    expect(decodeProtectedHeader(await checkpoints.sign({ at: 'x' }))).toEqual({ alg: 'ES256', kid: KEY_ARN, typ: 'audit-checkpoint+jws' });
+    expect(decodeProtectedHeader(await newSigner().sign({ at: 'x' }))).toEqual({ alg: 'ES256', kid: KEY_ARN, typ: 'erasure-receipt+jws' });
   });
 
   it('signs a JWS that verifies with the JWK built from KMS’s public key (a real round trip)', async () => {
@@ -165,7 +177,7 @@ describe('KmsSigner', () => {
     // Assess
     const { payload: verified, protectedHeader } = await compactVerify(jws, await importJWK(jwk, 'ES256'), { algorithms: ['ES256'] });
     expect(JSON.parse(new TextDecoder().decode(verified))).toEqual(payload);
-    expect(protectedHeader).toEqual({ alg: 'ES256', kid: KEY_ARN, typ: 'JWT' });
+    expect(protectedHeader).toEqual({ alg: 'ES256', kid: KEY_ARN, typ: RECEIPT_JWS_TYPE });
     expect(jwk).toMatchObject({ kty: 'EC', crv: 'P-256', kid: KEY_ARN, alg: 'ES256', use: 'sig' });
     expect(jwk).not.toHaveProperty('d');
   });
@@ -186,7 +198,7 @@ describe('KmsSigner', () => {
       SigningAlgorithm: 'ECDSA_SHA_256',
       Message: createHash('sha256').update(signingInput).digest(),
     });
-    expect(decodeProtectedHeader(jws)).toEqual({ alg: 'ES256', kid: KEY_ARN, typ: 'JWT' });
+    expect(decodeProtectedHeader(jws)).toEqual({ alg: 'ES256', kid: KEY_ARN, typ: RECEIPT_JWS_TYPE });
   });
 
   it('gives signatures that each verify with the key pair’s own public key', async () => {

@@ -147,68 +147,54 @@ describe('S3CheckpointWriter', () => {
     });
   });
 
-  describe('latest', () => {
-    it('is undefined when no checkpoint was written', async () => {
+  describe('list', () => {
+    it('is empty when no checkpoint was written', async () => {
       // Prepare
       s3.on(ListObjectsV2Command).resolves({ KeyCount: 0, IsTruncated: false });
 
       // Act
-      const body = await newWriter().latest();
+      const names = await newWriter().list();
 
       // Assess
-      expect(body).toBeUndefined();
+      expect(names).toEqual([]);
       expect(s3.commandCalls(ListObjectsV2Command)[0]!.args[0].input).toEqual({ Bucket: BUCKET, Prefix: 'checkpoints/' });
-      expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
     });
 
-    it('pages through the listing to the last key and returns that object as text', async () => {
+    it('pages through the whole listing and names every object without the prefix, folder markers left out', async () => {
       // Prepare
       s3.on(ListObjectsV2Command)
         .resolvesOnce({ Contents: [{ Key: 'checkpoints/' }, { Key: 'checkpoints/a.jws' }, { Key: 'checkpoints/b.jws' }], IsTruncated: true, NextContinuationToken: 't1' })
-        .resolvesOnce({ Contents: [{ Key: 'checkpoints/c.jws' }, { Key: 'checkpoints/d.jws' }], IsTruncated: true, NextContinuationToken: 't2' })
+        .resolvesOnce({ Contents: [{ Key: 'checkpoints/c.jws' }, { Key: 'checkpoints/nested/d.jws' }], IsTruncated: true, NextContinuationToken: 't2' })
         .resolvesOnce({ Contents: [{ Key: 'checkpoints/e.jws' }], IsTruncated: false });
-      s3.on(GetObjectCommand).resolves({ Body: bodyOf(JWS) });
 
       // Act
-      const body = await newWriter().latest();
+      const names = await newWriter().list();
 
       // Assess
-      expect(body).toBe(JWS);
+      expect(names).toEqual(['a.jws', 'b.jws', 'c.jws', 'nested/d.jws', 'e.jws']);
       expect(s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input)).toEqual([
         { Bucket: BUCKET, Prefix: 'checkpoints/' },
         { Bucket: BUCKET, Prefix: 'checkpoints/', ContinuationToken: 't1' },
         { Bucket: BUCKET, Prefix: 'checkpoints/', ContinuationToken: 't2' },
       ]);
-      expect(s3.commandCalls(GetObjectCommand)[0]!.args[0].input).toEqual({ Bucket: BUCKET, Key: 'checkpoints/e.jws' });
     });
 
-    it('lists only what came after the newest key it knows, and reads an object only when it is new', async () => {
+    it('lists only what sorts after the key it is given', async () => {
       // Prepare
-      const objects = fakeBucket();
+      fakeBucket();
       const writer = newWriter();
-      await writer.put('c1.jws', 'one');
-      await writer.put('c2.jws', 'two');
-      expect(await writer.latest()).toBe('two');
+      for (const key of ['c1.jws', 'c2.jws', 'c3.jws', 'c4.jws']) await writer.put(key, key);
       s3.resetHistory();
 
       // Act
-      const unchanged = await writer.latest();
-      await writer.put('c3.jws', 'three');
-      const changed = await writer.latest();
+      const names = await writer.list('c2.jws');
 
       // Assess
-      expect(unchanged).toBe('two');
-      expect(changed).toBe('three');
-      const lists = s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input);
-      expect(lists).toEqual([
-        { Bucket: BUCKET, Prefix: 'checkpoints/', StartAfter: 'checkpoints/c2.jws' },
-        { Bucket: BUCKET, Prefix: 'checkpoints/', StartAfter: 'checkpoints/c2.jws' },
-      ]);
-      expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual(['checkpoints/c3.jws']);
-      expect(objects.size).toBe(3);
+      expect(names).toEqual(['c3.jws', 'c4.jws']);
+      expect(s3.commandCalls(ListObjectsV2Command)[0]!.args[0].input).toEqual({ Bucket: BUCKET, Prefix: 'checkpoints/', StartAfter: 'checkpoints/c2.jws' });
     });
 
-    it('returns the checkpoint taken last, whatever order they were written in', async () => {
+    it('names every checkpoint whatever order they were written in', async () => {
       await fc.assert(
         fc.asyncProperty(
           fc.uniqueArray(fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2999-12-31T23:59:59Z'), noInvalidDate: true }), {
@@ -224,28 +210,49 @@ describe('S3CheckpointWriter', () => {
 
             // Act
             for (const at of dates) await writer.put(checkpointKey(at), at.toISOString());
-            const body = await writer.latest();
+            const names = await writer.list();
 
             // Assess
-            const newest = new Date(Math.max(...dates.map((d) => d.getTime())));
-            expect(body).toBe(newest.toISOString());
+            expect(names).toEqual(dates.map((d) => checkpointKey(d)).sort());
           },
         ),
         { numRuns: 50 },
       );
+    });
+  });
+
+  describe('get', () => {
+    it('reads an object as it was written, and nothing for a missing key', async () => {
+      // Prepare
+      fakeBucket();
+      const writer = newWriter();
+      await writer.put('c1.jws', JWS);
+
+      // Act
+      const found = await writer.get('c1.jws');
+      const missing = await writer.get('c9.jws');
+
+      // Assess
+      expect(found).toBe(JWS);
+      expect(missing).toBeUndefined();
+      expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input)).toEqual([
+        { Bucket: BUCKET, Key: 'checkpoints/c1.jws' },
+        { Bucket: BUCKET, Key: 'checkpoints/c9.jws' },
+      ]);
     });
 
     it.each([
       { operation: 'ListObjectsV2', command: ListObjectsV2Command, code: 'SlowDown', sdk: () => s3Error('SlowDown', 503), expected: AwsServiceUnavailableError },
       { operation: 'ListObjectsV2', command: ListObjectsV2Command, code: 'NoSuchBucket', sdk: () => s3Error('NoSuchBucket', 404), expected: AwsServiceError },
       { operation: 'GetObject', command: GetObjectCommand, code: 'AccessDenied', sdk: () => s3Error('AccessDenied', 403), expected: AwsServiceError },
+      { operation: 'GetObject', command: GetObjectCommand, code: 'SlowDown', sdk: () => s3Error('SlowDown', 503), expected: AwsServiceUnavailableError },
     ])('translates a failed $operation ($code) into $expected.name', async ({ command, sdk, expected }) => {
       // Prepare
-      s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'checkpoints/a.jws' }], IsTruncated: false });
       s3.on(command as typeof GetObjectCommand).rejects(sdk());
+      const writer = newWriter();
 
       // Act
-      const outcome = newWriter().latest();
+      const outcome = command === ListObjectsV2Command ? writer.list() : writer.get('a.jws');
 
       // Assess
       await expect(outcome).rejects.toThrow(expected);

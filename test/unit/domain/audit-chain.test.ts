@@ -247,4 +247,40 @@ describe('verifyChain', () => {
       ),
     );
   });
+
+  describe('against several signed checkpoints', () => {
+    const events = buildChain(8);
+    const forged = (() => {
+      const copy = events.map((e) => ({ ...e }));
+      copy[2]!.details = { ...copy[2]!.details, tag: 'rewritten' };
+      return rechain(copy, 2);
+    })();
+    const cp = (chain: AuditEvent[], seq: number, at: string) => ({ seq, hash: chain[seq - 1]!.hash, at });
+
+    it.each([
+      { name: 'accepts a chain every checkpoint agrees with', chain: events, checkpoints: [cp(events, 2, 't1'), cp(events, 5, 't2'), cp(events, 8, 't3')], firstBad: undefined },
+      {
+        name: 'reports a rewrite against the earliest checkpoint covering it, though a later one vouches for it',
+        chain: forged,
+        checkpoints: [cp(events, 4, 't1'), cp(forged, 6, 't2'), cp(forged, 8, 't3')],
+        firstBad: { seq: 4, index: 3, problem: 'CHECKPOINT_MISMATCH', checkpointAt: 't1' },
+      },
+      {
+        name: 'reports two checkpoints that disagree about one event, whichever the chain matches',
+        chain: events,
+        checkpoints: [cp(events, 6, 't1'), cp(forged, 6, 't2')],
+        firstBad: { seq: 6, index: 5, problem: 'CHECKPOINT_MISMATCH', checkpointAt: 't2' },
+      },
+      {
+        name: 'reports a chain cut back below the latest checkpoint, naming it',
+        chain: events.slice(0, 6),
+        checkpoints: [cp(events, 4, 't1'), cp(events, 8, 't2')],
+        firstBad: { seq: 7, index: 6, problem: 'CHECKPOINT_MISMATCH', checkpointAt: 't2' },
+      },
+    ])('$name', ({ chain, checkpoints, firstBad }) => {
+      const result = verifyChain(REQUEST_ID, chain, checkpoints);
+      expect(result.ok).toBe(firstBad === undefined);
+      expect(result.firstBad).toEqual(firstBad);
+    });
+  });
 });

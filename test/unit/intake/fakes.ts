@@ -26,6 +26,7 @@ import type {
   WorkflowStarter,
 } from '../../../functions/domain/ports';
 import { deriveKeys } from '../../../functions/domain/subject';
+import { RECEIPT_JWS_TYPE } from '../../../functions/domain/checkpoints';
 import { createLocalSigner, generateLocalSigningKey } from '../../../functions/intake/receipts';
 import type { IntakeDeps } from '../../../functions/intake/use-cases';
 
@@ -311,7 +312,7 @@ export async function makeFixture(overrides: Partial<IntakeDeps> = {}): Promise<
     tokens,
     rateLimiter,
     mailer,
-    signer: createLocalSigner(privateJwk),
+    signer: createLocalSigner(privateJwk, RECEIPT_JWS_TYPE),
     snapshots,
     workflow,
     clock,

@@ -1,6 +1,7 @@
-import { CompactSign, exportJWK, generateKeyPair } from 'jose';
+import { CompactSign, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { chainEvent } from '../../../functions/domain/audit-chain';
+import { CHECKPOINT_JWS_TYPE, RECEIPT_JWS_TYPE } from '../../../functions/domain/checkpoints';
 import type { AuditEvent, ErasureRequest } from '../../../functions/domain/model';
 import { flipSignatureCharacter } from '../../support/tamper';
 import {
@@ -52,14 +53,14 @@ function completionEvent(details: AuditEvent['details']): AuditEvent[] {
 describe('erasure receipts', () => {
   it('verifies with the public key and states the request, job, answer hash and times', async () => {
     const { privateJwk, publicJwk } = await generateLocalSigningKey();
-    const jws = await issueReceipt(createLocalSigner(privateJwk), INPUT, NOW);
+    const jws = await issueReceipt(createLocalSigner(privateJwk, RECEIPT_JWS_TYPE), INPUT, NOW);
     const claims = await verifyReceipt(jws, publicJwk as Record<string, unknown>);
     expect(claims).toEqual({ typ: 'erasure-receipt', v: 1, iss: 'erasure-desk', outcome: 'COMPLETED', iat: Math.floor(NOW.getTime() / 1000), ...INPUT });
   });
 
   it('holds no email address or other plain subject id', async () => {
     const { privateJwk } = await generateLocalSigningKey();
-    const jws = await issueReceipt(createLocalSigner(privateJwk), INPUT, NOW);
+    const jws = await issueReceipt(createLocalSigner(privateJwk, RECEIPT_JWS_TYPE), INPUT, NOW);
     const decoded = jws
       .split('.')
       .slice(0, 2)
@@ -78,21 +79,41 @@ describe('erasure receipts', () => {
     ['garbage', async () => 'not.a.jws'],
   ])('refuses %s', async (_name, tamper) => {
     const { privateJwk, publicJwk } = await generateLocalSigningKey();
-    const jws = await issueReceipt(createLocalSigner(privateJwk), INPUT, NOW);
+    const jws = await issueReceipt(createLocalSigner(privateJwk, RECEIPT_JWS_TYPE), INPUT, NOW);
     await expect(verifyReceipt(await tamper(jws), publicJwk as Record<string, unknown>)).rejects.toBeInstanceOf(ReceiptInvalidError);
   });
 
   it('refuses a receipt checked with another key', async () => {
     const mine = await generateLocalSigningKey();
     const other = await generateLocalSigningKey();
-    const jws = await issueReceipt(createLocalSigner(mine.privateJwk), INPUT, NOW);
+    const jws = await issueReceipt(createLocalSigner(mine.privateJwk, RECEIPT_JWS_TYPE), INPUT, NOW);
     await expect(verifyReceipt(jws, other.publicJwk as Record<string, unknown>)).rejects.toBeInstanceOf(ReceiptInvalidError);
   });
 
   it('refuses a validly signed payload that is not a receipt', async () => {
     const { privateJwk, publicJwk } = await generateLocalSigningKey();
-    const jws = await createLocalSigner(privateJwk).sign({ hello: 'world' });
+    const jws = await createLocalSigner(privateJwk, RECEIPT_JWS_TYPE).sign({ hello: 'world' });
     await expect(verifyReceipt(jws, publicJwk as Record<string, unknown>)).rejects.toThrow('not an erasure receipt');
+  });
+
+  it('says in its protected header that it is a receipt', async () => {
+    const { privateJwk } = await generateLocalSigningKey();
+    const jws = await issueReceipt(createLocalSigner(privateJwk, RECEIPT_JWS_TYPE), INPUT, NOW);
+    expect(decodeProtectedHeader(jws)).toMatchObject({ alg: 'ES256', typ: 'erasure-receipt+jws' });
+  });
+
+  it.each([
+    { name: 'a checkpoint type', typ: CHECKPOINT_JWS_TYPE },
+    { name: 'the generic JWT type', typ: 'JWT' },
+  ])('refuses receipt claims signed with the right key under $name', async ({ typ }) => {
+    const { privateJwk, publicJwk } = await generateLocalSigningKey();
+    const jws = await issueReceipt(createLocalSigner(privateJwk, typ), INPUT, NOW);
+    await expect(verifyReceipt(jws, publicJwk as Record<string, unknown>)).rejects.toThrow('wrong JWS typ');
+  });
+
+  it('refuses to make a local signer that does not say what it signs', async () => {
+    const { privateJwk } = await generateLocalSigningKey();
+    expect(() => createLocalSigner(privateJwk, '')).toThrow(TypeError);
   });
 
   it('refuses an HMAC-signed look-alike (algorithms are pinned)', async () => {
@@ -105,7 +126,7 @@ describe('erasure receipts', () => {
 
   it('publishes only the public part of the local key', async () => {
     const { privateJwk } = await generateLocalSigningKey();
-    const signer = createLocalSigner(privateJwk);
+    const signer = createLocalSigner(privateJwk, RECEIPT_JWS_TYPE);
     const jwk = await signer.publicJwk();
     expect(jwk).not.toHaveProperty('d');
     expect(jwk).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', kid: signer.keyId });
@@ -113,15 +134,15 @@ describe('erasure receipts', () => {
 
   it('refuses a local signing key that is not an EC P-256 private key', async () => {
     const { publicJwk } = await generateLocalSigningKey();
-    expect(() => createLocalSigner(publicJwk)).toThrow(TypeError);
+    expect(() => createLocalSigner(publicJwk, RECEIPT_JWS_TYPE)).toThrow(TypeError);
     const { privateKey } = await generateKeyPair('EdDSA', { extractable: true });
     const edJwk = await exportJWK(privateKey);
-    expect(() => createLocalSigner(edJwk)).toThrow(TypeError);
+    expect(() => createLocalSigner(edJwk, RECEIPT_JWS_TYPE)).toThrow(TypeError);
   });
 
   it('uses the receipt the workflow stored at completion, or signs one from the recorded hash', async () => {
     const { privateJwk, publicJwk } = await generateLocalSigningKey();
-    const signer = createLocalSigner(privateJwk);
+    const signer = createLocalSigner(privateJwk, RECEIPT_JWS_TYPE);
     const stored = await issueReceipt(signer, INPUT, NOW);
     expect(await receiptFor(signer, completedRequest(), completionEvent({ receipt: stored }))).toBe(stored);
 
@@ -131,7 +152,7 @@ describe('erasure receipts', () => {
 
   it('gives no receipt before completion or without the platform answer’s hash', async () => {
     const { privateJwk } = await generateLocalSigningKey();
-    const signer = createLocalSigner(privateJwk);
+    const signer = createLocalSigner(privateJwk, RECEIPT_JWS_TYPE);
     expect(await receiptFor(signer, { ...completedRequest(), status: 'IN_PROGRESS' }, completionEvent({ finalStatusSha256: 'x' }))).toBeUndefined();
     expect(await receiptFor(signer, completedRequest(), completionEvent({}))).toBeUndefined();
   });

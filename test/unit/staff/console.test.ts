@@ -178,7 +178,7 @@ describe('console pages', () => {
     await auditor.signIn('auditor');
     const asAuditor = (await auditor.get('/console/requests/req-1')).body!;
     expect(asAuditor).not.toMatch(/\/console\/requests\/req-1\/(retry|cancel|extend|recheck)/);
-    expect(asAuditor).toContain('Chain intact');
+    expect(asAuditor).toContain('Not verified against checkpoints</span>: Not verified against checkpoints: no checkpoint store is configured here.');
   });
 });
 

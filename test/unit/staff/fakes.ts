@@ -12,6 +12,7 @@ import type { AuditEvent, AuditEventInput, ErasureRequest, PrivilegedIdentity, R
 import type { AuditStore, Clock, ExecutionState, ListByStatusQuery, NewRequest, Page, RequestPatch, SessionRevocations, Signer, SnapshotReader, WorkflowStarter } from '../../../functions/domain/ports';
 import { hashSubject, normaliseSubjectId, detectSubjectKind } from '../../../functions/domain/subject';
 import { createStaffAuthenticator, withSessionRevocations, type StaffAuthenticator, type StaffRole } from '../../../functions/staff/auth';
+import { CHECKPOINT_JWS_TYPE } from '../../../functions/domain/checkpoints';
 import type { CheckpointWriter } from '../../../functions/staff/checkpoints';
 import { listKey } from '../../../functions/staff/audit';
 
@@ -233,21 +234,24 @@ export class MemoryCheckpointWriter implements CheckpointWriter {
     if (this.objects.has(key)) throw new Error('exists');
     this.objects.set(key, body);
   }
-  async latest(): Promise<string | undefined> {
-    const last = [...this.objects.keys()].sort().at(-1);
-    return last === undefined ? undefined : this.objects.get(last);
+  async list(startAfter?: string): Promise<string[]> {
+    return [...this.objects.keys()].filter((k) => startAfter === undefined || k > startAfter).sort();
+  }
+  async get(key: string): Promise<string | undefined> {
+    return this.objects.get(key);
   }
 }
 
-/** An ES256 signer with a fresh key pair (KMS in AWS). */
-export async function createTestSigner(): Promise<Signer> {
+/** An ES256 signer with a fresh key pair (KMS in AWS), signing as `typ` (checkpoints by default). */
+export async function createTestSigner(typ: string = CHECKPOINT_JWS_TYPE): Promise<Signer> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const jwk = await exportJWK(publicKey);
   return {
     keyId: 'test-checkpoint-key',
     alg: 'ES256',
+    typ,
     async sign(payload) {
-      return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: 'ES256', kid: 'test-checkpoint-key' }).sign(privateKey);
+      return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: 'ES256', kid: 'test-checkpoint-key', typ }).sign(privateKey);
     },
     async publicJwk() {
       return { ...jwk, kid: 'test-checkpoint-key', alg: 'ES256' };
