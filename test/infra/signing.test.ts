@@ -43,6 +43,8 @@ describe('signing keys', () => {
       'public-api': { receipt: ['kms:GetPublicKey', 'kms:Sign'] },
       'audit-api': { checkpoint: ['kms:GetPublicKey', 'kms:Verify'] },
       console: { checkpoint: ['kms:GetPublicKey', 'kms:Verify'] },
+      // The ops API shows the chain check too, so it verifies checkpoints (and signs nothing).
+      'ops-api': { checkpoint: ['kms:GetPublicKey', 'kms:Verify'] },
       'sign-checkpoints': { checkpoint: ['kms:GetPublicKey', 'kms:Sign', 'kms:Verify'] },
     });
   });
@@ -65,7 +67,7 @@ describe('signing keys', () => {
     const receipt = FUNCTION_NAMES.filter((n) => 'RECEIPT_SIGNING_KEY_ID' in envOf(lambdaOf(synthesized.json, n)[1]));
     const checkpoint = FUNCTION_NAMES.filter((n) => 'CHECKPOINT_SIGNING_KEY_ID' in envOf(lambdaOf(synthesized.json, n)[1]));
     expect(receipt).toEqual(['public-api']);
-    expect(checkpoint.sort()).toEqual(['audit-api', 'console', 'sign-checkpoints']);
+    expect(checkpoint.sort()).toEqual(['audit-api', 'console', 'ops-api', 'sign-checkpoints']);
     expect(FUNCTION_NAMES.filter((n) => 'SIGNING_KEY_ID' in envOf(lambdaOf(synthesized.json, n)[1]))).toEqual([]);
   });
 });

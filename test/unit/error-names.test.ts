@@ -36,7 +36,12 @@ function declaredErrors(): DeclaredError[] {
   );
 }
 
-const declared = declaredErrors();
+/**
+ * Errors that carry another error's name on purpose: TaskError is the Step Functions-visible twin
+ * of whatever a task threw, named as the original (whose own class sets its literal name).
+ */
+const CARRIERS = new Set(['TaskError']);
+const declared = declaredErrors().filter((d) => !CARRIERS.has(d.name));
 const exported = declared.filter((d) => d.exported);
 
 /** Arguments every constructor accepts (extra ones are ignored by the shorter signatures). */
@@ -57,7 +62,7 @@ describe('error names', () => {
         'IneligibleSubjectError',
         'StoreUnavailableError',
         'ConfigurationError',
-        'CheckpointSignatureError',
+        'ChainTamperedError',
         'LinkExpiredError',
         'StaffAuthConfigError',
       ]),
@@ -86,6 +91,11 @@ describe('error names', () => {
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe(name);
     expect(Object.hasOwn(error, 'name')).toBe(true);
+  });
+
+  it('lets TaskError carry the name of the error it stands for', async () => {
+    const { TaskError } = await import('../../functions/workflow/task-errors');
+    expect(new TaskError('KoreRetryableError', 'KoreRetryableError').name).toBe('KoreRetryableError');
   });
 
   it('keeps the literal name when the class itself is renamed, as a minifier does', async () => {

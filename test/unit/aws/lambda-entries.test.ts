@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -40,7 +40,7 @@ beforeAll(() => {
   vi.stubEnv('TABLE_NAME', 'erasure-desk-audit');
   vi.stubEnv('APP_SECRET_ARN', APP_SECRET_ARN);
   vi.stubEnv('PUBLIC_BASE_URL', 'https://erase.example.com');
-  vi.stubEnv('SIGNING_KEY_ID', 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+  vi.stubEnv('RECEIPT_SIGNING_KEY_ID', 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
   vi.stubEnv('STATE_MACHINE_ARN', 'arn:aws:states:eu-west-1:123456789012:stateMachine:Erasure');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
 });
@@ -118,8 +118,9 @@ describe('Lambda entries', () => {
     // A well-formed DER signature (r = s = 1); nothing verifies it here.
     kms.on(SignCommand).resolves({ SigningAlgorithm: 'ECDSA_SHA_256', Signature: Uint8Array.from([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]) });
     s3.on(PutObjectCommand).resolves({});
+    s3.on(ListObjectsV2Command).resolves({});
 
-    const app = await buildAwsApplication({ TABLE_NAME: 't', SIGNING_KEY_ID: 'key-1', CHECKPOINT_BUCKET: 'checkpoints' }, FUNCTION_CAPABILITIES['sign-checkpoints']);
+    const app = await buildAwsApplication({ TABLE_NAME: 't', CHECKPOINT_SIGNING_KEY_ID: 'key-1', CHECKPOINT_BUCKET: 'checkpoints' }, FUNCTION_CAPABILITIES['sign-checkpoints']);
     const written = await app.signCheckpoints();
 
     expect(written).toMatchObject({ count: 0, key: expect.stringMatching(/^checkpoint-/) });

@@ -83,6 +83,7 @@ describe('composition', () => {
       linkKey: new TextEncoder().encode('l'.repeat(48)),
       publicBaseUrl: 'https://erase.example.com',
       settings: { poll: { initialSeconds: 10, maxSeconds: 60, fraction: 0.25, deadlineSeconds: 600 }, snapshotMaxAgeSeconds: 3600, verificationTtlSeconds: 1800, stuckAfterSeconds: 900, receivedStaleSeconds: 900 },
+      sessionRevocations: { revoke: async () => undefined, isRevoked: async () => false },
       rolesRefresh: async () => {
         refreshes.push('invoked');
         return SNAPSHOT;
