@@ -3,7 +3,7 @@
  * on the `/dev/outbox` page, links clickable. In AWS the same `Mailer` port is SES.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Mailer, OutgoingMail } from '../../functions/domain/ports';
 import { html, raw, type SafeHtml } from '../../functions/commons/http/html';
@@ -24,14 +24,24 @@ export class OutboxMailer implements Mailer {
     this.#messages = readdirSync(dir)
       .filter((f) => f.endsWith('.json'))
       .sort()
-      .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as OutboxMessage);
+      .flatMap((f) => {
+        try {
+          return [JSON.parse(readFileSync(join(dir, f), 'utf8')) as OutboxMessage];
+        } catch {
+          // Torn by a kill before the rename below existed: that mail was never handed over.
+          return [];
+        }
+      });
   }
 
   async send(mail: OutgoingMail): Promise<{ messageId: string }> {
     const messageId = randomUUID();
     const at = new Date().toISOString();
     const message: OutboxMessage = { ...mail, messageId, at };
-    writeFileSync(join(this.#dir, `${at.replace(/[:.]/g, '-')}-${messageId}.json`), JSON.stringify(message, null, 2));
+    // Written aside and renamed into place, so a process killed mid-write leaves no torn message.
+    const file = join(this.#dir, `${at.replace(/[:.]/g, '-')}-${messageId}.json`);
+    writeFileSync(`${file}.tmp`, JSON.stringify(message, null, 2));
+    renameSync(`${file}.tmp`, file);
     this.#messages.push(message);
     return { messageId };
   }

@@ -90,6 +90,8 @@ export interface LocalRuntimeOptions {
   canary?: { userId: string; botIds: readonly string[] };
   /** Timeout of one Kore.ai call in ms (deployed as `koreTimeoutMs`; default the client's 10 s). */
   koreTimeoutMs?: number;
+  /** Tests only: DynamoDB calls pass the AWS stand-ins, so faults can be injected per function. */
+  dynamoThroughStandIns?: boolean;
   /** Tests only: let `advanceClock` move the functions' clock. */
   controllableClock?: boolean;
   /** Retry interval of Task states in ms (the definition's seconds compressed), default 200. */
@@ -262,7 +264,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   lambdas = new LocalLambdaService({
     functions,
     bundles,
-    endpoints: aws.endpoints(),
+    endpoints: aws.endpoints({ dynamoThroughStandIns: options.dynamoThroughStandIns === true }),
     ...(clockOffset ? { clockOffset } : {}),
     output: (name, line) => {
       let entry: Record<string, unknown>;

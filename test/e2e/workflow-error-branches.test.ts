@@ -63,7 +63,7 @@ const failingUser = () => FAILING.shift()!;
 const stuckUser = () => STUCK.shift()!;
 
 beforeAll(async () => {
-  runtime = await startE2eRuntime({ controllableClock: true, env: { POLL_DEADLINE_SECONDS: '8' }, simulator: { failUsers: FAILING, neverFinishUsers: STUCK } });
+  runtime = await startE2eRuntime({ controllableClock: true, dynamoThroughStandIns: true, env: { POLL_DEADLINE_SECONDS: '8' }, simulator: { failUsers: FAILING, neverFinishUsers: STUCK } });
   definition = stateMachineDefinitionFrom(runtime.template);
 });
 afterAll(async () => runtime?.close());

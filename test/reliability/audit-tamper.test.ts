@@ -17,7 +17,7 @@ import { copyFileSync, readdirSync, readFileSync, renameSync, writeFileSync } fr
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/commons/dynamo/clients';
 import { buildManifest, checkpointKey, CHECKPOINT_JWS_TYPE, isCheckpointKey, type CheckpointManifest } from '../../functions/domain/checkpoints';
 import { createLocalSigner, verifyReceipt } from '../../functions/intake/receipts';
@@ -48,14 +48,16 @@ interface Detail {
   chain: Chain;
 }
 
-beforeAll(async () => {
+// A runtime of its own for each attack: a forged checkpoint one test plants (signed with the
+// checkpoint key) must not become the history another test starts from.
+beforeEach(async () => {
   rt = await startReliabilityRuntime({ checkpointIntervalMs: 0, simulator: { jobDurationMs: 200 } });
   table = createDocumentClient({ endpoint: rt.dynamo.endpoint, region: LOCAL_DYNAMO_REGION, credentials: LOCAL_DYNAMO_CREDENTIALS });
   // The checkpoint bucket's objects, as the local S3 stand-in keeps them.
   checkpointDir = join(rt.dataDir, 's3', signingEnvironment().CHECKPOINT_BUCKET!, 'checkpoints');
   emptyCheckpoint = (await signNow()).key;
 });
-afterAll(async () => {
+afterEach(async () => {
   table?.destroy();
   await rt?.close();
 });
@@ -154,7 +156,8 @@ describe('audit tamper', () => {
     expect(manifest.withheld).toEqual([expect.objectContaining({ requestId: victim.requestId, problem: 'CHECKPOINT_MISMATCH' })]);
     expect(manifest.chains.find((c) => c.requestId === victim.requestId)).toEqual(manifestIn(first.key).chains.find((c) => c.requestId === victim.requestId));
     expect(manifest.prev).toEqual({ key: first.key, sha256: checkpointSha256(readFileSync(join(checkpointDir, first.key), 'utf8')) });
-    const errors = logLinesSince(mark).filter((l) => l.level === 'error' && String(l.message).includes('withheld'));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the functions' log lines arrive through their containers' stdout
+    const errors = logLinesSince(mark).filter((l) => String(l.level).toLowerCase() === 'error' && String(l.message).includes('withheld'));
     expect(errors).toEqual([expect.objectContaining({ requestIds: [victim.requestId] })]);
     expect(afterRun.chain).toMatchObject({ ok: false, verdict: 'BROKEN', firstBad: { problem: 'CHECKPOINT_MISMATCH' } });
     expect(consoleAfterRun).toContain('Chain broken');
@@ -216,7 +219,9 @@ describe('audit tamper', () => {
     expect(bystanderAfter.chain).toMatchObject({ ok: true, verdict: 'VERIFIED' });
     expect(bystanderAfter.chain.checkpoint.ignoredObjects - ignoredBefore).toBe(4);
     expect(manifestIn(next.key).prev!.key).toBe(genuine.key);
-    const ignored = logLinesSince(mark).filter((l) => l.message === 'checkpoint object ignored');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Each container reading the bucket reports an object once: the audit API's reports.
+    const ignored = logLinesSince(mark).filter((l) => l.message === 'checkpoint object ignored' && l.function === 'audit-api');
     expect(ignored.map((l) => l.reason).sort()).toEqual(['BAD_SIGNATURE', 'BAD_SIGNATURE', 'KEY_MISMATCH', 'UNEXPECTED_KEY']);
     expect(JSON.stringify(ignored)).not.toMatch(/latest-/);
     printFigures('audit tamper / planted checkpoints', {
@@ -264,18 +269,16 @@ describe('audit tamper', () => {
     // Act 1: nothing signed since it was made.
     const uncovered = await detail(requestId);
     const uncoveredPage = await consoleChain(requestId);
-    // Act 2: the checkpoint store unreadable (a file where its folder should be).
-    const aside = `${checkpointDir}-aside`;
-    renameSync(checkpointDir, aside);
-    writeFileSync(checkpointDir, 'not a folder');
+    // Act 2: the checkpoint store unreadable (S3 failing every call of the audit API and the console).
+    rt.aws.injectFault('audit-api', 's3', 'InternalError', 50);
+    rt.aws.injectFault('console', 's3', 'InternalError', 50);
     let unreadable: Detail;
     let unreadablePage: string;
     try {
       unreadable = await detail(requestId);
       unreadablePage = await consoleChain(requestId);
     } finally {
-      renameSync(checkpointDir, `${checkpointDir}-file`);
-      renameSync(aside, checkpointDir);
+      rt.aws.clearFaults();
     }
     // Act 3: covered by a checkpoint.
     await signNow();

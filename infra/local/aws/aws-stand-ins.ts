@@ -14,7 +14,7 @@
  * | CloudWatch | PutMetricData | an in-memory list (`metrics()`) |
  * | Lambda | Invoke (RequestResponse) | the local Lambda service |
  *
- * DynamoDB calls pass through to dynalite (so tests can inject faults per calling function).
+ * DynamoDB calls go to dynalite, through here when tests inject faults per calling function.
  * Anything else answers 400 `UnknownOperationException`.
  */
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, createPrivateKey } from 'node:crypto';
@@ -88,7 +88,7 @@ export class AwsStandIns {
   /** Every DynamoDB call: which function made it, and the operation. */
   readonly #dynamoCalls: Array<{ caller: string; operation: string }> = [];
   /** Faults to answer instead of the service, by caller (function name) and service. */
-  readonly #faults: Array<{ caller: string; service: 'dynamodb'; error: string; left: number; operation?: string }> = [];
+  readonly #faults: Array<{ caller: string; service: 'dynamodb' | 's3'; error: string; left: number; operation?: string }> = [];
   #server?: Server;
   #url = '';
 
@@ -120,14 +120,27 @@ export class AwsStandIns {
    * e.g. ProvisionedThroughputExceededException, which the SDK retries before giving up), of
    * one operation (`PutItem`, …) when given.
    */
-  injectFault(caller: string, service: 'dynamodb', error: string, times: number, operation?: string): void {
+  injectFault(caller: string, service: 'dynamodb' | 's3', error: string, times: number, operation?: string): void {
     this.#faults.push({ caller, service, error, left: times, ...(operation ? { operation } : {}) });
   }
 
-  /** The endpoint variables the AWS SDK reads. */
-  endpoints(): Record<string, string> {
+  /** Tests only: drops the faults not yet met. */
+  clearFaults(): void {
+    this.#faults.length = 0;
+  }
+
+  /** The function a signed request comes from (each container signs with the access key `local-<name>`). */
+  #callerOf(req: IncomingMessage): string | undefined {
+    return /Credential=local-([\w-]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+  }
+
+  /**
+   * The endpoint variables the AWS SDK reads. DynamoDB goes straight to dynalite unless
+   * `dynamoThroughStandIns` (one HTTP hop more per call, for fault injection and call records).
+   */
+  endpoints(options: { dynamoThroughStandIns?: boolean } = {}): Record<string, string> {
     return {
-      AWS_ENDPOINT_URL_DYNAMODB: this.#url,
+      AWS_ENDPOINT_URL_DYNAMODB: options.dynamoThroughStandIns ? this.#url : this.#options.dynamodb,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.#url,
       AWS_ENDPOINT_URL_KMS: this.#url,
       AWS_ENDPOINT_URL_S3: this.#url,
@@ -193,7 +206,7 @@ export class AwsStandIns {
 
   /** Passes a DynamoDB call to dynalite, unless a fault is due for its caller. */
   async #dynamodb(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
-    const caller = /Credential=local-([\w-]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+    const caller = this.#callerOf(req);
     const operation = String(req.headers['x-amz-target']).replace('DynamoDB_20120810.', '');
     this.#dynamoCalls.push({ caller: caller ?? 'unknown', operation });
     const fault = this.#faults.find((f) => f.caller === caller && f.service === 'dynamodb' && f.left > 0 && (f.operation === undefined || f.operation === operation));
@@ -354,6 +367,12 @@ export class AwsStandIns {
     const [, bucket = '', ...rest] = url.pathname.split('/');
     const key = decodeURIComponent(rest.join('/'));
     if (!bucket) throw new ServiceError('NotImplemented', 'Bucket listing is not implemented', 501);
+    const caller = this.#callerOf(req);
+    const fault = this.#faults.find((f) => f.caller === caller && f.service === 's3' && f.left > 0);
+    if (fault) {
+      fault.left--;
+      throw new ServiceError(fault.error, 'Injected fault of the local S3', 500);
+    }
     const dir = join(this.#options.dataDir, 's3', bucket);
     const file = (k: string) => {
       const parts = k.split('/');
