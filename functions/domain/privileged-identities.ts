@@ -29,7 +29,8 @@ interface Roles {
 }
 
 function rolesOf(user: KoreRoleUser): Roles {
-  const accountOwner = (user.adminRoles ?? []).some((r) => ACCOUNT_OWNER_ROLES.includes(roleKey(r.roleName)));
+  // An admin role the client could not read counts as ownership: the strictest rule, never a gap.
+  const accountOwner = (user.adminRoles ?? []).some((r) => r.unrecognised === true || ACCOUNT_OWNER_ROLES.includes(roleKey(r.roleName)));
   const owned = new Set<string>();
   const coDeveloped = new Set<string>();
   for (const role of user.btRoles ?? []) {
