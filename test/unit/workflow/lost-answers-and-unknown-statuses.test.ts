@@ -53,7 +53,7 @@ describe('a DELETE whose answer was lost', () => {
     const { store, requestId } = queuedRequest();
     const d = deps(store, { eraseUsersData: async () => Promise.reject(new KoreOutcomeUnknownError('Kore.ai eraseUsersData timed out after the request may have been received')) });
 
-    const error = await submitErasure(d, { requestId, attempt: 1 }).catch((e: unknown) => e as Error);
+    const error = await submitErasure(d, { requestId, attempt: 1 }).then(() => new Error('resolved'), (e: unknown) => e as Error);
 
     expect(error.name).toBe('SubmissionOutcomeUnknownError');
     expect(error).not.toBeInstanceOf(KoreRetryableError);
@@ -73,7 +73,7 @@ describe('a DELETE whose answer was lost', () => {
     });
 
     await submitErasure(d, { requestId, attempt: 1 }).catch(() => undefined);
-    const second = await submitErasure(d, { requestId, attempt: 1 }).catch((e: unknown) => e as Error);
+    const second = await submitErasure(d, { requestId, attempt: 1 }).then(() => new Error('resolved'), (e: unknown) => e as Error);
 
     expect(deletes).toBe(1);
     expect(second).toMatchObject({ name: 'SubmissionOutcomeUnknownError' });
@@ -90,7 +90,7 @@ describe('a DELETE whose answer was lost', () => {
       },
     });
 
-    const first = await submitErasure(d, { requestId, attempt: 1 }).catch((e: unknown) => e as Error);
+    const first = await submitErasure(d, { requestId, attempt: 1 }).then(() => new Error('resolved'), (e: unknown) => e as Error);
     const second = await submitErasure(d, { requestId, attempt: 1 });
 
     expect(first).toBeInstanceOf(KoreRetryableError);
@@ -105,7 +105,7 @@ describe('an unrecognised 4xx from the DELETE', () => {
     const { store, requestId } = queuedRequest();
     const d = deps(store, { eraseUsersData: async () => Promise.reject(new KorePermanentError('Kore.ai eraseUsersData answered 400', 400, 'Invalid input for <email>')) });
 
-    const error = await submitErasure(d, { requestId, attempt: 1 }).catch((e: unknown) => e as Error);
+    const error = await submitErasure(d, { requestId, attempt: 1 }).then(() => new Error('resolved'), (e: unknown) => e as Error);
 
     expect(error.name).toBe('KorePermanentError');
     const failed = (await store.getTimeline(requestId)).at(-1)!;
