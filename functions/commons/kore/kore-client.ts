@@ -133,6 +133,9 @@ const REFUSAL_PATTERN = /\b(owner|co-?developer|account member|belongs? to (?:on
 
 const RATE_LIMIT_PATTERN = /rate limit for this api has been reached/i;
 
+/** A 2xx is read as a rate-limit refusal only when the platform's own message says so, never for a word inside data. */
+const isRateLimitMessage = (message: string | undefined) => message !== undefined && RATE_LIMIT_PATTERN.test(message);
+
 /**
  * Errors of `fetch` that prove nothing was sent: the connection was refused or the host never
  * resolved or was unreachable. Anything else (a reset, a timeout, a body cut short) may have
@@ -284,7 +287,8 @@ export class KoreClient implements KorePlatform {
     } catch (error) {
       throw transportError(op, error, response?.status);
     }
-    if (answer.status >= 200 && answer.status < 300) return answer;
+    // A refusal is short: a long 2xx (a page of users) is data and is not parsed twice.
+    if (answer.status >= 200 && answer.status < 300 && (answer.text.length > 4096 || !isRateLimitMessage(platformMessageOf(answer.text)))) return answer;
     throw this.#statusError(op, answer);
   }
 
@@ -402,7 +406,7 @@ export function platformMessageOf(text: string): string | undefined {
  */
 export function sanitisePlatformMessage(message: string): string {
   return message
-    .replace(/[^\s"'<>()]+@[^\s"'<>()]+/g, '<email>')
+    .replace(/[^\s"'<>(),;]+@[^\s"'<>(),;]+/g, '<email>')
     .replace(/(["`])(?:(?!\1).){1,200}\1/g, '<value>')
     .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<id>')
     .replace(/\b[a-z]{1,4}-(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{4,}\b/g, '<id>')
