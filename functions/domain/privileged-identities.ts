@@ -14,7 +14,7 @@ import { detectSubjectKind, normaliseSubjectId } from './subject';
 export type SubjectHasher = (normalisedId: string) => string;
 
 /** Admin roles that make a user the owner of the account (compared case-insensitively). */
-export const ACCOUNT_OWNER_ROLES: readonly string[] = ['account owner', 'master admin'];
+export const ACCOUNT_OWNER_ROLES: readonly string[] = ['account owner', 'master admin', 'primary master admin'];
 /** The bot role of the owner of a bot. */
 export const BOT_OWNER_ROLE = 'bot owner';
 /** The bot role of a co-developer of a bot. */
