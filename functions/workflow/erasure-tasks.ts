@@ -216,7 +216,10 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
 
 /**
  * CheckStatus: asks Kore.ai how the job is doing, records the answer, and tells the state
- * machine what to do next (`poll.outcome`) and how long to wait (`poll.waitSeconds`).
+ * machine what to do next (`poll.outcome`) and how long to wait (`poll.waitSeconds`). A status
+ * word the desk does not know is recorded verbatim and flags the request `needsReview` for ops
+ * (lifted when known words come back); the job is read as still running, so polling goes on to
+ * the deadline and never guesses success or failure.
  * @throws KoreRetryableError (→ retried), StaleAttemptError, RequestNotActiveError, others (→ FAILED).
  */
 export async function checkErasureStatus(deps: ErasureTaskDeps, state: WorkflowState): Promise<WorkflowState> {
