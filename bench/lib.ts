@@ -120,14 +120,15 @@ export function formatTable(rows: readonly Row[]): string {
   const header = ['name', 'value', 'baseline', 'ratio', 'goal', 'unit', 'met?'];
   const cells = rows.map((r) => {
     const ok = met(r);
-    return [r.name, fmt(r.value), r.baseline === null ? '—' : fmt(r.baseline), r.ratio === null ? '—' : fmt(r.ratio), r.goal ?? '—', r.unit, ok === null ? '—' : ok ? 'yes' : 'NO'];
+    return [r.name, formatNumber(r.value), r.baseline === null ? '—' : formatNumber(r.baseline), r.ratio === null ? '—' : formatNumber(r.ratio), r.goal ?? '—', r.unit, ok === null ? '—' : ok ? 'yes' : 'NO'];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => `| ${c.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n');
 }
 
-function fmt(n: number): string {
+/** A figure rounded for reading: whole numbers from 1,000, one decimal from 10, else up to three decimals. */
+export function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return String(n);
   if (Math.abs(n) >= 1000) return String(Math.round(n));
   if (Math.abs(n) >= 10) return n.toFixed(1);

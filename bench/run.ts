@@ -3,15 +3,18 @@
  * runs every measurement, prints the table and writes `bench/results.json`.
  * `--only <name,…>` runs some of them (intake, intake-breakdown, roles, workflow, cold-start, e2e, export).
  * These are measurements, never pass/fail checks: the exit code is 0 whatever the ratios say.
+ * The file records the machine and the kind of run beside the rows; `npm run bench:report` renders
+ * it as docs/PERFORMANCE.md.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { arch, cpus, platform, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { coldStartBench } from './cold-start';
 import { endToEndBench } from './end-to-end';
 import { exportBench } from './export';
 import { intakeBench, intakeBreakdown } from './intake';
 import { BENCH_DIR, formatTable, type BenchContext, type Measurement, type Row } from './lib';
+import type { BenchMachine, BenchResults } from './report';
 import { rolesSnapshotBench } from './roles-snapshot';
 import { workflowBench } from './workflow';
 
@@ -31,6 +34,7 @@ async function main(): Promise<void> {
   const onlyAt = args.indexOf('--only');
   const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',') : Object.keys(MEASUREMENTS);
   const started = performance.now();
+  const ranAt = new Date().toISOString();
   const ctx: BenchContext = { quick, log: (m) => process.stderr.write(`${m}\n`) };
   const rows: Row[] = [];
   for (const name of only) {
@@ -41,9 +45,18 @@ async function main(): Promise<void> {
     rows.push(...(await measure(ctx)));
     ctx.log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`;
-  process.stdout.write(`\n${formatTable(rows)}\n\n${quick ? 'quick run' : 'full run'} in ${((performance.now() - started) / 1000).toFixed(1)} s on ${machine}\n`);
-  writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  const durationSeconds = Math.round((performance.now() - started) / 1000);
+  const machine: BenchMachine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU',
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    os: `${platform()} ${arch()}`,
+  };
+  const results: BenchResults = { ranAt, mode: quick ? 'quick' : onlyAt >= 0 ? 'partial' : 'full', durationSeconds, machine, notes: [], rows };
+  const machineText = `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`;
+  process.stdout.write(`\n${formatTable(rows)}\n\n${results.mode} run in ${durationSeconds} s on ${machineText}\n`);
+  writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   // Servers of the measurements are stopped; anything left (SDK sockets) must not keep us alive.
   process.exit(0);
 }

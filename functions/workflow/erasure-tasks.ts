@@ -13,7 +13,6 @@ import { evaluateJob, nextWaitSeconds, summariseStatuses, unknownStatuses, UNKNO
 import type { AuditStore, Clock, OpenRequestClaims, SnapshotReader } from '../domain/ports';
 import { decryptSubjectId, type SubjectKeys } from '../domain/subject';
 import {
-  IneligibleSubjectError,
   RequestNotActiveError,
   StaleAttemptError,
   SubjectIdUnavailableError,
@@ -95,13 +94,16 @@ function submissionEventsOf(timeline: AuditEvent[], attempt: number): AuditEvent
 /**
  * SubmitErasure: re-checks eligibility, sends the DELETE once for this attempt and records the
  * Kore.ai job id — or resumes the job a previous attempt already started.
+ * A rejection — the re-check finds the subject privileged, or the platform refuses — is an outcome,
+ * not an error: it returns the state with `rejection` set (→ RecordRejected), so a rejected request
+ * counts neither as a failed execution nor as a Lambda error.
  *
  * Only an answer that proves the platform did not take the job (`KoreRetryableError`: 429 or the
  * rate-limit message, 5xx with a body, a connection refused) lets the state machine send the
  * DELETE again. An answer lost after the request went out (`KoreOutcomeUnknownError`: timeout,
  * reset) may hide an accepted job: it is recorded as such and ends the attempt as
  * SubmissionOutcomeUnknownError, like a crash between intent and answer.
- * @throws IneligibleSubjectError, KoreRefusedError (→ REJECTED); KoreRetryableError (→ retried);
+ * @throws KoreRetryableError (→ retried);
  *   StaleAttemptError, RequestNotActiveError (→ nothing recorded); SubmissionOutcomeUnknownError,
  *   SubjectIdUnavailableError, KoreAuthError, KorePermanentError (→ FAILED).
  */
@@ -148,7 +150,9 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
       snapshotFresh: isSnapshotFreshEnough(snapshot, now, deps.snapshotMaxAgeSeconds),
       eligible: decision.eligible,
     };
-    if (!decision.eligible) throw new IneligibleSubjectError(decision.rule, decision.botIds);
+    if (!decision.eligible) {
+      return { requestId: request.requestId, attempt: request.attempt, rejection: { rule: decision.rule, botIds: [...decision.botIds], source: 'snapshot' } };
+    }
   }
 
   if (!request.subjectCipher) throw new SubjectIdUnavailableError('The plain subject id is no longer held');
@@ -205,6 +209,9 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
         },
       },
     }));
+    if (error instanceof KoreRefusedError) {
+      return { requestId: request.requestId, attempt: request.attempt, rejection: { rule: 'PLATFORM_RULES', botIds: [], source: 'platform' } };
+    }
     // Honour Retry-After: wait it out here so the state machine's retry comes no earlier.
     if (retryAfterMs !== undefined && retryAfterMs <= (deps.maxInlineRetryAfterMs ?? MAX_INLINE_RETRY_AFTER_MS)) {
       await (deps.sleep ?? defaultSleep)(retryAfterMs);
@@ -273,7 +280,7 @@ export async function checkErasureStatus(deps: ErasureTaskDeps, state: WorkflowS
   };
 }
 
-/** Reads the rule and bots an IneligibleSubjectError carried through the state machine's `Cause`. */
+/** Reads the rule and bots an IneligibleSubjectError carried through `Cause` (executions started before rejections were returned as `rejection`). */
 function rejectionFromCause(error: WorkflowState['error']): ErasureRequest['rejection'] {
   if (error?.Error === 'IneligibleSubjectError' && error.Cause) {
     try {
@@ -312,7 +319,7 @@ export async function recordOutcome(deps: ErasureTaskDeps, input: RecordOutcomeI
   let moved = request;
   if (request.status !== target) {
     if (isFinal(request.status)) return { recorded: false, status: request.status };
-    const rejection = target === 'REJECTED' ? rejectionFromCause(state.error) : undefined;
+    const rejection = target === 'REJECTED' ? (state.rejection ? { ...state.rejection, rule: state.rejection.rule as never } : rejectionFromCause(state.error)) : undefined;
     const failureReason =
       input.outcome === 'FAILED' ? PLATFORM_FAILED_REASON : input.outcome === 'TIMED_OUT' ? 'POLL_DEADLINE_PASSED' : input.outcome === 'ERROR' ? (errorName ?? 'Error') : undefined;
     ({ request: moved } = await deps.store.appendEvent(request.requestId, (current) => {

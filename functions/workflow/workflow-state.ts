@@ -21,6 +21,11 @@ export interface WorkflowState {
   attempt: number;
   koreRequestId?: string;
   poll?: PollState;
+  /**
+   * Set by SubmitErasure when the attempt is rejected (the re-check found the subject privileged,
+   * or the platform refused): the state machine records REJECTED, a normal outcome, not an error.
+   */
+  rejection?: { rule: string; botIds: string[]; source: 'snapshot' | 'platform' };
   /** Set by a `Catch` (ResultPath `$.error`). */
   error?: { Error?: string; Cause?: string };
 }

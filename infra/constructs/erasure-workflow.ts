@@ -14,6 +14,7 @@ export const WORKFLOW_STATES = {
   submit: 'SubmitErasure',
   wait: 'WaitBeforeCheck',
   check: 'CheckStatus',
+  routeSubmission: 'RouteOnSubmission',
   route: 'RouteOnStatus',
   recordCompleted: 'RecordCompleted',
   recordFailed: 'RecordFailed',
@@ -165,13 +166,12 @@ export class ErasureWorkflow extends Construct {
         cause: 'Kore.ai did not finish the erasure before the poll deadline',
       }),
     );
+    // A rejection is the process working (the platform's rules protect owners and co-developers):
+    // it succeeds, so ExecutionsFailed and the task functions' Errors mean something went wrong.
     const recordRejected = record(
       S.recordRejected,
       'REJECTED',
-      new sfn.Fail(this, S.rejected, {
-        error: 'ErasureRejected',
-        cause: 'The subject is not eligible for erasure or Kore.ai refused it',
-      }),
+      new sfn.Succeed(this, S.rejected, { comment: 'The subject is not eligible for erasure or Kore.ai refused it' }),
     );
     const recordError = record(S.recordError, 'ERROR', workflowError);
 
@@ -186,7 +186,6 @@ export class ErasureWorkflow extends Construct {
     submit.addRetry(workRetry(['KoreRetryableError', ...TRANSIENT_TASK_ERRORS, 'States.Timeout']));
     // Safe after an unknown-outcome DELETE: the intent recorded before it stops a second one (see CRASHED_TASK_ERRORS).
     submit.addRetry(crashRetry);
-    submit.addCatch(recordRejected, { errors: ['IneligibleSubjectError', 'KoreRefusedError'], resultPath: '$.error' });
     submit.addCatch(recordError, { errors: ['States.ALL'], resultPath: '$.error' });
 
     const check = new tasks.LambdaInvoke(this, S.check, {
@@ -208,7 +207,10 @@ export class ErasureWorkflow extends Construct {
       .when(sfn.Condition.stringEquals('$.poll.outcome', 'TIMED_OUT'), recordTimedOut)
       .otherwise(wait);
 
-    const definition = submit.next(wait).next(check).next(route);
+    // SubmitErasure answers a rejection (re-check or platform refusal) as `$.rejection`, not as an error.
+    const routeSubmission = new sfn.Choice(this, S.routeSubmission).when(sfn.Condition.isPresent('$.rejection'), recordRejected).otherwise(wait);
+    wait.next(check).next(route);
+    const definition = submit.next(routeSubmission);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // Vended logs (Step Functions log delivery) belong under /aws/vendedlogs/: there delivery

@@ -40,6 +40,8 @@ export function localReference(template: CfnTemplate, logicalId: string, attribu
       return arn('states', `stateMachine:${logicalId}`);
     case 'AWS::Lambda::Function.Arn':
       return arn('lambda', `function:${logicalId}`);
+    case 'AWS::Lambda::Function':
+      return logicalId;
     case 'AWS::ApiGatewayV2::Api.ApiEndpoint':
       return apiUrl;
     case 'AWS::Cognito::UserPool':

@@ -232,6 +232,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     dataDir,
     dynamodb: dynamo.endpoint,
     sendMail: (mail) => mailer.send(mail),
+    invoke: (name, event) => {
+      const target = lambdas?.byLogicalId(name);
+      if (!target) throw Object.assign(new Error(`Function not found: ${name}`), { name: 'ResourceNotFoundException' });
+      return lambdas!.invoke(target.name, event);
+    },
     executions: {
       start: (name, input) => workflow.start(name, input),
       describe: (name) => workflow.describe(name),

@@ -16,7 +16,7 @@ import { raw, type RawResponse } from '../reliability/harness';
 import { acceptedErasures, auditDetail, startE2eRuntime, waitForStatus, type AuditDetail, type E2eRuntime } from './support';
 
 /** What a matched error leads to. */
-type Branch = 'retried' | 'rejected' | 'recorded as failed' | 'workflow error';
+type Branch = 'retried' | 'recorded as failed' | 'workflow error';
 
 const TASK_FUNCTION: Record<string, FunctionName> = {
   SubmitErasure: 'submit-erasure',
@@ -35,7 +35,6 @@ const SERVICE_ERRORS = /^(Lambda|Sandbox|States)\./;
 function intended(state: string, error: string): Branch | undefined {
   const work = state === 'SubmitErasure' || state === 'CheckStatus';
   if (error === 'States.ALL') return work ? 'recorded as failed' : 'workflow error';
-  if (state === 'SubmitErasure' && (error === 'IneligibleSubjectError' || error === 'KoreRefusedError')) return 'rejected';
   if (error === 'KoreRetryableError') return work ? 'retried' : undefined;
   if (error === 'StoreUnavailableError' || SERVICE_ERRORS.test(error)) return 'retried';
   return undefined;
@@ -126,7 +125,9 @@ describe('error branches of the bundled workflow', () => {
     expect(unknown).toEqual([]);
     // Retry rules only ever retry; Catch rules never do.
     for (const m of matched) expect(intended(m.state, m.error) === 'retried').toBe(m.via === 'Retry');
-    expect(matched.map((m) => m.error)).toEqual(expect.arrayContaining(['KoreRetryableError', 'KoreRefusedError', 'IneligibleSubjectError', 'StoreUnavailableError', 'States.ALL']));
+    expect(matched.map((m) => m.error)).toEqual(expect.arrayContaining(['KoreRetryableError', 'StoreUnavailableError', 'States.ALL']));
+    // Rejections are outcomes the submit task returns, not errors a rule matches (see the last tests).
+    expect(matched.map((m) => m.error)).not.toEqual(expect.arrayContaining(['KoreRefusedError']));
   });
 
   it('retries each error of the Lambda and Step Functions services in every task, and the erasure completes', async () => {
@@ -198,7 +199,7 @@ describe('error branches of the bundled workflow', () => {
     }
   });
 
-  it('rejects a platform refusal (KoreRefusedError) and a subject the re-check finds privileged (IneligibleSubjectError)', async () => {
+  it('rejects a platform refusal and a subject the re-check finds privileged as outcomes: the execution succeeds', async () => {
     // Refused by Kore.ai itself: privileged after the snapshot was taken.
     const refused = email('refused');
     const account = runtime.simulator!.account as unknown as { refusalOf: (id: string) => string | undefined; users: KoreRoleUser[] };
@@ -207,7 +208,7 @@ describe('error branches of the bundled workflow', () => {
     try {
       const { requestId, detail } = await erasure(refused, [], ['REJECTED']);
       expect(detail.request.rejection).toMatchObject({ rule: 'PLATFORM_RULES', source: 'platform' });
-      expect(await endedExecution(requestId)).toMatchObject({ state: 'FAILED' });
+      expect(await endedExecution(requestId)).toMatchObject({ state: 'SUCCEEDED' });
     } finally {
       account.refusalOf = original;
     }
@@ -235,6 +236,7 @@ describe('error branches of the bundled workflow', () => {
     const detail = await waitForStatus(runtime, requestId, ['REJECTED']);
     expect(detail.request.rejection).toMatchObject({ source: 'snapshot', botIds: [DEMO_BOTS.support.botId] });
     expect(acceptedErasures(runtime, owner)).toBe(0);
+    expect(await endedExecution(requestId)).toMatchObject({ state: 'SUCCEEDED' });
   });
 
   it('retries StoreUnavailableError (DynamoDB throttling past the SDK retries) in every task', async () => {

@@ -60,7 +60,7 @@ describe('error names in the deployed bundles', () => {
   it('matches on named errors in the state machine (not only States.ALL)', () => {
     const definition = workflowDefinition(template);
     const names = Object.values(definition.States).filter((s) => s.Type === 'Task').flatMap(matchedNames);
-    expect(names).toEqual(expect.arrayContaining(['KoreRetryableError', 'KoreRefusedError', 'IneligibleSubjectError', 'StoreUnavailableError']));
+    expect(names).toEqual(expect.arrayContaining(['KoreRetryableError', 'StoreUnavailableError']));
   });
 
   it('gives every error name a Retry or Catch matches to the bundle of the task that throws it', () => {
@@ -76,7 +76,7 @@ describe('error names in the deployed bundles', () => {
 
   it.each([
     // record-outcome reads the name Step Functions reports for SubmitErasure and CheckStatus failures.
-    ['submit-erasure', ['StaleAttemptError', 'RequestNotActiveError', 'IneligibleSubjectError', 'SubmissionOutcomeUnknownError']],
+    ['submit-erasure', ['StaleAttemptError', 'RequestNotActiveError', 'SubmissionOutcomeUnknownError']],
     ['check-erasure-status', ['StaleAttemptError', 'RequestNotActiveError']],
   ])('keeps the names the code compares in the %s bundle', (fn, names) => {
     for (const name of names) expect({ name, assigned: assignsName(bundleOf(fn), name) }).toEqual({ name, assigned: true });

@@ -67,18 +67,20 @@ describe('erasure workflow definition', () => {
     );
   });
 
-  it('submits with the whole state as input and output (default ResultPath $), retries transient errors and catches refusals', () => {
+  it('submits with the whole state as input and output (default ResultPath $), retries transient errors and routes rejections as outcomes', () => {
     expect(definition.States.SubmitErasure).toEqual({
       Type: 'Task',
       Resource: expect.any(String),
       TimeoutSeconds: 60,
       HeartbeatSeconds: 50,
       Retry: [workRetry, crashRetry],
-      Catch: [
-        { ErrorEquals: ['IneligibleSubjectError', 'KoreRefusedError'], ResultPath: '$.error', Next: 'RecordRejected' },
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordError' },
-      ],
-      Next: 'WaitBeforeCheck',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordError' }],
+      Next: 'RouteOnSubmission',
+    });
+    expect(definition.States.RouteOnSubmission).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.rejection', IsPresent: true, Next: 'RecordRejected' }],
+      Default: 'WaitBeforeCheck',
     });
   });
 
@@ -124,12 +126,12 @@ describe('erasure workflow definition', () => {
     });
   });
 
-  it('ends in Erased on success and in named Fail states otherwise', () => {
+  it('succeeds when erased or rejected (the process working) and ends in named Fail states otherwise', () => {
     expect(definition.States.Erased).toMatchObject({ Type: 'Succeed' });
+    expect(definition.States.ErasureRejected).toMatchObject({ Type: 'Succeed' });
     for (const [name, error] of [
       ['ErasureFailed', 'ErasureFailed'],
       ['ErasureTimedOut', 'ErasureTimedOut'],
-      ['ErasureRejected', 'ErasureRejected'],
       ['WorkflowError', 'WorkflowError'],
     ]) {
       expect(definition.States[name!]).toEqual({ Type: 'Fail', Error: error, Cause: expect.any(String) });
@@ -223,9 +225,9 @@ describe('erasure workflow in the local emulator', () => {
   });
 
   it.each([
-    ['IneligibleSubjectError', 'RecordRejected', 'REJECTED', 'ErasureRejected'],
-    ['KoreRefusedError', 'RecordRejected', 'REJECTED', 'ErasureRejected'],
     ['KorePermanentError', 'RecordError', 'ERROR', 'WorkflowError'],
+    // Rejections come back as `rejection`; thrown anyway (an older task), they are unexpected errors.
+    ['KoreRefusedError', 'RecordError', 'ERROR', 'WorkflowError'],
   ])('turns a submit failing with %s into %s (%s) and ends in %s', async (error, state, outcome, end) => {
     const { result, recorded } = run({
       SubmitErasure: async () => {
@@ -235,6 +237,15 @@ describe('erasure workflow in the local emulator', () => {
 
     expect(await failure(result)).toBe(end);
     expect(recorded).toEqual([{ state, outcome, attempt: 1 }]);
+  });
+
+  it.each([
+    ['the re-check', { rule: 'BOT_OWNER', botIds: ['st-1'], source: 'snapshot' }],
+    ['the platform', { rule: 'PLATFORM_RULES', botIds: [], source: 'platform' }],
+  ])('records a rejection by %s with RecordRejected and succeeds as ErasureRejected', async (_by, rejection) => {
+    const { result, recorded } = run({ SubmitErasure: async (s) => ({ ...s, rejection }) });
+    expect(await result).toMatchObject({ rejection });
+    expect(recorded).toEqual([{ state: 'RecordRejected', outcome: 'REJECTED', attempt: 1 }]);
   });
 
   it('gives up on a Kore.ai outage after six retries and records the error', async () => {

@@ -12,6 +12,7 @@
  * | Step Functions | StartExecution, DescribeExecution, ListExecutions, RedriveExecution, StopExecution | the local workflow |
  * | SES v2 | SendEmail | the outbox |
  * | CloudWatch | PutMetricData | an in-memory list (`metrics()`) |
+ * | Lambda | Invoke (RequestResponse) | the local Lambda service |
  *
  * DynamoDB calls pass through to dynalite (so tests can inject faults per calling function).
  * Anything else answers 400 `UnknownOperationException`.
@@ -53,6 +54,8 @@ export interface AwsStandInsOptions {
   dynamodb: string;
   executions: LocalExecutions;
   sendMail: (mail: OutgoingMail) => Promise<{ messageId: string }>;
+  /** Invokes a function by name or ARN (Lambda `Invoke`, RequestResponse). @throws an Error named as the function's error. */
+  invoke: (functionName: string, event: unknown) => Promise<unknown>;
 }
 
 /** A service error as the JSON protocols carry it. */
@@ -131,6 +134,7 @@ export class AwsStandIns {
       AWS_ENDPOINT_URL_SFN: this.#url,
       AWS_ENDPOINT_URL_SESV2: this.#url,
       AWS_ENDPOINT_URL_CLOUDWATCH: this.#url,
+      AWS_ENDPOINT_URL_LAMBDA: this.#url,
     };
   }
 
@@ -170,6 +174,8 @@ export class AwsStandIns {
         return;
       }
       if (url.pathname === '/v2/email/outbound-emails' && req.method === 'POST') return this.#sendEmail(JSON.parse(body.toString('utf8')), res);
+      const invocation = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
+      if (invocation && req.method === 'POST') return await this.#invoke(decodeURIComponent(invocation[1]!), body, res);
       return this.#s3(req, url, body, res);
     } catch (error) {
       const e = error instanceof ServiceError ? error : new ServiceError('InternalFailure', error instanceof Error ? error.message : String(error), 500);
@@ -305,6 +311,21 @@ export class AwsStandIns {
       default:
         throw new ServiceError('UnknownOperationException', `The local AWS stand-ins do not implement AWSStepFunctions.${operation}`);
     }
+  }
+
+  /** Lambda Invoke: the function's result as the payload, or its error with `X-Amz-Function-Error`. */
+  async #invoke(functionName: string, body: Buffer, res: ServerResponse): Promise<void> {
+    const event = body.length ? (JSON.parse(body.toString('utf8')) as unknown) : {};
+    let payload: string;
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' };
+    try {
+      payload = JSON.stringify((await this.#options.invoke(functionName, event)) ?? null);
+    } catch (error) {
+      headers['x-amz-function-error'] = 'Unhandled';
+      payload = JSON.stringify({ errorType: error instanceof Error ? error.name : 'Error', errorMessage: error instanceof Error ? error.message : String(error) });
+    }
+    res.writeHead(200, { ...headers, 'content-length': Buffer.byteLength(payload) });
+    res.end(payload);
   }
 
   async #sendEmail(input: Record<string, unknown>, res: ServerResponse): Promise<void> {

@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BENCH_DIR } from '../../../bench/lib';
+import { BenchResultsError, groupOf, parseResults, renderPerformance, type BenchResults } from '../../../bench/report';
+
+/** A small run whose figures appear nowhere in the generator. */
+function fixture(): BenchResults {
+  return {
+    ranAt: '2031-04-05T06:07:08.000Z',
+    mode: 'quick',
+    durationSeconds: 73,
+    machine: { cpus: 3, cpuModel: 'Test CPU 9000', memoryGiB: 7.25, node: 'v22.99.1', os: 'linux arm64' },
+    notes: ['Fixture note about the run.'],
+    rows: [
+      { name: 'intake POST /requests p50 latency vs floor', value: 41.7, baseline: 27.8, ratio: 1.5, goal: '≤ 1.25', unit: 'ms' },
+      { name: 'cold start: audit-api bundle size', value: 123.4, baseline: null, ratio: null, goal: 'value ≤ 300', unit: 'KB' },
+      { name: 'cold start: audit-api import vs hello-world', value: 611.3, baseline: 577.7, ratio: 1.058, goal: null, unit: 'ms' },
+      { name: 'export CSV a|b vs bare Query', value: 8.765, baseline: 4.321, ratio: 2.028, goal: null, unit: 's' },
+    ],
+  };
+}
+
+describe('the performance report', () => {
+  it('states the machine, the date and the kind of run', () => {
+    // Prepare / Act
+    const page = renderPerformance(fixture());
+    // Assess
+    expect(page).toContain('3 × Test CPU 9000, 7.25 GiB memory, Node v22.99.1, linux arm64');
+    expect(page).toContain('on 2031-04-05T06:07:08.000Z (quick run of 73 s)');
+    expect(page).toContain('- Fixture note about the run.');
+  });
+
+  it('shows every measured figure, its baseline and ratio in the table of its measurement', () => {
+    const page = renderPerformance(fixture());
+    expect(page).toContain('| intake POST /requests p50 latency vs floor | 41.7 | 27.8 | 1.5 | ≤ 1.25 | ms | **no** |');
+    expect(page).toContain('| cold start: audit-api bundle size | 123.4 | — | — | value ≤ 300 | KB | yes |');
+    expect(page).toContain('| cold start: audit-api import vs hello-world | 611.3 | 577.7 | 1.058 | — | ms | — |');
+    expect(page).toMatch(/## Intake\n/);
+    expect(page).toMatch(/## Cold start\n/);
+    expect(page).toMatch(/## Export\n/);
+  });
+
+  it('counts the goals met and escapes pipes in names', () => {
+    const page = renderPerformance(fixture());
+    expect(page).toContain('1 of 2 goals met.');
+    expect(page).toContain('export CSV a\\|b vs bare Query');
+  });
+
+  it('renders results written as a bare array of rows, saying the machine is not recorded', () => {
+    const results = parseResults(fixture().rows);
+    const page = renderPerformance(results);
+    expect(page).toContain('Machine: not recorded');
+    expect(page).toContain('| 41.7 | 27.8 |');
+  });
+
+  it('refuses a file that is not bench results', () => {
+    expect(() => parseResults({ rows: [{ name: 'x' }] })).toThrow(BenchResultsError);
+    expect(() => parseResults('nope')).toThrow(BenchResultsError);
+  });
+
+  it('groups rows by the text before the colon, else by the first word', () => {
+    expect(groupOf('workflow 1 h job: Kore.ai calls vs naive')).toBe('workflow 1 h job');
+    expect(groupOf('roles snapshot build+write, 50k users')).toBe('roles');
+  });
+
+  it('knows no figure of its own: the generator holds no number of the committed results', () => {
+    const source = readFileSync(join(BENCH_DIR, 'report.ts'), 'utf8');
+    const committed = parseResults(JSON.parse(readFileSync(join(BENCH_DIR, 'results.json'), 'utf8')) as unknown);
+    const figures = committed.rows.flatMap((r) => [r.value, r.baseline, r.ratio]).filter((n): n is number => n !== null && Math.abs(n) >= 10);
+    for (const n of figures) expect(source, `the generator mentions ${n}`).not.toMatch(new RegExp(`(?<![\\w.])${String(n).replace('.', '\\.')}(?![\\d])`));
+  });
+
+  it('renders the committed results as docs/PERFORMANCE.md holds them', () => {
+    const committed = parseResults(JSON.parse(readFileSync(join(BENCH_DIR, 'results.json'), 'utf8')) as unknown);
+    const page = readFileSync(join(BENCH_DIR, '..', 'docs', 'PERFORMANCE.md'), 'utf8');
+    expect(page, 'docs/PERFORMANCE.md is stale: run npm run bench:report').toBe(renderPerformance(committed));
+  });
+});
