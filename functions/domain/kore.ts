@@ -14,7 +14,13 @@ export interface KoreRoleUser {
   canCreateBot?: boolean;
   userId: string;
   btRoles?: { roleId: string; roleName: string; botId: string; botName?: string; groups?: unknown[] }[];
-  adminRoles?: { roleId?: string; roleName: string }[];
+  /**
+   * The shape of an entry is not documented. The client keeps entries with a string `roleName`
+   * and turns any other shape into `{ roleName: '', unrecognised: true }`, which the eligibility
+   * rules count as an account owner (fail safe: a role the desk cannot read never makes a user
+   * erasable).
+   */
+  adminRoles?: { roleId?: string; roleName: string; unrecognised?: true }[];
 }
 
 export interface KoreUserRolesPage {
@@ -50,18 +56,34 @@ export interface KorePlatform {
 }
 
 /**
- * Worth trying again later: 429, 5xx, network failure, timeout. `retryAfterMs` carries the
- * platform's `Retry-After` when it sent one.
+ * Worth trying again later: an answer that proves the platform did not act (429, a rate-limit
+ * message, 5xx with a body), a connection refused before anything was sent, or — for the calls
+ * that only read (status, user roles) — any failure without an answer. `retryAfterMs` carries the
+ * platform's `Retry-After` when it sent one; `rateLimited` says the platform named its rate limit.
  */
 export class KoreRetryableError extends DomainError {
+  readonly rateLimited: boolean;
   constructor(
     message: string,
     readonly httpStatus: number | undefined,
     readonly retryAfterMs: number | undefined,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; rateLimited?: boolean },
   ) {
     super(message, options);
     this.name = 'KoreRetryableError';
+    this.rateLimited = options?.rateLimited ?? false;
+  }
+}
+
+/**
+ * An erasure's DELETE may have reached the platform but its answer was lost (timeout, connection
+ * reset, a body cut short): the platform may have created the job. Sending the DELETE again could
+ * erase twice under two job ids, so it is never retried within the attempt.
+ */
+export class KoreOutcomeUnknownError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KoreOutcomeUnknownError';
   }
 }
 
@@ -76,11 +98,17 @@ export class KoreRefusedError extends DomainError {
   }
 }
 
-/** The platform answered with an error that will not go away by retrying (400, 404, …). */
+/**
+ * The platform answered with an error that will not go away by retrying (400, 404, …).
+ * `platformMessage` is the platform's own explanation when it gave one, with anything that looks
+ * like a user id, an email or a number replaced (see `sanitisePlatformMessage`), so it can be
+ * recorded on the audit trail for ops.
+ */
 export class KorePermanentError extends DomainError {
   constructor(
     message: string,
     readonly httpStatus: number,
+    readonly platformMessage?: string,
   ) {
     super(message);
     this.name = 'KorePermanentError';

@@ -70,6 +70,12 @@ export interface ErasureRequest {
   rejection?: { rule: EligibilityRule | 'PLATFORM_RULES'; botIds: string[]; source: 'snapshot' | 'platform' };
   /** Short machine-readable reason of the last failure (error name), never personal data. */
   failureReason?: string;
+  /**
+   * Set while the current attempt needs a person to look at it though it goes on (e.g.
+   * `UNKNOWN_KORE_STATUS`: the platform answered a per-user status word the desk does not know);
+   * a short machine-readable reason, never personal data. Listed by the ops list `needs-review`.
+   */
+  needsReview?: string;
   completedAt?: string;
   updatedAt: string;
   /** Sequence number and hash of the newest event applied to this projection. */

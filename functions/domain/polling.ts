@@ -46,6 +46,21 @@ export function evaluateJob(userStatuses: readonly string[], deadlinePassed: boo
   return deadlinePassed ? 'TIMED_OUT' : 'RUNNING';
 }
 
+/**
+ * Per-user status words the desk knows: `SUCCESS` (documented), `FAILED` and `in-progress` (seen
+ * in the platform's samples, assumed). Compared case-insensitively, `_` and `-` alike.
+ */
+export const KNOWN_USER_STATUSES: readonly string[] = ['SUCCESS', 'FAILED', 'IN-PROGRESS'];
+
+/** The status words of a job the desk does not know, verbatim and without duplicates (for ops to review). */
+export function unknownStatuses(userStatuses: readonly string[]): string[] {
+  const unknown = userStatuses.filter((s) => !KNOWN_USER_STATUSES.includes(s.trim().toUpperCase().replace(/_/g, '-')));
+  return [...new Set(unknown)];
+}
+
+/** Why a request needs review while its job runs on with a status word nobody told the desk about. */
+export const UNKNOWN_STATUS_REVIEW = 'UNKNOWN_KORE_STATUS';
+
 /** Counts of each verbatim status value, for the audit event (no user ids). */
 export function summariseStatuses(userStatuses: readonly string[]): Record<string, number> {
   const counts: Record<string, number> = {};

@@ -39,6 +39,7 @@ export interface RequestPatch {
   koreRequestId?: string | null;
   rejection?: ErasureRequest['rejection'] | null;
   failureReason?: string | null;
+  needsReview?: string | null;
   completedAt?: string | null;
   dueAt?: string;
   extended?: ErasureRequest['extended'];

@@ -14,7 +14,7 @@ import { detectSubjectKind, normaliseSubjectId } from './subject';
 export type SubjectHasher = (normalisedId: string) => string;
 
 /** Admin roles that make a user the owner of the account (compared case-insensitively). */
-export const ACCOUNT_OWNER_ROLES: readonly string[] = ['account owner', 'master admin'];
+export const ACCOUNT_OWNER_ROLES: readonly string[] = ['account owner', 'master admin', 'primary master admin'];
 /** The bot role of the owner of a bot. */
 export const BOT_OWNER_ROLE = 'bot owner';
 /** The bot role of a co-developer of a bot. */
@@ -29,7 +29,8 @@ interface Roles {
 }
 
 function rolesOf(user: KoreRoleUser): Roles {
-  const accountOwner = (user.adminRoles ?? []).some((r) => ACCOUNT_OWNER_ROLES.includes(roleKey(r.roleName)));
+  // An admin role the client could not read counts as ownership: the strictest rule, never a gap.
+  const accountOwner = (user.adminRoles ?? []).some((r) => r.unrecognised === true || ACCOUNT_OWNER_ROLES.includes(roleKey(r.roleName)));
   const owned = new Set<string>();
   const coDeveloped = new Set<string>();
   for (const role of user.btRoles ?? []) {

@@ -137,7 +137,7 @@ function requestRows(ctx: PageContext, items: readonly RequestView[]): SafeHtml 
   return html`<table><thead><tr><th>Request</th><th>Status</th><th>Channel</th><th>Received</th><th>Due</th><th>Attempt</th><th>Note</th></tr></thead><tbody>
 ${items.map(
   (r) =>
-    html`<tr><td><a href="${ctx.basePath}/requests/${encodeURIComponent(r.requestId)}">${r.requestId}</a></td><td>${r.status}</td><td>${r.channel}</td><td>${r.receivedAt}</td><td${r.overdue ? raw(' class="bad"') : ''}>${r.dueAt}${r.overdue ? ' (overdue)' : ''}${r.extended ? ' (extended)' : ''}</td><td>${r.attempt}</td><td>${r.rejection ? `${r.rejection.rule}` : (r.failureReason ?? '')}</td></tr>`,
+    html`<tr><td><a href="${ctx.basePath}/requests/${encodeURIComponent(r.requestId)}">${r.requestId}</a></td><td>${r.status}</td><td>${r.channel}</td><td>${r.receivedAt}</td><td${r.overdue ? raw(' class="bad"') : ''}>${r.dueAt}${r.overdue ? ' (overdue)' : ''}${r.extended ? ' (extended)' : ''}</td><td>${r.attempt}</td><td>${r.rejection ? `${r.rejection.rule}` : (r.failureReason ?? (r.needsReview ? `needs review: ${r.needsReview}` : ''))}</td></tr>`,
 )}</tbody></table>`;
 }
 
@@ -278,6 +278,7 @@ ${m.error ? html`<p class="error" role="alert">${m.error}</p>` : ''}
 <tr><th>Attempt</th><td>${r.attempt}</td></tr>
 ${r.rejection ? html`<tr><th>Rejection</th><td>${r.rejection.rule} (${r.rejection.source}) ${r.rejection.botIds.join(', ')}</td></tr>` : ''}
 ${r.failureReason ? html`<tr><th>Failure</th><td>${r.failureReason}</td></tr>` : ''}
+${r.needsReview ? html`<tr><th>Needs review</th><td>${r.needsReview}</td></tr>` : ''}
 ${r.completedAt ? html`<tr><th>Completed</th><td>${r.completedAt}</td></tr>` : ''}
 </tbody></table>
 <h2>Chain</h2>

@@ -2,7 +2,7 @@
  * `npm run ops -- <command>`: on-call work from a terminal over the same HTTP API as the console.
  * Token from `ERASURE_DESK_TOKEN`, base URL from `ERASURE_DESK_URL` (default http://127.0.0.1:3000).
  *
- *   list [failed|timed-out|stuck|overdue] [--json]     what needs attention (default: failed)
+ *   list [failed|timed-out|stuck|overdue|needs-review] [--json]     what needs attention (default: failed)
  *   requests [--status S] [--from D] [--to D] [--json] the audit list
  *   show <id> [--json]                                  a request, its timeline and chain check
  *   retry <id…> --reason R                              retry one or many
@@ -43,7 +43,7 @@ export function table(rows: Record<string, unknown>[], columns: string[]): strin
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
 }
 
-const LIST_COLUMNS = ['requestId', 'status', 'channel', 'receivedAt', 'dueAt', 'attempt', 'failureReason'];
+const LIST_COLUMNS = ['requestId', 'status', 'channel', 'receivedAt', 'dueAt', 'attempt', 'failureReason', 'needsReview'];
 
 /**
  * Runs one command; resolves the exit code.

@@ -1,5 +1,5 @@
 /**
- * Ops use cases: what needs attention (failed, timed out, stuck, overdue), and the actions that
+ * Ops use cases: what needs attention (failed, timed out, stuck, overdue, needs review), and the actions that
  * fix it without touching the database — retry, cancel, re-check eligibility, extend a deadline,
  * revoke a request's status links, refresh the roles snapshot. Every action on a request is an audit event carrying the staff
  * actor and the reason; a conflicting action is refused with 409 naming the current status.
@@ -27,7 +27,7 @@ export interface OpsDeps extends AuditDeps {
   logger?: StaffLogger;
 }
 
-export const OPS_LISTS = ['failed', 'timed-out', 'stuck', 'overdue'] as const;
+export const OPS_LISTS = ['failed', 'timed-out', 'stuck', 'overdue', 'needs-review'] as const;
 export type OpsList = (typeof OPS_LISTS)[number];
 
 export const DEFAULT_STUCK_AFTER_MS = 15 * 60_000;
@@ -48,6 +48,10 @@ export async function listForOps(deps: OpsDeps, list: OpsList, page: PageRequest
       return listRequests(deps, { statuses: ['TIMED_OUT'], includeCanary: true }, page);
     case 'overdue':
       return listRequests(deps, { overdue: true, includeCanary: true }, page);
+    case 'needs-review':
+      // Running attempts flagged by the workflow (an unknown Kore.ai status word): they go on
+      // polling to their deadline, so a person can look before they time out.
+      return listRequests(deps, { statuses: [...ACTIVE_WORKFLOW_STATUSES], includeCanary: true }, page, async (r) => r.needsReview !== undefined);
     case 'stuck': {
       const threshold = new Date(deps.clock.now().getTime() - (deps.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS)).toISOString();
       return listRequests(

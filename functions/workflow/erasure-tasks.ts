@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import { decideEligibility, isSnapshotFreshEnough } from '../domain/eligibility';
 import { RequestNotFoundError } from '../domain/errors';
-import { KoreRefusedError, KoreRetryableError, type KorePlatform } from '../domain/kore';
+import { KoreOutcomeUnknownError, KorePermanentError, KoreRefusedError, KoreRetryableError, type KorePlatform } from '../domain/kore';
 import { isFinal } from '../domain/lifecycle';
 import type { AuditEvent, ErasureRequest, JsonValue } from '../domain/model';
-import { evaluateJob, nextWaitSeconds, summariseStatuses, type PollPolicy } from '../domain/polling';
+import { evaluateJob, nextWaitSeconds, summariseStatuses, unknownStatuses, UNKNOWN_STATUS_REVIEW, type PollPolicy } from '../domain/polling';
 import type { AuditStore, Clock, OpenRequestClaims, SnapshotReader } from '../domain/ports';
 import { decryptSubjectId, type SubjectKeys } from '../domain/subject';
 import {
@@ -97,6 +97,12 @@ function submissionEventsOf(timeline: AuditEvent[], attempt: number): AuditEvent
  * A rejection — the re-check finds the subject privileged, or the platform refuses — is an outcome,
  * not an error: it returns the state with `rejection` set (→ RecordRejected), so a rejected request
  * counts neither as a failed execution nor as a Lambda error.
+ *
+ * Only an answer that proves the platform did not take the job (`KoreRetryableError`: 429 or the
+ * rate-limit message, 5xx with a body, a connection refused) lets the state machine send the
+ * DELETE again. An answer lost after the request went out (`KoreOutcomeUnknownError`: timeout,
+ * reset) may hide an accepted job: it is recorded as such and ends the attempt as
+ * SubmissionOutcomeUnknownError, like a crash between intent and answer.
  * @throws KoreRetryableError (→ retried);
  *   StaleAttemptError, RequestNotActiveError (→ nothing recorded); SubmissionOutcomeUnknownError,
  *   SubjectIdUnavailableError, KoreAuthError, KorePermanentError (→ FAILED).
@@ -124,8 +130,12 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
 
   const timeline = await deps.store.getTimeline(request.requestId);
   const submissions = submissionEventsOf(timeline, request.attempt);
-  if (submissions.at(-1)?.type === 'ERASURE_SUBMITTING') {
+  const last = submissions.at(-1);
+  if (last?.type === 'ERASURE_SUBMITTING') {
     throw new SubmissionOutcomeUnknownError('A DELETE of this attempt was sent and its answer was never recorded');
+  }
+  if (last?.type === 'ERASURE_CALL_FAILED' && last.details.outcomeUnknown === true) {
+    throw new SubmissionOutcomeUnknownError('A DELETE of this attempt was sent and its answer was lost');
   }
 
   // Eligibility again, right before the point of no return.
@@ -174,8 +184,11 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
   } catch (error) {
     const name = error instanceof Error ? error.name : 'Error';
     const retryable = error instanceof KoreRetryableError;
+    const outcomeUnknown = error instanceof KoreOutcomeUnknownError;
     const httpStatus = (error as { httpStatus?: number }).httpStatus;
     const retryAfterMs = retryable ? error.retryAfterMs : undefined;
+    // Sanitised by the client (no ids, no emails); recorded so ops see what the platform said.
+    const platformMessage = error instanceof KorePermanentError ? error.platformMessage : undefined;
     await deps.store.appendEvent(request.requestId, (current) => ({
       event: {
         type: 'ERASURE_CALL_FAILED',
@@ -188,6 +201,9 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
           error: name,
           retryable,
           refused: error instanceof KoreRefusedError,
+          ...(outcomeUnknown ? { outcomeUnknown: true } : {}),
+          ...(retryable && error.rateLimited ? { rateLimited: true } : {}),
+          ...(platformMessage !== undefined ? { platformMessage } : {}),
           ...(httpStatus !== undefined ? { httpStatus } : {}),
           ...(retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : {}),
         },
@@ -200,13 +216,17 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
     if (retryAfterMs !== undefined && retryAfterMs <= (deps.maxInlineRetryAfterMs ?? MAX_INLINE_RETRY_AFTER_MS)) {
       await (deps.sleep ?? defaultSleep)(retryAfterMs);
     }
+    if (outcomeUnknown) throw new SubmissionOutcomeUnknownError('The answer to this attempt\'s DELETE was lost after it was sent', { cause: error });
     throw error;
   }
 }
 
 /**
  * CheckStatus: asks Kore.ai how the job is doing, records the answer, and tells the state
- * machine what to do next (`poll.outcome`) and how long to wait (`poll.waitSeconds`).
+ * machine what to do next (`poll.outcome`) and how long to wait (`poll.waitSeconds`). A status
+ * word the desk does not know is recorded verbatim and flags the request `needsReview` for ops
+ * (lifted when known words come back); the job is read as still running, so polling goes on to
+ * the deadline and never guesses success or failure.
  * @throws KoreRetryableError (→ retried), StaleAttemptError, RequestNotActiveError, others (→ FAILED).
  */
 export async function checkErasureStatus(deps: ErasureTaskDeps, state: WorkflowState): Promise<WorkflowState> {
@@ -222,12 +242,16 @@ export async function checkErasureStatus(deps: ErasureTaskDeps, state: WorkflowS
   const deadlinePassed = now.getTime() >= Date.parse(poll.deadline);
   const statuses = answer.users.map((u) => u.status);
   const outcome = evaluateJob(statuses, deadlinePassed);
+  // Words nobody documented: kept verbatim on the trail and flagged for ops; polling goes on.
+  const unknown = unknownStatuses(statuses);
   const responseSha256 = sha256(answer.rawBody);
   const count = poll.count + 1;
 
   await deps.store.appendEvent(request.requestId, (current) => {
     if (current.attempt !== state.attempt) throw new StaleAttemptError(`Attempt ${state.attempt} was superseded`);
+    const review = unknown.length > 0 ? UNKNOWN_STATUS_REVIEW : undefined;
     return {
+      ...(review !== current.needsReview && { patch: { needsReview: review ?? null } }),
       event: {
         type: 'STATUS_CHECKED',
         at: now.toISOString(),
@@ -240,6 +264,7 @@ export async function checkErasureStatus(deps: ErasureTaskDeps, state: WorkflowS
           poll: count,
           outcome,
           userStatuses: summariseStatuses(statuses),
+          ...(unknown.length > 0 ? { unknownStatuses: unknown.slice(0, 10).map((s) => s.slice(0, 100)) } : {}),
           ...(answer.lastUpdatedOn ? { lastUpdatedOn: answer.lastUpdatedOn } : {}),
           responseSha256,
         },

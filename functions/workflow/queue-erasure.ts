@@ -59,6 +59,7 @@ export async function queueErasure(
         attempt,
         koreRequestId: resume ? current.koreRequestId! : null,
         failureReason: null,
+        needsReview: null,
         rejection: null,
       },
     };

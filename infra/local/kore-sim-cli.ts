@@ -7,9 +7,24 @@
  * KORE_SIM_FAIL_RATE, KORE_SIM_NEVER_FINISH_USERS (comma-separated), and the faults
  * KORE_SIM_RATE_429, KORE_SIM_RATE_500, KORE_SIM_RATE_SLOW, KORE_SIM_SLOW_MS, KORE_SIM_RATE_DROP,
  * KORE_SIM_RATE_307 with KORE_SIM_REDIRECT_TO (an absolute URL), KORE_SIM_RETRY_AFTER (seconds),
- * KORE_SIM_FAULT_SEED. A malformed value stops it at start-up.
+ * KORE_SIM_FAULT_SEED, KORE_SIM_UNKNOWN_STATUS (a status word every status answer gives),
+ * KORE_SIM_REFUSAL_SHAPE (errors-msg, message, error-object, plain-text),
+ * KORE_SIM_ADMIN_ROLE_SHAPES (plain, varied). Rate limits (off by default for now):
+ * KORE_SIM_RATE_LIMITS=on enforces the documented 60 a minute and 1,800 an hour per account,
+ * tuned by KORE_SIM_LIMIT_PER_MINUTE, KORE_SIM_LIMIT_PER_HOUR, KORE_SIM_LIMIT_STATUS (default 429)
+ * and KORE_SIM_LIMIT_RETRY_AFTER (seconds; none by default, as documented). A malformed value
+ * stops it at start-up.
  */
-import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, startKoreSimulator, type SimFaults } from './kore-sim';
+import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, REFUSAL_SHAPES, startKoreSimulator, type RefusalShape, type SimFaults, type SimRateLimits } from './kore-sim';
+
+type NumericFault = { [K in keyof SimFaults]: SimFaults[K] extends number ? K : never }[keyof SimFaults];
+
+function choiceFromEnv<T extends string>(name: string, choices: readonly T[]): T | undefined {
+  const raw = process.env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (!(choices as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${choices.join(', ')}`);
+  return raw as T;
+}
 
 function numberFromEnv(name: string, { integer = false, min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number | undefined {
   const raw = process.env[name];
@@ -31,7 +46,7 @@ async function main(): Promise<void> {
   const users = numberFromEnv('KORE_SIM_USERS', { integer: true, min: 1, max: 50_000 });
   const seed = numberFromEnv('KORE_SIM_SEED', { integer: true, max: 2 ** 32 - 1 });
   const faults: Partial<SimFaults> = {};
-  const fault = (key: Exclude<keyof SimFaults, 'redirectTo'>, name: string, opts: Parameters<typeof numberFromEnv>[1]) => {
+  const fault = (key: NumericFault, name: string, opts: Parameters<typeof numberFromEnv>[1]) => {
     const value = numberFromEnv(name, opts);
     if (value !== undefined) faults[key] = value;
   };
@@ -44,6 +59,21 @@ async function main(): Promise<void> {
   fault('slowMs', 'KORE_SIM_SLOW_MS', { integer: true, max: 600_000 });
   fault('retryAfterSeconds', 'KORE_SIM_RETRY_AFTER', { integer: true, max: 86_400 });
   fault('seed', 'KORE_SIM_FAULT_SEED', { integer: true, max: 2 ** 32 - 1 });
+  if (process.env.KORE_SIM_UNKNOWN_STATUS) faults.unknownStatus = process.env.KORE_SIM_UNKNOWN_STATUS;
+  const refusalShape = choiceFromEnv<RefusalShape>('KORE_SIM_REFUSAL_SHAPE', REFUSAL_SHAPES);
+  if (refusalShape) faults.refusalShape = refusalShape;
+  const adminRoleShapes = choiceFromEnv('KORE_SIM_ADMIN_ROLE_SHAPES', ['plain', 'varied'] as const);
+  if (adminRoleShapes) faults.adminRoleShapes = adminRoleShapes;
+  const limitsOn = choiceFromEnv('KORE_SIM_RATE_LIMITS', ['on', 'off'] as const) === 'on';
+  const limits: Partial<SimRateLimits> = {};
+  const perMinute = numberFromEnv('KORE_SIM_LIMIT_PER_MINUTE', { integer: true, min: 1, max: 1_000_000 });
+  const perHour = numberFromEnv('KORE_SIM_LIMIT_PER_HOUR', { integer: true, min: 1, max: 1_000_000 });
+  const limitStatus = numberFromEnv('KORE_SIM_LIMIT_STATUS', { integer: true, min: 400, max: 599 });
+  const limitRetryAfter = numberFromEnv('KORE_SIM_LIMIT_RETRY_AFTER', { integer: true, max: 86_400 });
+  if (perMinute !== undefined) limits.perMinute = perMinute;
+  if (perHour !== undefined) limits.perHour = perHour;
+  if (limitStatus !== undefined) limits.status = limitStatus;
+  if (limitRetryAfter !== undefined) limits.retryAfterSeconds = limitRetryAfter;
   const failUsers = listFromEnv('KORE_SIM_FAIL_USERS');
   const failRate = numberFromEnv('KORE_SIM_FAIL_RATE', { max: 1 });
   const neverFinishUsers = listFromEnv('KORE_SIM_NEVER_FINISH_USERS');
@@ -62,11 +92,13 @@ async function main(): Promise<void> {
     ...(failUsers && { failUsers }),
     ...(failRate !== undefined && { failRate }),
     ...(neverFinishUsers && { neverFinishUsers }),
+    ...(limitsOn && { rateLimits: limits }),
   });
   const { config } = sim;
   console.log(`Kore.ai simulator listening on ${sim.url}`);
   console.log(`  client id: ${config.clientId}${config.clientId === DEV_KORE_CLIENT_ID ? ' (development credentials)' : ''}`);
   console.log(`  account: ${sim.account.users.length} users in user-roles, ${sim.account.bots.length} bots; jobs finish after ${config.jobDurationMs} ms`);
+  console.log(`  rate limits: ${config.rateLimits ? `${config.rateLimits.perMinute}/min, ${config.rateLimits.perHour}/h, answered ${config.rateLimits.status}` : 'off'}`);
   console.log(`  inspect: ${sim.url}/__sim/calls   faults: POST ${sim.url}/__sim/faults   reset: POST ${sim.url}/__sim/reset`);
 
   const shutdown = () => {

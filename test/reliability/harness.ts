@@ -233,7 +233,7 @@ export async function opsRetry(baseUrl: string, opsToken: string, ids: string[],
 /** Asks the simulator itself (a signed, fault-free call) how one job ended: per-user statuses. */
 export async function simJobStatuses(simUrl: string, jobId: string): Promise<string[]> {
   const now = Math.floor(Date.now() / 1000);
-  const jwt = await new SignJWT({ appId: DEV_KORE_CLIENT_ID })
+  const jwt = await new SignJWT({ appId: DEV_KORE_CLIENT_ID, sub: 'erasure-desk' })
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuedAt(now)
     .setExpirationTime(now + 300)

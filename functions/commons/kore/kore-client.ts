@@ -2,16 +2,18 @@
  * The Kore.ai XO Platform over HTTP: the one adapter that talks to the platform's public API.
  *
  * Every call sends `auth: <JWT>`, a token signed HS256 with the app's client secret whose
- * `appId` claim is the client id. Answers are validated before they reach the domain, and every
- * failure is translated into one of the named errors of `domain/kore` so the workflow's
- * `Retry`/`Catch` can match by name. No message built here carries a user id, an email, a
- * request body or a token.
+ * `appId` claim is the client id, with `sub` and a fresh `jti`: the platform refuses a replayed
+ * `jti`, so no token is ever sent twice (docs/kore-platform.md). Answers are validated before
+ * they reach the domain, and every failure is translated into one of the named errors of
+ * `domain/kore` so the workflow's `Retry`/`Catch` can match by name. No message built here
+ * carries a user id, an email, a request body or a token.
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { z } from 'zod';
 import {
   KoreAuthError,
+  KoreOutcomeUnknownError,
   KorePermanentError,
   KoreRedirectError,
   KoreRefusedError,
@@ -34,14 +36,22 @@ export interface KoreClientOptions {
   timeoutMs?: number;
   /** Lifetime of a minted token, default 300 s; at most 3600 s (the platform's one hour). */
   tokenTtlSeconds?: number;
+  /**
+   * The `sub` claim, default {@link DEFAULT_KORE_SUBJECT}. The platform's pages name `sub` among
+   * the claims without saying what an admin-console app must put there (docs/kore-platform.md).
+   */
+  subject?: string;
   /** Injected for tests; default the global `fetch`. */
   fetch?: typeof globalThis.fetch;
-  /** Injected for tests; drives `iat`/`exp`, token reuse and `Retry-After` dates. */
+  /** Injected for tests; drives `iat`/`exp` and `Retry-After` dates. */
   clock?: Clock;
 }
 
-/** A token is reused until this many seconds before its expiry (or half its lifetime if shorter). */
-export const TOKEN_REFRESH_MARGIN_SECONDS = 60;
+/** The `sub` claim when none is configured: names the caller, never a person. */
+export const DEFAULT_KORE_SUBJECT = 'erasure-desk';
+
+/** The documented answer of a call over the platform's rate limit, whatever its HTTP status. */
+export const RATE_LIMIT_MESSAGE = 'Rate limit for this API has been reached';
 
 /**
  * The default whole-call budget of one Kore.ai call. The stack sizes each task Lambda's timeout
@@ -59,6 +69,7 @@ const optionsSchema = z.object({
   clientSecret: z.string().min(1),
   timeoutMs: z.number().int().positive().max(300_000).default(DEFAULT_KORE_TIMEOUT_MS),
   tokenTtlSeconds: z.number().int().min(1).max(3600).default(300),
+  subject: z.string().min(1).max(200).default(DEFAULT_KORE_SUBJECT),
 });
 
 const eraseAcceptedSchema = z.object({
@@ -94,8 +105,18 @@ const roleUserSchema = z.object({
       }),
     )
     .optional(),
-  adminRoles: z.array(z.object({ roleId: z.string().optional(), roleName: z.string() })).optional(),
+  // The entry shape is not documented: read what has a string roleName, flag anything else.
+  adminRoles: z.array(z.unknown()).optional().transform((entries) => entries?.map(adminRoleOf)),
 });
+
+/** One admin-role entry as the domain reads it; an unknown shape is flagged, never dropped. */
+function adminRoleOf(entry: unknown): { roleId?: string; roleName: string; unrecognised?: true } {
+  if (entry !== null && typeof entry === 'object' && typeof (entry as { roleName?: unknown }).roleName === 'string') {
+    const { roleId, roleName } = entry as { roleId?: unknown; roleName: string };
+    return { roleName, ...(typeof roleId === 'string' && { roleId }) };
+  }
+  return { roleName: '', unrecognised: true };
+}
 
 const userRolesPageSchema = z.object({
   total: z.number().int().nonnegative(),
@@ -106,8 +127,21 @@ const userRolesPageSchema = z.object({
 /**
  * Words by which the platform explains a refusal under its owner/co-developer rules ("… is an
  * account owner …", "… belongs to one or more accounts …", "… bot owner or co-developer …").
+ * Only matched against the platform's own message (see `platformMessageOf`), never the raw body.
  */
 const REFUSAL_PATTERN = /\b(owner|co-?developer|account member|belongs? to (?:one or more |an? )?accounts?)\b/i;
+
+const RATE_LIMIT_PATTERN = /rate limit for this api has been reached/i;
+
+/** A 2xx is read as a rate-limit refusal only when the platform's own message says so, never for a word inside data. */
+const isRateLimitMessage = (message: string | undefined) => message !== undefined && RATE_LIMIT_PATTERN.test(message);
+
+/**
+ * Errors of `fetch` that prove nothing was sent: the connection was refused or the host never
+ * resolved or was unreachable. Anything else (a reset, a timeout, a body cut short) may have
+ * happened after the platform received the request.
+ */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 type Operation = 'eraseUsersData' | 'getEraseStatus' | 'getUserRoles';
 
@@ -118,19 +152,22 @@ interface Answer {
 }
 
 /**
- * `KorePlatform` over HTTP with a cached, self-minted JWT.
+ * `KorePlatform` over HTTP with a self-minted JWT per call.
  *
- * Error classification (the same for every call):
- * - 429, 408, 5xx, network failures (refused/reset connection, socket hang up, `fetch failed`)
- *   and timeouts → `KoreRetryableError` (`httpStatus` when there was an answer, `retryAfterMs`
- *   from `Retry-After` in seconds or as an HTTP-date).
- * - 401 and 403 → `KoreAuthError` (the cached token is dropped so the next call mints anew).
- * - On `eraseUsersData` only: any other 4xx whose body mentions an owner, a co-developer, an
- *   account member or belonging to an account → `KoreRefusedError`. The platform documents the
- *   rules but not the shape of the refusal, so this is a heuristic over the answer text
- *   (`{"errors":[{"msg":…,"code":…}]}` in practice); a refusal that does not use these words
- *   ends as `KorePermanentError`, which the workflow also does not retry.
- * - Any other 4xx, and a 2xx whose body does not have the documented shape → `KorePermanentError`.
+ * Error classification:
+ * - An answer carrying the documented rate-limit message (any status) or a 429 →
+ *   `KoreRetryableError` with `rateLimited`; a 408 or a 5xx whose body arrived →
+ *   `KoreRetryableError` (`retryAfterMs` from `Retry-After` in seconds or as an HTTP-date).
+ * - No answer: a connection refused or a host not found (nothing was sent) →
+ *   `KoreRetryableError`. Any other loss (timeout, reset, body cut short) → `KoreRetryableError`
+ *   for the reads, but `KoreOutcomeUnknownError` for `eraseUsersData`: the DELETE may have
+ *   created a job, so it must not be sent again.
+ * - 401 and 403 → `KoreAuthError`.
+ * - On `eraseUsersData` only: any other 4xx whose message (`errors[].msg`, `message`, `error`…)
+ *   mentions an owner, a co-developer, an account member or belonging to an account →
+ *   `KoreRefusedError`. The platform documents the rules but not the shape of the refusal.
+ * - Any other 4xx → `KorePermanentError` carrying the platform's message, sanitised; never
+ *   guessed into a refusal. A 2xx whose body does not have the documented shape → `KorePermanentError`.
  * - Any 3xx → `KoreRedirectError` (permanent). Redirects are never followed (`redirect: 'manual'`):
  *   following one would send the `auth` token, the DELETE and the user ids to wherever the
  *   `Location` points. (`'error'` would make fetch throw a bare TypeError, indistinguishable from a
@@ -142,10 +179,9 @@ export class KoreClient implements KorePlatform {
   readonly #key: Uint8Array;
   readonly #timeoutMs: number;
   readonly #ttl: number;
-  readonly #margin: number;
+  readonly #subject: string;
   readonly #fetch: typeof globalThis.fetch;
   readonly #clock: Clock;
-  #token: { jwt: string; exp: number } | undefined;
 
   /** @throws Error when an option is missing or invalid (message names the option, never its value). */
   constructor(options: KoreClientOptions) {
@@ -159,7 +195,7 @@ export class KoreClient implements KorePlatform {
     this.#key = new TextEncoder().encode(parsed.data.clientSecret);
     this.#timeoutMs = parsed.data.timeoutMs;
     this.#ttl = parsed.data.tokenTtlSeconds;
-    this.#margin = Math.min(TOKEN_REFRESH_MARGIN_SECONDS, Math.floor(this.#ttl / 2));
+    this.#subject = parsed.data.subject;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#clock = options.clock ?? systemClock;
   }
@@ -170,7 +206,8 @@ export class KoreClient implements KorePlatform {
    * and `RemoveDataFromAllBots` is "optional, ignores botIds when true": so an all-bots erasure
    * sends `botIds: []` with `RemoveDataFromAllBots: true`, a scoped one sends the bots without
    * the flag.
-   * @throws KoreRefusedError, KoreAuthError, KoreRetryableError, KorePermanentError.
+   * @throws KoreRefusedError, KoreAuthError, KoreRetryableError (the platform did not take the
+   * job), KoreOutcomeUnknownError (it may have), KorePermanentError.
    */
   async eraseUsersData(userIds: string[], botIds: string[]): Promise<KoreEraseAccepted> {
     const body = botIds.length === 0 ? { userIds, botIds: [], RemoveDataFromAllBots: true } : { userIds, botIds };
@@ -218,29 +255,28 @@ export class KoreClient implements KorePlatform {
     };
   }
 
+  /** A new token for one call: a `jti` the platform has never seen, so it is never a replay. */
   async #authToken(): Promise<string> {
     const now = Math.floor(this.#clock.now().getTime() / 1000);
-    if (this.#token && now < this.#token.exp - this.#margin) return this.#token.jwt;
-    const exp = now + this.#ttl;
-    const jwt = await new SignJWT({ appId: this.#clientId })
+    return new SignJWT({ appId: this.#clientId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(this.#subject)
       .setIssuedAt(now)
-      .setExpirationTime(exp)
+      .setExpirationTime(now + this.#ttl)
       .setJti(randomUUID())
       .sign(this.#key);
-    this.#token = { jwt, exp };
-    return jwt;
   }
 
   async #call(op: Operation, method: 'GET' | 'DELETE', pathAndQuery: string, body?: unknown): Promise<Answer> {
     const headers: Record<string, string> = { auth: await this.#authToken(), accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let answer: Answer;
+    let response: Response | undefined;
     try {
       // One signal for the whole exchange: it aborts the connect, the wait and the body read,
       // and an abort closes the socket so the platform sees the client go away.
       const signal = AbortSignal.timeout(this.#timeoutMs);
-      const response = await this.#fetch(this.#baseUrl + pathAndQuery, {
+      response = await this.#fetch(this.#baseUrl + pathAndQuery, {
         method,
         headers,
         signal,
@@ -249,31 +285,30 @@ export class KoreClient implements KorePlatform {
       });
       answer = { status: response.status, headers: response.headers, text: await response.text() };
     } catch (error) {
-      throw transportError(op, error);
+      throw transportError(op, error, response?.status);
     }
-    if (answer.status >= 200 && answer.status < 300) return answer;
+    // A refusal is short: a long 2xx (a page of users) is data and is not parsed twice.
+    if (answer.status >= 200 && answer.status < 300 && (answer.text.length > 4096 || !isRateLimitMessage(platformMessageOf(answer.text)))) return answer;
     throw this.#statusError(op, answer);
   }
 
   #statusError(op: Operation, answer: Answer): Error {
     const { status } = answer;
+    const retryAfterMs = () => parseRetryAfter(answer.headers.get('retry-after'), this.#clock.now());
+    // The documented message wins over the status: the platform does not document which it uses.
+    if (status === 429 || RATE_LIMIT_PATTERN.test(answer.text)) {
+      return new KoreRetryableError(`Kore.ai ${op} answered ${status}: rate limit reached`, status, retryAfterMs(), { rateLimited: true });
+    }
     // The Location is not copied into the message: it is the platform's text, not ours.
     if (status >= 300 && status < 400) return new KoreRedirectError(`Kore.ai ${op} answered a redirect (${status}); redirects are not followed`, status);
-    if (status === 429 || status === 408 || status >= 500) {
-      return new KoreRetryableError(
-        `Kore.ai ${op} answered ${status}`,
-        status,
-        parseRetryAfter(answer.headers.get('retry-after'), this.#clock.now()),
-      );
-    }
-    if (status === 401 || status === 403) {
-      this.#token = undefined;
-      return new KoreAuthError(`Kore.ai ${op} did not accept the credentials (${status})`, status);
-    }
-    if (op === 'eraseUsersData' && status >= 400 && status < 500 && REFUSAL_PATTERN.test(answer.text)) {
+    if (status === 408 || status >= 500) return new KoreRetryableError(`Kore.ai ${op} answered ${status}`, status, retryAfterMs());
+    if (status === 401 || status === 403) return new KoreAuthError(`Kore.ai ${op} did not accept the credentials (${status})`, status);
+    const message = platformMessageOf(answer.text);
+    if (op === 'eraseUsersData' && status >= 400 && status < 500 && message !== undefined && REFUSAL_PATTERN.test(message)) {
       return new KoreRefusedError(`Kore.ai refused the erasure under its owner/co-developer rules (${status})`, status);
     }
-    return new KorePermanentError(`Kore.ai ${op} answered ${status}`, status);
+    const sanitised = message === undefined ? undefined : sanitisePlatformMessage(message);
+    return new KorePermanentError(`Kore.ai ${op} answered ${status}`, status, sanitised);
   }
 
   #parse<T>(op: Operation, answer: Answer, schema: z.ZodType<T>): T {
@@ -316,12 +351,67 @@ function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
-/** Anything thrown by fetch or while reading the body: no answer, so worth trying again. */
-function transportError(op: Operation, error: unknown): KoreRetryableError {
+/**
+ * Anything thrown by fetch or while reading the body. Reads are simply tried again. A DELETE is
+ * retryable only when nothing was sent (connection refused, host unknown); otherwise the platform
+ * may have created the job and the outcome is unknown. `status` is set when the headers arrived
+ * and the body was lost: the answer itself is then lost too.
+ */
+function transportError(op: Operation, error: unknown, status: number | undefined): KoreRetryableError | KoreOutcomeUnknownError {
   const name = (error as { name?: unknown })?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') {
-    return new KoreRetryableError(`Kore.ai ${op} timed out`, undefined, undefined, { cause: error });
+  const timedOut = name === 'TimeoutError' || name === 'AbortError';
+  const code = errorCode(error);
+  const what = timedOut ? 'timed out' : `failed without an answer (${code ?? 'network error'})`;
+  const notSent = status === undefined && !timedOut && code !== undefined && NOT_SENT_CODES.has(code);
+  if (op === 'eraseUsersData' && !notSent) {
+    return new KoreOutcomeUnknownError(`Kore.ai ${op} ${what} after the request may have been received`, { cause: error });
   }
-  const code = errorCode(error) ?? 'network error';
-  return new KoreRetryableError(`Kore.ai ${op} failed without an answer (${code})`, undefined, undefined, { cause: error });
+  return new KoreRetryableError(`Kore.ai ${op} ${what}`, undefined, undefined, { cause: error });
+}
+
+/**
+ * The platform's own explanation in an error answer, wherever it put it: `errors[].msg`,
+ * `errors[].message`, `message`, `msg`, `error` (a string or `{message}`), or a plain-text
+ * body. Undefined when there is none. The shape of error answers is not documented.
+ */
+export function platformMessageOf(text: string): string | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    const plain = text.trim();
+    return plain === '' || plain.startsWith('<') ? undefined : plain.slice(0, 500);
+  }
+  const texts: string[] = [];
+  const take = (value: unknown) => {
+    if (typeof value === 'string' && value.trim() !== '') texts.push(value.trim());
+    else if (value && typeof value === 'object' && !Array.isArray(value)) {
+      const o = value as Record<string, unknown>;
+      for (const key of ['msg', 'message', 'error', 'errorMessage', 'description']) if (typeof o[key] === 'string') return take(o[key]);
+      if (o.error && typeof o.error === 'object') take(o.error);
+    }
+  };
+  if (json && typeof json === 'object') {
+    const o = json as Record<string, unknown>;
+    if (Array.isArray(o.errors)) o.errors.slice(0, 5).forEach(take);
+    else take(o);
+  } else take(json);
+  return texts.length === 0 ? undefined : texts.join('; ').slice(0, 500);
+}
+
+/**
+ * A platform message made fit for the audit trail: emails, anything shaped like an id
+ * (`u-…`, `st-…`, `cs-…`, uuids, long hex or digit runs) and quoted values are replaced, so the
+ * message can be kept without the personal data the platform may have echoed.
+ */
+export function sanitisePlatformMessage(message: string): string {
+  return message
+    .replace(/[^\s"'<>(),;]+@[^\s"'<>(),;]+/g, '<email>')
+    .replace(/(["`])(?:(?!\1).){1,200}\1/g, '<value>')
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<id>')
+    .replace(/\b[a-z]{1,4}-(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{4,}\b/g, '<id>')
+    .replace(/\b(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{12,}\b/g, '<id>')
+    .replace(/\d{4,}/g, '<n>')
+    .replace(/[\u0000-\u001f\u007f]/g, ' ')
+    .slice(0, 300);
 }

@@ -9,15 +9,22 @@
  * `GET /__sim/calls`, `POST /__sim/faults` (JSON, merged over the current faults; `GET` shows
  * them), `POST /__sim/reset` (clears calls and jobs).
  *
- * Where the real platform's behaviour is undocumented the simulator picks the plausible choice
- * and says so: `limit` defaults to 50 and is capped at 50 (as the other Kore.ai list APIs);
- * errors are `{"errors":[{"msg","code"}]}`; tokens living longer than one hour are refused;
- * unknown bot ids are a 400 unless `RemoveDataFromAllBots` is true (then `botIds` is ignored).
+ * It follows docs/kore-platform.md: what the platform documents (the JWT rules: `appId` and
+ * `sub` required, a `jti` never accepted twice and, with a `jti`, `exp` at most an hour ahead;
+ * the documented answer shapes; batches of `userIds` with a per-user `response[]`; per-account
+ * rate limits with the documented message) and, where the platform is silent, the choices that
+ * file lists as assumptions: `limit` defaults to 50 and is capped at 50; errors are
+ * `{"errors":[{"msg","code"}]}` unless a fault mode picks another shape; unknown bot ids are a 400
+ * unless `RemoveDataFromAllBots` is true; one privileged id refuses the whole batch.
+ *
+ * The rate limits are implemented but off unless `rateLimits` is given (the desk's shared call
+ * budget does not exist yet, so the local runtime and the suites keep running without them).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
 import { z } from 'zod';
+import type { KoreRoleUser } from '../../../functions/domain/kore';
 import { buildAccount, type AccountSpec, type RefusalReason, type SimAccount } from './account';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET } from './credentials';
 import { seededRandom, type Random } from './random';
@@ -29,8 +36,27 @@ export const USER_ROLES_ROUTE = '/api/public/alluserroles';
 
 /** Largest `limit` the user-roles route honours; larger values are capped. */
 export const USER_ROLES_LIMIT_CAP = 50;
-/** Longest token lifetime (`exp - iat`) the simulator accepts. */
-export const MAX_TOKEN_LIFETIME_SECONDS = 3600;
+/** With a `jti`, the token must expire within this many seconds of its use (documented: one hour). */
+export const MAX_JTI_TOKEN_AHEAD_SECONDS = 3600;
+
+/** The documented answer of a call over the rate limit ("Rate Limits"; the community article adds the second sentence). */
+export const RATE_LIMIT_MESSAGE = 'Rate limit for this API has been reached. Please try again later';
+
+/** The documented per-account limits of admin-console public APIs. */
+export const DOCUMENTED_RATE_LIMITS = { perMinute: 60, perHour: 1800 } as const;
+
+export interface SimRateLimits {
+  perMinute: number;
+  perHour: number;
+  /** HTTP status of a refusal; not documented, 429 assumed. */
+  status: number;
+  /** Sent as `Retry-After` when set; the platform documents none. */
+  retryAfterSeconds?: number;
+}
+
+/** How a refusal under the owner/co-developer rules is shaped; the platform documents none. */
+export const REFUSAL_SHAPES = ['errors-msg', 'message', 'error-object', 'plain-text'] as const;
+export type RefusalShape = (typeof REFUSAL_SHAPES)[number];
 
 export interface SimFaults {
   /** Share of API calls answered 429 with `Retry-After: retryAfterSeconds`. */
@@ -53,9 +79,34 @@ export interface SimFaults {
   retryAfterSeconds: number;
   /** Seed of the fault draws; setting it restarts the sequence. */
   seed: number;
+  /**
+   * When not empty, every per-user status of every status answer is this word (e.g. `QUEUED`):
+   * a status word the desk has never seen. The platform documents only `SUCCESS`.
+   */
+  unknownStatus: string;
+  /** The shape of owner/co-developer refusals (default `errors-msg`: `{"errors":[{"msg","code"}]}`). */
+  refusalShape: RefusalShape;
+  /**
+   * `varied`: user-roles answers show admin-role entries in several shapes (extra fields, plain
+   * strings, nested objects), as an undocumented shape may turn out to be. Default `plain`.
+   */
+  adminRoleShapes: 'plain' | 'varied';
 }
 
-export const NO_FAULTS: Readonly<SimFaults> = { rate429: 0, rate500: 0, rateSlow: 0, slowMs: 2000, rateDrop: 0, rate307: 0, redirectTo: '', retryAfterSeconds: 1, seed: 1 };
+export const NO_FAULTS: Readonly<SimFaults> = {
+  rate429: 0,
+  rate500: 0,
+  rateSlow: 0,
+  slowMs: 2000,
+  rateDrop: 0,
+  rate307: 0,
+  redirectTo: '',
+  retryAfterSeconds: 1,
+  seed: 1,
+  unknownStatus: '',
+  refusalShape: 'errors-msg',
+  adminRoleShapes: 'plain',
+};
 
 export type SimRoute = typeof ERASE_ROUTE | typeof ERASE_STATUS_ROUTE | typeof USER_ROLES_ROUTE | 'unknown';
 
@@ -65,7 +116,20 @@ export type SimRoute = typeof ERASE_ROUTE | typeof ERASE_STATUS_ROUTE | typeof U
  * answer and nothing was processed), `unauthorized`, and — beyond the brief's list —
  * `invalid` (400 on a malformed request) and `not-found` (unknown job or route).
  */
-export type SimOutcome = 'accepted' | 'refused' | 'ok' | 'fault-429' | 'fault-500' | 'fault-307' | 'dropped' | 'aborted' | 'unauthorized' | 'invalid' | 'not-found';
+export type SimOutcome =
+  | 'accepted'
+  | 'refused'
+  | 'ok'
+  | 'fault-429'
+  | 'fault-500'
+  | 'fault-307'
+  | 'dropped'
+  | 'aborted'
+  | 'unauthorized'
+  | 'replayed'
+  | 'rate-limited'
+  | 'invalid'
+  | 'not-found';
 
 export interface SimCall {
   at: string;
@@ -104,8 +168,13 @@ export interface KoreSimulatorOptions {
   seed?: number;
   /** Number of the first job (`eud-<n>`), default 1; the CLI starts from the clock so restarts never reuse ids. */
   firstJobNumber?: number;
-  /** Clock in epoch ms (jobs and token expiry), default `Date.now`. */
+  /** Clock in epoch ms (jobs, token expiry, rate-limit windows), default `Date.now`. */
   now?: () => number;
+  /**
+   * Per-account rate limits; off when absent (for now: see the module comment). `true` means
+   * the documented 60 a minute and 1,800 an hour, answered 429 without `Retry-After`.
+   */
+  rateLimits?: true | Partial<SimRateLimits>;
 }
 
 export interface KoreSimulatorConfig {
@@ -117,6 +186,8 @@ export interface KoreSimulatorConfig {
   neverFinish: boolean;
   neverFinishUsers: readonly string[];
   faults: Readonly<SimFaults>;
+  /** Undefined when the simulator enforces no rate limit. */
+  rateLimits: Readonly<SimRateLimits> | undefined;
 }
 
 export interface KoreSimulator {
@@ -146,6 +217,9 @@ const faultsObject = z.object({
     redirectTo: z.union([z.literal(''), z.url({ protocol: /^https?$/ }).max(2000)]),
     retryAfterSeconds: z.number().int().min(0).max(86_400),
     seed: z.number().int(),
+    unknownStatus: z.string().max(100),
+    refusalShape: z.enum(REFUSAL_SHAPES),
+    adminRoleShapes: z.enum(['plain', 'varied']),
 });
 const faultsSchema = faultsObject
   .refine((f) => f.rate429 + f.rate500 + f.rateSlow + f.rateDrop + f.rate307 <= 1, {
@@ -154,8 +228,16 @@ const faultsSchema = faultsObject
   .refine((f) => f.rate307 === 0 || f.redirectTo !== '', { message: 'rate307 needs redirectTo' });
 const faultsPatchSchema = faultsObject.partial().strict();
 
+const rateLimitsSchema = z.object({
+  perMinute: z.number().int().min(1).max(1_000_000),
+  perHour: z.number().int().min(1).max(1_000_000),
+  status: z.number().int().min(400).max(599),
+  retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
+});
+
+// No maximum count of userIds is documented; the 1 MB body limit bounds a batch.
 const eraseBodySchema = z.object({
-  userIds: z.array(z.string().min(1).max(320)).min(1).max(100),
+  userIds: z.array(z.string().min(1).max(320)).min(1),
   botIds: z.array(z.string().min(1).max(100)).max(100).optional(),
   RemoveDataFromAllBots: z.boolean().optional(),
 });
@@ -183,6 +265,37 @@ class BadRequest extends Error {}
 
 const idKey = (id: string) => (id.includes('@') ? id.trim().toLowerCase() : id);
 
+function rateLimitsOf(option: KoreSimulatorOptions['rateLimits']): SimRateLimits | undefined {
+  if (option === undefined) return undefined;
+  const parsed = rateLimitsSchema.safeParse({ ...DOCUMENTED_RATE_LIMITS, status: 429, ...(option === true ? {} : option) });
+  if (!parsed.success) throw new Error(`Invalid simulator rate limits: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  return parsed.data;
+}
+
+/** Index of the first element of ascending `sorted` that is ≥ `value`. */
+function lowerBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * A user-roles record whose admin-role entries come in several shapes: the documented sample's
+ * `{roleId, roleName}` with extra fields, a plain string, an object naming the role under another
+ * key. Every user gets at least one entry, so a page always shows the variety.
+ */
+function withVariedAdminRoles(user: KoreRoleUser, index: number): unknown {
+  const entries: unknown[] = (user.adminRoles ?? []).map((r) => ({ ...r, _id: r.roleId, permissions: { users: ['view'] } }));
+  const shapes: unknown[] = ['Bot Admin', { role: { id: 'r-billing', name: 'Billing Admin' } }, { _id: 'r-audit', name: 'Audit Admin', scope: 'account' }];
+  entries.push(shapes[index % shapes.length]);
+  return { ...user, adminRoles: entries };
+}
+
 function validFaults(faults: SimFaults): SimFaults {
   const parsed = faultsSchema.safeParse(faults);
   if (!parsed.success) throw new Error(`Invalid simulator faults: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
@@ -207,6 +320,12 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
   const jobRandom = seededRandom(options.seed ?? 1);
 
   let faults = validFaults({ ...NO_FAULTS, ...options.faults });
+  const rateLimits = rateLimitsOf(options.rateLimits);
+  /** Times (epoch ms) of the calls counted against the account's limits in the last hour. */
+  const counted: number[] = [];
+  /** Every `jti` accepted so far, with its expiry (epoch s): replays are refused until then. */
+  const seenJtis = new Map<string, number>();
+  let lastJtiPrune = 0;
   let faultRandom: Random = seededRandom(faults.seed);
   let nextJob = options.firstJobNumber ?? 1;
   let stopped = false;
@@ -239,22 +358,59 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
   };
   const errorBody = (msg: string, code: number | string) => ({ errors: [{ msg, code }] });
 
-  async function verifyToken(req: IncomingMessage): Promise<{ ok: true; tokenId?: string } | { ok: false; msg: string }> {
+  /**
+   * The documented JWT rules: HS256 with the client secret, `appId` = client id, `sub` present;
+   * with a `jti`, `exp` no more than an hour ahead and the `jti` never seen before. `iat`/`exp`
+   * are required here (an assumption: the pages list them among the claims).
+   */
+  async function verifyToken(req: IncomingMessage): Promise<{ ok: true; tokenId?: string } | { ok: false; replayed?: true; msg: string }> {
     const header = req.headers.auth;
     const token = Array.isArray(header) ? header[0] : header;
     if (!token) return { ok: false, msg: 'auth header is missing' };
     try {
+      const nowMs = now();
       const { payload } = await jwtVerify(token, key, {
         algorithms: ['HS256'],
-        requiredClaims: ['iat', 'exp'],
-        currentDate: new Date(now()),
+        requiredClaims: ['iat', 'exp', 'sub'],
+        currentDate: new Date(nowMs),
       });
       if (payload.appId !== clientId) return { ok: false, msg: 'Failed to authenticate token: unknown app' };
-      if (payload.exp! - payload.iat! > MAX_TOKEN_LIFETIME_SECONDS) return { ok: false, msg: 'Failed to authenticate token: lifetime too long' };
-      return { ok: true, ...(typeof payload.jti === 'string' && { tokenId: payload.jti }) };
+      if (typeof payload.jti !== 'string') return { ok: true };
+      const nowS = Math.floor(nowMs / 1000);
+      if (payload.exp! > nowS + MAX_JTI_TOKEN_AHEAD_SECONDS) return { ok: false, msg: 'Failed to authenticate token: expiry more than an hour ahead' };
+      // Expired tokens cannot come back: forget their jti (at most once a second, the map can be large).
+      if (nowS > lastJtiPrune) {
+        lastJtiPrune = nowS;
+        for (const [jti, exp] of seenJtis) if (exp < nowS) seenJtis.delete(jti);
+      }
+      if (seenJtis.has(payload.jti)) return { ok: false, replayed: true, msg: 'Failed to authenticate token: jti already used' };
+      seenJtis.set(payload.jti, payload.exp!);
+      return { ok: true, tokenId: payload.jti };
     } catch {
       return { ok: false, msg: 'Failed to authenticate token' };
     }
+  }
+
+  /** Counts this call against the account's limits; false when a limit is reached (the call is then not counted). */
+  function withinRateLimits(): boolean {
+    if (!rateLimits) return true;
+    const t = now();
+    while (counted.length > 0 && counted[0]! <= t - 3_600_000) counted.shift();
+    const lastMinute = counted.length - lowerBound(counted, t - 60_000 + 1);
+    if (lastMinute >= rateLimits.perMinute || counted.length >= rateLimits.perHour) return false;
+    counted.push(t);
+    return true;
+  }
+
+  function refusal(res: ServerResponse, msg: string) {
+    const shape = faults.refusalShape;
+    if (shape === 'plain-text') {
+      if (res.destroyed || res.headersSent) return;
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(msg)) });
+      return res.end(msg);
+    }
+    const body = shape === 'message' ? { message: msg } : shape === 'error-object' ? { error: { code: 'UserDeletionNotAllowed', message: msg } } : errorBody(msg, 'UserDeletionNotAllowed');
+    send(res, 400, body);
   }
 
   function jobStatusBody(job: Job) {
@@ -264,7 +420,7 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
       createdOn: new Date(job.createdOn).toISOString(),
       lastUpdatedOn: new Date(finished ? job.finishesAt! : job.createdOn).toISOString(),
       RemoveDataFromAllBots: job.removeAll,
-      response: job.results.map((r) => ({ userId: r.userId, status: finished ? r.status : 'in-progress' })),
+      response: job.results.map((r) => ({ userId: r.userId, status: faults.unknownStatus || (finished ? r.status : 'in-progress') })),
     };
   }
 
@@ -281,7 +437,7 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
     const reasons = new Set(body.userIds.map((id) => account.refusalOf(id)).filter((r): r is RefusalReason => r !== undefined));
     const reason = REFUSAL_ORDER.find((r) => reasons.has(r));
     if (reason) {
-      send(res, 400, errorBody(REFUSAL_MESSAGES[reason], 'UserDeletionNotAllowed'));
+      refusal(res, REFUSAL_MESSAGES[reason]);
       return record({ ...base, outcome: 'refused', httpStatus: 400 });
     }
     const createdOn = now();
@@ -311,7 +467,8 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
     const limit = Math.min(int('limit', USER_ROLES_LIMIT_CAP), USER_ROLES_LIMIT_CAP);
     const offset = int('offset', 0);
     if (limit < 1) throw new BadRequest('limit must be at least 1');
-    const users = account.users.slice(offset, offset + limit);
+    const page = account.users.slice(offset, offset + limit);
+    const users = faults.adminRoleShapes === 'varied' ? page.map(withVariedAdminRoles) : page;
     send(res, 200, { total: account.users.length, availableMore: offset + users.length < account.users.length, users });
     record({ ...base, outcome: 'ok', httpStatus: 200 });
   }
@@ -370,10 +527,16 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
       }
     }
 
+    // Every call that reaches the platform counts, answered or refused; only calls over the limit do not.
+    if (!withinRateLimits()) {
+      send(res, rateLimits!.status, errorBody(RATE_LIMIT_MESSAGE, rateLimits!.status), rateLimits!.retryAfterSeconds === undefined ? {} : { 'retry-after': String(rateLimits!.retryAfterSeconds) });
+      return record({ ...base, outcome: 'rate-limited', httpStatus: rateLimits!.status });
+    }
+
     const auth = await verifyToken(req);
     if (!auth.ok) {
       send(res, 401, errorBody(auth.msg, 401));
-      return record({ ...base, outcome: 'unauthorized', httpStatus: 401 });
+      return record({ ...base, outcome: auth.replayed ? 'replayed' : 'unauthorized', httpStatus: 401 });
     }
     if (auth.tokenId) base.tokenId = auth.tokenId;
 
@@ -494,6 +657,7 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
         neverFinish: options.neverFinish === true,
         neverFinishUsers: [...neverFinishUsers],
         faults: { ...faults },
+        rateLimits: rateLimits && { ...rateLimits },
       };
     },
     stop: async () => {

@@ -22,10 +22,11 @@ async function rolesWithToken(url: string, token: string | undefined) {
 describe('the Kore.ai simulator', () => {
   it.each([
     ['no auth header', async () => undefined],
-    ['a token living longer than one hour', () => new SignJWT({ appId: DEV_KORE_CLIENT_ID }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(nowS()).setExpirationTime(nowS() + 7200).sign(key)],
-    ['a token without exp', () => new SignJWT({ appId: DEV_KORE_CLIENT_ID }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(nowS()).sign(key)],
-    ['a token signed HS512 with the right secret', () => new SignJWT({ appId: DEV_KORE_CLIENT_ID }).setProtectedHeader({ alg: 'HS512' }).setIssuedAt(nowS()).setExpirationTime(nowS() + 60).sign(key)],
-    ['an unsigned token', async () => `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ appId: DEV_KORE_CLIENT_ID, iat: nowS(), exp: nowS() + 60 })).toString('base64url')}.`],
+    ['a token with a jti expiring more than an hour ahead', () => new SignJWT({ appId: DEV_KORE_CLIENT_ID, sub: 'erasure-desk' }).setProtectedHeader({ alg: 'HS256' }).setJti('j-1').setIssuedAt(nowS()).setExpirationTime(nowS() + 3660).sign(key)],
+    ['a token without sub', () => new SignJWT({ appId: DEV_KORE_CLIENT_ID }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(nowS()).setExpirationTime(nowS() + 60).sign(key)],
+    ['a token without exp', () => new SignJWT({ appId: DEV_KORE_CLIENT_ID, sub: 'erasure-desk' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(nowS()).sign(key)],
+    ['a token signed HS512 with the right secret', () => new SignJWT({ appId: DEV_KORE_CLIENT_ID, sub: 'erasure-desk' }).setProtectedHeader({ alg: 'HS512' }).setIssuedAt(nowS()).setExpirationTime(nowS() + 60).sign(key)],
+    ['an unsigned token', async () => `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ appId: DEV_KORE_CLIENT_ID, sub: 'erasure-desk', iat: nowS(), exp: nowS() + 60 })).toString('base64url')}.`],
   ])('answers 401 with an errors array for %s', async (_what, token) => {
     pair = await startPair();
 
@@ -38,7 +39,7 @@ describe('the Kore.ai simulator', () => {
 
   it('accepts a hand-made token signed as the documentation says', async () => {
     pair = await startPair();
-    const token = await new SignJWT({ appId: DEV_KORE_CLIENT_ID }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt(nowS()).setExpirationTime(nowS() + 3600).sign(key);
+    const token = await new SignJWT({ appId: DEV_KORE_CLIENT_ID, sub: 'erasure-desk' }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt(nowS()).setExpirationTime(nowS() + 3600).sign(key);
 
     const { status } = await rolesWithToken(pair.sim.url, token);
 
@@ -83,7 +84,7 @@ describe('the Kore.ai simulator', () => {
     ['no botIds without RemoveDataFromAllBots', JSON.stringify({ userIds: [DEMO_END_USERS.alice] })],
   ])('answers 400 to an erase with %s, creating no job', async (_what, body) => {
     pair = await startPair();
-    const token = await new SignJWT({ appId: DEV_KORE_CLIENT_ID }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(nowS()).setExpirationTime(nowS() + 60).sign(key);
+    const token = await new SignJWT({ appId: DEV_KORE_CLIENT_ID, sub: 'erasure-desk' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(nowS()).setExpirationTime(nowS() + 60).sign(key);
 
     const response = await fetch(`${pair.sim.url}/api/public/bot/eraseUsersData`, { method: 'DELETE', headers: { auth: token, 'content-type': 'application/json' }, body });
 
@@ -94,7 +95,7 @@ describe('the Kore.ai simulator', () => {
 
   it('answers 404 to unknown routes, 405 to a wrong method, and 400 to a bad limit', async () => {
     pair = await startPair();
-    const token = await new SignJWT({ appId: DEV_KORE_CLIENT_ID }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(nowS()).setExpirationTime(nowS() + 60).sign(key);
+    const token = await new SignJWT({ appId: DEV_KORE_CLIENT_ID, sub: 'erasure-desk' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(nowS()).setExpirationTime(nowS() + 60).sign(key);
     const get = (path: string, method = 'GET') => fetch(pair!.sim.url + path, { method, headers: { auth: token } }).then((r) => r.status);
 
     expect(await get('/api/public/nothing')).toBe(404);
