@@ -8,6 +8,7 @@
  * a row the definition lost, fails the first test: a new `ErrorEquals` is a deliberate change.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TASK_HANDLERS } from '../../infra/constructs/erasure-workflow';
 import type { FunctionName } from '../../infra/constructs/functions';
 import type { KoreRoleUser } from '../../functions/domain/kore';
 import { DEMO_BOTS } from '../../infra/local/kore-sim';
@@ -18,15 +19,8 @@ import { acceptedErasures, auditDetail, startE2eRuntime, waitForStatus, type Aud
 /** What a matched error leads to. */
 type Branch = 'retried' | 'recorded as failed' | 'workflow error';
 
-const TASK_FUNCTION: Record<string, FunctionName> = {
-  SubmitErasure: 'submit-erasure',
-  CheckStatus: 'check-erasure-status',
-  RecordCompleted: 'record-outcome',
-  RecordFailed: 'record-outcome',
-  RecordTimedOut: 'record-outcome',
-  RecordRejected: 'record-outcome',
-  RecordError: 'record-outcome',
-};
+/** Which function runs each Task state (the construct's own table). */
+const TASK_FUNCTION: Readonly<Record<string, FunctionName>> = TASK_HANDLERS;
 
 /** The errors Lambda and Step Functions raise themselves; the tests inject them at the Lambda service. */
 const SERVICE_ERRORS = /^(Lambda|Sandbox|States)\./;
@@ -239,10 +233,10 @@ describe('error branches of the bundled workflow', () => {
     expect(await endedExecution(requestId)).toMatchObject({ state: 'SUCCEEDED' });
   });
 
-  it('retries StoreUnavailableError (DynamoDB throttling past the SDK retries) in every task', async () => {
-    // The SDK retries throttled calls itself (about four tries a call); eight throttled appends in
-    // a row reach the task as StoreUnavailableError at least once.
-    const dynamoFault = (fn: FunctionName) => runtime.aws.injectFault(fn, 'dynamodb', 'ProvisionedThroughputExceededException', 8, 'PutItem');
+  it('retries StoreUnavailableError (DynamoDB failing past the SDK retries) in every task', async () => {
+    // The SDK retries a failing call itself (a few tries, short backoff for server errors); eight
+    // failing appends in a row reach the task as StoreUnavailableError at least once.
+    const dynamoFault = (fn: FunctionName) => runtime.aws.injectFault(fn, 'dynamodb', 'InternalServerError', 8, 'PutItem');
     const cases: Array<{ user: string; status: string; faulted: FunctionName[] }> = [
       { user: email('store'), status: 'COMPLETED', faulted: ['submit-erasure', 'check-erasure-status', 'record-outcome'] },
       { user: failingUser(), status: 'FAILED', faulted: ['record-outcome'] },

@@ -246,8 +246,13 @@ export async function simJobStatuses(simUrl: string, jobId: string): Promise<str
 export interface DeleteAccounting {
   /** Attempts whose DELETE was accepted more than once (must be 0). */
   duplicates: number;
-  /** Jobs the simulator accepted that no audit event records (a kill between DELETE and answer). */
+  /** Jobs the simulator accepted that no audit event records (a kill between DELETE and answer, or an answer lost on the way). */
   unrecordedJobs: number;
+  /**
+   * Unrecorded jobs beyond the DELETEs whose answer the trail records as lost (`outcomeUnknown`):
+   * a lost answer may hide an accepted job, and says so; anything else is unaccounted (must be 0).
+   */
+  unaccountedJobs: number;
   /** Recorded job ids the simulator never accepted (must be 0). */
   phantomJobs: number;
 }
@@ -266,7 +271,9 @@ export function accountDeletes(detail: AuditDetail, accepted: SimCall[]): Delete
   const acceptedIds = new Set(accepted.map((c) => c.jobId));
   const recordedIds = new Set(recorded.map((e) => String(e.details.koreRequestId)));
   const unrecordedJobs = [...acceptedIds].filter((id) => !recordedIds.has(id!)).length;
+  const lostAnswers = detail.timeline.filter((e) => e.type === 'ERASURE_CALL_FAILED' && e.details.outcomeUnknown === true).length;
   return {
+    unaccountedJobs: Math.max(0, unrecordedJobs - lostAnswers),
     duplicates: [...perAttempt.values()].filter((n) => n > 1).length + Math.max(0, accepted.length - attemptsThatSent),
     unrecordedJobs,
     phantomJobs: [...recordedIds].filter((id) => !acceptedIds.has(id)).length,
@@ -276,11 +283,12 @@ export function accountDeletes(detail: AuditDetail, accepted: SimCall[]): Delete
 /** `accountDeletes` summed over a run: request `i` is the one of subject `emails[i]`. */
 export function accountAllDeletes(details: readonly AuditDetail[], emails: readonly string[], calls: SimCall[]): DeleteAccounting {
   const accepted = acceptedByUser(calls);
-  const total: DeleteAccounting = { duplicates: 0, unrecordedJobs: 0, phantomJobs: 0 };
+  const total: DeleteAccounting = { duplicates: 0, unrecordedJobs: 0, unaccountedJobs: 0, phantomJobs: 0 };
   for (const [i, d] of details.entries()) {
     const a = accountDeletes(d, accepted.get(emails[i]!.toLowerCase()) ?? []);
     total.duplicates += a.duplicates;
     total.unrecordedJobs += a.unrecordedJobs;
+    total.unaccountedJobs += a.unaccountedJobs;
     total.phantomJobs += a.phantomJobs;
   }
   return total;

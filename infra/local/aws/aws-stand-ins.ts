@@ -212,7 +212,7 @@ export class AwsStandIns {
     const fault = this.#faults.find((f) => f.caller === caller && f.service === 'dynamodb' && f.left > 0 && (f.operation === undefined || f.operation === operation));
     if (fault) {
       fault.left--;
-      throw new ServiceError(fault.error, 'Injected fault of the local DynamoDB');
+      throw new ServiceError(fault.error, 'Injected fault of the local DynamoDB', /InternalServerError|ServiceUnavailable/.test(fault.error) ? 500 : 400);
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && !['host', 'connection', 'content-length', 'expect', 'transfer-encoding'].includes(name)) headers[name] = value;
