@@ -11,7 +11,9 @@
  * - a container serves invocations concurrently (Lambda would start more containers);
  * - an invocation past the function's timeout fails with `Sandbox.Timedout` and the container is
  *   replaced, as Lambda does;
- * - tests may move every container's clock forward (`clockOffset`).
+ * - tests may move every container's clock forward (`clockOffset`);
+ * - `LOCAL_LAMBDA_DEBUG=1` in the runtime's own environment reaches the containers, which then
+ *   print a failing invocation's stack (a debugging aid, off by default).
  */
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
