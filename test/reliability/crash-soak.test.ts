@@ -77,6 +77,8 @@ describe('crash recovery under load', () => {
       RECEIVED_STALE_SECONDS: '20',
       STUCK_AFTER_SECONDS: '15',
       SWEEP_INTERVAL_SECONDS: '5',
+      // A mail a kill took is sent again when the subject submits again, 3 s on (10 min by default).
+      VERIFICATION_RESEND_SECONDS: '3',
     };
     let runtime: Child | undefined;
     const start = async () => {
