@@ -561,6 +561,21 @@ export interface EligibilityOutcome {
  * snapshot the request is queued and the workflow re-checks.
  */
 async function decideAndQueue(deps: IntakeDeps, request: ErasureRequest, notifyTo: string | undefined): Promise<EligibilityOutcome> {
+  try {
+    return await decideAndQueueOnce(deps, request, notifyTo);
+  } catch (error) {
+    if (!(error instanceof IllegalTransitionError)) throw error;
+    // The subject's confirmation and the sweeper's continuation of the same VERIFIED request can
+    // meet (a slow confirmation outlives the stuck window): whichever decided first stands, and
+    // the other one reports that decision instead of a conflict.
+    const current = await deps.store.getRequest(request.requestId);
+    if (!current || current.status === 'VERIFIED') throw error;
+    const rejection = current.status === 'REJECTED' && current.rejection?.source === 'snapshot' ? { rule: current.rejection.rule as EligibilityRule, botIds: [...current.rejection.botIds] } : undefined;
+    return rejection ? { request: current, rejection } : { request: current };
+  }
+}
+
+async function decideAndQueueOnce(deps: IntakeDeps, request: ErasureRequest, notifyTo: string | undefined): Promise<EligibilityOutcome> {
   const now = deps.clock.now();
   const snapshot = await deps.snapshots.getCurrentSnapshot();
   let details: { [key: string]: JsonValue } = { eligibility: 'deferred', reason: 'NO_SNAPSHOT' };

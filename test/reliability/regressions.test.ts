@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { HttpProblem } from '../../functions/commons/http/problem';
 import { readWorkflowSettings } from '../../functions/commons/config';
-import { submitRequest, verifyRequest } from '../../functions/intake/use-cases';
+import { continueVerified, submitRequest, verifyRequest } from '../../functions/intake/use-cases';
 import { makeFixture } from '../unit/intake/fakes';
 
 const CLIENT = { ip: '192.0.2.10' };
@@ -59,6 +59,31 @@ describe('a verification link whose first use died half-way (crash between consu
     expect(statuses.sort()).toEqual([410, 'verified'].sort());
     expect(f.store.events.get(requestId)!.filter((e) => e.type === 'IDENTITY_VERIFIED')).toHaveLength(1);
     expect(f.workflow.starts).toHaveLength(1);
+  });
+});
+
+describe('a slow confirmation that the sweeper continues meanwhile (found by the crash soak beside other tests)', () => {
+  it('answers the subject with the request queued once, never a conflict', async () => {
+    const f = await makeFixture();
+    await submitRequest(f.deps, { email: 'slow-confirm@example.com' }, CLIENT);
+    const requestId = f.mailer.sent.at(-1)!.requestId!;
+    const token = tokenOf(f.mailer.verifyLink());
+    // While the subject's confirmation mails its notice (after VERIFIED, before queueing), the
+    // sweeper finds the request VERIFIED past its stuck window and continues it to QUEUED.
+    const send = f.mailer.send.bind(f.mailer);
+    let sweeperRan = false;
+    f.mailer.send = async (mail) => {
+      if (!sweeperRan && mail.kind === 'confirmation') {
+        sweeperRan = true;
+        await continueVerified(f.deps, requestId);
+      }
+      return send(mail);
+    };
+    const answer = await verifyRequest(f.deps, token);
+    expect(sweeperRan).toBe(true);
+    expect(answer).toMatchObject({ requestId, status: 'QUEUED' });
+    expect(f.store.events.get(requestId)!.filter((e) => e.type === 'ERASURE_QUEUED')).toHaveLength(1);
+    expect(f.workflow.starts).toEqual([{ requestId, attempt: 1 }]);
   });
 });
 
