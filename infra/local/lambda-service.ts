@@ -9,8 +9,10 @@
  * - `LOCAL_SEAMS` replaces the values that name hosts outside the stack (Kore.ai, the staff
  *   token issuer) with their local counterparts;
  * - a container serves invocations concurrently (Lambda would start more containers);
- * - an invocation past the function's timeout fails with `Sandbox.Timedout` and the container is
- *   replaced, as Lambda does;
+ * - an invocation past the function's timeout fails with `Sandbox.Timedout`; its container takes
+ *   no new invocations (the next one starts cold, as in Lambda) and stops once the invocations it
+ *   still runs have ended. In Lambda those would run in containers of their own, so they are
+ *   never failed by another invocation's timeout;
  * - tests may move every container's clock forward (`clockOffset`);
  * - `LOCAL_LAMBDA_DEBUG=1` in the runtime's own environment reaches the containers, which then
  *   print a failing invocation's stack (a debugging aid, off by default).
@@ -177,6 +179,8 @@ interface Container {
   worker: Worker;
   ready: Promise<void>;
   pending: Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>;
+  /** Set after an invocation timed out: no new invocations, stopped when `pending` empties. */
+  retired?: boolean;
 }
 
 export interface LocalLambdaServiceOptions {
@@ -194,6 +198,8 @@ export class LocalLambdaService {
   readonly #byName = new Map<FunctionName, TemplateFunction>();
   readonly #byLogicalId = new Map<string, TemplateFunction>();
   readonly #containers = new Map<FunctionName, Container>();
+  /** Containers taken out of service that still run invocations. */
+  readonly #retired = new Set<Container>();
   readonly #metrics = new Map<FunctionName, LambdaMetrics>();
   readonly #faults = new Map<FunctionName, InjectedFault[]>();
   #stopped = false;
@@ -271,7 +277,7 @@ export class LocalLambdaService {
         const timer = setTimeout(() => {
           container.pending.delete(id);
           // Lambda stops the container of a timed-out invocation; the next one starts cold.
-          this.#discard(name, container, new LambdaInvocationError('Sandbox.Timedout', `Task timed out after ${fn.timeoutSeconds} seconds`));
+          this.#retire(name, container);
           reject(new LambdaInvocationError('Sandbox.Timedout', `Task timed out after ${fn.timeoutSeconds} seconds`));
         }, fn.timeoutSeconds * 1000);
         container.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
@@ -289,7 +295,10 @@ export class LocalLambdaService {
     this.#stopped = true;
     const containers = [...this.#containers];
     this.#containers.clear();
-    await Promise.all(containers.map(([name, c]) => this.#discard(name, c, new LambdaInvocationError('Lambda.ServiceException', 'The local Lambda service stopped'))));
+    const stopped = () => new LambdaInvocationError('Lambda.ServiceException', 'The local Lambda service stopped');
+    const retired = [...this.#retired];
+    this.#retired.clear();
+    await Promise.all([...containers.map(([name, c]) => this.#discard(name, c, stopped())), ...retired.map((c) => this.#discard(undefined, c, stopped()))]);
   }
 
   #container(fn: TemplateFunction): Container {
@@ -318,6 +327,10 @@ export class LocalLambdaService {
       clearTimeout(call.timer);
       if (message.error) call.reject(new LambdaInvocationError(message.error.errorType, message.error.errorMessage));
       else call.resolve(message.result);
+      if (container.retired && pending.size === 0) {
+        this.#retired.delete(container);
+        void worker.terminate();
+      }
     });
     const failAll = (error: Error) => {
       for (const call of pending.values()) {
@@ -353,8 +366,16 @@ export class LocalLambdaService {
     return container;
   }
 
-  async #discard(name: FunctionName, container: Container, error: Error): Promise<void> {
+  /** Takes a container out of service: new invocations start another; it stops when idle. */
+  #retire(name: FunctionName, container: Container): void {
     if (this.#containers.get(name) === container) this.#containers.delete(name);
+    container.retired = true;
+    if (container.pending.size === 0) void container.worker.terminate();
+    else this.#retired.add(container);
+  }
+
+  async #discard(name: FunctionName | undefined, container: Container, error: Error): Promise<void> {
+    if (name && this.#containers.get(name) === container) this.#containers.delete(name);
     for (const call of container.pending.values()) {
       clearTimeout(call.timer);
       call.reject(error);

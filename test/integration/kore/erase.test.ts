@@ -19,7 +19,8 @@ afterEach(async () => {
 describe('erasing users through the Kore.ai client', () => {
   it('accepts an end user, reports the job in progress, then SUCCESS once the job has run', async () => {
     // Prepare
-    pair = await startPair({ jobDurationMs: 100 });
+    // Long enough that the first status check comes before the job ends, even on a busy machine.
+    pair = await startPair({ jobDurationMs: 1_500 });
     const { client, sim } = pair;
 
     // Act
