@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { createDynamoAdapters } from '../functions/commons/dynamo/adapters';
+import { createDynamoAdapters } from '../functions/adapters/dynamo/adapters';
 import { systemClock } from '../functions/domain/ports';
 import { deriveKeys } from '../functions/domain/subject';
 import { RECEIPT_JWS_TYPE } from '../functions/domain/checkpoints';

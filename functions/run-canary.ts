@@ -2,10 +2,10 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsApplication } from './commons/aws-application';
-import { METRIC_NAMESPACE, publishMetric } from './commons/aws/metrics';
-import { getStringFromEnv } from './commons/config';
-import { logger } from './commons/logger';
+import { awsApplication } from './composition/aws-application';
+import { METRIC_NAMESPACE, publishMetric } from './adapters/aws/metrics';
+import { getStringFromEnv } from './adapters/env/settings';
+import { logger } from './adapters/aws/logger';
 
 const cloudWatch = new CloudWatchClient({});
 

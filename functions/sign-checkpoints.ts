@@ -6,8 +6,8 @@
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { awsApplication } from './commons/aws-application';
-import { logger } from './commons/logger';
+import { awsApplication } from './composition/aws-application';
+import { logger } from './adapters/aws/logger';
 
 export const handler = middy(async () => {
   const written = await (await awsApplication('sign-checkpoints')).signCheckpoints();

@@ -8,9 +8,9 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsApplication } from './commons/aws-application';
-import { METRIC_NAMESPACE, publishMetric } from './commons/aws/metrics';
-import { logger } from './commons/logger';
+import { awsApplication } from './composition/aws-application';
+import { METRIC_NAMESPACE, publishMetric } from './adapters/aws/metrics';
+import { logger } from './adapters/aws/logger';
 
 const cloudWatch = new CloudWatchClient({});
 

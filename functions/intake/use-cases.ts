@@ -43,8 +43,8 @@
  *   shares `perMailbox`.
  */
 import { randomBytes } from 'node:crypto';
-import { HttpProblem, problem, type Problem } from '../commons/http/problem';
-import { SnapshotExpiredError } from '../commons/dynamo/errors';
+import { HttpProblem, problem, type Problem } from '../adapters/http/shared/problem';
+import { SnapshotExpiredError } from '../adapters/dynamo/errors';
 import type { NoticeSender } from '../workflow/erasure-tasks';
 import { queueErasure } from '../workflow/queue-erasure';
 import { dueAtFor } from '../domain/deadlines';
@@ -82,7 +82,7 @@ import {
 import { composeNotice, DEFAULT_SITE, type NoticeKind, type SiteInfo } from './notices';
 import { receiptFor } from './receipts';
 import { validateOnBehalf, validateSubmission } from './schema';
-import { validationProblem } from './http';
+import { validationProblem } from '../adapters/http/shared/messages';
 
 export { composeNotice } from './notices';
 export type { Notice, NoticeContext, NoticeKind, SiteInfo } from './notices';

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { HttpProblem, problem } from '../commons/http/problem';
+import { HttpProblem, problem } from '../adapters/http/shared/problem';
 import { verifyChain, type ChainCheckpoint, type ChainProblem } from '../domain/audit-chain';
 import { isDueWithin, isOverdue } from '../domain/deadlines';
 import { RequestNotFoundError } from '../domain/errors';

@@ -4,7 +4,7 @@
  * revoke a request's status links, refresh the roles snapshot. Every action on a request is an audit event carrying the staff
  * actor and the reason; a conflicting action is refused with 409 naming the current status.
  */
-import { HttpProblem, problem } from '../commons/http/problem';
+import { HttpProblem, problem } from '../adapters/http/shared/problem';
 import { DeadlineAlreadyExtendedError, ExtensionReasonRequiredError, ExtensionTooLateError, extendDeadline } from '../domain/deadlines';
 import { decideEligibility } from '../domain/eligibility';
 import { ConcurrentUpdateError, IllegalTransitionError, RequestNotFoundError } from '../domain/errors';
@@ -13,7 +13,7 @@ import type { Actor, ErasureRequest, RequestStatus, SnapshotInfo } from '../doma
 import type { Page, SnapshotReader, WorkflowStarter } from '../domain/ports';
 import { queueErasure } from '../workflow/queue-erasure';
 import { listRequests, type AuditDeps, type PageRequest } from './audit';
-import { conflictProblem, silentLogger, type StaffLogger } from './http';
+import { conflictProblem, silentLogger, type StaffLogger } from '../adapters/http/staff/http';
 
 export interface OpsDeps extends AuditDeps {
   workflow: WorkflowStarter;

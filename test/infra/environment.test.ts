@@ -1,15 +1,15 @@
 /**
  * Every Lambda starts with the environment the stack gives it. The code declares what each
- * function uses (functions/commons/capabilities.ts); the synthesized template must carry every
+ * function uses (functions/adapters/env/capabilities.ts); the synthesized template must carry every
  * variable of those capabilities, and each function's application must build from exactly the
  * template's environment (CloudFormation references replaced by stand-ins, secrets mocked).
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildAwsApplication } from '../../functions/commons/aws-application';
-import { clearSecretCache } from '../../functions/commons/aws/secrets';
-import { FUNCTION_CAPABILITIES, FUNCTION_NAMES, requiredVariables, type FunctionName } from '../../functions/commons/capabilities';
+import { buildAwsApplication } from '../../functions/composition/aws-application';
+import { clearSecretCache } from '../../functions/adapters/aws/secrets';
+import { FUNCTION_CAPABILITIES, FUNCTION_NAMES, requiredVariables, type FunctionName } from '../../functions/adapters/env/capabilities';
 import { FUNCTION_SPECS } from '../../infra/constructs/functions';
 import { createApp } from '../../infra/synth';
 import { envOf, lambdaOf, removeAssemblies, synth, type Synthesized } from './support';

@@ -4,8 +4,8 @@
  * outlives the Kore.ai calls it makes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_CAPABILITIES, FUNCTION_NAMES, type FunctionName } from '../../functions/commons/capabilities';
-import { DEFAULT_KORE_TIMEOUT_MS } from '../../functions/commons/kore/kore-client';
+import { FUNCTION_CAPABILITIES, FUNCTION_NAMES, type FunctionName } from '../../functions/adapters/env/capabilities';
+import { DEFAULT_KORE_TIMEOUT_MS } from '../../functions/adapters/kore/kore-client';
 import { MAX_INLINE_RETRY_AFTER_MS } from '../../functions/workflow/erasure-tasks';
 import { TASK_HANDLERS } from '../../infra/constructs/erasure-workflow';
 import { TASK_STORE_ALLOWANCE_SECONDS } from '../../infra/constructs/functions';

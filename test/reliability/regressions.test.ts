@@ -3,8 +3,8 @@
  * the intake's fakes so they fail fast and for one reason each.
  */
 import { describe, expect, it } from 'vitest';
-import { HttpProblem } from '../../functions/commons/http/problem';
-import { readWorkflowSettings } from '../../functions/commons/config';
+import { HttpProblem } from '../../functions/adapters/http/shared/problem';
+import { readWorkflowSettings } from '../../functions/adapters/env/settings';
 import { continueVerified, submitRequest, verifyRequest } from '../../functions/intake/use-cases';
 import { makeFixture } from '../unit/intake/fakes';
 

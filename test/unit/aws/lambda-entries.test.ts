@@ -90,7 +90,7 @@ describe('Lambda entries', () => {
   });
 
   it('refuses to start without a variable of a declared capability, naming it', async () => {
-    const { buildAwsApplication } = await import('../../../functions/commons/aws-application');
+    const { buildAwsApplication } = await import('../../../functions/composition/aws-application');
     await expect(buildAwsApplication({ APP_SECRET_ARN }, ['table', 'appSecret'])).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('TABLE_NAME') });
     await expect(buildAwsApplication({ TABLE_NAME: 't' }, ['table', 'appSecret'])).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('APP_SECRET_ARN') });
     await expect(buildAwsApplication({ TABLE_NAME: 't', APP_SECRET_ARN }, ['table', 'appSecret', 'checkpoints'])).rejects.toMatchObject({
@@ -105,14 +105,14 @@ describe('Lambda entries', () => {
   });
 
   it('a function without the Kore.ai capability fails by name when the code reaches for it', async () => {
-    const { buildAwsApplication } = await import('../../../functions/commons/aws-application');
+    const { buildAwsApplication } = await import('../../../functions/composition/aws-application');
     const app = await buildAwsApplication({ TABLE_NAME: 't', APP_SECRET_ARN }, ['table', 'appSecret']);
     await expect(app.refreshRolesSnapshot()).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringMatching(/Kore\.ai/) });
   });
 
   it('sign-checkpoints signs and writes a checkpoint without holding the app secret', async () => {
-    const { buildAwsApplication } = await import('../../../functions/commons/aws-application');
-    const { FUNCTION_CAPABILITIES } = await import('../../../functions/commons/capabilities');
+    const { buildAwsApplication } = await import('../../../functions/composition/aws-application');
+    const { FUNCTION_CAPABILITIES } = await import('../../../functions/adapters/env/capabilities');
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     kms.on(GetPublicKeyCommand).resolves({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', SigningAlgorithms: ['ECDSA_SHA_256'], PublicKey: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })) });
     // A well-formed DER signature (r = s = 1); nothing verifies it here.
@@ -130,7 +130,7 @@ describe('Lambda entries', () => {
   });
 
   it('a function without the app secret fails by name when the code reaches for a subject key', async () => {
-    const { buildAwsApplication } = await import('../../../functions/commons/aws-application');
+    const { buildAwsApplication } = await import('../../../functions/composition/aws-application');
     const app = await buildAwsApplication({ TABLE_NAME: 't' }, ['table']);
     expect(() => app.console).toThrowError(expect.objectContaining({ name: 'ConfigurationError', message: expect.stringContaining('APP_SECRET_ARN') }));
   });

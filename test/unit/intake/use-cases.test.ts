@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HttpProblem } from '../../../functions/commons/http/problem';
+import { HttpProblem } from '../../../functions/adapters/http/shared/problem';
 import { verifyChain } from '../../../functions/domain/audit-chain';
 import type { AuditEvent, EligibilityRule, PrivilegedIdentity } from '../../../functions/domain/model';
 import { hashSubject, normaliseSubjectId } from '../../../functions/domain/subject';

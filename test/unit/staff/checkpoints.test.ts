@@ -10,7 +10,7 @@ import type { AuditEvent } from '../../../functions/domain/model';
 import type { Signer } from '../../../functions/domain/ports';
 import { getRequestDetail } from '../../../functions/staff/audit';
 import { checkpointKey, checkpointSha256, createCheckpointReader, signCheckpoints, type CheckpointReader } from '../../../functions/staff/checkpoints';
-import { CheckpointExistsError, createFileCheckpointWriter } from '../../../functions/staff/file-checkpoint-writer';
+import { CheckpointExistsError, createFileCheckpointWriter } from '../../../functions/adapters/file/checkpoint-writer';
 import { createTestSigner, createWithHistory, InMemoryAuditStore, MemoryCheckpointWriter, MutableClock, SUBJECT_KEY, TO_FAILED } from './fakes';
 import { apiEvent, createHarness, jsonOf, NOW } from './harness';
 

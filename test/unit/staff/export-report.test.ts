@@ -157,7 +157,7 @@ describe('the buffered export', () => {
   it('answers 413 instead of a body Lambda could not return, while the stream has no limit', async () => {
     const h = await createHarness();
     h.store.seed(dataSet(200));
-    const { createAuditApi } = await import('../../../functions/staff/audit-api-app');
+    const { createAuditApi } = await import('../../../functions/adapters/http/staff/audit-api');
     const api = createAuditApi({ ...h.deps, auth: h.tokens.auth, maxBufferedExportBytes: 10_000 });
     const event = apiEvent({ path: '/audit/export', query: 'format=csv&includeCanary=true', token: await h.tokens.valid('auditor') });
     const buffered = await api(event);

@@ -13,18 +13,18 @@ import type { KorePlatform } from '../domain/kore';
 import { systemClock, type Mailer, type Signer, type WorkflowStarter } from '../domain/ports';
 import { CHECKPOINT_JWS_TYPE, RECEIPT_JWS_TYPE } from '../domain/checkpoints';
 import { deriveKeys } from '../domain/subject';
-import type { StaffAuthenticator } from '../staff/auth';
-import { createStaffAuthenticator, DEFAULT_MAX_TOKEN_AGE_SECONDS } from '../staff/auth';
+import type { StaffAuthenticator } from '../adapters/http/staff/auth';
+import { createStaffAuthenticator, DEFAULT_MAX_TOKEN_AGE_SECONDS } from '../adapters/http/staff/auth';
 import type { CheckpointWriter } from '../staff/checkpoints';
 import type { SnapshotInfo } from '../domain/model';
 import type { SubjectKeys } from '../domain/subject';
 import { composeApplication, type Application } from './application';
-import { CAPABILITY_VARIABLES, FUNCTION_CAPABILITIES, type Capability, type FunctionName } from './capabilities';
-import { ConfigurationError, getNumberFromEnv, getOptionalStringFromEnv, getStringFromEnv, readWorkflowSettings } from './config';
-import { createDocumentClient } from './dynamo/clients';
-import { createDynamoAdapters } from './dynamo/adapters';
-import { KoreClient } from './kore/kore-client';
-import { logger, errorName } from './logger';
+import { CAPABILITY_VARIABLES, FUNCTION_CAPABILITIES, type Capability, type FunctionName } from '../adapters/env/capabilities';
+import { ConfigurationError, getNumberFromEnv, getOptionalStringFromEnv, getStringFromEnv, readWorkflowSettings } from '../adapters/env/settings';
+import { createDocumentClient } from '../adapters/dynamo/clients';
+import { createDynamoAdapters } from '../adapters/dynamo/adapters';
+import { KoreClient } from '../adapters/kore/kore-client';
+import { logger, errorName } from '../adapters/aws/logger';
 
 type Env = Record<string, string | undefined>;
 
@@ -78,7 +78,7 @@ async function secrets() {
     const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
     secretsClient = new SecretsManagerClient({});
   }
-  const { loadJsonSecret } = await import('./aws/secrets');
+  const { loadJsonSecret } = await import('../adapters/aws/secrets');
   return { client: secretsClient, loadJsonSecret };
 }
 
@@ -120,21 +120,21 @@ export async function buildAwsApplication(env: Env, capabilities: readonly Capab
   let workflow: WorkflowStarter = unavailable('Step Functions');
   const stateMachineArn = getOptionalStringFromEnv('STATE_MACHINE_ARN', env);
   if (stateMachineArn) {
-    const [{ SFNClient }, { StepFunctionsWorkflow }] = await Promise.all([import('@aws-sdk/client-sfn'), import('./aws/sfn-workflow')]);
+    const [{ SFNClient }, { StepFunctionsWorkflow }] = await Promise.all([import('@aws-sdk/client-sfn'), import('../adapters/aws/sfn-workflow')]);
     workflow = new StepFunctionsWorkflow({ client: new SFNClient({}), stateMachineArn });
   }
 
   let mailer: Mailer = unavailable('email (MAIL_FROM)');
   const mailFrom = getOptionalStringFromEnv('MAIL_FROM', env);
   if (mailFrom) {
-    const [{ SESv2Client }, { SesMailer }] = await Promise.all([import('@aws-sdk/client-sesv2'), import('./aws/ses-mailer')]);
+    const [{ SESv2Client }, { SesMailer }] = await Promise.all([import('@aws-sdk/client-sesv2'), import('../adapters/aws/ses-mailer')]);
     mailer = new SesMailer({ client: new SESv2Client({}), from: mailFrom });
   }
 
   // Two keys, each signing one kind of object with its own JWS typ; IAM decides who may sign with
   // which (kms:Sign) and who may only read the public half (GetPublicKey).
   const kmsSigner = async (keyId: string, typ: string): Promise<Signer> => {
-    const [{ KMSClient }, { KmsSigner }] = await Promise.all([import('@aws-sdk/client-kms'), import('./aws/kms-signer')]);
+    const [{ KMSClient }, { KmsSigner }] = await Promise.all([import('@aws-sdk/client-kms'), import('../adapters/aws/kms-signer')]);
     kmsClient ??= new KMSClient({});
     return new KmsSigner({ client: kmsClient, keyId, typ });
   };
@@ -146,14 +146,14 @@ export async function buildAwsApplication(env: Env, capabilities: readonly Capab
   let checkpointWriter: CheckpointWriter | undefined;
   const bucket = getOptionalStringFromEnv('CHECKPOINT_BUCKET', env);
   if (bucket) {
-    const [{ S3Client }, { S3CheckpointWriter }] = await Promise.all([import('@aws-sdk/client-s3'), import('./aws/s3-checkpoints')]);
+    const [{ S3Client }, { S3CheckpointWriter }] = await Promise.all([import('@aws-sdk/client-s3'), import('../adapters/aws/s3-checkpoints')]);
     checkpointWriter = new S3CheckpointWriter({ client: new S3Client({}), bucket });
   }
 
   let rolesRefresh: (() => Promise<SnapshotInfo>) | undefined;
   const refreshFunction = getOptionalStringFromEnv('ROLES_REFRESH_FUNCTION_NAME', env);
   if (refreshFunction) {
-    const [{ LambdaClient }, { LambdaRolesRefresher }] = await Promise.all([import('@aws-sdk/client-lambda'), import('./aws/lambda-roles-refresh')]);
+    const [{ LambdaClient }, { LambdaRolesRefresher }] = await Promise.all([import('@aws-sdk/client-lambda'), import('../adapters/aws/lambda-roles-refresh')]);
     const refresher = new LambdaRolesRefresher({ client: new LambdaClient({}), functionName: refreshFunction });
     rolesRefresh = () => refresher.refresh();
   }

@@ -3,10 +3,10 @@
  * (also re-shown with messages), the status page with its timeline and receipt, and the error
  * pages. No script anywhere: everything works with plain links and form posts.
  */
-import { html, type SafeHtml } from '../commons/http/html';
-import type { FieldError } from '../commons/http/problem';
-import { art124Text, humanDate, type SiteInfo } from './notices';
-import type { StatusView } from './use-cases';
+import { html, type SafeHtml } from '../shared/html';
+import type { FieldError } from '../shared/problem';
+import { art124Text, humanDate, type SiteInfo } from '../../../intake/notices';
+import type { StatusView } from '../../../intake/use-cases';
 
 /** The skeleton of every page: language, viewport, our stylesheet, skip link, header and footer. */
 export function layout(site: SiteInfo, title: string, body: SafeHtml): SafeHtml {

@@ -1,16 +1,16 @@
 /**
  * The small HTTP toolkit of the staff handlers: reading API Gateway v2 events and building
  * problem+json, JSON and HTML answers. Answers and body parsing come from the shared
- * `functions/intake/http.ts` (same security headers, same defensive body reading); what is left
+ * `functions/adapters/http/shared/messages.ts` (same security headers, same defensive body reading); what is left
  * here is what the staff routes need beyond it (repeated query keys, header lookup on a plain
  * header map for the authenticator, zod validation, error mapping).
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ZodError, type ZodType } from 'zod';
-import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../commons/http/problem';
-import type { SafeHtml } from '../commons/http/html';
-import { ConcurrentUpdateError, IllegalTransitionError, InvalidCursorError, RequestNotFoundError } from '../domain/errors';
+import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../shared/problem';
+import type { SafeHtml } from '../shared/html';
+import { ConcurrentUpdateError, IllegalTransitionError, InvalidCursorError, RequestNotFoundError } from '../../../domain/errors';
 import {
   API_HEADERS,
   CONTENT_SECURITY_POLICY,
@@ -19,7 +19,7 @@ import {
   parseBody as sharedParseBody,
   problemResponse,
   redirect as sharedRedirect,
-} from '../intake/http';
+} from '../shared/messages';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 export type HttpEvent = APIGatewayProxyEventV2;

@@ -207,7 +207,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-// Run when executed directly (tsx functions/staff/ops-cli.ts …), not when imported by tests.
+// Run when executed directly (tsx functions/cli/ops.ts …), not when imported by tests.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   runCli(process.argv.slice(2), {
     env: process.env,

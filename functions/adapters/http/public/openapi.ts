@@ -4,9 +4,9 @@
  * `publicOpenApiPaths()` (and `onBehalfOpenApiPath()`) into its own document.
  */
 import { z } from 'zod';
-import { PROBLEM_TYPE_BASE } from '../commons/http/problem';
-import { MAX_BODY_BYTES } from './http';
-import { formSubmissionSchema, onBehalfSchema, submissionAcceptedSchema, submissionSchema } from './schema';
+import { PROBLEM_TYPE_BASE } from '../shared/problem';
+import { MAX_BODY_BYTES } from '../shared/messages';
+import { formSubmissionSchema, onBehalfSchema, submissionAcceptedSchema, submissionSchema } from '../../../intake/schema';
 
 type Json = Record<string, unknown>;
 

@@ -3,8 +3,8 @@
  * submission on a subject's behalf (`POST /ops/requests`, owned by the intake) next to the ops
  * listing (`GET /ops/requests`).
  */
-import { onBehalfOpenApiPath } from '../intake/openapi';
-import { staffOpenApiPaths } from '../staff/openapi';
+import { onBehalfOpenApiPath } from './public/openapi';
+import { staffOpenApiPaths } from './staff/openapi';
 
 /** The paths the public API's document adds to its own. */
 export function staffApiPaths(): Record<string, unknown> {

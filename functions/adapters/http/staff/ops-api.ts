@@ -2,12 +2,12 @@
  * The ops API (API Gateway v2 handler): lists of what needs attention and the actions that fix it.
  * Every route needs a bearer token with the ops role (auditors get 403).
  */
-import { HttpProblem, problem } from '../commons/http/problem';
-import type { Actor } from '../domain/model';
-import { toView } from './audit';
+import { HttpProblem, problem } from '../shared/problem';
+import type { Actor } from '../../../domain/model';
+import { toView } from '../../../staff/audit';
 import { staffActor, type StaffAuthenticator } from './auth';
 import { decodePathSegment, errorToProblem, failureLogFields, httpRequestIdOf, jsonResponse, methodOf, parseBody, pathOf, problemResponse, queryOf, silentLogger, validate, type HttpEvent, type HttpResult, type StaffLogger } from './http';
-import { cancelRequest, extendRequestDeadline, listForOps, recheckRequest, refreshRoles, retryMany, retryRequest, revokeStatusLinks, type OpsDeps } from './ops';
+import { cancelRequest, extendRequestDeadline, listForOps, recheckRequest, refreshRoles, retryMany, retryRequest, revokeStatusLinks, type OpsDeps } from '../../../staff/ops';
 import { bulkRetrySchema, opsListQuerySchema, reasonBodySchema, refreshBodySchema, REQUEST_ID } from './schemas';
 
 export interface OpsApiDeps extends OpsDeps {

@@ -9,8 +9,8 @@
  * form again (422) with the messages and the input kept.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../commons/http/problem';
-import { IllegalTransitionError } from '../domain/errors';
+import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../shared/problem';
+import { IllegalTransitionError } from '../../../domain/errors';
 import {
   assetResponse,
   header,
@@ -25,14 +25,14 @@ import {
   validationProblem,
   wantsJson,
   type HttpResult,
-} from './http';
-import { BotListUnavailableError, UnknownBotsError } from './errors';
-import { checkCsrf, csrfCookieName, isSecureBase, issueCsrf } from './links';
+} from '../shared/messages';
+import { BotListUnavailableError, UnknownBotsError } from '../../../intake/errors';
+import { checkCsrf, csrfCookieName, isSecureBase, issueCsrf } from '../../../intake/links';
 import { publicOpenApiDocument } from './openapi';
 import { checkEmailPage, confirmPage, errorPage, formPage, formValuesFrom, statusPage } from './pages';
-import { formFieldsToInput } from './schema';
+import { formFieldsToInput } from '../../../intake/schema';
 import { SITE_CSS } from './site-css';
-import { checkEmailFacts, getStatus, previewVerification, siteOf, submitRequest, verifyRequest, type IntakeDeps } from './use-cases';
+import { checkEmailFacts, getStatus, previewVerification, siteOf, submitRequest, verifyRequest, type IntakeDeps } from '../../../intake/use-cases';
 
 export type PublicApiDeps = IntakeDeps;
 export type PublicApi = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;

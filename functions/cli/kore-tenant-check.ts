@@ -4,7 +4,7 @@
  * calls, nothing erased. Exits 0 when everything looks ready, 1 when a check failed, 2 when the
  * configuration is missing.
  */
-import { checkTenant, formatReport } from './tenant-check';
+import { checkTenant, formatReport } from '../adapters/kore/tenant-check';
 
 async function main(): Promise<number> {
   const missing = ['KORE_BASE_URL', 'KORE_CLIENT_ID', 'KORE_CLIENT_SECRET'].filter((name) => !process.env[name]?.trim());

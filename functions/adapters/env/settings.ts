@@ -2,8 +2,8 @@
  * Configuration, read once from the environment and validated. Resource names and secrets have
  * no defaults (a missing one fails at start-up, loudly); tunables have documented defaults.
  */
-import { DomainError } from '../domain/errors';
-import { DEFAULT_POLL_POLICY, type PollPolicy } from '../domain/polling';
+import { DomainError } from '../../domain/errors';
+import { DEFAULT_POLL_POLICY, type PollPolicy } from '../../domain/polling';
 
 export class ConfigurationError extends DomainError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -10,24 +10,24 @@ import type { ErasureRequest, SnapshotInfo } from '../domain/model';
 import type { Clock, Mailer, Signer, WorkflowStarter } from '../domain/ports';
 import type { SubjectKeys } from '../domain/subject';
 import { continueVerified, createNoticeSender, remindUnverified, submitOnBehalf, type IntakeDeps } from '../intake/use-cases';
-import { createPublicApi } from '../intake/public-api-app';
-import { createAuditApi, type AuditApi } from '../staff/audit-api-app';
-import { withSessionRevocations, type StaffAuthenticator } from '../staff/auth';
+import { createPublicApi } from '../adapters/http/public/public-api';
+import { createAuditApi, type AuditApi } from '../adapters/http/staff/audit-api';
+import { withSessionRevocations, type StaffAuthenticator } from '../adapters/http/staff/auth';
 import { createCheckpointReader, signCheckpoints, type CheckpointWriter } from '../staff/checkpoints';
-import { ConfigurationError } from './config';
-import { RETENTION_MARGIN_DAYS } from './dynamo/audit-store';
-import { createConsole } from '../staff/console-app';
-import { createOpsApi } from '../staff/ops-api-app';
-import { silentLogger, staffLoggerOver } from '../staff/http';
+import { ConfigurationError } from '../adapters/env/settings';
+import { RETENTION_MARGIN_DAYS } from '../adapters/dynamo/audit-store';
+import { createConsole } from '../adapters/http/staff/console';
+import { createOpsApi } from '../adapters/http/staff/ops-api';
+import { silentLogger, staffLoggerOver } from '../adapters/http/staff/http';
 import { checkErasureStatus, recordOutcome, submitErasure, type ErasureTaskDeps } from '../workflow/erasure-tasks';
 import { refreshRolesSnapshot } from '../workflow/refresh-roles-snapshot';
 import { runCanary, type CanaryReport } from '../workflow/run-canary';
 import { sweepRequests, type SweepReport } from '../workflow/sweep-requests';
-import { runTask, type TaskFailureLog } from '../workflow/task-errors';
+import { runTask, type TaskFailureLog } from '../adapters/aws/step-functions-task';
 import { parseWorkflowState, type RecordOutcomeInput, type WorkflowState } from '../workflow/workflow-state';
-import type { WorkflowSettings } from './config';
-import type { DynamoAdapters } from './dynamo/adapters';
-import { staffApiPaths } from './openapi';
+import type { WorkflowSettings } from '../adapters/env/settings';
+import type { DynamoAdapters } from '../adapters/dynamo/adapters';
+import { staffApiPaths } from '../adapters/http/openapi';
 import type { SiteInfo } from '../intake/notices';
 
 export interface ApplicationAdapters extends DynamoAdapters {
@@ -169,7 +169,7 @@ export function composeApplication(a: ApplicationAdapters): Application {
     get console() {
       return staffConsole();
     },
-    // Whatever a task throws reaches Step Functions as its name only (see workflow/task-errors).
+    // Whatever a task throws reaches Step Functions as its name only (see adapters/aws/step-functions-task).
     tasks: {
       submitErasure: (input) => runTask('SubmitErasure', input, async () => submitErasure(taskDeps, parseWorkflowState(input)), taskLog),
       checkErasureStatus: (input) => runTask('CheckStatus', input, async () => checkErasureStatus(taskDeps, parseWorkflowState(input)), taskLog),

@@ -3,7 +3,7 @@
  * issuer (keys under `$DATA_DIR/dev-issuer`, the same the local runtime serves as its JWKS).
  */
 import { join } from 'node:path';
-import { createDevIssuer, DEV_ISSUER_DEFAULTS } from './dev-issuer';
+import { createDevIssuer, DEV_ISSUER_DEFAULTS } from '../adapters/http/staff/dev-issuer';
 
 async function main(argv: string[]): Promise<number> {
   const [role, subject] = argv;

@@ -14,9 +14,9 @@
  */
 import { createHash } from 'node:crypto';
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { HttpProblem, problem } from '../commons/http/problem';
-import type { Actor } from '../domain/model';
-import type { SessionRevocations } from '../domain/ports';
+import { HttpProblem, problem } from '../shared/problem';
+import type { Actor } from '../../../domain/model';
+import type { SessionRevocations } from '../../../domain/ports';
 import { header } from './http';
 
 /** The longest a staff session may last from the token's `iat`, unless configured otherwise. */

@@ -3,7 +3,7 @@
  * Query parameters and bodies come from the same zod schemas that validate them.
  */
 import type { z } from 'zod';
-import { problemResponse, schemaOf } from '../intake/openapi';
+import { problemResponse, schemaOf } from '../public/openapi';
 import { bulkRetrySchema, exportQuerySchema, listQuerySchema, opsListQuerySchema, reasonBodySchema, refreshBodySchema, reportQuerySchema } from './schemas';
 
 type Json = Record<string, unknown>;

@@ -4,7 +4,7 @@
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CheckpointWriter } from './checkpoints';
+import type { CheckpointWriter } from '../../staff/checkpoints';
 
 /** A checkpoint with that key exists already: checkpoints are never overwritten. */
 export class CheckpointExistsError extends Error {

@@ -3,8 +3,8 @@
  * console so both accept exactly the same inputs.
  */
 import { z } from 'zod';
-import { REQUEST_STATUSES, type RequestStatus } from '../domain/model';
-import { OPS_LISTS } from './ops';
+import { REQUEST_STATUSES, type RequestStatus } from '../../../domain/model';
+import { OPS_LISTS } from '../../../staff/ops';
 
 /** Request ids are opaque, URL-safe tokens; anything else is not a request of ours. */
 export const REQUEST_ID = /^[A-Za-z0-9_-]{1,128}$/;

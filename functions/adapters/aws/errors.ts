@@ -1,6 +1,6 @@
 /**
  * Named errors of the AWS adapters (Step Functions, SES, KMS, S3, Secrets Manager, CloudWatch).
- * SDK exceptions never leave `commons/aws`: each adapter turns the ones that mean something to
+ * SDK exceptions never leave `adapters/aws`: each adapter turns the ones that mean something to
  * the domain into the errors below, and everything else into `AwsServiceUnavailableError`
  * (worth retrying later) or `AwsServiceError`, with the SDK error as `cause` for the logs.
  *

@@ -13,15 +13,15 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import { HttpProblem } from '../commons/http/problem';
-import type { SafeHtml } from '../commons/http/html';
-import { isDueWithin } from '../domain/deadlines';
-import { FINAL_STATUSES } from '../domain/lifecycle';
-import type { SessionRevocations } from '../domain/ports';
-import { REQUEST_STATUSES, type RequestStatus } from '../domain/model';
-import { buildReport, exportRequests, getRequestDetail, iterateRequests, listRequests, toView } from './audit';
+import { HttpProblem } from '../shared/problem';
+import type { SafeHtml } from '../shared/html';
+import { isDueWithin } from '../../../domain/deadlines';
+import { FINAL_STATUSES } from '../../../domain/lifecycle';
+import type { SessionRevocations } from '../../../domain/ports';
+import { REQUEST_STATUSES, type RequestStatus } from '../../../domain/model';
+import { buildReport, exportRequests, getRequestDetail, iterateRequests, listRequests, toView } from '../../../staff/audit';
 import { hasPermission, sessionIdOf, staffActor, type StaffAuthenticator, type StaffPrincipal } from './auth';
-import { collect } from './audit-api-app';
+import { collect } from './audit-api';
 import { CONSOLE_CSP, dashboardPage, errorPage, requestListPage, requestPage, signInPage, type DaySeries, type PageContext } from './console-pages';
 import {
   BASE_SECURITY_HEADERS,
@@ -43,7 +43,7 @@ import {
   type HttpResult,
   type StaffLogger,
 } from './http';
-import { allowedActions, cancelRequest, extendRequestDeadline, recheckRequest, refreshRoles, retryRequest, revokeStatusLinks, type OpsDeps } from './ops';
+import { allowedActions, cancelRequest, extendRequestDeadline, recheckRequest, refreshRoles, retryRequest, revokeStatusLinks, type OpsDeps } from '../../../staff/ops';
 import { exportQuerySchema, listQuerySchema, REQUEST_ID } from './schemas';
 
 export interface ConsoleDeps extends OpsDeps {

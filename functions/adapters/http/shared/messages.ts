@@ -7,9 +7,9 @@
  * request with a 5xx, and nothing of the input is echoed back in a problem.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { SafeHtml } from '../commons/http/html';
-import { HttpProblem, problem, type FieldError, type Problem } from '../commons/http/problem';
-import { FORBIDDEN_KEYS } from './schema';
+import type { SafeHtml } from './html';
+import { HttpProblem, problem, type FieldError, type Problem } from './problem';
+import { FORBIDDEN_KEYS } from '../../../intake/schema';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
 

@@ -3,9 +3,9 @@
  * request or an event carries can become markup. No script anywhere: the chart is inline SVG,
  * confirmations are required checkboxes, forms post with a CSRF token.
  */
-import { html, raw, type SafeHtml } from '../commons/http/html';
-import { REQUEST_STATUSES, type AuditEvent, type RequestStatus } from '../domain/model';
-import type { AuditReport, RequestDetail, RequestView } from './audit';
+import { html, raw, type SafeHtml } from '../shared/html';
+import { REQUEST_STATUSES, type AuditEvent, type RequestStatus } from '../../../domain/model';
+import type { AuditReport, RequestDetail, RequestView } from '../../../staff/audit';
 import type { StaffPrincipal } from './auth';
 import { cspFor } from './http';
 

@@ -3,8 +3,8 @@
  * /audit/export and /audit/report. Every route needs a bearer token with the auditor or ops role.
  * The handler only adapts: validate, call the use case, map the result to HTTP.
  */
-import { HttpProblem, problem } from '../commons/http/problem';
-import { buildReport, exportRequests, getRequestDetail, listRequests, toView, type AuditDeps } from './audit';
+import { HttpProblem, problem } from '../shared/problem';
+import { buildReport, exportRequests, getRequestDetail, listRequests, toView, type AuditDeps } from '../../../staff/audit';
 import type { StaffAuthenticator } from './auth';
 import {
   decodePathSegment,
