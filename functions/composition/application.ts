@@ -1,67 +1,26 @@
 /**
- * The composition root: from the adapters of one runtime (AWS or local) to every handler of the
- * system. Lambda entries and the local runtime both call this, so they run the same wiring and
- * differ only in the adapters they pass in.
+ * The whole system in one process, from the adapters of one runtime: every function's wiring
+ * (the per-function modules of this folder) behind one object. Tests and the bench use it; a
+ * Lambda entry never does (it builds its own function only, see `aws/`).
  */
-import { createHmac } from 'node:crypto';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { KorePlatform } from '../domain/kore';
-import type { ErasureRequest, SnapshotInfo } from '../domain/model';
-import type { Clock, Mailer, Signer, WorkflowStarter } from '../domain/ports';
-import type { SubjectKeys } from '../domain/subject';
-import { continueVerified, createNoticeSender, remindUnverified, submitOnBehalf, type IntakeDeps } from '../intake/use-cases';
-import { createPublicApi } from '../adapters/http/public/public-api';
-import { createAuditApi, type AuditApi } from '../adapters/http/staff/audit-api';
-import { withSessionRevocations, type StaffAuthenticator } from '../adapters/http/staff/auth';
-import { createCheckpointReader, signCheckpoints, type CheckpointWriter } from '../staff/checkpoints';
-import { ConfigurationError } from '../adapters/env/settings';
-import { RETENTION_MARGIN_DAYS } from '../adapters/dynamo/audit-store';
-import { createConsole } from '../adapters/http/staff/console';
-import { createOpsApi } from '../adapters/http/staff/ops-api';
-import { silentLogger, staffLoggerOver } from '../adapters/http/staff/http';
-import { checkErasureStatus, recordOutcome, submitErasure, type ErasureTaskDeps } from '../workflow/erasure-tasks';
-import { refreshRolesSnapshot } from '../workflow/refresh-roles-snapshot';
-import { runCanary, type CanaryReport } from '../workflow/run-canary';
-import { sweepRequests, type SweepReport } from '../workflow/sweep-requests';
-import { runTask, type TaskFailureLog } from '../adapters/aws/step-functions-task';
-import { parseWorkflowState, type RecordOutcomeInput, type WorkflowState } from '../workflow/workflow-state';
-import type { WorkflowSettings } from '../adapters/env/settings';
-import type { DynamoAdapters } from '../adapters/dynamo/adapters';
-import { staffApiPaths } from '../adapters/http/openapi';
-import type { SiteInfo } from '../intake/notices';
+import type { refreshRolesSnapshot } from '../workflow/refresh-roles-snapshot';
+import type { CanaryReport } from '../workflow/run-canary';
+import type { SweepReport } from '../workflow/sweep-requests';
+import type { WorkflowState } from '../workflow/workflow-state';
+import type { AuditApi } from '../adapters/http/staff/audit-api';
+import type { signCheckpoints } from '../staff/checkpoints';
+import { once, type ApplicationAdapters, type HttpHandler } from './adapters';
+import { composeAuditApi } from './audit-api';
+import { composeConsole } from './console';
+import { composeCheckErasureStatus, composeRecordOutcome, composeSubmitErasure } from './erasure-tasks';
+import { composeOpsApi } from './ops-api';
+import { composePublicApi } from './public-api';
+import { composeRefreshRolesSnapshot } from './refresh-roles-snapshot';
+import { composeRunCanary } from './run-canary';
+import { composeSignCheckpoints } from './sign-checkpoints';
+import { composeSweep } from './sweep-requests';
 
-export interface ApplicationAdapters extends DynamoAdapters {
-  kore: KorePlatform;
-  mailer: Mailer;
-  /** Signs erasure receipts (typ `erasure-receipt+jws`) with the receipt key, and only those. */
-  receiptSigner: Signer;
-  /**
-   * The checkpoint key (typ `audit-checkpoint+jws`): signs checkpoints where this runtime may, and
-   * verifies them everywhere the chain is checked.
-   */
-  checkpointSigner: Signer;
-  workflow: WorkflowStarter;
-  /** The checkpoint store; absent where none is configured (chain checks then say so). */
-  checkpointWriter?: CheckpointWriter;
-  /** Record retention (days) of the store's TTL: chains past it are no longer checkpointed. */
-  recordRetentionDays?: number;
-  staffAuth: StaffAuthenticator;
-  clock: Clock;
-  subjectKeys: SubjectKeys;
-  linkKey: Uint8Array;
-  publicBaseUrl: string;
-  settings: WorkflowSettings;
-  site?: Partial<SiteInfo>;
-  log?: (entry: Record<string, unknown>) => void;
-  /**
-   * Rebuilds the roles snapshot for the ops actions (API and console) somewhere else than in this
-   * process. In AWS the refresh-roles-snapshot function does it, so the internet-facing functions
-   * hold neither the Kore.ai credentials nor batch writes; absent (locally), they refresh in-process.
-   */
-  rolesRefresh?: () => Promise<SnapshotInfo>;
-}
-
-export type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+export type { ApplicationAdapters, HttpHandler } from './adapters';
 
 export interface Application {
   publicApi: HttpHandler;
@@ -80,82 +39,16 @@ export interface Application {
 }
 
 export function composeApplication(a: ApplicationAdapters): Application {
-  const intake: IntakeDeps = {
-    store: a.store,
-    claims: a.claims,
-    tokens: a.tokens,
-    rateLimiter: a.rateLimiter,
-    mailer: a.mailer,
-    signer: a.receiptSigner,
-    snapshots: a.snapshots,
-    workflow: a.workflow,
-    clock: a.clock,
-    subjectKeys: a.subjectKeys,
-    linkKey: a.linkKey,
-    publicBaseUrl: a.publicBaseUrl,
-    limits: {
-      ...(a.settings.intakeStaleClaimSeconds !== undefined ? { staleClaimSeconds: a.settings.intakeStaleClaimSeconds } : {}),
-      ...(a.settings.verificationResendSeconds !== undefined ? { resendAfterSeconds: a.settings.verificationResendSeconds } : {}),
-    },
-    ...(a.site ? { site: a.site } : {}),
-    ...(a.log ? { log: a.log } : {}),
-    extraOpenApiPaths: staffApiPaths(),
-  };
-  const notices = createNoticeSender(intake);
-  const taskLog: TaskFailureLog | undefined = a.log ? (entry) => a.log!(entry) : undefined;
-  const taskDeps: ErasureTaskDeps = {
-    store: a.store,
-    snapshots: a.snapshots,
-    kore: a.kore,
-    claims: a.claims,
-    notices,
-    clock: a.clock,
-    subjectKeys: a.subjectKeys,
-    poll: a.settings.poll,
-    snapshotMaxAgeSeconds: a.settings.snapshotMaxAgeSeconds,
-  };
-  const refresh = () => refreshRolesSnapshot({ kore: a.kore, snapshots: a.snapshots, subjectKeys: a.subjectKeys, clock: a.clock });
-  // The HTTP parts are built on first use: a function only touches the keys and adapters of what
-  // it serves (sign-checkpoints, which holds no app secret, never builds the staff apps).
-  const checkpointWriter = a.checkpointWriter;
-  const checkpoints = once(() =>
-    checkpointWriter ? createCheckpointReader({ store: checkpointWriter, verifier: a.checkpointSigner, clock: a.clock, ...(a.log ? { log: a.log } : {}) }) : undefined,
-  );
-  const auditDeps = once(() => {
-    const reader = checkpoints();
-    return { store: a.store, clock: a.clock, subjectHashKey: a.subjectKeys.hmacKey, ...(reader ? { checkpoints: reader } : {}) };
-  });
-  // Every staff route refuses a signed-out session, and logs its failures and actions.
-  const staffAuth = once(() => withSessionRevocations(a.staffAuth, a.sessionRevocations));
-  const staffLogger = a.log ? staffLoggerOver(a.log) : silentLogger;
-  const opsDeps = once(() => ({
-    ...auditDeps(),
-    auth: staffAuth(),
-    workflow: a.workflow,
-    snapshots: a.snapshots,
-    refreshRolesSnapshot: a.rolesRefresh ?? refresh,
-    notifySubject: (request: ErasureRequest, _kind: 'extended', details: { reason: string }) => notices.notifyExtension(request, details.reason),
-    stuckAfterMs: a.settings.stuckAfterSeconds * 1000,
-  }));
-  const publicApi = once(() => createPublicApi(intake));
-  const auditApi = once(() => createAuditApi({ ...auditDeps(), auth: staffAuth(), logger: staffLogger }));
-  const opsApi = once(() =>
-    createOpsApi({
-      ...opsDeps(),
-      logger: staffLogger,
-      submitOnBehalf: async (body, actor) => ({ ...(await submitOnBehalf(intake, body, actor as `staff:${string}`)) }),
-    }),
-  );
-  const staffConsole = once(() =>
-    createConsole({
-      ...opsDeps(),
-      // Its own key, derived from the link key, so console and form CSRF tokens never stand in for each other.
-      csrfKey: createHmac('sha256', a.linkKey).update('erasure-desk console csrf v1').digest(),
-      sessions: a.sessionRevocations,
-      logger: staffLogger,
-    }),
-  );
-
+  // Each part is built on first use: a runtime only touches the keys and adapters of what it serves.
+  const publicApi = once(() => composePublicApi(a));
+  const auditApi = once(() => composeAuditApi(a));
+  const opsApi = once(() => composeOpsApi(a));
+  const staffConsole = once(() => composeConsole(a));
+  const submit = once(() => composeSubmitErasure(a));
+  const check = once(() => composeCheckErasureStatus(a));
+  const record = once(() => composeRecordOutcome(a));
+  const sweep = once(() => composeSweep(a));
+  const sign = once(() => composeSignCheckpoints(a));
   return {
     get publicApi() {
       return publicApi();
@@ -169,57 +62,14 @@ export function composeApplication(a: ApplicationAdapters): Application {
     get console() {
       return staffConsole();
     },
-    // Whatever a task throws reaches Step Functions as its name only (see adapters/aws/step-functions-task).
     tasks: {
-      submitErasure: (input) => runTask('SubmitErasure', input, async () => submitErasure(taskDeps, parseWorkflowState(input)), taskLog),
-      checkErasureStatus: (input) => runTask('CheckStatus', input, async () => checkErasureStatus(taskDeps, parseWorkflowState(input)), taskLog),
-      recordOutcome: (input) =>
-        runTask(
-          'RecordOutcome',
-          input,
-          async () => {
-            const i = input as RecordOutcomeInput;
-            return recordOutcome(taskDeps, { ...i, state: parseWorkflowState(i.state ?? { requestId: i.requestId, attempt: i.attempt }) });
-          },
-          taskLog,
-        ),
+      submitErasure: (input) => submit()(input),
+      checkErasureStatus: (input) => check()(input),
+      recordOutcome: (input) => record()(input),
     },
-    sweep: (stuckAfterSeconds = a.settings.stuckAfterSeconds) =>
-      sweepRequests({
-        store: a.store,
-        workflow: a.workflow,
-        claims: a.claims,
-        clock: a.clock,
-        continueVerified: (requestId) => continueVerified(intake, requestId),
-        remindUnverified: (requestId) => remindUnverified(intake, requestId),
-        stuckAfterSeconds,
-        verificationTtlSeconds: a.settings.verificationTtlSeconds,
-        receivedStaleSeconds: a.settings.receivedStaleSeconds,
-        // Failed sweep steps are logged by request id, status and error name (never personal data).
-        ...(a.log ? { log: (message: string, fields: Record<string, unknown>) => a.log!({ level: 'warn', message, ...fields }) } : {}),
-      }),
-    refreshRolesSnapshot: refresh,
-    signCheckpoints: async () => {
-      if (!checkpointWriter || !checkpoints()) throw new ConfigurationError('This function is not configured for checkpoints (CHECKPOINT_BUCKET)');
-      return signCheckpoints(
-        {
-          store: a.store,
-          signer: a.checkpointSigner,
-          writer: checkpointWriter,
-          reader: checkpoints()!,
-          ...(a.recordRetentionDays !== undefined ? { expireAfterDays: a.recordRetentionDays + RETENTION_MARGIN_DAYS } : {}),
-          ...(a.log ? { log: a.log } : {}),
-        },
-        a.clock.now(),
-      );
-    },
-    runCanary: (canary) =>
-      runCanary({ store: a.store, claims: a.claims, workflow: a.workflow, clock: a.clock, subjectKeys: a.subjectKeys, canaryUserId: canary.userId, canaryBotIds: canary.botIds }),
+    sweep: (stuckAfterSeconds) => sweep()(stuckAfterSeconds),
+    refreshRolesSnapshot: composeRefreshRolesSnapshot(a),
+    signCheckpoints: () => sign()(),
+    runCanary: composeRunCanary(a),
   };
-}
-
-/** `build` run on the first call only; later calls return its result. */
-function once<T>(build: () => T): () => T {
-  let built: { value: T } | undefined;
-  return () => (built ??= { value: build() }).value;
 }
