@@ -8,7 +8,7 @@
  * (`receivedAt`, then `requestId`).
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../domain/validation';
 import { HttpProblem, problem } from '../adapters/http/shared/problem';
 import { verifyChain, type ChainCheckpoint, type ChainProblem } from '../domain/audit-chain';
 import { isDueWithin, isOverdue } from '../domain/deadlines';
@@ -70,8 +70,13 @@ function badCursor(): HttpProblem {
   return new HttpProblem(problem(400, 'invalid-cursor', 'The cursor is not valid for this listing', 'Start again without a cursor.', { errors: [{ field: 'cursor', message: 'not valid for this listing' }] }));
 }
 
-const partSchema = z.object({ s: z.enum(REQUEST_STATUSES), c: z.string().max(4096).optional(), d: z.literal(true).optional() });
-const cursorSchema = z.object({ v: z.literal(1), f: z.string().max(64), a: z.string().max(512).optional(), p: z.array(partSchema).max(REQUEST_STATUSES.length).optional() });
+const partSchema = z.object({ s: z.enum(REQUEST_STATUSES), c: z.optional(z.string().check(z.maxLength(4096))), d: z.optional(z.literal(true)) });
+const cursorSchema = z.object({
+  v: z.literal(1),
+  f: z.string().check(z.maxLength(64)),
+  a: z.optional(z.string().check(z.maxLength(512))),
+  p: z.optional(z.array(partSchema).check(z.maxLength(REQUEST_STATUSES.length))),
+});
 type CursorState = z.infer<typeof cursorSchema>;
 
 function encodeCursor(state: CursorState): string {

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { z } from 'zod';
+import * as z from '../../domain/validation';
 import {
   KoreAuthError,
   KoreOutcomeUnknownError,
@@ -65,48 +65,48 @@ export const USER_ROLES_PATH = '/api/public/alluserroles';
 
 const optionsSchema = z.object({
   baseUrl: z.url({ protocol: /^https?$/ }),
-  clientId: z.string().min(1),
-  clientSecret: z.string().min(1),
-  timeoutMs: z.number().int().positive().max(300_000).default(DEFAULT_KORE_TIMEOUT_MS),
-  tokenTtlSeconds: z.number().int().min(1).max(3600).default(300),
-  subject: z.string().min(1).max(200).default(DEFAULT_KORE_SUBJECT),
+  clientId: z.string().check(z.minLength(1)),
+  clientSecret: z.string().check(z.minLength(1)),
+  timeoutMs: z._default(z.int().check(z.positive(), z.lte(300_000)), DEFAULT_KORE_TIMEOUT_MS),
+  tokenTtlSeconds: z._default(z.int().check(z.gte(1), z.lte(3600)), 300),
+  subject: z._default(z.string().check(z.minLength(1), z.maxLength(200)), DEFAULT_KORE_SUBJECT),
 });
 
 const eraseAcceptedSchema = z.object({
-  requestId: z.string().min(1),
+  requestId: z.string().check(z.minLength(1)),
   status: z.string(),
 });
 
 const eraseStatusSchema = z.object({
-  _id: z.string().min(1),
-  createdOn: z.string().optional(),
-  lastUpdatedOn: z.string().optional(),
-  RemoveDataFromAllBots: z.boolean().optional(),
+  _id: z.string().check(z.minLength(1)),
+  createdOn: z.optional(z.string()),
+  lastUpdatedOn: z.optional(z.string()),
+  RemoveDataFromAllBots: z.optional(z.boolean()),
   // A job that has not produced per-user results yet may answer without `response`.
-  response: z.array(z.object({ userId: z.string(), status: z.string() })).optional(),
+  response: z.optional(z.array(z.object({ userId: z.string(), status: z.string() }))),
 });
 
 const roleUserSchema = z.object({
-  username: z.string().optional(),
-  emailId: z.string().optional(),
-  orgUserId: z.string().optional(),
-  accountId: z.string().optional(),
-  isDeveloper: z.boolean().optional(),
-  canCreateBot: z.boolean().optional(),
-  userId: z.string().min(1),
-  btRoles: z
-    .array(
+  username: z.optional(z.string()),
+  emailId: z.optional(z.string()),
+  orgUserId: z.optional(z.string()),
+  accountId: z.optional(z.string()),
+  isDeveloper: z.optional(z.boolean()),
+  canCreateBot: z.optional(z.boolean()),
+  userId: z.string().check(z.minLength(1)),
+  btRoles: z.optional(
+    z.array(
       z.object({
         roleId: z.string(),
         roleName: z.string(),
         botId: z.string(),
-        botName: z.string().optional(),
-        groups: z.array(z.unknown()).optional(),
+        botName: z.optional(z.string()),
+        groups: z.optional(z.array(z.unknown())),
       }),
-    )
-    .optional(),
+    ),
+  ),
   // The entry shape is not documented: read what has a string roleName, flag anything else.
-  adminRoles: z.array(z.unknown()).optional().transform((entries) => entries?.map(adminRoleOf)),
+  adminRoles: z.pipe(z.optional(z.array(z.unknown())), z.transform((entries) => entries?.map(adminRoleOf))),
 });
 
 /** One admin-role entry as the domain reads it; an unknown shape is flagged, never dropped. */
@@ -119,8 +119,8 @@ function adminRoleOf(entry: unknown): { roleId?: string; roleName: string; unrec
 }
 
 const userRolesPageSchema = z.object({
-  total: z.number().int().nonnegative(),
-  availableMore: z.boolean().optional(),
+  total: z.int().check(z.nonnegative()),
+  availableMore: z.optional(z.boolean()),
   users: z.array(roleUserSchema),
 });
 
@@ -311,7 +311,7 @@ export class KoreClient implements KorePlatform {
     return new KorePermanentError(`Kore.ai ${op} answered ${status}`, status, sanitised);
   }
 
-  #parse<T>(op: Operation, answer: Answer, schema: z.ZodType<T>): T {
+  #parse<T>(op: Operation, answer: Answer, schema: z.ZodMiniType<T>): T {
     let json: unknown;
     try {
       json = JSON.parse(answer.text);

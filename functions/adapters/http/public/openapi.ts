@@ -3,7 +3,7 @@
  * validate requests, so documentation and behaviour cannot drift apart. The staff side merges
  * `publicOpenApiPaths()` (and `onBehalfOpenApiPath()`) into its own document.
  */
-import { z } from 'zod';
+import * as z from '../../../domain/validation';
 import { PROBLEM_TYPE_BASE } from '../shared/problem';
 import { MAX_BODY_BYTES } from '../shared/messages';
 import { formSubmissionSchema, onBehalfSchema, submissionAcceptedSchema, submissionSchema } from '../../../intake/schema';
@@ -11,7 +11,7 @@ import { formSubmissionSchema, onBehalfSchema, submissionAcceptedSchema, submiss
 type Json = Record<string, unknown>;
 
 /** JSON Schema of a zod schema, for OpenAPI (what zod cannot express becomes `{}`). */
-export function schemaOf(schema: z.ZodType, io: 'input' | 'output' = 'input'): Json {
+export function schemaOf(schema: z.ZodMiniType, io: 'input' | 'output' = 'input'): Json {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
   return rest;
 }

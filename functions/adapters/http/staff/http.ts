@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ZodError, type ZodType } from 'zod';
+import * as z from '../../../domain/validation';
 import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../shared/problem';
 import type { SafeHtml } from '../shared/html';
 import { ConcurrentUpdateError, IllegalTransitionError, InvalidCursorError, RequestNotFoundError } from '../../../domain/errors';
@@ -144,7 +144,7 @@ export function parseBody(event: HttpEvent): Record<string, unknown> {
 }
 
 /** Zod issues as RFC 9457 `errors[]`; messages are the schema's, never the input value. */
-export function fieldErrors(error: ZodError): FieldError[] {
+export function fieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.map((i) => ({ field: i.path.map(String).join('/') || '(root)', message: i.message }));
 }
 
@@ -152,7 +152,7 @@ export function fieldErrors(error: ZodError): FieldError[] {
  * Validates `input` against `schema`.
  * @throws HttpProblem 400 naming every bad field.
  */
-export function validate<T>(schema: ZodType<T>, input: unknown, what = 'request'): T {
+export function validate<T>(schema: z.ZodMiniType<T>, input: unknown, what = 'request'): T {
   const result = schema.safeParse(input);
   if (!result.success) {
     throw new HttpProblem(problem(400, 'validation-failed', `The ${what} is not valid`, undefined, { errors: fieldErrors(result.error) }));
@@ -206,7 +206,7 @@ export function errorToProblem(error: unknown): { problem: Problem; headers: Rec
       headers: {},
     };
   }
-  if (error instanceof ZodError) return { problem: problem(400, 'validation-failed', 'The request is not valid', undefined, { errors: fieldErrors(error) }), headers: {} };
+  if (error instanceof z.ZodError) return { problem: problem(400, 'validation-failed', 'The request is not valid', undefined, { errors: fieldErrors(error) }), headers: {} };
   return { problem: INTERNAL_PROBLEM, headers: {} };
 }
 

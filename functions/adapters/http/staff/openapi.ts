@@ -2,14 +2,14 @@
  * The staff routes in OpenAPI 3.1, merged into `GET /openapi.json` next to the public ones.
  * Query parameters and bodies come from the same zod schemas that validate them.
  */
-import type { z } from 'zod';
+import type * as z from '../../../domain/validation';
 import { problemResponse, schemaOf } from '../public/openapi';
 import { bulkRetrySchema, exportQuerySchema, listQuerySchema, opsListQuerySchema, reasonBodySchema, refreshBodySchema, reportQuerySchema } from './schemas';
 
 type Json = Record<string, unknown>;
 
 /** Query parameters from the properties of an object schema (all optional, as the API treats them). */
-function queryParameters(schema: z.ZodType): Json[] {
+function queryParameters(schema: z.ZodMiniType): Json[] {
   const properties = (schemaOf(schema).properties ?? {}) as Record<string, Json>;
   return Object.entries(properties).map(([name, property]) => ({ name, in: 'query', required: false, schema: property }));
 }
@@ -23,7 +23,7 @@ function read(summary: string, parameters: Json[], ok: Json, extra: Json = {}): 
   return { get: { summary, security: SECURITY, parameters, responses: { '200': ok, '400': problemResponse('Bad query.'), ...AUTH_PROBLEMS, ...extra } } };
 }
 
-function act(summary: string, body: z.ZodType, parameters: Json[] = []): Json {
+function act(summary: string, body: z.ZodMiniType, parameters: Json[] = []): Json {
   return {
     post: {
       summary,

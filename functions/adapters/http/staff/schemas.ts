@@ -2,7 +2,7 @@
  * Validation of the staff routes' query strings and bodies (zod): shared by the APIs and the
  * console so both accept exactly the same inputs.
  */
-import { z } from 'zod';
+import * as z from '../../../domain/validation';
 import { REQUEST_STATUSES, type RequestStatus } from '../../../domain/model';
 import { OPS_LISTS } from '../../../staff/ops';
 
@@ -15,23 +15,29 @@ export function parseStatus(value: string): RequestStatus | undefined {
   return (REQUEST_STATUSES as readonly string[]).includes(upper) ? (upper as RequestStatus) : undefined;
 }
 
-const statusValue = z
-  .string()
-  .max(40)
-  .transform((v, ctx) => {
-    const s = parseStatus(v);
-    if (!s) {
-      ctx.addIssue({ code: 'custom', message: `must be one of ${REQUEST_STATUSES.join(', ')}` });
-      return z.NEVER;
-    }
-    return s;
-  });
+const statusValue = z.pipe(
+  z.string().check(
+    z.maxLength(40),
+    z.refine((v: string) => parseStatus(v) !== undefined, `must be one of ${REQUEST_STATUSES.join(', ')}`),
+  ),
+  z.transform((v: string) => parseStatus(v)!),
+);
 
 /** One status, several repeated, or a comma-separated list; empty strings are ignored. */
-export const statusesParam = z
-  .union([z.string().max(400), z.array(z.string().max(40)).max(REQUEST_STATUSES.length * 2)])
-  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s !== ''))
-  .pipe(z.array(statusValue));
+export const statusesParam = z.pipe(
+  z.pipe(
+    z.union([z.string().check(z.maxLength(400)), z.array(z.string().check(z.maxLength(40))).check(z.maxLength(REQUEST_STATUSES.length * 2))]),
+    z.transform((v: string | string[]) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s !== '')),
+  ),
+  z.array(statusValue),
+);
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function instantMs(v: string): number {
+  return DATE_ONLY.test(v) ? Date.parse(`${v}T00:00:00.000Z`) : WITH_ZONE.test(v) ? Date.parse(v) : Number.NaN;
+}
 
 /**
  * An instant as an ISO date (`2026-01-31`) or date-time with zone, normalised to the stored
@@ -39,76 +45,83 @@ export const statusesParam = z
  * that day.
  */
 function instant(endOfDay: boolean) {
-  return z
-    .string()
-    .max(40)
-    .transform((v, ctx) => {
-      const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(v);
-      const withZone = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(v);
-      const ms = dateOnly ? Date.parse(`${v}T00:00:00.000Z`) : withZone ? Date.parse(v) : Number.NaN;
-      if (Number.isNaN(ms)) {
-        ctx.addIssue({ code: 'custom', message: 'must be an ISO date or date-time with a time zone' });
-        return z.NEVER;
-      }
-      return new Date(dateOnly && endOfDay ? ms + 86_400_000 - 1 : ms).toISOString();
-    });
+  return z.pipe(
+    z.string().check(
+      z.maxLength(40),
+      z.refine((v: string) => !Number.isNaN(instantMs(v)), 'must be an ISO date or date-time with a time zone'),
+    ),
+    z.transform((v: string) => new Date(DATE_ONLY.test(v) && endOfDay ? instantMs(v) + 86_400_000 - 1 : instantMs(v)).toISOString()),
+  );
 }
 
-const bool = z.enum(['true', 'false', '1', '0', 'on']).transform((v) => v === 'true' || v === '1' || v === 'on');
-const single = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (Array.isArray(v) ? v[0] : v), schema);
-const blankToUndefined = (v: unknown) => (Array.isArray(v) ? v[0] : v) === '' ? undefined : Array.isArray(v) ? v[0] : v;
+/** zod's preprocess: `fn` runs on the raw input before `schema`. */
+const preprocess = <T extends z.ZodMiniType>(fn: (v: unknown) => unknown, schema: T) => z.pipe(z.transform(fn), schema);
+
+const bool = z.pipe(
+  z.enum(['true', 'false', '1', '0', 'on']),
+  z.transform((v) => v === 'true' || v === '1' || v === 'on'),
+);
+const single = <T extends z.ZodMiniType>(schema: T) => preprocess((v) => (Array.isArray(v) ? v[0] : v), schema);
+const blankToUndefined = (v: unknown) => ((Array.isArray(v) ? v[0] : v) === '' ? undefined : Array.isArray(v) ? v[0] : v);
+const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
+const limitParam = z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(500)));
+const fromBeforeTo = z.refine<{ from?: string | undefined; to?: string | undefined }>((q) => !q.from || !q.to || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
 
 export const listQuerySchema = z
   .object({
-    status: z.preprocess((v) => (v === '' ? undefined : v), statusesParam.optional()),
-    from: z.preprocess(blankToUndefined, instant(false).optional()),
-    to: z.preprocess(blankToUndefined, instant(true).optional()),
-    subject: z.preprocess(blankToUndefined, z.string().min(1).max(320).optional()),
-    overdue: single(bool.optional()),
-    includeCanary: single(bool.optional()),
-    order: single(z.enum(['asc', 'desc']).optional()),
-    limit: single(z.coerce.number().int().min(1).max(500).optional()),
-    cursor: z.preprocess(blankToUndefined, z.string().max(16384).optional()),
+    status: preprocess(emptyToUndefined, z.optional(statusesParam)),
+    from: preprocess(blankToUndefined, z.optional(instant(false))),
+    to: preprocess(blankToUndefined, z.optional(instant(true))),
+    subject: preprocess(blankToUndefined, z.optional(z.string().check(z.minLength(1), z.maxLength(320)))),
+    overdue: single(z.optional(bool)),
+    includeCanary: single(z.optional(bool)),
+    order: single(z.optional(z.enum(['asc', 'desc']))),
+    limit: single(limitParam),
+    cursor: preprocess(blankToUndefined, z.optional(z.string().check(z.maxLength(16384)))),
   })
-  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
+  .check(fromBeforeTo);
 
 export const exportQuerySchema = z
   .object({
-    format: single(z.enum(['csv', 'json']).default('csv')),
-    status: z.preprocess((v) => (v === '' ? undefined : v), statusesParam.optional()),
-    from: z.preprocess(blankToUndefined, instant(false).optional()),
-    to: z.preprocess(blankToUndefined, instant(true).optional()),
-    includeCanary: single(bool.optional()),
+    format: single(z._default(z.enum(['csv', 'json']), 'csv')),
+    status: preprocess(emptyToUndefined, z.optional(statusesParam)),
+    from: preprocess(blankToUndefined, z.optional(instant(false))),
+    to: preprocess(blankToUndefined, z.optional(instant(true))),
+    includeCanary: single(z.optional(bool)),
   })
-  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
+  .check(fromBeforeTo);
 
 export const reportQuerySchema = z
   .object({
-    from: z.preprocess(blankToUndefined, instant(false).optional()),
-    to: z.preprocess(blankToUndefined, instant(true).optional()),
+    from: preprocess(blankToUndefined, z.optional(instant(false))),
+    to: preprocess(blankToUndefined, z.optional(instant(true))),
   })
-  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
+  .check(fromBeforeTo);
 
 export const opsListQuerySchema = z.object({
   status: single(z.enum(OPS_LISTS)),
-  limit: single(z.coerce.number().int().min(1).max(500).optional()),
-  cursor: z.preprocess(blankToUndefined, z.string().max(16384).optional()),
+  limit: single(limitParam),
+  cursor: preprocess(blankToUndefined, z.optional(z.string().check(z.maxLength(16384)))),
 });
 
-const reasonText = z.string().trim().min(1, 'required').max(1000);
+const reasonText = z.string().check(z.trim(), z.minLength(1, 'required'), z.maxLength(1000));
 
 export const reasonBodySchema = z.object({ reason: single(reasonText) });
+
+const RETRY_STATUS = z.enum(['FAILED', 'TIMED_OUT', 'failed', 'timed-out']);
 
 export const bulkRetrySchema = z
   .object({
     reason: reasonText,
-    ids: z.array(z.string().regex(REQUEST_ID, 'not a request id')).min(1).max(100).optional(),
-    status: z
-      .union([z.enum(['FAILED', 'TIMED_OUT', 'failed', 'timed-out']), z.array(z.enum(['FAILED', 'TIMED_OUT', 'failed', 'timed-out'])).min(1).max(2)])
-      .transform((v) => (Array.isArray(v) ? v : [v]).map((s) => parseStatus(s) as 'FAILED' | 'TIMED_OUT'))
-      .optional(),
-    limit: z.number().int().min(1).max(100).optional(),
+    ids: z.optional(z.array(z.string().check(z.regex(REQUEST_ID, 'not a request id'))).check(z.minLength(1), z.maxLength(100))),
+    status: z.optional(
+      z.pipe(
+        z.union([RETRY_STATUS, z.array(RETRY_STATUS).check(z.minLength(1), z.maxLength(2))]),
+        z.transform((v) => (Array.isArray(v) ? v : [v]).map((s) => parseStatus(s) as 'FAILED' | 'TIMED_OUT')),
+      ),
+    ),
+    limit: z.optional(z.int().check(z.gte(1), z.lte(100))),
   })
-  .refine((b) => (b.ids === undefined) !== (b.status === undefined), { message: 'give either ids or status', path: ['ids'] });
+  .check(z.refine((b: { ids?: unknown; status?: unknown }) => (b.ids === undefined) !== (b.status === undefined), { message: 'give either ids or status', path: ['ids'] }));
 
-export const refreshBodySchema = z.object({ reason: single(z.string().trim().max(1000).optional()) });
+export const refreshBodySchema = z.object({ reason: single(z.optional(z.string().check(z.trim(), z.maxLength(1000)))) });
