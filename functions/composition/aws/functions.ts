@@ -2,7 +2,9 @@
 import type { FunctionName } from '../../adapters/env/capabilities';
 import { auditApiOnAws } from '../audit-api';
 import { consoleOnAws } from '../console';
-import { checkErasureStatusOnAws, recordOutcomeOnAws, submitErasureOnAws } from '../erasure-tasks';
+import { checkErasureStatusOnAws } from '../check-erasure-status';
+import { recordOutcomeOnAws } from '../record-outcome';
+import { submitErasureOnAws } from '../submit-erasure';
 import { opsApiOnAws } from '../ops-api';
 import { publicApiOnAws } from '../public-api';
 import { refreshRolesSnapshotOnAws } from '../refresh-roles-snapshot';
