@@ -15,3 +15,10 @@ export * from 'zod/mini';
 export { $ZodError as ZodError };
 /** zod's email pattern (the one its `z.email()` uses). */
 export const EMAIL_PATTERN: RegExp = regexes.email;
+
+/** A field that failed validation, in words a person reads (never the value itself). */
+export interface FieldError {
+  /** JSON pointer-ish path of the field, e.g. `email` or `botIds/2`. */
+  field: string;
+  message: string;
+}

@@ -7,7 +7,7 @@
  * and bot ids must be in Kore.ai's `st-<uuid>` format, so nothing unexpected reaches the store.
  */
 import * as z from '../domain/validation';
-import type { FieldError } from '../adapters/http/shared/problem';
+import type { FieldError } from '../domain/validation';
 
 /** Kore.ai bot ids: `st-` followed by a lower-case UUID. */
 export const BOT_ID_PATTERN = /^st-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -44,12 +44,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { HttpProblem, problem, type Problem } from '../adapters/http/shared/problem';
-import { SnapshotExpiredError } from '../adapters/dynamo/errors';
+import { SnapshotExpiredError } from '../domain/errors';
 import type { NoticeSender } from '../workflow/erasure-tasks';
 import { queueErasure } from '../workflow/queue-erasure';
 import { dueAtFor } from '../domain/deadlines';
 import { decideEligibility, explainRejection } from '../domain/eligibility';
-import { IllegalTransitionError } from '../domain/errors';
+import { BotListUnavailableError, IllegalTransitionError, UnknownBotsError } from '../domain/errors';
 import { assertTransition, isFinal } from '../domain/lifecycle';
 import type { Actor, AuditEvent, EligibilityRule, ErasureRequest, JsonValue, RequestStatus, SubjectKind } from '../domain/model';
 import type {
@@ -66,7 +66,6 @@ import type {
 } from '../domain/ports';
 import { decryptSubjectId, detectSubjectKind, encryptSubjectId, hashSubject, normaliseSubjectId, type SubjectKeys } from '../domain/subject';
 import { clientKeyOf } from './client-address';
-import { BotListUnavailableError, UnknownBotsError } from './errors';
 import { mailBudgetOf } from './mail-budget';
 import {
   createVerifyToken,

@@ -5,19 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { decideEligibility, isSnapshotFreshEnough } from '../domain/eligibility';
-import { RequestNotFoundError } from '../domain/errors';
+import { RequestNotActiveError, RequestNotFoundError, StaleAttemptError, SubjectIdUnavailableError, SubmissionOutcomeUnknownError } from '../domain/errors';
 import { KoreOutcomeUnknownError, KorePermanentError, KoreRefusedError, KoreRetryableError, type KorePlatform } from '../domain/kore';
 import { isFinal } from '../domain/lifecycle';
 import type { AuditEvent, ErasureRequest, JsonValue } from '../domain/model';
 import { evaluateJob, nextWaitSeconds, summariseStatuses, unknownStatuses, UNKNOWN_STATUS_REVIEW, type PollPolicy } from '../domain/polling';
 import type { AuditStore, Clock, OpenRequestClaims, SnapshotReader } from '../domain/ports';
 import { decryptSubjectId, type SubjectKeys } from '../domain/subject';
-import {
-  RequestNotActiveError,
-  StaleAttemptError,
-  SubjectIdUnavailableError,
-  SubmissionOutcomeUnknownError,
-} from './errors';
 import { PLATFORM_FAILED_REASON } from './queue-erasure';
 import type { RecordOutcomeInput, WorkflowState } from './workflow-state';
 

@@ -7,7 +7,9 @@
  * Messages name the service, the operation and the SDK error's name only. They never copy the SDK
  * error's own message: SES, for one, repeats the recipient address in it.
  */
-import { DomainError } from '../../domain/errors';
+import { ConfigurationError, DomainError } from '../../domain/errors';
+
+export { ConfigurationError };
 
 /** An AWS service was throttled, timed out or failed on its side: retrying later may succeed. */
 export class AwsServiceUnavailableError extends DomainError {
@@ -26,16 +28,6 @@ export class AwsServiceError extends DomainError {
   }
 }
 
-/**
- * Configuration the code cannot run without is missing or malformed (a secret, an ARN, a key of
- * the wrong type). Fails loudly; the message names the setting, never its value.
- */
-export class ConfigurationError extends DomainError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ConfigurationError';
-  }
-}
 
 /** The attempt's execution stopped and cannot be redriven (it succeeded, or is too old). */
 export class ExecutionNotRedrivableError extends DomainError {

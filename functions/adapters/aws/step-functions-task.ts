@@ -8,7 +8,7 @@
  * exception is `IneligibleSubjectError`, whose message is the rule and the bot ids the
  * RecordRejected step reads back from `Cause` (rebuilt here from its fields, never copied).
  */
-import { IneligibleSubjectError } from '../../workflow/errors';
+import { IneligibleSubjectError } from '../../domain/errors';
 
 /** Error names as we and AWS write them (`KoreRetryableError`, `Lambda.ServiceException`). */
 const SAFE_NAME = /^[A-Za-z][A-Za-z0-9_.]{0,99}$/;

@@ -4,55 +4,16 @@
  * (worth retrying) or a `StoreError`, each with the SDK error as `cause` for the logs.
  * Messages carry no personal data (no subject ids, no tokens).
  */
-import { DomainError } from '../../domain/errors';
+import { DomainError, StoreError, StoreUnavailableError } from '../../domain/errors';
 
-/** A request with this id exists already. Maps to HTTP 409. */
-export class RequestAlreadyExistsError extends DomainError {
-  constructor(
-    readonly requestId: string,
-    options?: { cause?: unknown },
-  ) {
-    super('A request with this id exists already', options);
-    this.name = 'RequestAlreadyExistsError';
-  }
-}
 
 // The store's listing cursor error belongs to the AuditStore port (every store and every HTTP
 // entry must agree on it), so it lives with the domain errors; re-exported for the adapters.
-export { InvalidCursorError } from '../../domain/errors';
+export { InvalidCursorError, RequestAlreadyExistsError, SnapshotExpiredError, SnapshotWriteError, StoreError, StoreUnavailableError } from '../../domain/errors';
 
-/** The snapshot is older than the time its identity items are kept: it cannot vouch for anything. */
-export class SnapshotExpiredError extends DomainError {
-  constructor(readonly version: string) {
-    super('The privileged-identity snapshot is older than its retention; refresh it');
-    this.name = 'SnapshotExpiredError';
-  }
-}
 
-/** Some items of a batch write were still unprocessed after every retry. */
-export class SnapshotWriteError extends DomainError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SnapshotWriteError';
-  }
-}
 
-/** DynamoDB was throttled, timed out or failed on its side: retrying later may succeed. */
-export class StoreUnavailableError extends DomainError {
-  readonly retryable = true;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreUnavailableError';
-  }
-}
 
-/** DynamoDB refused the call for another reason (validation, missing table, permissions). */
-export class StoreError extends DomainError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreError';
-  }
-}
 
 const RETRYABLE = new Set([
   'ProvisionedThroughputExceededException',

@@ -2,15 +2,11 @@
  * Configuration, read once from the environment and validated. Resource names and secrets have
  * no defaults (a missing one fails at start-up, loudly); tunables have documented defaults.
  */
-import { DomainError } from '../../domain/errors';
+import { ConfigurationError } from '../../domain/errors';
+
+export { ConfigurationError };
 import { DEFAULT_POLL_POLICY, type PollPolicy } from '../../domain/polling';
 
-export class ConfigurationError extends DomainError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ConfigurationError';
-  }
-}
 
 type Env = Record<string, string | undefined>;
 

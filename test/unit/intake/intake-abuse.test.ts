@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { SnapshotExpiredError } from '../../../functions/adapters/dynamo/errors';
 import type { AuditEvent } from '../../../functions/domain/model';
 import { hashSubject, normaliseSubjectId } from '../../../functions/domain/subject';
-import { BotListUnavailableError, UnknownBotsError } from '../../../functions/intake/errors';
+import { BotListUnavailableError, UnknownBotsError } from '../../../functions/domain/errors';
 import { closedAt, createStatusToken, statusLinkOpen, STATUS_LINK_RETENTION_DAYS } from '../../../functions/intake/links';
 import { mailboxOf } from '../../../functions/intake/mail-budget';
 import { createPublicApi } from '../../../functions/adapters/http/public/public-api';

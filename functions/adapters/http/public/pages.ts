@@ -3,7 +3,7 @@
  * (also re-shown with messages), the status page with its timeline and receipt, and the error
  * pages. No script anywhere: everything works with plain links and form posts.
  */
-import { html, type SafeHtml } from '../shared/html';
+import { html, type SafeHtml } from '../../../domain/html';
 import type { FieldError } from '../shared/problem';
 import { art124Text, humanDate, type SiteInfo } from '../../../intake/notices';
 import type { StatusView } from '../../../intake/use-cases';

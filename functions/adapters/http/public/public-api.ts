@@ -10,7 +10,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../shared/problem';
-import { IllegalTransitionError } from '../../../domain/errors';
+import { BotListUnavailableError, IllegalTransitionError, UnknownBotsError } from '../../../domain/errors';
 import {
   assetResponse,
   header,
@@ -26,7 +26,6 @@ import {
   wantsJson,
   type HttpResult,
 } from '../shared/messages';
-import { BotListUnavailableError, UnknownBotsError } from '../../../intake/errors';
 import { checkCsrf, csrfCookieName, isSecureBase, issueCsrf } from '../../../intake/links';
 import { publicOpenApiDocument } from './openapi';
 import { checkEmailPage, confirmPage, errorPage, formPage, formValuesFrom, statusPage } from './pages';

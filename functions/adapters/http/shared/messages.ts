@@ -7,7 +7,7 @@
  * request with a 5xx, and nothing of the input is echoed back in a problem.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { SafeHtml } from './html';
+import type { SafeHtml } from '../../../domain/html';
 import { HttpProblem, problem, type FieldError, type Problem } from './problem';
 import { FORBIDDEN_KEYS } from '../../../intake/schema';
 

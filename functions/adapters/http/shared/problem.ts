@@ -4,11 +4,9 @@
  * Only what is safe to show goes in: no stack, no internals, no personal data.
  */
 
-export interface FieldError {
-  /** JSON pointer-ish path of the field, e.g. `email` or `botIds/2`. */
-  field: string;
-  message: string;
-}
+import type { FieldError } from '../../../domain/validation';
+
+export type { FieldError };
 
 export interface Problem {
   type: string;

@@ -3,7 +3,7 @@
  * request or an event carries can become markup. No script anywhere: the chart is inline SVG,
  * confirmations are required checkboxes, forms post with a CSRF token.
  */
-import { html, raw, type SafeHtml } from '../shared/html';
+import { html, raw, type SafeHtml } from '../../../domain/html';
 import { REQUEST_STATUSES, type AuditEvent, type RequestStatus } from '../../../domain/model';
 import type { AuditReport, RequestDetail, RequestView } from '../../../staff/audit';
 import type { StaffPrincipal } from './auth';

@@ -14,7 +14,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { HttpProblem } from '../shared/problem';
-import type { SafeHtml } from '../shared/html';
+import type { SafeHtml } from '../../../domain/html';
 import { isDueWithin } from '../../../domain/deadlines';
 import { FINAL_STATUSES } from '../../../domain/lifecycle';
 import type { SessionRevocations } from '../../../domain/ports';

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import * as z from '../../../domain/validation';
 import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../shared/problem';
-import type { SafeHtml } from '../shared/html';
+import type { SafeHtml } from '../../../domain/html';
 import { ConcurrentUpdateError, IllegalTransitionError, InvalidCursorError, RequestNotFoundError } from '../../../domain/errors';
 import {
   API_HEADERS,

@@ -2,7 +2,7 @@
  * Walking the paginated user-roles data of an account (tens of thousands of users) one page at
  * a time, so a caller can index each page and drop it before the next arrives.
  */
-import type { KorePlatform, KoreRoleUser, KoreUserRolesPage } from '../../domain/kore';
+import type { KorePlatform, KoreRoleUser, KoreUserRolesPage } from './kore';
 
 /** The platform answers at most 50 users a page. */
 export const USER_ROLES_MAX_PAGE_SIZE = 50;
