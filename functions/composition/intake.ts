@@ -1,5 +1,6 @@
 /** The intake's dependencies, shared by the functions that run intake code (public API, ops, sweeper, workflow notices). */
-import { createNoticeSender, type IntakeDeps } from '../intake/use-cases';
+import { type IntakeDeps } from '../intake/intake-deps';
+import { createNoticeSender } from '../intake/notice-sender';
 import type { ApplicationAdapters } from './adapters';
 
 export type IntakeAdapters = Pick<

@@ -1,6 +1,6 @@
 /** Wiring of the ops-api function: the ops actions, and submission on a subject's behalf. */
 import { createOpsApi } from '../adapters/http/staff/ops-api';
-import { submitOnBehalf } from '../intake/use-cases';
+import { submitOnBehalf } from '../intake/submit-on-behalf';
 import type { HttpHandler } from './adapters';
 import { intakeDepsOf } from './intake';
 import { opsDepsOf, staffLoggerOf, type OpsAdapters } from './staff';

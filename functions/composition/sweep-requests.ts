@@ -1,5 +1,6 @@
 /** Wiring of the sweep-requests function: the sweeper, continuing and reminding through the intake. */
-import { continueVerified, remindUnverified } from '../intake/use-cases';
+import { continueVerified } from '../intake/continue-verified';
+import { remindUnverified } from '../intake/remind-unverified';
 import { sweepRequests, type SweepReport } from '../workflow/sweep-requests';
 import { intakeDepsOf, type IntakeAdapters } from './intake';
 import { awsFunction } from './aws/environment';

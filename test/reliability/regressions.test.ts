@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { HttpProblem } from '../../functions/adapters/http/shared/problem';
 import { readWorkflowSettings } from '../../functions/adapters/env/settings';
-import { continueVerified, submitRequest, verifyRequest } from '../../functions/intake/use-cases';
+import { continueVerified } from '../../functions/intake/continue-verified';
+import { submitRequest } from '../../functions/intake/submit-request';
+import { verifyRequest } from '../../functions/intake/verify-request';
 import { makeFixture } from '../unit/intake/fakes';
 
 const CLIENT = { ip: '192.0.2.10' };

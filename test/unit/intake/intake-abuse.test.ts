@@ -13,7 +13,10 @@ import { BotListUnavailableError, UnknownBotsError } from '../../../functions/do
 import { closedAt, createStatusToken, statusLinkOpen, STATUS_LINK_RETENTION_DAYS } from '../../../functions/intake/links';
 import { mailboxOf } from '../../../functions/intake/mail-budget';
 import { createPublicApi } from '../../../functions/adapters/http/public/public-api';
-import { DEFAULT_LIMITS, getStatus, lastVerificationMailAt, previewVerification, scopeKeyOf, submitRequest } from '../../../functions/intake/use-cases';
+import { getStatus } from '../../../functions/intake/get-status';
+import { DEFAULT_LIMITS, lastVerificationMailAt, scopeKeyOf } from '../../../functions/intake/intake-deps';
+import { submitRequest } from '../../../functions/intake/submit-request';
+import { previewVerification } from '../../../functions/intake/verify-request';
 import { HttpProblem } from '../../../functions/adapters/http/shared/problem';
 import { apiEvent, KNOWN_BOTS, makeFixture, SNAPSHOT, type Fixture } from './fakes';
 

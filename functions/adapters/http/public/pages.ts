@@ -6,7 +6,7 @@
 import { html, type SafeHtml } from '../../../domain/html';
 import type { FieldError } from '../shared/problem';
 import { art124Text, humanDate, type SiteInfo } from '../../../intake/notices';
-import type { StatusView } from '../../../intake/use-cases';
+import type { StatusView } from '../../../intake/get-status';
 
 /** The skeleton of every page: language, viewport, our stylesheet, skip link, header and footer. */
 export function layout(site: SiteInfo, title: string, body: SafeHtml): SafeHtml {

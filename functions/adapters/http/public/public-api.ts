@@ -31,7 +31,10 @@ import { publicOpenApiDocument } from './openapi';
 import { checkEmailPage, confirmPage, errorPage, formPage, formValuesFrom, statusPage } from './pages';
 import { formFieldsToInput } from '../../../intake/schema';
 import { SITE_CSS } from './site-css';
-import { checkEmailFacts, getStatus, previewVerification, siteOf, submitRequest, verifyRequest, type IntakeDeps } from '../../../intake/use-cases';
+import { getStatus } from '../../../intake/get-status';
+import { checkEmailFacts, siteOf, type IntakeDeps } from '../../../intake/intake-deps';
+import { submitRequest } from '../../../intake/submit-request';
+import { previewVerification, verifyRequest } from '../../../intake/verify-request';
 
 export type PublicApiDeps = IntakeDeps;
 export type PublicApi = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
