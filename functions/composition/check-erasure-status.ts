@@ -1,6 +1,6 @@
 /** Wiring of the check-erasure-status function (Step Functions task CheckStatus). */
 import { runTask } from '../adapters/aws/step-functions-task';
-import { checkErasureStatus } from '../workflow/erasure-tasks';
+import { checkErasureStatus } from '../workflow/check-erasure-status';
 import { parseWorkflowState, type WorkflowState } from '../workflow/workflow-state';
 import { awsFunction } from './aws/environment';
 import { koreFrom } from './aws/kore';

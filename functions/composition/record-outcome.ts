@@ -1,6 +1,6 @@
 /** Wiring of the record-outcome function (Step Functions tasks Record*). */
 import { runTask } from '../adapters/aws/step-functions-task';
-import { recordOutcome } from '../workflow/erasure-tasks';
+import { recordOutcome } from '../workflow/record-outcome';
 import { parseWorkflowState, type RecordOutcomeInput } from '../workflow/workflow-state';
 import { awsFunction } from './aws/environment';
 import { mailerFrom } from './aws/mail';

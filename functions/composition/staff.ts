@@ -2,9 +2,9 @@
 import type { ErasureRequest } from '../domain/model';
 import { withSessionRevocations, type StaffAuthenticator } from '../adapters/http/staff/auth';
 import { silentLogger, staffLoggerOver, type StaffLogger } from '../adapters/http/staff/http';
-import type { AuditDeps } from '../staff/audit';
+import type { AuditDeps } from '../staff/audit-deps';
 import { createCheckpointReader } from '../staff/checkpoints';
-import type { OpsDeps } from '../staff/ops';
+import type { OpsDeps } from '../staff/ops-deps';
 import { refreshRolesSnapshot } from '../workflow/refresh-roles-snapshot';
 import type { ApplicationAdapters } from './adapters';
 import { noticesOf, type IntakeAdapters } from './intake';

@@ -1,6 +1,6 @@
 /** Wiring of the submit-erasure function (Step Functions task SubmitErasure). */
 import { runTask } from '../adapters/aws/step-functions-task';
-import { submitErasure } from '../workflow/erasure-tasks';
+import { submitErasure } from '../workflow/submit-erasure';
 import { parseWorkflowState, type WorkflowState } from '../workflow/workflow-state';
 import { awsFunction } from './aws/environment';
 import { koreFrom } from './aws/kore';

@@ -4,7 +4,7 @@
  * (see adapters/aws/step-functions-task).
  */
 import type { TaskFailureLog } from '../adapters/aws/step-functions-task';
-import type { ErasureTaskDeps } from '../workflow/erasure-tasks';
+import type { ErasureTaskDeps } from '../workflow/task-deps';
 import type { ApplicationAdapters } from './adapters';
 import { noticesOf, type IntakeAdapters } from './intake';
 

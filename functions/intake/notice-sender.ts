@@ -1,5 +1,5 @@
 /** The notices the workflow and ops send through the intake's mailing (completion, failure, rejection, extension). */
-import type { NoticeSender } from '../workflow/erasure-tasks';
+import type { NoticeSender } from '../workflow/task-deps';
 import type { ErasureRequest } from '../domain/model';
 import { decryptSubjectId } from '../domain/subject';
 import { composeNotice } from './notices';

@@ -15,7 +15,7 @@ import { Construct } from 'constructs';
 import { FUNCTION_NAMES, requiredVariables, type FunctionName } from '../../functions/adapters/env/capabilities';
 import { PARTITION_PREFIXES, type ItemKind } from '../../functions/adapters/dynamo/keys';
 import { DEFAULT_KORE_TIMEOUT_MS } from '../../functions/adapters/kore/kore-client';
-import { MAX_INLINE_RETRY_AFTER_MS } from '../../functions/workflow/erasure-tasks';
+import { MAX_INLINE_RETRY_AFTER_MS } from '../../functions/workflow/task-deps';
 import type { ErasureDeskConfig } from '../config';
 import { acknowledge, acknowledgeWildcards, arnRef, resourceIs, type WildcardAllowance } from './nag';
 import type { StaffIdentitySettings } from './staff-identity';

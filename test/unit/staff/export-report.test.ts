@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ErasureRequest } from '../../../functions/domain/model';
-import { buildReport, csvCell, EXPORT_COLUMNS, exportRequests, listRequests, nearestRank } from '../../../functions/staff/audit';
+import { buildReport, nearestRank } from '../../../functions/staff/build-report';
+import { csvCell, EXPORT_COLUMNS, exportRequests } from '../../../functions/staff/export-requests';
+import { listRequests } from '../../../functions/staff/list-requests';
 import { InMemoryAuditStore, makeRequest, MutableClock, SUBJECT_KEY } from './fakes';
 import { apiEvent, createHarness, jsonOf, NOW } from './harness';
 

@@ -14,7 +14,7 @@ import { hashSubject, normaliseSubjectId, detectSubjectKind } from '../../../fun
 import { createStaffAuthenticator, withSessionRevocations, type StaffAuthenticator, type StaffRole } from '../../../functions/adapters/http/staff/auth';
 import { CHECKPOINT_JWS_TYPE } from '../../../functions/domain/checkpoints';
 import type { CheckpointWriter } from '../../../functions/staff/checkpoints';
-import { listKey } from '../../../functions/staff/audit';
+import { listKey } from '../../../functions/staff/audit-deps';
 
 export class RequestAlreadyExistsError extends DomainError {}
 

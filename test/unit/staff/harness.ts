@@ -6,7 +6,7 @@ import type { ErasureRequest, SnapshotInfo } from '../../../functions/domain/mod
 import { createAuditApi } from '../../../functions/adapters/http/staff/audit-api';
 import { createConsole } from '../../../functions/adapters/http/staff/console';
 import { createOpsApi } from '../../../functions/adapters/http/staff/ops-api';
-import type { OpsDeps } from '../../../functions/staff/ops';
+import type { OpsDeps } from '../../../functions/staff/ops-deps';
 import type { CheckpointReader } from '../../../functions/staff/checkpoints';
 import { createTokenKit, FakeSnapshots, FakeWorkflow, InMemoryAuditStore, MutableClock, SUBJECT_KEY, type TokenKit } from './fakes';
 

@@ -4,7 +4,11 @@
  * The handler only adapts: validate, call the use case, map the result to HTTP.
  */
 import { HttpProblem, problem } from '../shared/problem';
-import { buildReport, exportRequests, getRequestDetail, listRequests, toView, type AuditDeps } from '../../../staff/audit';
+import { toView, type AuditDeps } from '../../../staff/audit-deps';
+import { buildReport } from '../../../staff/build-report';
+import { exportRequests } from '../../../staff/export-requests';
+import { getRequestDetail } from '../../../staff/get-request-detail';
+import { listRequests } from '../../../staff/list-requests';
 import type { StaffAuthenticator } from './auth';
 import {
   decodePathSegment,

@@ -5,7 +5,9 @@
  */
 import { html, raw, type SafeHtml } from '../../../domain/html';
 import { REQUEST_STATUSES, type AuditEvent, type RequestStatus } from '../../../domain/model';
-import type { AuditReport, RequestDetail, RequestView } from '../../../staff/audit';
+import type { RequestView } from '../../../staff/audit-deps';
+import type { AuditReport } from '../../../staff/build-report';
+import type { RequestDetail } from '../../../staff/get-request-detail';
 import type { StaffPrincipal } from './auth';
 import { cspFor } from './http';
 

@@ -19,7 +19,11 @@ import { isDueWithin } from '../../../domain/deadlines';
 import { FINAL_STATUSES } from '../../../domain/lifecycle';
 import type { SessionRevocations } from '../../../domain/ports';
 import { REQUEST_STATUSES, type RequestStatus } from '../../../domain/model';
-import { buildReport, exportRequests, getRequestDetail, iterateRequests, listRequests, toView } from '../../../staff/audit';
+import { toView } from '../../../staff/audit-deps';
+import { buildReport } from '../../../staff/build-report';
+import { exportRequests } from '../../../staff/export-requests';
+import { getRequestDetail } from '../../../staff/get-request-detail';
+import { iterateRequests, listRequests } from '../../../staff/list-requests';
 import { hasPermission, sessionIdOf, staffActor, type StaffAuthenticator, type StaffPrincipal } from './auth';
 import { collect } from './audit-api';
 import { CONSOLE_CSP, dashboardPage, errorPage, requestListPage, requestPage, signInPage, type DaySeries, type PageContext } from './console-pages';
@@ -43,7 +47,13 @@ import {
   type HttpResult,
   type StaffLogger,
 } from './http';
-import { allowedActions, cancelRequest, extendRequestDeadline, recheckRequest, refreshRoles, retryRequest, revokeStatusLinks, type OpsDeps } from '../../../staff/ops';
+import { cancelRequest } from '../../../staff/cancel-request';
+import { extendRequestDeadline } from '../../../staff/extend-deadline';
+import { allowedActions, type OpsDeps } from '../../../staff/ops-deps';
+import { recheckRequest } from '../../../staff/recheck-request';
+import { refreshRoles } from '../../../staff/refresh-roles';
+import { retryRequest } from '../../../staff/retry-request';
+import { revokeStatusLinks } from '../../../staff/revoke-status-links';
 import { exportQuerySchema, listQuerySchema, REQUEST_ID } from './schemas';
 
 export interface ConsoleDeps extends OpsDeps {

@@ -4,10 +4,18 @@
  */
 import { HttpProblem, problem } from '../shared/problem';
 import type { Actor } from '../../../domain/model';
-import { toView } from '../../../staff/audit';
+import { toView } from '../../../staff/audit-deps';
 import { staffActor, type StaffAuthenticator } from './auth';
 import { decodePathSegment, errorToProblem, failureLogFields, httpRequestIdOf, jsonResponse, methodOf, parseBody, pathOf, problemResponse, queryOf, silentLogger, validate, type HttpEvent, type HttpResult, type StaffLogger } from './http';
-import { cancelRequest, extendRequestDeadline, listForOps, recheckRequest, refreshRoles, retryMany, retryRequest, revokeStatusLinks, type OpsDeps } from '../../../staff/ops';
+import { cancelRequest } from '../../../staff/cancel-request';
+import { extendRequestDeadline } from '../../../staff/extend-deadline';
+import { listForOps } from '../../../staff/list-for-ops';
+import { type OpsDeps } from '../../../staff/ops-deps';
+import { recheckRequest } from '../../../staff/recheck-request';
+import { refreshRoles } from '../../../staff/refresh-roles';
+import { retryMany } from '../../../staff/retry-many';
+import { retryRequest } from '../../../staff/retry-request';
+import { revokeStatusLinks } from '../../../staff/revoke-status-links';
 import { bulkRetrySchema, opsListQuerySchema, reasonBodySchema, refreshBodySchema, REQUEST_ID } from './schemas';
 
 export interface OpsApiDeps extends OpsDeps {

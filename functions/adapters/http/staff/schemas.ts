@@ -4,7 +4,7 @@
  */
 import * as z from '../../../domain/validation';
 import { REQUEST_STATUSES, type RequestStatus } from '../../../domain/model';
-import { OPS_LISTS } from '../../../staff/ops';
+import { OPS_LISTS } from '../../../staff/ops-deps';
 
 /** Request ids are opaque, URL-safe tokens; anything else is not a request of ours. */
 export const REQUEST_ID = /^[A-Za-z0-9_-]{1,128}$/;
