@@ -15,7 +15,7 @@ import { Server, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KoreClient } from '../functions/commons/kore/kore-client';
+import { KoreClient } from '../functions/adapters/kore/kore-client';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, startKoreSimulator } from '../infra/local/kore-sim';
 import { compressedRuntimeOptions, startLocalRuntime } from '../infra/local/runtime';
 import { captureVerificationLinks, confirm } from './lib';

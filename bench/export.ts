@@ -7,11 +7,11 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoAuditStore } from '../functions/commons/dynamo/audit-store';
-import { BY_STATUS_INDEX, BY_STATUS_PARTITION_KEY } from '../functions/commons/dynamo/table-schema';
+import { DynamoAuditStore } from '../functions/adapters/dynamo/audit-store';
+import { BY_STATUS_INDEX, BY_STATUS_PARTITION_KEY } from '../functions/adapters/dynamo/table-schema';
 import { REQUEST_STATUSES, type ErasureRequest } from '../functions/domain/model';
 import { systemClock } from '../functions/domain/ports';
-import { exportRequests } from '../functions/staff/audit';
+import { exportRequests } from '../functions/staff/export-requests';
 import { ensureAuditTable, startLocalDynamo } from '../infra/local/local-dynamo';
 import { row, type BenchContext, type Row } from './lib';
 

@@ -7,9 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoSnapshotStore } from '../functions/commons/dynamo/snapshot-store';
-import { pageUserRoles } from '../functions/commons/kore/user-roles-pager';
-import { KoreClient } from '../functions/commons/kore/kore-client';
+import { DynamoSnapshotStore } from '../functions/adapters/dynamo/snapshot-store';
+import { pageUserRoles } from '../functions/domain/user-roles-pager';
+import { KoreClient } from '../functions/adapters/kore/kore-client';
 import { systemClock } from '../functions/domain/ports';
 import { deriveKeys, hashSubject } from '../functions/domain/subject';
 import { refreshRolesSnapshot } from '../functions/workflow/refresh-roles-snapshot';

@@ -2,7 +2,7 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { awsApplication } from './commons/aws-application';
-import { logger } from './commons/logger';
+import { opsApiOnAws } from './composition/ops-api';
+import { logger } from './adapters/aws/logger';
 
-export const handler = middy(async (event: APIGatewayProxyEventV2) => (await awsApplication('ops-api')).opsApi(event)).use(injectLambdaContext(logger));
+export const handler = middy(async (event: APIGatewayProxyEventV2) => (await opsApiOnAws.get())(event)).use(injectLambdaContext(logger));

@@ -2,15 +2,15 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsApplication } from './commons/aws-application';
-import { METRIC_NAMESPACE, publishMetric } from './commons/aws/metrics';
-import { getStringFromEnv } from './commons/config';
-import { logger } from './commons/logger';
+import { runCanaryOnAws } from './composition/run-canary';
+import { METRIC_NAMESPACE, publishMetric } from './adapters/aws/metrics';
+import { getStringFromEnv } from './adapters/env/settings';
+import { logger } from './adapters/aws/logger';
 
 const cloudWatch = new CloudWatchClient({});
 
 export const handler = middy(async () => {
-  const report = await (await awsApplication('run-canary')).runCanary({
+  const report = await (await runCanaryOnAws.get())({
     userId: getStringFromEnv('CANARY_USER_ID'),
     botIds: getStringFromEnv('CANARY_BOT_IDS').split(',').map((id) => id.trim()).filter(Boolean),
   });

@@ -6,11 +6,11 @@
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { awsApplication } from './commons/aws-application';
-import { logger } from './commons/logger';
+import { signCheckpointsOnAws } from './composition/sign-checkpoints';
+import { logger } from './adapters/aws/logger';
 
 export const handler = middy(async () => {
-  const written = await (await awsApplication('sign-checkpoints')).signCheckpoints();
+  const written = await (await signCheckpointsOnAws.get())();
   logger.info('checkpoint signed', { key: written.key, chains: written.count, prev: written.prev });
   return written;
 }).use(injectLambdaContext(logger));

@@ -1,7 +1,7 @@
 /** Step Functions task SubmitErasure: sends the DELETE once for the attempt (errors reach Retry/Catch by name). */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { awsApplication } from './commons/aws-application';
-import { logger } from './commons/logger';
+import { submitErasureOnAws } from './composition/submit-erasure';
+import { logger } from './adapters/aws/logger';
 
-export const handler = middy(async (input: unknown) => (await awsApplication('submit-erasure')).tasks.submitErasure(input)).use(injectLambdaContext(logger));
+export const handler = middy(async (input: unknown) => (await submitErasureOnAws.get())(input)).use(injectLambdaContext(logger));

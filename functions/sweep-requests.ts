@@ -8,9 +8,9 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsApplication } from './commons/aws-application';
-import { METRIC_NAMESPACE, publishMetric } from './commons/aws/metrics';
-import { logger } from './commons/logger';
+import { sweepOnAws } from './composition/sweep-requests';
+import { METRIC_NAMESPACE, publishMetric } from './adapters/aws/metrics';
+import { logger } from './adapters/aws/logger';
 
 const cloudWatch = new CloudWatchClient({});
 
@@ -21,7 +21,7 @@ function stuckAfterOverride(event: unknown): number | undefined {
 }
 
 export const handler = middy(async (event: unknown) => {
-  const report = await (await awsApplication('sweep-requests')).sweep(stuckAfterOverride(event));
+  const report = await (await sweepOnAws.get())(stuckAfterOverride(event));
   logger.info('sweep', { ...report });
   await publishMetric(cloudWatch, METRIC_NAMESPACE, 'OverdueRequests', report.overdue);
   return report;

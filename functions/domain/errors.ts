@@ -8,6 +8,8 @@
  * `Retry`/`Catch` against names like `ir`.
  */
 
+import type { EligibilityRule } from './model';
+
 export class DomainError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -74,5 +76,141 @@ export class ChainTamperedError extends DomainError {
   ) {
     super(`${requestIds.length} audit chain(s) withheld from checkpoint ${checkpointKey}: they no longer extend their signed heads`);
     this.name = 'ChainTamperedError';
+  }
+}
+
+// Intake
+
+/**
+ * Bot ids that are not bots of the organisation (per the current roles snapshot). Answered 422
+ * naming the `botIds` field: made-up ids must not open requests (each one a mail) in anyone's name.
+ */
+export class UnknownBotsError extends DomainError {
+  constructor(readonly botIds: readonly string[]) {
+    super('Some bot ids are not bots of this organisation');
+    this.name = 'UnknownBotsError';
+  }
+}
+
+/**
+ * Named bots cannot be checked right now: no roles snapshot yet, one written before snapshots
+ * carried the bot list, or one past its retention. Fail-safe: requests naming bots are refused
+ * (503, try again) rather than accepted unchecked; requests for all bots go on as usual.
+ */
+export class BotListUnavailableError extends DomainError {
+  constructor(options?: { cause?: unknown }) {
+    super('The list of bots cannot be checked right now', options);
+    this.name = 'BotListUnavailableError';
+  }
+}
+
+// Workflow
+
+/**
+ * The owner/co-developer rules forbid this erasure (checked against the snapshot). The message
+ * is JSON with the rule and the bots, so the RecordRejected step can record them from `Cause`.
+ */
+export class IneligibleSubjectError extends DomainError {
+  constructor(
+    readonly rule: EligibilityRule,
+    readonly botIds: string[],
+  ) {
+    super(JSON.stringify({ rule, botIds }));
+    this.name = 'IneligibleSubjectError';
+  }
+}
+
+/** An execution of an older attempt woke up after a newer attempt started: it must do nothing. */
+export class StaleAttemptError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StaleAttemptError';
+  }
+}
+
+/** The request is no longer in a state this task acts on (e.g. cancelled while queued). */
+export class RequestNotActiveError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RequestNotActiveError';
+  }
+}
+
+/**
+ * A previous run of this attempt sent the DELETE and died before recording the answer: whether
+ * Kore.ai accepted it is unknown, and sending it again would be a second DELETE for one attempt.
+ * The attempt fails and ops retry it as a new attempt.
+ */
+export class SubmissionOutcomeUnknownError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SubmissionOutcomeUnknownError';
+  }
+}
+
+/** The plain subject id is gone (the request ended, or the data was dropped): nothing to send. */
+export class SubjectIdUnavailableError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SubjectIdUnavailableError';
+  }
+}
+
+// Stores (every AuditStore, SnapshotStore, … adapter throws these)
+
+/** A request with this id exists already. Maps to HTTP 409. */
+export class RequestAlreadyExistsError extends DomainError {
+  constructor(
+    readonly requestId: string,
+    options?: { cause?: unknown },
+  ) {
+    super('A request with this id exists already', options);
+    this.name = 'RequestAlreadyExistsError';
+  }
+}
+
+/** The snapshot is older than the time its identity items are kept: it cannot vouch for anything. */
+export class SnapshotExpiredError extends DomainError {
+  constructor(readonly version: string) {
+    super('The privileged-identity snapshot is older than its retention; refresh it');
+    this.name = 'SnapshotExpiredError';
+  }
+}
+
+/** Some items of a batch write were still unprocessed after every retry. */
+export class SnapshotWriteError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SnapshotWriteError';
+  }
+}
+
+/** DynamoDB was throttled, timed out or failed on its side: retrying later may succeed. */
+export class StoreUnavailableError extends DomainError {
+  readonly retryable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** DynamoDB refused the call for another reason (validation, missing table, permissions). */
+export class StoreError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+// Configuration
+
+/**
+ * Configuration the code cannot run without is missing or malformed (a secret, an ARN, a key of
+ * the wrong type). Fails loudly; the message names the setting, never its value.
+ */
+export class ConfigurationError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigurationError';
   }
 }

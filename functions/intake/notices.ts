@@ -6,7 +6,7 @@
  *
  * Messages hold links and plain words only: never the subject's address or another person's data.
  */
-import { html, type SafeHtml } from '../commons/http/html';
+import { html, type SafeHtml } from '../domain/html';
 import { explainRejection } from '../domain/eligibility';
 import type { EligibilityRule } from '../domain/model';
 

@@ -6,8 +6,8 @@
  * Strict on purpose: unknown fields are refused rather than ignored, strings have upper bounds,
  * and bot ids must be in Kore.ai's `st-<uuid>` format, so nothing unexpected reaches the store.
  */
-import { z } from 'zod';
-import type { FieldError } from '../commons/http/problem';
+import * as z from '../domain/validation';
+import type { FieldError } from '../domain/validation';
 
 /** Kore.ai bot ids: `st-` followed by a lower-case UUID. */
 export const BOT_ID_PATTERN = /^st-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -23,24 +23,28 @@ const NO_CONTROL_CHARS = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
 
 const emailField = z
   .string({ error: (issue) => (issue.input === undefined ? 'Enter your email address.' : 'The email address must be text.') })
-  .trim()
-  .min(1, 'Enter your email address.')
-  .max(MAX_EMAIL_LENGTH, `The email address is too long: it can have at most ${MAX_EMAIL_LENGTH} characters.`)
-  .regex(z.regexes.email, 'Enter an email address in the form name@example.com.')
-  .refine((email) => email.lastIndexOf('@') <= MAX_LOCAL_PART_LENGTH, 'The part of the email address before the @ is too long.')
-  .meta({ format: 'email', description: 'The email address you use with the organisation’s bots.', examples: ['jane@example.com'] });
+  .check(
+    z.trim(),
+    z.minLength(1, 'Enter your email address.'),
+    z.maxLength(MAX_EMAIL_LENGTH, `The email address is too long: it can have at most ${MAX_EMAIL_LENGTH} characters.`),
+    z.regex(z.EMAIL_PATTERN, 'Enter an email address in the form name@example.com.'),
+    z.refine((email: string) => email.lastIndexOf('@') <= MAX_LOCAL_PART_LENGTH, 'The part of the email address before the @ is too long.'),
+    z.meta({ format: 'email', description: 'The email address you use with the organisation’s bots.', examples: ['jane@example.com'] }),
+  );
 
 const botIdField = z
   .string({ error: 'Each bot id must be text.' })
-  .regex(BOT_ID_PATTERN, 'A bot id looks like st-12345678-abcd-abcd-abcd-123456789abc (lower-case letters a–f and digits).');
+  .check(z.regex(BOT_ID_PATTERN, 'A bot id looks like st-12345678-abcd-abcd-abcd-123456789abc (lower-case letters a–f and digits).'));
 
 /** Sorted and de-duplicated, so the same set of bots always yields the same scope. */
 const botIdsField = z
-  .array(botIdField, { error: 'The bot ids must be a list.' })
-  .max(MAX_BOT_IDS, `You can name at most ${MAX_BOT_IDS} bots; leave the list empty to erase from all bots.`)
-  .optional()
-  .transform((ids) => [...new Set(ids ?? [])].sort())
-  .meta({ description: 'Only erase from these bots. Leave out (or empty) to erase from all bots of the organisation.' });
+  .pipe(
+    z.optional(
+      z.array(botIdField, { error: 'The bot ids must be a list.' }).check(z.maxLength(MAX_BOT_IDS, `You can name at most ${MAX_BOT_IDS} bots; leave the list empty to erase from all bots.`)),
+    ),
+    z.transform((ids: string[] | undefined) => [...new Set(ids ?? [])].sort()),
+  )
+  .check(z.meta({ description: 'Only erase from these bots. Leave out (or empty) to erase from all bots of the organisation.' }));
 
 /** A subject's own request, the same for JSON and form posts (the form's CSRF token is checked and removed before). */
 export const submissionSchema = z.strictObject(
@@ -53,18 +57,17 @@ export const submissionSchema = z.strictObject(
 export type Submission = z.output<typeof submissionSchema>;
 
 /** The form adds its CSRF token; only the form encoding may carry it. */
-export const formSubmissionSchema = submissionSchema.extend({
-  csrf: z.string().max(512).meta({ description: 'Anti-CSRF token of the form (form encoding only).' }),
+export const formSubmissionSchema = z.extend(submissionSchema, {
+  csrf: z.string().check(z.maxLength(512), z.meta({ description: 'Anti-CSRF token of the form (form encoding only).' })),
 });
 
-const subjectIdField = z
-  .string({ error: 'The subject id must be text.' })
-  .trim()
-  .min(1, 'Enter the subject’s email address or enterprise id.')
-  .max(MAX_EMAIL_LENGTH, `The subject id is too long: it can have at most ${MAX_EMAIL_LENGTH} characters.`)
-  .superRefine((id, ctx) => {
+const subjectIdField = z.string({ error: 'The subject id must be text.' }).check(
+  z.trim(),
+  z.minLength(1, 'Enter the subject’s email address or enterprise id.'),
+  z.maxLength(MAX_EMAIL_LENGTH, `The subject id is too long: it can have at most ${MAX_EMAIL_LENGTH} characters.`),
+  z.superRefine((id: string, ctx) => {
     if (id.includes('@')) {
-      if (!z.regexes.email.test(id) || id.lastIndexOf('@') > MAX_LOCAL_PART_LENGTH) {
+      if (!z.EMAIL_PATTERN.test(id) || id.lastIndexOf('@') > MAX_LOCAL_PART_LENGTH) {
         ctx.addIssue({ code: 'custom', message: 'This looks like an email address but is not a valid one.' });
       }
     } else if (id.length > MAX_ENTERPRISE_ID_LENGTH || !ENTERPRISE_ID_PATTERN.test(id)) {
@@ -73,26 +76,28 @@ const subjectIdField = z
         message: `An enterprise id has at most ${MAX_ENTERPRISE_ID_LENGTH} characters: letters, digits and . _ : @ + - (starting with a letter or digit).`,
       });
     }
-  })
-  .meta({ description: 'The subject’s email address, or their enterprise (org) user id at Kore.ai.' });
+  }),
+  z.meta({ description: 'The subject’s email address, or their enterprise (org) user id at Kore.ai.' }),
+);
 
-const staffText = (what: string, min: number, max: number) =>
+const staffText = (what: string, min: number, max: number, description: string) =>
   z
     .string({ error: `The ${what} must be text.` })
-    .trim()
-    .min(min, `The ${what} needs at least ${min} characters.`)
-    .max(max, `The ${what} can have at most ${max} characters.`)
-    .regex(NO_CONTROL_CHARS, `The ${what} contains control characters.`);
+    .check(
+      z.trim(),
+      z.minLength(min, `The ${what} needs at least ${min} characters.`),
+      z.maxLength(max, `The ${what} can have at most ${max} characters.`),
+      z.regex(NO_CONTROL_CHARS, `The ${what} contains control characters.`),
+      z.meta({ description }),
+    );
 
 /** Staff submitting a request received by letter or phone (`POST /ops/requests`, role ops). */
 export const onBehalfSchema = z.strictObject(
   {
     subjectId: subjectIdField,
     botIds: botIdsField,
-    reason: staffText('reason', 10, 500).meta({ description: 'Why staff submit this request (e.g. "letter of 3 May, ref 12").' }),
-    identityCheckedBy: staffText('identity check note', 3, 200).meta({
-      description: 'How the subject’s identity was checked, e.g. "ID document seen at the front desk".',
-    }),
+    reason: staffText('reason', 10, 500, 'Why staff submit this request (e.g. "letter of 3 May, ref 12").'),
+    identityCheckedBy: staffText('identity check note', 3, 200, 'How the subject’s identity was checked, e.g. "ID document seen at the front desk".'),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'The request must be an object.' : undefined) },
 );
@@ -104,10 +109,10 @@ export type OnBehalfSubmission = z.output<typeof onBehalfSchema>;
  */
 export const submissionAcceptedSchema = z
   .object({
-    message: z.string().meta({ description: 'What happens next: a confirmation link, or the open request’s status link, is emailed to the address.' }),
-    linkValidMinutes: z.number().int().meta({ description: 'How long the emailed confirmation link works.' }),
+    message: z.string().check(z.meta({ description: 'What happens next: a confirmation link, or the open request’s status link, is emailed to the address.' })),
+    linkValidMinutes: z.int().check(z.meta({ description: 'How long the emailed confirmation link works.' })),
   })
-  .meta({ id: 'SubmissionAccepted' });
+  .check(z.meta({ id: 'SubmissionAccepted' }));
 
 /** Keys that could reach an object's prototype when assigned; refused in every encoding. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { compactVerify, importJWK, type CryptoKey, type JWK } from 'jose';
-import { z } from 'zod';
+import * as z from '../domain/validation';
 import {
   CHECKPOINT_JWS_TYPE,
   CHECKPOINT_MANIFEST_VERSION,
@@ -93,17 +93,17 @@ export class CheckpointClockError extends DomainError {
 const manifestSchema = z.strictObject({
   v: z.literal(CHECKPOINT_MANIFEST_VERSION),
   at: z.string(),
-  prev: z.strictObject({ key: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).nullable(),
-  retentionDays: z.number().positive().nullable(),
-  count: z.number().int().nonnegative(),
+  prev: z.nullable(z.strictObject({ key: z.string(), sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)) })),
+  retentionDays: z.nullable(z.number().check(z.positive())),
+  count: z.int().check(z.nonnegative()),
   chains: z.array(
     z.strictObject({
       requestId: z.string(),
       firstAt: z.string(),
-      heads: z.array(z.strictObject({ seq: z.number().int().positive(), hash: z.string(), at: z.string() })).min(1),
+      heads: z.array(z.strictObject({ seq: z.int().check(z.positive()), hash: z.string(), at: z.string() })).check(z.minLength(1)),
     }),
   ),
-  withheld: z.array(z.strictObject({ requestId: z.string(), seq: z.number().int().positive(), problem: z.string() })),
+  withheld: z.array(z.strictObject({ requestId: z.string(), seq: z.int().check(z.positive()), problem: z.string() })),
 });
 
 type Log = (entry: Record<string, unknown>) => void;

@@ -8,7 +8,7 @@ import type { PrivilegedIdentity, SnapshotInfo } from '../domain/model';
 import type { Clock } from '../domain/ports';
 import { PrivilegedIdentityIndex } from '../domain/privileged-identities';
 import { hashSubject, type SubjectKeys } from '../domain/subject';
-import { pageUserRoles } from '../commons/kore/user-roles-pager';
+import { pageUserRoles } from '../domain/user-roles-pager';
 
 /** Where a finished snapshot goes (the store's write side): the identities and the account's bot ids. */
 export interface SnapshotWriter {

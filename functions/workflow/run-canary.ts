@@ -10,7 +10,7 @@ import { canTransition } from '../domain/lifecycle';
 import type { ErasureRequest } from '../domain/model';
 import type { AuditStore, Clock, OpenRequestClaims, WorkflowStarter } from '../domain/ports';
 import { encryptSubjectId, detectSubjectKind, hashSubject, normaliseSubjectId, type SubjectKeys } from '../domain/subject';
-import { endForGood } from './erasure-tasks';
+import { endForGood } from './task-deps';
 import { queueErasure } from './queue-erasure';
 
 export interface CanaryDeps {

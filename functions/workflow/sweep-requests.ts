@@ -18,7 +18,7 @@ import { IllegalTransitionError } from '../domain/errors';
 import { FINAL_STATUSES, isFinal } from '../domain/lifecycle';
 import { REQUEST_STATUSES, type ErasureRequest, type RequestStatus } from '../domain/model';
 import type { AuditStore, Clock, OpenRequestClaims, WorkflowStarter } from '../domain/ports';
-import { endForGood } from './erasure-tasks';
+import { endForGood } from './task-deps';
 
 export interface SweepDeps {
   store: AuditStore;

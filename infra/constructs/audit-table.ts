@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 
 /**
- * Attribute and index names of the audit table. functions/commons/dynamo/table-schema.ts uses the
+ * Attribute and index names of the audit table. functions/adapters/dynamo/table-schema.ts uses the
  * same strings; they are an interface between the infrastructure and the handlers.
  */
 export const AUDIT_TABLE_SCHEMA = {

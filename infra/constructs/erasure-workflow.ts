@@ -59,7 +59,7 @@ export const TRANSIENT_TASK_ERRORS = [
  *   record finds the outcome in place and does nothing).
  * - SubmitErasure records its intent (ERASURE_SUBMITTING) before it sends the DELETE, and a run
  *   that finds an intent without an answer throws SubmissionOutcomeUnknownError instead of sending
- *   again (erasure-tasks.ts). A run that died before the intent was written never sent anything;
+ *   again (workflow/submit-erasure.ts). A run that died before the intent was written never sent anything;
  *   one that died after it cannot send a second DELETE. So the retry is safe: it either sends the
  *   first DELETE or ends the attempt FAILED with the outcome unknown, never a second DELETE.
  */

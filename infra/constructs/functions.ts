@@ -12,16 +12,16 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { FUNCTION_NAMES, requiredVariables, type FunctionName } from '../../functions/commons/capabilities';
-import { PARTITION_PREFIXES, type ItemKind } from '../../functions/commons/dynamo/keys';
-import { DEFAULT_KORE_TIMEOUT_MS } from '../../functions/commons/kore/kore-client';
-import { MAX_INLINE_RETRY_AFTER_MS } from '../../functions/workflow/erasure-tasks';
+import { FUNCTION_NAMES, requiredVariables, type FunctionName } from '../../functions/adapters/env/capabilities';
+import { PARTITION_PREFIXES, type ItemKind } from '../../functions/adapters/dynamo/keys';
+import { DEFAULT_KORE_TIMEOUT_MS } from '../../functions/adapters/kore/kore-client';
+import { MAX_INLINE_RETRY_AFTER_MS } from '../../functions/workflow/task-deps';
 import type { ErasureDeskConfig } from '../config';
 import { acknowledge, acknowledgeWildcards, arnRef, resourceIs, type WildcardAllowance } from './nag';
 import type { StaffIdentitySettings } from './staff-identity';
 
 // The handler list and the capabilities each handler's code declares live with the code
-// (functions/commons/capabilities.ts); the stack checks its grants against them at synthesis.
+// (functions/adapters/env/capabilities.ts); the stack checks its grants against them at synthesis.
 export { FUNCTION_NAMES, type FunctionName };
 
 /** CloudWatch namespace of the application's own metrics (OverdueRequests, CanaryFailed). */
@@ -70,7 +70,7 @@ export function leadingKeyPattern(kind: ItemKind): string {
  * What one function may touch. Each capability adds both the environment variables the handler
  * reads and the matching IAM grant, so a variable can never be present without its permission
  * (or the other way round). The stack refuses to synthesize a function whose environment lacks a
- * variable its code declares (functions/commons/capabilities.ts).
+ * variable its code declares (functions/adapters/env/capabilities.ts).
  */
 interface FunctionSpec {
   readonly description: string;
@@ -346,7 +346,7 @@ export class Functions extends Construct {
     return this.entries().flatMap(([name]) =>
       requiredVariables(name)
         .filter((variable) => !(variable in (this.environments[name] ?? {})))
-        .map((variable) => `Function ${name} needs ${variable} (declared in functions/commons/capabilities.ts) but the stack does not set it`),
+        .map((variable) => `Function ${name} needs ${variable} (declared in functions/adapters/env/capabilities.ts) but the stack does not set it`),
     );
   }
 

@@ -18,7 +18,7 @@ export const STAFF_GROUPS = ['auditor', 'ops'] as const;
  * `auditor` and `ops` (surfaced in the `cognito:groups` claim), and one public app client
  * (no secret: the console runs in a browser) whose id is the token audience. Staff present the
  * **access token**: it carries `client_id` instead of `aud`, which the API Gateway JWT authorizer
- * accepts and the handlers check (functions/staff/auth.ts); ID tokens are refused there.
+ * accepts and the handlers check (functions/adapters/http/staff/auth.ts); ID tokens are refused there.
  */
 export class StaffUserPool extends Construct {
   readonly userPool: cognito.UserPool;

@@ -6,8 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient, type ScanCommandInput, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { createDocumentClient } from '../../functions/commons/dynamo/clients';
-import { TABLE_SCHEMA, createTableInput } from '../../functions/commons/dynamo/table-schema';
+import { createDocumentClient } from '../../functions/adapters/dynamo/clients';
+import { TABLE_SCHEMA, createTableInput } from '../../functions/adapters/dynamo/table-schema';
 
 /** Dynalite accepts any signature; these only satisfy the SDK. */
 export const LOCAL_DYNAMO_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };

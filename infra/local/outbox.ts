@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Mailer, OutgoingMail } from '../../functions/domain/ports';
-import { html, raw, type SafeHtml } from '../../functions/commons/http/html';
+import { html, raw, type SafeHtml } from '../../functions/domain/html';
 
 export interface OutboxMessage extends OutgoingMail {
   messageId: string;

@@ -13,9 +13,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { INTERNAL_PROBLEM } from '../../functions/commons/http/problem';
-import { HTML_SECURITY_HEADERS } from '../../functions/intake/http';
-import { createDevIssuer, DEV_ISSUER_DEFAULTS, type DevIssuer } from '../../functions/staff/dev-issuer';
+import { INTERNAL_PROBLEM } from '../../functions/adapters/http/shared/problem';
+import { HTML_SECURITY_HEADERS } from '../../functions/adapters/http/shared/messages';
+import { createDevIssuer, DEV_ISSUER_DEFAULTS, type DevIssuer } from '../../functions/adapters/http/staff/dev-issuer';
 import type { SweepReport } from '../../functions/workflow/sweep-requests';
 import type { CanaryReport } from '../../functions/workflow/run-canary';
 import { LIFECYCLE_KEYS } from '../config';

@@ -4,7 +4,7 @@
  * KORE_CLIENT_ID + KORE_CLIENT_SECRET (a real tenant instead of the simulator), POLL_*,
  * STUCK_AFTER_SECONDS, SWEEP_INTERVAL_SECONDS, KORE_SIM_JOB_MS, KORE_SIM_FAIL_USERS, KORE_SIM_USERS.
  */
-import { getNumberFromEnv, getOptionalStringFromEnv, getStringFromEnv } from '../../functions/commons/config';
+import { getNumberFromEnv, getOptionalStringFromEnv, getStringFromEnv } from '../../functions/adapters/env/settings';
 import { startLocalRuntime } from './runtime';
 
 const env = process.env;

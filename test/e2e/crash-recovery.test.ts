@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDevIssuer } from '../../functions/staff/dev-issuer';
+import { createDevIssuer } from '../../functions/adapters/http/staff/dev-issuer';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, type SimCall } from '../../infra/local/kore-sim';
 import { freePort, startChild, startSimulatorChild, type Child } from './process';
 import { confirmLink, freshEmail, json, mailedRequestId, submitJson, verificationLink } from './support';

@@ -3,8 +3,8 @@
  * console's HTML pages) is described in `GET /openapi.json`, and every described route is deployed.
  */
 import { describe, expect, it } from 'vitest';
-import { staffApiPaths } from '../../functions/commons/openapi';
-import { publicOpenApiDocument } from '../../functions/intake/openapi';
+import { staffApiPaths } from '../../functions/adapters/http/openapi';
+import { publicOpenApiDocument } from '../../functions/adapters/http/public/openapi';
 import { ROUTES } from '../../infra/constructs/api';
 
 describe('GET /openapi.json', () => {

@@ -1,15 +1,15 @@
 /**
  * Every Lambda starts with the environment the stack gives it. The code declares what each
- * function uses (functions/commons/capabilities.ts); the synthesized template must carry every
- * variable of those capabilities, and each function's application must build from exactly the
+ * function uses (functions/adapters/env/capabilities.ts); the synthesized template must carry every
+ * variable of those capabilities, and each function's wiring must build from exactly the
  * template's environment (CloudFormation references replaced by stand-ins, secrets mocked).
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildAwsApplication } from '../../functions/commons/aws-application';
-import { clearSecretCache } from '../../functions/commons/aws/secrets';
-import { FUNCTION_CAPABILITIES, FUNCTION_NAMES, requiredVariables, type FunctionName } from '../../functions/commons/capabilities';
+import { AWS_FUNCTIONS } from '../../functions/composition/aws/functions';
+import { clearSecretCache } from '../../functions/adapters/aws/secrets';
+import { FUNCTION_CAPABILITIES, FUNCTION_NAMES, requiredVariables, type FunctionName } from '../../functions/adapters/env/capabilities';
 import { FUNCTION_SPECS } from '../../infra/constructs/functions';
 import { createApp } from '../../infra/synth';
 import { envOf, lambdaOf, removeAssemblies, synth, type Synthesized } from './support';
@@ -50,11 +50,11 @@ describe('function environments', () => {
     expect(requiredVariables(name).filter((v) => !present.includes(v))).toEqual([]);
   });
 
-  it.each(FUNCTION_NAMES)('builds the %s application from the template environment alone', async (name) => {
+  it.each(FUNCTION_NAMES)('builds the %s function from the template environment alone', async (name) => {
     secrets.on(GetSecretValueCommand, { SecretId: secretArn('APP_SECRET_ARN') }).resolves({ SecretString: JSON.stringify({ subjectKey: 's'.repeat(32), linkKey: 'l'.repeat(48) }) });
     secrets.on(GetSecretValueCommand, { SecretId: secretArn('KORE_CREDENTIALS_SECRET_ARN') }).resolves({ SecretString: JSON.stringify({ clientId: 'cs-1', clientSecret: 'x'.repeat(24) }) });
 
-    await expect(buildAwsApplication(templateEnvironment(name), FUNCTION_CAPABILITIES[name])).resolves.toBeDefined();
+    await expect(AWS_FUNCTIONS[name].build(templateEnvironment(name))).resolves.toBeDefined();
   });
 
   it('gives sign-checkpoints no app secret: it declares none and builds without it', () => {

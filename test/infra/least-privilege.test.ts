@@ -5,8 +5,8 @@
  * kinds (partition-key prefixes) they may touch.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_NAMES, type FunctionName } from '../../functions/commons/capabilities';
-import { PARTITION_PREFIXES } from '../../functions/commons/dynamo/keys';
+import { FUNCTION_NAMES, type FunctionName } from '../../functions/adapters/env/capabilities';
+import { PARTITION_PREFIXES } from '../../functions/adapters/dynamo/keys';
 import { leadingKeyPattern } from '../../infra/constructs/functions';
 import { joinToString, removeAssemblies, resourcesOfType, statementsOf, synth, type Synthesized } from './support';
 

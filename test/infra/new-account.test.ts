@@ -4,9 +4,9 @@
  * outlives the Kore.ai calls it makes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_CAPABILITIES, FUNCTION_NAMES, type FunctionName } from '../../functions/commons/capabilities';
-import { DEFAULT_KORE_TIMEOUT_MS } from '../../functions/commons/kore/kore-client';
-import { MAX_INLINE_RETRY_AFTER_MS } from '../../functions/workflow/erasure-tasks';
+import { FUNCTION_CAPABILITIES, FUNCTION_NAMES, type FunctionName } from '../../functions/adapters/env/capabilities';
+import { DEFAULT_KORE_TIMEOUT_MS } from '../../functions/adapters/kore/kore-client';
+import { MAX_INLINE_RETRY_AFTER_MS } from '../../functions/workflow/task-deps';
 import { TASK_HANDLERS } from '../../infra/constructs/erasure-workflow';
 import { TASK_STORE_ALLOWANCE_SECONDS } from '../../infra/constructs/functions';
 import { lambdaOf, removeAssemblies, resourcesOfType, stateMachineDefinition, synth, type Synthesized } from './support';
@@ -82,7 +82,7 @@ describe('workflow logs', () => {
 });
 
 describe('Lambda timeouts', () => {
-  /** The longest Retry-After each Kore.ai caller waits out itself (only SubmitErasure does; see erasure-tasks.ts). */
+  /** The longest Retry-After each Kore.ai caller waits out itself (only SubmitErasure does; see workflow/submit-erasure.ts). */
   const retryAfterWaitSeconds = (name: FunctionName) => (name === 'submit-erasure' ? MAX_INLINE_RETRY_AFTER_MS / 1000 : 0);
   const timeoutOf = (name: FunctionName) => (lambdaOf(newAccount.json, name)[1].Properties as { Timeout: number }).Timeout;
 

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../functions/commons/dynamo/clients';
+import { createDocumentClient } from '../../functions/adapters/dynamo/clients';
 import { buildManifest, checkpointKey, CHECKPOINT_JWS_TYPE, isCheckpointKey, type CheckpointManifest } from '../../functions/domain/checkpoints';
 import { createLocalSigner, verifyReceipt } from '../../functions/intake/receipts';
 import { checkpointSha256 } from '../../functions/staff/checkpoints';

@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDevIssuer } from '../../functions/staff/dev-issuer';
+import { createDevIssuer } from '../../functions/adapters/http/staff/dev-issuer';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, type SimCall } from '../../infra/local/kore-sim';
 import { seededRandom } from '../../infra/local/kore-sim/random';
 import { freePort, startChild, startSimulatorChild, type Child } from '../e2e/process';

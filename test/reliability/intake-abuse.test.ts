@@ -11,7 +11,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS } from '../../functions/intake/use-cases';
+import { DEFAULT_LIMITS } from '../../functions/intake/intake-deps';
 import { STATUS_LINK_RETENTION_DAYS } from '../../functions/intake/links';
 import { mailboxOf } from '../../functions/intake/mail-budget';
 import { DEMO_BOTS } from '../../infra/local/kore-sim';

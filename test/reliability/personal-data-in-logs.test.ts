@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDevIssuer } from '../../functions/staff/dev-issuer';
+import { createDevIssuer } from '../../functions/adapters/http/staff/dev-issuer';
 import { DEMO_CO_DEVELOPERS } from '../../infra/local/kore-sim';
 import { freePort, startChild, type Child } from '../e2e/process';
 import { auditDetail, clientAddress, confirmLink, freshEmail, mailedRequest, printFigures, raw, readOutbox, retrying, sleep, verificationLinks } from './harness';

@@ -3,9 +3,11 @@
  * the intake's fakes so they fail fast and for one reason each.
  */
 import { describe, expect, it } from 'vitest';
-import { HttpProblem } from '../../functions/commons/http/problem';
-import { readWorkflowSettings } from '../../functions/commons/config';
-import { continueVerified, submitRequest, verifyRequest } from '../../functions/intake/use-cases';
+import { HttpProblem } from '../../functions/adapters/http/shared/problem';
+import { readWorkflowSettings } from '../../functions/adapters/env/settings';
+import { continueVerified } from '../../functions/intake/continue-verified';
+import { submitRequest } from '../../functions/intake/submit-request';
+import { verifyRequest } from '../../functions/intake/verify-request';
 import { makeFixture } from '../unit/intake/fakes';
 
 const CLIENT = { ip: '192.0.2.10' };

@@ -5,8 +5,8 @@
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { chainEvent } from '../../functions/domain/audit-chain';
 import type { AuditEvent } from '../../functions/domain/model';
-import { META_SK, requestPk } from '../../functions/commons/dynamo/keys';
-import { PARTITION_KEY, SORT_KEY } from '../../functions/commons/dynamo/table-schema';
+import { META_SK, requestPk } from '../../functions/adapters/dynamo/keys';
+import { PARTITION_KEY, SORT_KEY } from '../../functions/adapters/dynamo/table-schema';
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 

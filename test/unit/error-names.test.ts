@@ -94,7 +94,7 @@ describe('error names', () => {
   });
 
   it('lets TaskError carry the name of the error it stands for', async () => {
-    const { TaskError } = await import('../../functions/workflow/task-errors');
+    const { TaskError } = await import('../../functions/adapters/aws/step-functions-task');
     expect(new TaskError('KoreRetryableError', 'KoreRetryableError').name).toBe('KoreRetryableError');
   });
 

@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KoreClient } from '../../../functions/commons/kore/kore-client';
+import { KoreClient } from '../../../functions/adapters/kore/kore-client';
 import { KoreAuthError } from '../../../functions/domain/kore';
 import { DEMO_END_USERS } from '../../../infra/local/kore-sim';
 import { caught, manualClock, startPair, type Pair } from './fixtures';

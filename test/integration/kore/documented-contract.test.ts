@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KoreClient } from '../../../functions/commons/kore/kore-client';
+import { KoreClient } from '../../../functions/adapters/kore/kore-client';
 import { identitiesFromUser } from '../../../functions/domain/privileged-identities';
 import {
   DEMO_ACCOUNT_OWNER,

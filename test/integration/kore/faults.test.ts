@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KoreClient, parseRetryAfter } from '../../../functions/commons/kore/kore-client';
+import { KoreClient, parseRetryAfter } from '../../../functions/adapters/kore/kore-client';
 import { KoreAuthError, KoreOutcomeUnknownError, KorePermanentError, KoreRefusedError, KoreRetryableError } from '../../../functions/domain/kore';
 import { DEMO_END_USERS, startKoreSimulator, type SimFaults } from '../../../infra/local/kore-sim';
 import { caught, startPair, waitForCall, type Pair } from './fixtures';

@@ -1,7 +1,7 @@
 /**
  * Fresh simulator + client pairs for the Kore.ai integration tests, over real HTTP on 127.0.0.1.
  */
-import { KoreClient, type KoreClientOptions } from '../../../functions/commons/kore/kore-client';
+import { KoreClient, type KoreClientOptions } from '../../../functions/adapters/kore/kore-client';
 import type { KoreEraseStatus } from '../../../functions/domain/kore';
 import { startKoreSimulator, type KoreSimulator, type KoreSimulatorOptions, type SimCall } from '../../../infra/local/kore-sim';
 

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkTenant, formatReport } from '../../../functions/commons/kore/tenant-check';
+import { checkTenant, formatReport } from '../../../functions/adapters/kore/tenant-check';
 import { DEMO_ACCOUNT_OWNER, startKoreSimulator, type KoreSimulator, type KoreSimulatorOptions } from '../../../infra/local/kore-sim';
 
 let sim: KoreSimulator | undefined;
@@ -70,7 +70,7 @@ describe('npm run kore:check', () => {
     const secret = 'wrong-secret-for-the-cli-test-00000';
 
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'functions/commons/kore/tenant-check-cli.ts'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'functions/cli/kore-tenant-check.ts'], {
         cwd: process.cwd(),
         env: { ...process.env, KORE_BASE_URL: s.url, KORE_CLIENT_ID: s.config.clientId, KORE_CLIENT_SECRET: secret },
         stdio: ['ignore', 'pipe', 'pipe'],

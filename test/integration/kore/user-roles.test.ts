@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fetchAllUserRoles, pageUserRoles } from '../../../functions/commons/kore/user-roles-pager';
+import { fetchAllUserRoles, pageUserRoles } from '../../../functions/domain/user-roles-pager';
 import type { KorePlatform, KoreRoleUser, KoreUserRolesPage } from '../../../functions/domain/kore';
 import { PrivilegedIdentityIndex } from '../../../functions/domain/privileged-identities';
 import { DEMO_ACCOUNT_OWNER, DEMO_BOT_OWNERS, DEMO_BOTS, DEMO_CO_DEVELOPERS, DEMO_END_USERS, DEMO_MEMBERS } from '../../../infra/local/kore-sim';

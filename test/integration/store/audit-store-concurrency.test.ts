@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoAuditStore } from '../../../functions/commons/dynamo/audit-store';
+import { DynamoAuditStore } from '../../../functions/adapters/dynamo/audit-store';
 import { verifyChain } from '../../../functions/domain/audit-chain';
 import { ConcurrentUpdateError, IllegalTransitionError } from '../../../functions/domain/errors';
 import type { ErasureRequest } from '../../../functions/domain/model';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoAuditStore } from '../../../functions/commons/dynamo/audit-store';
-import { InvalidCursorError } from '../../../functions/commons/dynamo/errors';
+import { DynamoAuditStore } from '../../../functions/adapters/dynamo/audit-store';
+import { InvalidCursorError } from '../../../functions/adapters/dynamo/errors';
 import type { ErasureRequest } from '../../../functions/domain/model';
 import type { ListByStatusQuery } from '../../../functions/domain/ports';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite';

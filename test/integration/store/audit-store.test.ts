@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoAuditStore } from '../../../functions/commons/dynamo/audit-store';
-import { RequestAlreadyExistsError, StoreError } from '../../../functions/commons/dynamo/errors';
+import { DynamoAuditStore } from '../../../functions/adapters/dynamo/audit-store';
+import { RequestAlreadyExistsError, StoreError } from '../../../functions/adapters/dynamo/errors';
 import { GENESIS_HASH, chainEvent, verifyChain } from '../../../functions/domain/audit-chain';
 import { ChainIntegrityError, IllegalTransitionError, RequestNotFoundError } from '../../../functions/domain/errors';
 import type { AuditEvent } from '../../../functions/domain/model';

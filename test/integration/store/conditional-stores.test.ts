@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoOpenRequestClaims } from '../../../functions/commons/dynamo/open-request-claims';
-import { DynamoRateLimiter } from '../../../functions/commons/dynamo/rate-limits';
-import { DynamoSingleUseTokens } from '../../../functions/commons/dynamo/single-use-tokens';
+import { DynamoOpenRequestClaims } from '../../../functions/adapters/dynamo/open-request-claims';
+import { DynamoRateLimiter } from '../../../functions/adapters/dynamo/rate-limits';
+import { DynamoSingleUseTokens } from '../../../functions/adapters/dynamo/single-use-tokens';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite';
 import { newRequestId, newSubjectHash } from './fixtures';
 

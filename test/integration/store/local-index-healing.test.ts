@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DynamoAuditStore } from '../../../functions/commons/dynamo/audit-store';
+import { DynamoAuditStore } from '../../../functions/adapters/dynamo/audit-store';
 import { ensureAuditTable, healIndexes, startLocalDynamo } from '../../../infra/local/local-dynamo';
 import { newRequest, receivedEvent, transition } from './fixtures';
 

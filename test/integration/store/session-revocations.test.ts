@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoSessionRevocations } from '../../../functions/commons/dynamo/session-revocations';
-import { sessionIdOf } from '../../../functions/staff/auth';
+import { DynamoSessionRevocations } from '../../../functions/adapters/dynamo/session-revocations';
+import { sessionIdOf } from '../../../functions/adapters/http/staff/auth';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite';
 
 let db: DynaliteHandle;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SnapshotExpiredError } from '../../../functions/commons/dynamo/errors';
-import { DynamoSnapshotStore } from '../../../functions/commons/dynamo/snapshot-store';
+import { SnapshotExpiredError } from '../../../functions/adapters/dynamo/errors';
+import { DynamoSnapshotStore } from '../../../functions/adapters/dynamo/snapshot-store';
 import type { PrivilegedIdentity, SnapshotInfo } from '../../../functions/domain/model';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite';
 import { newSubjectHash } from './fixtures';

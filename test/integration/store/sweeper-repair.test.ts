@@ -5,8 +5,8 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoAuditStore } from '../../../functions/commons/dynamo/audit-store';
-import { DynamoOpenRequestClaims } from '../../../functions/commons/dynamo/open-request-claims';
+import { DynamoAuditStore } from '../../../functions/adapters/dynamo/audit-store';
+import { DynamoOpenRequestClaims } from '../../../functions/adapters/dynamo/open-request-claims';
 import type { ExecutionState, WorkflowStarter } from '../../../functions/domain/ports';
 import { sweepRequests } from '../../../functions/workflow/sweep-requests';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite';

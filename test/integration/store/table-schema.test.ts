@@ -1,8 +1,8 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoAuditStore } from '../../../functions/commons/dynamo/audit-store';
-import { StoreError, StoreUnavailableError, translateStoreError } from '../../../functions/commons/dynamo/errors';
-import { BY_STATUS_INDEX, BY_SUBJECT_INDEX, TABLE_SCHEMA, createTableInput } from '../../../functions/commons/dynamo/table-schema';
+import { DynamoAuditStore } from '../../../functions/adapters/dynamo/audit-store';
+import { StoreError, StoreUnavailableError, translateStoreError } from '../../../functions/adapters/dynamo/errors';
+import { BY_STATUS_INDEX, BY_SUBJECT_INDEX, TABLE_SCHEMA, createTableInput } from '../../../functions/adapters/dynamo/table-schema';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite';
 
 let db: DynaliteHandle;

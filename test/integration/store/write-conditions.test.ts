@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoAdapters } from '../../../functions/commons/dynamo/adapters';
+import { createDynamoAdapters } from '../../../functions/adapters/dynamo/adapters';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite';
 import { interceptingClient, newRequest, newSubjectHash, note, receivedEvent, transition, type SentCommand } from './fixtures';
 

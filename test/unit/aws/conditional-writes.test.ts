@@ -46,11 +46,11 @@ describe('conditional writes', () => {
   it('finds the writes of every DynamoDB adapter', () => {
     expect(new Set(puts.map((p) => p.file))).toEqual(
       new Set([
-        'functions/commons/dynamo/audit-store.ts',
-        'functions/commons/dynamo/open-request-claims.ts',
-        'functions/commons/dynamo/session-revocations.ts',
-        'functions/commons/dynamo/single-use-tokens.ts',
-        'functions/commons/dynamo/snapshot-store.ts',
+        'functions/adapters/dynamo/audit-store.ts',
+        'functions/adapters/dynamo/open-request-claims.ts',
+        'functions/adapters/dynamo/session-revocations.ts',
+        'functions/adapters/dynamo/single-use-tokens.ts',
+        'functions/adapters/dynamo/snapshot-store.ts',
       ]),
     );
     expect(updates.length).toBeGreaterThanOrEqual(3);
@@ -80,14 +80,14 @@ describe('conditional writes', () => {
   });
 
   it('sends no batch write but the snapshot refresh, and no scan at all', () => {
-    expect(commandArguments('BatchWriteCommand').map((b) => b.file)).toEqual(['functions/commons/dynamo/snapshot-store.ts']);
+    expect(commandArguments('BatchWriteCommand').map((b) => b.file)).toEqual(['functions/adapters/dynamo/snapshot-store.ts']);
     expect(commandArguments('ScanCommand')).toEqual([]);
   });
 });
 
 describe('item kinds', () => {
   it('keys every item under one of the declared partition prefixes (the unit of the IAM LeadingKeys grants)', async () => {
-    const keys = await import('../../../functions/commons/dynamo/keys');
+    const keys = await import('../../../functions/adapters/dynamo/keys');
     const prefixes = Object.values(keys.PARTITION_PREFIXES);
     const partitionKeys: string[] = [keys.requestPk('r-1'), keys.SNAPSHOT_POINTER_KEY.pk];
     for (const [name, value] of Object.entries(keys)) {

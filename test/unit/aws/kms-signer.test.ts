@@ -19,8 +19,8 @@ import {
   ConfigurationError,
   SignatureFormatError,
   SigningKeyError,
-} from '../../../functions/commons/aws/errors';
-import { KmsSigner, derToJoseSignature } from '../../../functions/commons/aws/kms-signer';
+} from '../../../functions/adapters/aws/errors';
+import { KmsSigner, derToJoseSignature } from '../../../functions/adapters/aws/kms-signer';
 import { CHECKPOINT_JWS_TYPE, RECEIPT_JWS_TYPE } from '../../../functions/domain/checkpoints';
 import { derInteger, derSignature, signDigestDer } from '../../../infra/local/aws/p256-digest-signer';
 

@@ -90,13 +90,14 @@ describe('Lambda entries', () => {
   });
 
   it('refuses to start without a variable of a declared capability, naming it', async () => {
-    const { buildAwsApplication } = await import('../../../functions/commons/aws-application');
-    await expect(buildAwsApplication({ APP_SECRET_ARN }, ['table', 'appSecret'])).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('TABLE_NAME') });
-    await expect(buildAwsApplication({ TABLE_NAME: 't' }, ['table', 'appSecret'])).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('APP_SECRET_ARN') });
-    await expect(buildAwsApplication({ TABLE_NAME: 't', APP_SECRET_ARN }, ['table', 'appSecret', 'checkpoints'])).rejects.toMatchObject({
+    const { baseAdapters } = await import('../../../functions/composition/aws/environment');
+    const { publicApiOnAws } = await import('../../../functions/composition/public-api');
+    await expect(publicApiOnAws.build({ APP_SECRET_ARN })).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('TABLE_NAME') });
+    await expect(publicApiOnAws.build({ TABLE_NAME: 't' })).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('APP_SECRET_ARN') });
+    expect(() => baseAdapters({ TABLE_NAME: 't', APP_SECRET_ARN }, ['table', 'appSecret', 'checkpoints'])).toThrowError(expect.objectContaining({
       name: 'ConfigurationError',
       message: expect.stringContaining('CHECKPOINT_BUCKET'),
-    });
+    }));
   });
 
   it('refresh-roles-snapshot refuses to start without its Kore.ai configuration, by name', async () => {
@@ -105,14 +106,17 @@ describe('Lambda entries', () => {
   });
 
   it('a function without the Kore.ai capability fails by name when the code reaches for it', async () => {
-    const { buildAwsApplication } = await import('../../../functions/commons/aws-application');
-    const app = await buildAwsApplication({ TABLE_NAME: 't', APP_SECRET_ARN }, ['table', 'appSecret']);
-    await expect(app.refreshRolesSnapshot()).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringMatching(/Kore\.ai/) });
+    const { baseAdapters } = await import('../../../functions/composition/aws/environment');
+    const { appKeysFrom } = await import('../../../functions/composition/aws/secrets');
+    const { composeRefreshRolesSnapshot } = await import('../../../functions/composition/refresh-roles-snapshot');
+    const env = { TABLE_NAME: 't', APP_SECRET_ARN };
+    const refresh = composeRefreshRolesSnapshot({ ...baseAdapters(env, ['table', 'appSecret']), ...(await appKeysFrom(env)) });
+    await expect(refresh()).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringMatching(/Kore\.ai/) });
   });
 
   it('sign-checkpoints signs and writes a checkpoint without holding the app secret', async () => {
-    const { buildAwsApplication } = await import('../../../functions/commons/aws-application');
-    const { FUNCTION_CAPABILITIES } = await import('../../../functions/commons/capabilities');
+    const { signCheckpointsOnAws } = await import('../../../functions/composition/sign-checkpoints');
+    const { FUNCTION_CAPABILITIES } = await import('../../../functions/adapters/env/capabilities');
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     kms.on(GetPublicKeyCommand).resolves({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', SigningAlgorithms: ['ECDSA_SHA_256'], PublicKey: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })) });
     // A well-formed DER signature (r = s = 1); nothing verifies it here.
@@ -120,8 +124,8 @@ describe('Lambda entries', () => {
     s3.on(PutObjectCommand).resolves({});
     s3.on(ListObjectsV2Command).resolves({});
 
-    const app = await buildAwsApplication({ TABLE_NAME: 't', CHECKPOINT_SIGNING_KEY_ID: 'key-1', CHECKPOINT_BUCKET: 'checkpoints' }, FUNCTION_CAPABILITIES['sign-checkpoints']);
-    const written = await app.signCheckpoints();
+    const signCheckpoints = await signCheckpointsOnAws.build({ TABLE_NAME: 't', CHECKPOINT_SIGNING_KEY_ID: 'key-1', CHECKPOINT_BUCKET: 'checkpoints' });
+    const written = await signCheckpoints();
 
     expect(written).toMatchObject({ count: 0, key: expect.stringMatching(/^checkpoint-/) });
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
@@ -130,8 +134,8 @@ describe('Lambda entries', () => {
   });
 
   it('a function without the app secret fails by name when the code reaches for a subject key', async () => {
-    const { buildAwsApplication } = await import('../../../functions/commons/aws-application');
-    const app = await buildAwsApplication({ TABLE_NAME: 't' }, ['table']);
-    expect(() => app.console).toThrowError(expect.objectContaining({ name: 'ConfigurationError', message: expect.stringContaining('APP_SECRET_ARN') }));
+    const { baseAdapters } = await import('../../../functions/composition/aws/environment');
+    const { composeConsole } = await import('../../../functions/composition/console');
+    expect(() => composeConsole(baseAdapters({ TABLE_NAME: 't' }, ['table']))).toThrowError(expect.objectContaining({ name: 'ConfigurationError', message: expect.stringContaining('APP_SECRET_ARN') }));
   });
 });

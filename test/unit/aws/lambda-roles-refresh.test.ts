@@ -6,8 +6,8 @@
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { composeApplication, type ApplicationAdapters } from '../../../functions/commons/application';
-import { LambdaRolesRefresher } from '../../../functions/commons/aws/lambda-roles-refresh';
+import { composeApplication, type ApplicationAdapters } from '../../../functions/composition/application';
+import { LambdaRolesRefresher } from '../../../functions/adapters/aws/lambda-roles-refresh';
 import { deriveKeys } from '../../../functions/domain/subject';
 import { apiEvent, jsonOf } from '../staff/harness';
 import { FakeSnapshots, FakeWorkflow, InMemoryAuditStore, MutableClock, createTokenKit } from '../staff/fakes';

@@ -16,8 +16,8 @@ import {
   AwsServiceUnavailableError,
   CheckpointExistsError,
   ConfigurationError,
-} from '../../../functions/commons/aws/errors';
-import { S3CheckpointWriter } from '../../../functions/commons/aws/s3-checkpoints';
+} from '../../../functions/adapters/aws/errors';
+import { S3CheckpointWriter } from '../../../functions/adapters/aws/s3-checkpoints';
 import { checkpointKey } from '../../../functions/staff/checkpoints';
 
 const s3 = mockClient(S3Client);

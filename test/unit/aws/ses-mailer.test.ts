@@ -19,8 +19,8 @@ import {
   MailRejectedError,
   MailSendingDisabledError,
   MailThrottledError,
-} from '../../../functions/commons/aws/errors';
-import { SesMailer } from '../../../functions/commons/aws/ses-mailer';
+} from '../../../functions/adapters/aws/errors';
+import { SesMailer } from '../../../functions/adapters/aws/ses-mailer';
 import type { OutgoingMail } from '../../../functions/domain/ports';
 
 const ses = mockClient(SESv2Client);

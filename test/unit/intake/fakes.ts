@@ -28,7 +28,7 @@ import type {
 import { deriveKeys } from '../../../functions/domain/subject';
 import { RECEIPT_JWS_TYPE } from '../../../functions/domain/checkpoints';
 import { createLocalSigner, generateLocalSigningKey } from '../../../functions/intake/receipts';
-import type { IntakeDeps } from '../../../functions/intake/use-cases';
+import type { IntakeDeps } from '../../../functions/intake/intake-deps';
 
 /** Lets other pending work run, as a network round trip would. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -6,15 +6,18 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SnapshotExpiredError } from '../../../functions/commons/dynamo/errors';
+import { SnapshotExpiredError } from '../../../functions/adapters/dynamo/errors';
 import type { AuditEvent } from '../../../functions/domain/model';
 import { hashSubject, normaliseSubjectId } from '../../../functions/domain/subject';
-import { BotListUnavailableError, UnknownBotsError } from '../../../functions/intake/errors';
+import { BotListUnavailableError, UnknownBotsError } from '../../../functions/domain/errors';
 import { closedAt, createStatusToken, statusLinkOpen, STATUS_LINK_RETENTION_DAYS } from '../../../functions/intake/links';
 import { mailboxOf } from '../../../functions/intake/mail-budget';
-import { createPublicApi } from '../../../functions/intake/public-api-app';
-import { DEFAULT_LIMITS, getStatus, lastVerificationMailAt, previewVerification, scopeKeyOf, submitRequest } from '../../../functions/intake/use-cases';
-import { HttpProblem } from '../../../functions/commons/http/problem';
+import { createPublicApi } from '../../../functions/adapters/http/public/public-api';
+import { getStatus } from '../../../functions/intake/get-status';
+import { DEFAULT_LIMITS, lastVerificationMailAt, scopeKeyOf } from '../../../functions/intake/intake-deps';
+import { submitRequest } from '../../../functions/intake/submit-request';
+import { previewVerification } from '../../../functions/intake/verify-request';
+import { HttpProblem } from '../../../functions/adapters/http/shared/problem';
 import { apiEvent, KNOWN_BOTS, makeFixture, SNAPSHOT, type Fixture } from './fakes';
 
 const VICTIM = 'victim@example.com';

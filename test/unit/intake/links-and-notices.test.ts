@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HttpProblem } from '../../../functions/commons/http/problem';
-import { parseForm, parseJson } from '../../../functions/intake/http';
+import { HttpProblem } from '../../../functions/adapters/http/shared/problem';
+import { parseForm, parseJson } from '../../../functions/adapters/http/shared/messages';
 import {
   checkCsrf,
   checkStatusToken,

@@ -2,8 +2,8 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { IllegalTransitionError } from '../../../functions/domain/errors';
 import { hashSubject, normaliseSubjectId } from '../../../functions/domain/subject';
-import { CONTENT_SECURITY_POLICY } from '../../../functions/intake/http';
-import { createPublicApi } from '../../../functions/intake/public-api-app';
+import { CONTENT_SECURITY_POLICY } from '../../../functions/adapters/http/shared/messages';
+import { createPublicApi } from '../../../functions/adapters/http/public/public-api';
 import { sha256Hex, verifyReceipt } from '../../../functions/intake/receipts';
 import { apiEvent, makeFixture, type Fixture } from './fakes';
 

@@ -1,23 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HttpProblem } from '../../../functions/commons/http/problem';
+import { HttpProblem } from '../../../functions/adapters/http/shared/problem';
 import { verifyChain } from '../../../functions/domain/audit-chain';
 import type { AuditEvent, EligibilityRule, PrivilegedIdentity } from '../../../functions/domain/model';
 import { hashSubject, normaliseSubjectId } from '../../../functions/domain/subject';
 import { createVerifyToken, statusUrlFor } from '../../../functions/intake/links';
-import {
-  continueVerified,
-  getStatus,
-  lastVerificationMailAt,
-  newRequestId,
-  previewVerification,
-  requestIdTime,
-  scopeKeyOf,
-  submitOnBehalf,
-  submitRequest,
-  subjectTimeline,
-  verifyRequest,
-} from '../../../functions/intake/use-cases';
+import { continueVerified } from '../../../functions/intake/continue-verified';
+import { getStatus, subjectTimeline } from '../../../functions/intake/get-status';
+import { lastVerificationMailAt, newRequestId, requestIdTime, scopeKeyOf } from '../../../functions/intake/intake-deps';
+import { submitOnBehalf } from '../../../functions/intake/submit-on-behalf';
+import { submitRequest } from '../../../functions/intake/submit-request';
+import { previewVerification, verifyRequest } from '../../../functions/intake/verify-request';
 import { makeFixture, SNAPSHOT, type Fixture } from './fakes';
 
 const CLIENT = { ip: '203.0.113.7', userAgent: 'vitest' };

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { flipSignatureCharacter } from '../../support/tamper';
 import { issueCsrf } from '../../../functions/intake/links';
-import { createPublicApi } from '../../../functions/intake/public-api-app';
+import { createPublicApi } from '../../../functions/adapters/http/public/public-api';
 import { apiEvent, makeFixture } from './fakes';
 
 const GOOD_EMAIL = 'jane@example.com';

@@ -4,7 +4,7 @@
  * out, and admin-role entries of unknown shape.
  */
 import { describe, expect, it } from 'vitest';
-import { KoreClient, platformMessageOf, sanitisePlatformMessage } from '../../../functions/commons/kore/kore-client';
+import { KoreClient, platformMessageOf, sanitisePlatformMessage } from '../../../functions/adapters/kore/kore-client';
 import { KoreOutcomeUnknownError, KorePermanentError, KoreRefusedError, KoreRetryableError } from '../../../functions/domain/kore';
 import { identitiesFromUser } from '../../../functions/domain/privileged-identities';
 

@@ -2,8 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { REQUEST_STATUSES, type ErasureRequest, type RequestStatus } from '../../../functions/domain/model';
 import { isOverdue } from '../../../functions/domain/deadlines';
-import { listKey, listRequests, type ListFilters } from '../../../functions/staff/audit';
-import { HttpProblem } from '../../../functions/commons/http/problem';
+import { listKey, type ListFilters } from '../../../functions/staff/audit-deps';
+import { listRequests } from '../../../functions/staff/list-requests';
+import { HttpProblem } from '../../../functions/adapters/http/shared/problem';
 import { InMemoryAuditStore, makeRequest, MutableClock, SUBJECT_KEY, subjectHashOf } from './fakes';
 import { apiEvent, createHarness, jsonOf, NOW } from './harness';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLocalJWKSet, generateKeyPair, exportJWK } from 'jose';
-import { createStaffAuthenticator, rolesFromClaim, StaffAuthConfigError } from '../../../functions/staff/auth';
+import { createStaffAuthenticator, rolesFromClaim, StaffAuthConfigError } from '../../../functions/adapters/http/staff/auth';
 import { apiEvent, createHarness, jsonOf, type Harness } from './harness';
 import { createWithHistory, TO_FAILED } from './fakes';
 

@@ -8,9 +8,9 @@ import { CHECKPOINT_JWS_TYPE, RECEIPT_JWS_TYPE, buildManifest, type CheckpointMa
 import { createLocalSigner, generateLocalSigningKey } from '../../../functions/intake/receipts';
 import type { AuditEvent } from '../../../functions/domain/model';
 import type { Signer } from '../../../functions/domain/ports';
-import { getRequestDetail } from '../../../functions/staff/audit';
+import { getRequestDetail } from '../../../functions/staff/get-request-detail';
 import { checkpointKey, checkpointSha256, createCheckpointReader, signCheckpoints, type CheckpointReader } from '../../../functions/staff/checkpoints';
-import { CheckpointExistsError, createFileCheckpointWriter } from '../../../functions/staff/file-checkpoint-writer';
+import { CheckpointExistsError, createFileCheckpointWriter } from '../../../functions/adapters/file/checkpoint-writer';
 import { createTestSigner, createWithHistory, InMemoryAuditStore, MemoryCheckpointWriter, MutableClock, SUBJECT_KEY, TO_FAILED } from './fakes';
 import { apiEvent, createHarness, jsonOf, NOW } from './harness';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { CSRF_COOKIE, SESSION_COOKIE } from '../../../functions/staff/console-app';
+import { CSRF_COOKIE, SESSION_COOKIE } from '../../../functions/adapters/http/staff/console';
 import { createWithHistory, makeRequest, TO_FAILED } from './fakes';
 import { apiEvent, createHarness, type Harness } from './harness';
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ErasureRequest } from '../../../functions/domain/model';
-import { buildReport, csvCell, EXPORT_COLUMNS, exportRequests, listRequests, nearestRank } from '../../../functions/staff/audit';
+import { buildReport, nearestRank } from '../../../functions/staff/build-report';
+import { csvCell, EXPORT_COLUMNS, exportRequests } from '../../../functions/staff/export-requests';
+import { listRequests } from '../../../functions/staff/list-requests';
 import { InMemoryAuditStore, makeRequest, MutableClock, SUBJECT_KEY } from './fakes';
 import { apiEvent, createHarness, jsonOf, NOW } from './harness';
 
@@ -157,7 +159,7 @@ describe('the buffered export', () => {
   it('answers 413 instead of a body Lambda could not return, while the stream has no limit', async () => {
     const h = await createHarness();
     h.store.seed(dataSet(200));
-    const { createAuditApi } = await import('../../../functions/staff/audit-api-app');
+    const { createAuditApi } = await import('../../../functions/adapters/http/staff/audit-api');
     const api = createAuditApi({ ...h.deps, auth: h.tokens.auth, maxBufferedExportBytes: 10_000 });
     const event = apiEvent({ path: '/audit/export', query: 'format=csv&includeCanary=true', token: await h.tokens.valid('auditor') });
     const buffered = await api(event);

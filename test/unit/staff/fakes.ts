@@ -11,10 +11,10 @@ import { ConcurrentUpdateError, DomainError, InvalidCursorError, RequestNotFound
 import type { AuditEvent, AuditEventInput, ErasureRequest, PrivilegedIdentity, RequestStatus, SnapshotInfo } from '../../../functions/domain/model';
 import type { AuditStore, Clock, ExecutionState, ListByStatusQuery, NewRequest, Page, RequestPatch, SessionRevocations, Signer, SnapshotReader, WorkflowStarter } from '../../../functions/domain/ports';
 import { hashSubject, normaliseSubjectId, detectSubjectKind } from '../../../functions/domain/subject';
-import { createStaffAuthenticator, withSessionRevocations, type StaffAuthenticator, type StaffRole } from '../../../functions/staff/auth';
+import { createStaffAuthenticator, withSessionRevocations, type StaffAuthenticator, type StaffRole } from '../../../functions/adapters/http/staff/auth';
 import { CHECKPOINT_JWS_TYPE } from '../../../functions/domain/checkpoints';
 import type { CheckpointWriter } from '../../../functions/staff/checkpoints';
-import { listKey } from '../../../functions/staff/audit';
+import { listKey } from '../../../functions/staff/audit-deps';
 
 export class RequestAlreadyExistsError extends DomainError {}
 

@@ -3,10 +3,10 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { ErasureRequest, SnapshotInfo } from '../../../functions/domain/model';
-import { createAuditApi } from '../../../functions/staff/audit-api-app';
-import { createConsole } from '../../../functions/staff/console-app';
-import { createOpsApi } from '../../../functions/staff/ops-api-app';
-import type { OpsDeps } from '../../../functions/staff/ops';
+import { createAuditApi } from '../../../functions/adapters/http/staff/audit-api';
+import { createConsole } from '../../../functions/adapters/http/staff/console';
+import { createOpsApi } from '../../../functions/adapters/http/staff/ops-api';
+import type { OpsDeps } from '../../../functions/staff/ops-deps';
 import type { CheckpointReader } from '../../../functions/staff/checkpoints';
 import { createTokenKit, FakeSnapshots, FakeWorkflow, InMemoryAuditStore, MutableClock, SUBJECT_KEY, type TokenKit } from './fakes';
 

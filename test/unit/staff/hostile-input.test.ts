@@ -6,10 +6,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createAuditApi } from '../../../functions/staff/audit-api-app';
-import { createOpsApi } from '../../../functions/staff/ops-api-app';
-import type { StaffLogger } from '../../../functions/staff/http';
-import { routeTemplate } from '../../../functions/staff/http';
+import { createAuditApi } from '../../../functions/adapters/http/staff/audit-api';
+import { createOpsApi } from '../../../functions/adapters/http/staff/ops-api';
+import type { StaffLogger } from '../../../functions/adapters/http/staff/http';
+import { routeTemplate } from '../../../functions/adapters/http/staff/http';
 import { createWithHistory, TO_FAILED } from './fakes';
 import { apiEvent, createHarness, jsonOf, type Harness } from './harness';
 

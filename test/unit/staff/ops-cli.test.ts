@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../../functions/staff/ops-cli';
+import { runCli } from '../../../functions/cli/ops';
 import { createWithHistory, TO_FAILED } from './fakes';
 import { apiEvent, createHarness, type Harness } from './harness';
 

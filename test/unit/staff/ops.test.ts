@@ -251,7 +251,7 @@ describe('extend the deadline', () => {
     h.deps.notifySubject = async () => {
       throw new Error('mail down');
     };
-    const api = (await import('../../../functions/staff/ops-api-app')).createOpsApi({ ...h.deps, auth: h.tokens.auth });
+    const api = (await import('../../../functions/adapters/http/staff/ops-api')).createOpsApi({ ...h.deps, auth: h.tokens.auth });
     const result = await api(apiEvent({ method: 'POST', path: '/ops/requests/req-1/extend', body: { reason: 'x' }, token: await h.tokens.valid('ops') }));
     expect(jsonOf(result)).toMatchObject({ notified: false, request: { extended: { reason: 'x' } } });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { staffOpenApiPaths } from '../../../functions/staff/openapi';
+import { staffOpenApiPaths } from '../../../functions/adapters/http/staff/openapi';
 import { createWithHistory, TO_FAILED } from './fakes';
 import { apiEvent, createHarness, jsonOf, NOW, type Harness } from './harness';
 

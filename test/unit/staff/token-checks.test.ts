@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { createStaffAuthenticator, DEFAULT_MAX_TOKEN_AGE_SECONDS, sessionIdOf, StaffAuthConfigError, withSessionRevocations } from '../../../functions/staff/auth';
+import { createStaffAuthenticator, DEFAULT_MAX_TOKEN_AGE_SECONDS, sessionIdOf, StaffAuthConfigError, withSessionRevocations } from '../../../functions/adapters/http/staff/auth';
 import { InMemorySessionRevocations } from './fakes';
 
 const ISSUER = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool';

@@ -6,8 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { KoreOutcomeUnknownError, KorePermanentError, KoreRetryableError, type KoreEraseStatus, type KorePlatform } from '../../../functions/domain/kore';
 import { deriveKeys, encryptSubjectId } from '../../../functions/domain/subject';
-import { checkErasureStatus, submitErasure, type ErasureTaskDeps } from '../../../functions/workflow/erasure-tasks';
-import { listForOps, type OpsDeps } from '../../../functions/staff/ops';
+import { checkErasureStatus } from '../../../functions/workflow/check-erasure-status';
+import { submitErasure } from '../../../functions/workflow/submit-erasure';
+import { type ErasureTaskDeps } from '../../../functions/workflow/task-deps';
+import { listForOps } from '../../../functions/staff/list-for-ops';
+import { type OpsDeps } from '../../../functions/staff/ops-deps';
 import { FakeSnapshots, FakeWorkflow, InMemoryAuditStore, MutableClock, makeRequest } from '../staff/fakes';
 
 const keys = deriveKeys('k'.repeat(32));

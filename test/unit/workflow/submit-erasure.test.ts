@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { KoreRetryableError, type KoreEraseAccepted, type KorePlatform } from '../../../functions/domain/kore';
 import { deriveKeys, encryptSubjectId } from '../../../functions/domain/subject';
-import { MAX_INLINE_RETRY_AFTER_MS, submitErasure, type ErasureTaskDeps } from '../../../functions/workflow/erasure-tasks';
+import { submitErasure } from '../../../functions/workflow/submit-erasure';
+import { MAX_INLINE_RETRY_AFTER_MS, type ErasureTaskDeps } from '../../../functions/workflow/task-deps';
 import { FakeSnapshots, InMemoryAuditStore, MutableClock, makeRequest } from '../staff/fakes';
 
 const keys = deriveKeys('k'.repeat(32));

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KoreRetryableError } from '../../../functions/domain/kore';
-import { IneligibleSubjectError } from '../../../functions/workflow/errors';
-import { runTask, toTaskError } from '../../../functions/workflow/task-errors';
+import { IneligibleSubjectError } from '../../../functions/domain/errors';
+import { runTask, toTaskError } from '../../../functions/adapters/aws/step-functions-task';
 
 const EMAIL = 'alice.subject@example.com';
 

@@ -1,0 +1,77 @@
+/**
+ * Configuration, read once from the environment and validated. Resource names and secrets have
+ * no defaults (a missing one fails at start-up, loudly); tunables have documented defaults.
+ */
+import { ConfigurationError } from '../../domain/errors';
+
+export { ConfigurationError };
+import { DEFAULT_POLL_POLICY, type PollPolicy } from '../../domain/polling';
+
+
+type Env = Record<string, string | undefined>;
+
+/** A required variable. @throws ConfigurationError naming the variable when it is missing or blank. */
+export function getStringFromEnv(name: string, env: Env = process.env): string {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') throw new ConfigurationError(`Missing required configuration ${name}`);
+  return value.trim();
+}
+
+/** An optional variable, undefined when unset or blank. */
+export function getOptionalStringFromEnv(name: string, env: Env = process.env): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+/** A numeric tunable with a default. @throws ConfigurationError when set but not a number in range. */
+export function getNumberFromEnv(name: string, fallback: number, env: Env = process.env, range: { min?: number; max?: number } = {}): number {
+  const raw = getOptionalStringFromEnv(name, env);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || (range.min !== undefined && value < range.min) || (range.max !== undefined && value > range.max)) {
+    throw new ConfigurationError(`Configuration ${name} must be a number${range.min !== undefined ? ` ≥ ${range.min}` : ''}${range.max !== undefined ? ` ≤ ${range.max}` : ''}`);
+  }
+  return value;
+}
+
+/** The behaviour settings shared by every runtime (AWS and local). */
+export interface WorkflowSettings {
+  poll: PollPolicy;
+  /** A snapshot older than this is recorded as stale at the workflow's re-check. */
+  snapshotMaxAgeSeconds: number;
+  /** Lifetime of an emailed verification link. */
+  verificationTtlSeconds: number;
+  /** An active request untouched this long without a running execution is restarted by the sweeper. */
+  stuckAfterSeconds: number;
+  /** A RECEIVED request this old never got its verification mail: the sweeper cancels it. */
+  receivedStaleSeconds: number;
+  /**
+   * An open-request claim whose request is missing or still RECEIVED after this long was left by a
+   * crash mid-intake: the next submission of the subject takes it over (intake default 120).
+   */
+  intakeStaleClaimSeconds?: number;
+  /**
+   * A request awaiting verification gets its link once more this long after the first mail (by
+   * the sweeper), and a resubmission re-sends it no sooner (intake default 600).
+   */
+  verificationResendSeconds?: number;
+}
+
+/** Reads the workflow settings (POLL_*, SNAPSHOT_MAX_AGE_SECONDS, …) with their defaults. */
+export function readWorkflowSettings(env: Env = process.env): WorkflowSettings {
+  const initialSeconds = getNumberFromEnv('POLL_INITIAL_SECONDS', DEFAULT_POLL_POLICY.initialSeconds, env, { min: 1 });
+  return {
+    poll: {
+      initialSeconds,
+      maxSeconds: getNumberFromEnv('POLL_MAX_SECONDS', DEFAULT_POLL_POLICY.maxSeconds, env, { min: initialSeconds }),
+      fraction: getNumberFromEnv('POLL_FRACTION', DEFAULT_POLL_POLICY.fraction, env, { min: 0.01, max: 1 }),
+      deadlineSeconds: getNumberFromEnv('POLL_DEADLINE_SECONDS', DEFAULT_POLL_POLICY.deadlineSeconds, env, { min: 1 }),
+    },
+    snapshotMaxAgeSeconds: getNumberFromEnv('SNAPSHOT_MAX_AGE_SECONDS', 7200, env, { min: 1 }),
+    verificationTtlSeconds: getNumberFromEnv('VERIFICATION_TTL_SECONDS', 1800, env, { min: 60 }),
+    stuckAfterSeconds: getNumberFromEnv('STUCK_AFTER_SECONDS', 900, env, { min: 0 }),
+    receivedStaleSeconds: getNumberFromEnv('RECEIVED_STALE_SECONDS', 900, env, { min: 0 }),
+    intakeStaleClaimSeconds: getNumberFromEnv('INTAKE_STALE_CLAIM_SECONDS', 120, env, { min: 1 }),
+    verificationResendSeconds: getNumberFromEnv('VERIFICATION_RESEND_SECONDS', 600, env, { min: 1 }),
+  };
+}

@@ -1,0 +1,224 @@
+/**
+ * The public HTTP API as one function of an API Gateway v2 event: routes, content negotiation
+ * (pages for browsers, JSON and problem+json for programs), CSRF for the form, and the mapping
+ * of every error to an answer that reveals nothing internal. The Lambda handler and the local
+ * runtime both wrap `createPublicApi(deps)`.
+ *
+ * Browser or program? Pages go to callers whose `Accept` names `text/html` (browsers always do);
+ * everyone else gets JSON / problem+json. A form post that fails validation in a browser gets the
+ * form again (422) with the messages and the input kept.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../shared/problem';
+import { BotListUnavailableError, IllegalTransitionError, UnknownBotsError } from '../../../domain/errors';
+import {
+  assetResponse,
+  header,
+  htmlResponse,
+  jsonResponse,
+  method,
+  parseBody,
+  problemResponse,
+  queryParam,
+  readCookies,
+  redirect,
+  validationProblem,
+  wantsJson,
+  type HttpResult,
+} from '../shared/messages';
+import { checkCsrf, csrfCookieName, isSecureBase, issueCsrf } from '../../../intake/links';
+import { publicOpenApiDocument } from './openapi';
+import { checkEmailPage, confirmPage, errorPage, formPage, formValuesFrom, statusPage } from './pages';
+import { formFieldsToInput } from '../../../intake/schema';
+import { SITE_CSS } from './site-css';
+import { getStatus } from '../../../intake/get-status';
+import { checkEmailFacts, siteOf, type IntakeDeps } from '../../../intake/intake-deps';
+import { submitRequest } from '../../../intake/submit-request';
+import { previewVerification, verifyRequest } from '../../../intake/verify-request';
+
+export type PublicApiDeps = IntakeDeps;
+export type PublicApi = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** The page a form submission lands on, whatever the address (no status link there: it goes by email). */
+export const CHECK_EMAIL_PATH = '/check-email';
+
+export const CSRF_PROBLEM: Problem = problem(403, 'csrf-failed', 'The form has expired or did not come from this site', 'Reload the form and send it again.');
+
+/** Named bots cannot be checked now (no bot list yet): ask again later, or for all bots. */
+export const BOTS_UNCHECKED_PROBLEM: Problem = problem(503, 'bots-unchecked', 'We cannot check bot ids right now', 'Leave the list of bots empty to erase your data from all bots, or try again in a few minutes.', {
+  errors: [{ field: 'botIds', message: 'Bot ids cannot be checked right now: leave the list empty to erase your data from all bots, or try again in a few minutes.' }],
+});
+
+/** The answer to bot ids the organisation does not have: 422 naming the field and the ids. */
+export function unknownBotsProblem(botIds: readonly string[]): Problem {
+  const which = botIds.length === 1 ? `There is no bot ${botIds[0]}` : `There are no bots ${botIds.join(', ')}`;
+  return validationProblem([{ field: 'botIds', message: `${which} in this organisation. Check the ids, or leave the list empty to erase your data from all bots.` }]);
+}
+
+/** The intake's named errors as the problems they are answered with (undefined for any other error). */
+export function intakeProblemOf(error: unknown): HttpProblem | undefined {
+  if (error instanceof HttpProblem) return error;
+  if (error instanceof UnknownBotsError) return new HttpProblem(unknownBotsProblem(error.botIds));
+  if (error instanceof BotListUnavailableError) return new HttpProblem(BOTS_UNCHECKED_PROBLEM, { 'retry-after': '300' });
+  return undefined;
+}
+
+interface Route {
+  name: 'form' | 'css' | 'submit' | 'checkEmail' | 'verify' | 'status' | 'openapi' | 'jwks';
+  methods: readonly string[];
+  params?: Record<string, string>;
+}
+
+function matchRoute(path: string): Route | undefined {
+  switch (path) {
+    case '/':
+      return { name: 'form', methods: ['GET'] };
+    case '/assets/site.css':
+      return { name: 'css', methods: ['GET'] };
+    case '/requests':
+      return { name: 'submit', methods: ['POST'] };
+    case '/check-email':
+      return { name: 'checkEmail', methods: ['GET'] };
+    case '/verify':
+      return { name: 'verify', methods: ['GET', 'POST'] };
+    case '/openapi.json':
+      return { name: 'openapi', methods: ['GET'] };
+    case '/.well-known/jwks.json':
+      return { name: 'jwks', methods: ['GET'] };
+  }
+  const status = /^\/requests\/([^/]+)$/.exec(path);
+  if (status) {
+    let id: string;
+    try {
+      id = decodeURIComponent(status[1]!);
+    } catch {
+      id = '';
+    }
+    return { name: 'status', methods: ['GET'], params: { id } };
+  }
+  return undefined;
+}
+
+/** True when the caller is a browser that wants a page rather than JSON. */
+function wantsHtml(event: APIGatewayProxyEventV2): boolean {
+  return (header(event, 'accept') ?? '').toLowerCase().includes('text/html') && !wantsJson(event);
+}
+
+/**
+ * The public API. `deps` are the intake's ports and configuration (see `IntakeDeps`); the
+ * returned function never throws: every failure becomes an answer.
+ */
+export function createPublicApi(deps: PublicApiDeps): PublicApi {
+  const site = siteOf(deps);
+  const secure = isSecureBase(deps.publicBaseUrl);
+  const baseUrl = deps.publicBaseUrl.replace(/\/+$/, '');
+  const openApi = publicOpenApiDocument(baseUrl, deps.extraOpenApiPaths);
+  const log = deps.log ?? ((entry: Record<string, unknown>) => console.log(JSON.stringify(entry)));
+
+  const problemAnswer = (event: APIGatewayProxyEventV2, p: Problem, headers: Record<string, string> = {}): HttpResult =>
+    wantsHtml(event) ? htmlResponse(p.status, errorPage(site, p.status, p.title, p.detail), { headers }) : problemResponse(p, headers);
+
+  const failure = (event: APIGatewayProxyEventV2, error: unknown): HttpResult => {
+    const known = intakeProblemOf(error);
+    if (known) return problemAnswer(event, known.problem, known.headers);
+    if (error instanceof IllegalTransitionError) {
+      return problemAnswer(event, problem(409, 'conflict', 'The request has moved on', 'Reload the status page to see where it stands.'));
+    }
+    // The name only: messages of unexpected errors may carry data we must not log.
+    log({ level: 'error', message: 'unhandled error in the public API', errorName: error instanceof Error ? error.name : typeof error, route: event.rawPath?.slice(0, 64) });
+    return problemAnswer(event, INTERNAL_PROBLEM);
+  };
+
+  const showForm = (statusCode: number, errors: readonly FieldError[] = [], values = {}): HttpResult => {
+    const csrf = issueCsrf(deps.linkKey, deps.clock.now(), secure);
+    return htmlResponse(statusCode, formPage(site, { csrfToken: csrf.token, errors, values }), { cookies: [csrf.cookie] });
+  };
+
+  async function submit(event: APIGatewayProxyEventV2): Promise<HttpResult> {
+    const client = { ip: event.requestContext?.http?.sourceIp ?? 'unknown', userAgent: header(event, 'user-agent') };
+    const body = parseBody(event);
+    if (body.kind === 'json') return jsonResponse(202, await submitRequest(deps, body.value, client));
+
+    const browser = wantsHtml(event);
+    // Double submit: the hidden field must match the cookie, and both must be ours and fresh.
+    const csrfField = body.fields.get('csrf');
+    body.fields.delete('csrf');
+    const crossSite = header(event, 'sec-fetch-site') === 'cross-site';
+    const cookie = readCookies(event).get(csrfCookieName(secure));
+    if (crossSite || csrfField?.length !== 1 || !checkCsrf(deps.linkKey, csrfField[0], cookie, deps.clock.now())) {
+      return problemAnswer(event, CSRF_PROBLEM);
+    }
+    const values = formValuesFrom(body.fields);
+    const { input, errors } = formFieldsToInput(body.fields);
+    try {
+      if (errors.length) throw new HttpProblem(validationProblem(errors));
+      await submitRequest(deps, input, client);
+      return redirect(`${baseUrl}${CHECK_EMAIL_PATH}`);
+    } catch (error) {
+      const known = intakeProblemOf(error);
+      if (browser && known && (known.problem.status === 422 || known.problem.status === 503) && known.problem.errors) {
+        return showForm(known.problem.status, known.problem.errors, values);
+      }
+      throw error;
+    }
+  }
+
+  /** The link token of a confirmation (`POST /verify`): a form field or a JSON property named `token`. */
+  function tokenFromBody(event: APIGatewayProxyEventV2): string | undefined {
+    const body = parseBody(event);
+    if (body.kind === 'json') {
+      const token = (body.value as { token?: unknown } | null)?.token;
+      return typeof token === 'string' ? token : undefined;
+    }
+    const field = body.fields.get('token');
+    return field?.length === 1 ? field[0] : undefined;
+  }
+
+  async function route(event: APIGatewayProxyEventV2): Promise<HttpResult> {
+    const rawPath = event.rawPath || '/';
+    const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath;
+    const found = matchRoute(path);
+    if (!found) return problemAnswer(event, problem(404, 'not-found', 'Page not found', 'There is nothing at this address.'));
+    const verb = method(event);
+    if (!found.methods.includes(verb)) {
+      return problemAnswer(event, problem(405, 'method-not-allowed', 'Method not allowed', `Use ${found.methods.join(' or ')}.`), { allow: found.methods.join(', ') });
+    }
+    switch (found.name) {
+      case 'form':
+        return showForm(200);
+      case 'css':
+        return assetResponse(SITE_CSS, 'text/css; charset=utf-8');
+      case 'openapi':
+        return jsonResponse(200, openApi, { 'cache-control': 'public, max-age=300' });
+      case 'jwks':
+        return jsonResponse(200, { keys: [await deps.signer.publicJwk()] }, { 'cache-control': 'public, max-age=300' });
+      case 'submit':
+        return submit(event);
+      case 'checkEmail':
+        return htmlResponse(200, checkEmailPage(site, checkEmailFacts(deps)));
+      case 'verify': {
+        if (verb === 'POST') return redirect((await verifyRequest(deps, tokenFromBody(event))).statusUrl);
+        // Opening the link only looks: the person confirms with the page's button.
+        const token = queryParam(event, 'token');
+        const preview = await previewVerification(deps, token);
+        if (preview.state === 'done') return redirect(preview.statusUrl);
+        if (wantsJson(event)) return jsonResponse(200, { status: 'AWAITING_VERIFICATION', confirm: 'POST /verify with this token (form field or JSON "token") to confirm the erasure.' });
+        return htmlResponse(200, confirmPage(site, { token: token!, scope: preview.scope }));
+      }
+      case 'status': {
+        const id = found.params!.id!;
+        const view = await getStatus(deps, id, queryParam(event, 'token'));
+        if (wantsJson(event)) return jsonResponse(200, view);
+        return htmlResponse(200, statusPage(site, view, { publicKeyUrl: `${baseUrl}/.well-known/jwks.json` }));
+      }
+    }
+  }
+
+  return async (event) => {
+    try {
+      return await route(event);
+    } catch (error) {
+      return failure(event, error);
+    }
+  };
+}

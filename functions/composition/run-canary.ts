@@ -1,0 +1,15 @@
+/** Wiring of the run-canary function. */
+import { runCanary, type CanaryReport } from '../workflow/run-canary';
+import type { ApplicationAdapters } from './adapters';
+import { awsFunction } from './aws/environment';
+import { appKeysFrom } from './aws/secrets';
+import { workflowFrom } from './aws/workflow';
+
+export function composeRunCanary(
+  a: Pick<ApplicationAdapters, 'store' | 'claims' | 'workflow' | 'clock' | 'subjectKeys'>,
+): (canary: { userId: string; botIds: string[] }) => Promise<CanaryReport> {
+  return (canary) => runCanary({ store: a.store, claims: a.claims, workflow: a.workflow, clock: a.clock, subjectKeys: a.subjectKeys, canaryUserId: canary.userId, canaryBotIds: canary.botIds });
+}
+
+/** The function in AWS: table, app keys, workflow. */
+export const runCanaryOnAws = awsFunction('run-canary', async (base, env) => composeRunCanary({ ...base, ...(await appKeysFrom(env)), workflow: await workflowFrom(env) }));

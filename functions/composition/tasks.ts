@@ -1,0 +1,28 @@
+/**
+ * What the Step Functions task functions (submit-erasure, check-erasure-status, record-outcome)
+ * share: the erasure tasks' deps. Whatever a task throws reaches Step Functions as its name only
+ * (see adapters/aws/step-functions-task).
+ */
+import type { TaskFailureLog } from '../adapters/aws/step-functions-task';
+import type { ErasureTaskDeps } from '../workflow/task-deps';
+import type { ApplicationAdapters } from './adapters';
+import { noticesOf, type IntakeAdapters } from './intake';
+
+export type TaskAdapters = IntakeAdapters & Pick<ApplicationAdapters, 'kore'>;
+export type Task<T> = (input: unknown) => Promise<T>;
+
+export function taskDepsOf(a: TaskAdapters): { deps: ErasureTaskDeps; log?: TaskFailureLog } {
+  const deps: ErasureTaskDeps = {
+    store: a.store,
+    snapshots: a.snapshots,
+    kore: a.kore,
+    claims: a.claims,
+    notices: noticesOf(a),
+    clock: a.clock,
+    subjectKeys: a.subjectKeys,
+    poll: a.settings.poll,
+    snapshotMaxAgeSeconds: a.settings.snapshotMaxAgeSeconds,
+  };
+  const log = a.log;
+  return { deps, ...(log ? { log: (entry) => log(entry) } : {}) };
+}

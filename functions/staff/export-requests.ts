@@ -1,0 +1,108 @@
+/** Use case: a streamed export of a period (CSV or JSON), page by page, with CSV formula injection neutralised. */
+import { HttpProblem } from '../adapters/http/shared/problem';
+import { type RequestStatus } from '../domain/model';
+import * as z from '../domain/validation';
+import { AuditDeps, ListFilters, RequestView, toView } from './audit-deps';
+import { iterateRequests } from './list-requests';
+
+export interface ExportPeriod {
+  from?: string;
+  to?: string;
+  statuses?: RequestStatus[];
+  includeCanary?: boolean;
+}
+
+export const EXPORT_COLUMNS = [
+  'requestId',
+  'status',
+  'channel',
+  'subjectKind',
+  'scopeKey',
+  'receivedAt',
+  'dueAt',
+  'overdue',
+  'extendedAt',
+  'extensionReason',
+  'attempt',
+  'koreRequestId',
+  'rejectionRule',
+  'rejectionBotIds',
+  'rejectionSource',
+  'failureReason',
+  'completedAt',
+  'updatedAt',
+  'lastSeq',
+  'lastHash',
+] as const;
+
+export function exportRow(view: RequestView): Record<(typeof EXPORT_COLUMNS)[number], string | number | boolean | undefined> {
+  return {
+    requestId: view.requestId,
+    status: view.status,
+    channel: view.channel,
+    subjectKind: view.subjectKind,
+    scopeKey: view.scopeKey,
+    receivedAt: view.receivedAt,
+    dueAt: view.dueAt,
+    overdue: view.overdue,
+    extendedAt: view.extended?.at,
+    extensionReason: view.extended?.reason,
+    attempt: view.attempt,
+    koreRequestId: view.koreRequestId,
+    rejectionRule: view.rejection?.rule,
+    rejectionBotIds: view.rejection?.botIds.join(' '),
+    rejectionSource: view.rejection?.source,
+    failureReason: view.failureReason,
+    completedAt: view.completedAt,
+    updatedAt: view.updatedAt,
+    lastSeq: view.lastSeq,
+    lastHash: view.lastHash,
+  };
+}
+
+/**
+ * One CSV cell: spreadsheet formulas neutralised (a leading `= + - @`, tab or CR gets a `'`
+ * prefix so Excel/Sheets show text instead of evaluating it), then RFC 4180 quoting.
+ */
+export function csvCell(value: string | number | boolean | undefined | null): string {
+  if (value === undefined || value === null) return '';
+  let text = String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/**
+ * The records of a period as a stream of text chunks (one chunk per page of records): CSV with a
+ * header row and CRLF line ends, or a JSON array. Memory stays flat for any number of records.
+ * @throws HttpProblem 400 (lazily, on first read) for inconsistent filters.
+ */
+export async function* exportRequests(deps: AuditDeps, period: ExportPeriod, format: 'csv' | 'json'): AsyncGenerator<string> {
+  const filters: ListFilters = { statuses: period.statuses, from: period.from, to: period.to, includeCanary: period.includeCanary };
+  const now = deps.clock.now();
+  if (format === 'csv') {
+    yield `${EXPORT_COLUMNS.join(',')}\r\n`;
+    for await (const items of iterateRequests(deps, filters)) {
+      let chunk = '';
+      for (const item of items) {
+        const row = exportRow(toView(item, now));
+        chunk += `${EXPORT_COLUMNS.map((c) => csvCell(row[c])).join(',')}\r\n`;
+      }
+      yield chunk;
+    }
+    return;
+  }
+  yield '[';
+  let first = true;
+  for await (const items of iterateRequests(deps, filters)) {
+    let chunk = '';
+    for (const item of items) {
+      chunk += (first ? '\n' : ',\n') + JSON.stringify(toView(item, now));
+      first = false;
+    }
+    yield chunk;
+  }
+  yield first ? ']' : '\n]\n';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
