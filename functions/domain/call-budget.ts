@@ -138,22 +138,34 @@ export function usedIn(state: BudgetState, window: BudgetWindow, policy: CallBud
 }
 
 /**
- * Asks for `calls` turns for `priority` at `nowMs`. Granted: the new state counts them (old slots
- * pruned). Refused: how long until the turns would be granted if nobody else took any.
+ * What taking `calls` turns for `priority` at `nowMs` means for the stored counts: either a wait
+ * (how long until the turns would be granted if nobody else took any), or, per window, the slot
+ * to add the calls to and the most that slot may hold beforehand (`atMost`: the priority's
+ * ceiling less the earlier counted slots and the calls), plus the slots that no longer count.
+ *
+ * Earlier slots never change once their time is over (every turn goes to the current slot), so
+ * a store can apply a plan as one atomic conditional write on the current slots alone
+ * (`slot <= atMost`), whatever other callers do at the same moment.
  * @throws RangeError when `calls` is not a positive integer or exceeds what the priority may ever take.
  */
-export function takeTurn(state: BudgetState, policy: CallBudgetPolicy, priority: CallPriority, nowMs: number, calls = 1): TurnDecision {
+export function planTurn(state: BudgetState, policy: CallBudgetPolicy, priority: CallPriority, nowMs: number, calls = 1): TurnPlan {
   if (!Number.isInteger(calls) || calls < 1) throw new RangeError('calls must be a positive integer');
   let waitMs = state.blockedUntil > nowMs ? state.blockedUntil - nowMs : 0;
+  const add: TurnPlanSlot[] = [];
+  const keep = new Set<string>();
   for (const window of policy.windows) {
     const ceiling = ceilingOf(window, policy, priority);
     if (calls > ceiling) throw new RangeError(`${calls} calls never fit the ${priority} ceiling of ${ceiling}`);
+    const length = slotLength(window, policy);
+    const current = Math.floor(nowMs / length) * length;
     const slots = countedSlots(state, window, policy, nowMs);
+    for (const [start] of slots) keep.add(slotKey(window, start));
+    const earlier = slots.filter(([start]) => start < current).reduce((sum, [, count]) => sum + count, 0);
     let used = slots.reduce((sum, [, count]) => sum + count, 0);
+    add.push({ key: slotKey(window, current), atMost: ceiling - earlier - calls });
     if (used + calls <= ceiling) continue;
     // The oldest slots leave the count one by one: a slot starting at s is counted until
     // s + (slotsPerWindow + 1) × slot length.
-    const length = slotLength(window, policy);
     for (const [start, count] of slots) {
       used -= count;
       if (used + calls <= ceiling) {
@@ -163,20 +175,34 @@ export function takeTurn(state: BudgetState, policy: CallBudgetPolicy, priority:
     }
   }
   if (waitMs > 0) return { granted: false, waitMs };
-  return { granted: true, state: { slots: counted(state, policy, nowMs, calls), blockedUntil: state.blockedUntil } };
+  for (const { key } of add) keep.add(key);
+  return { granted: true, add, calls, prune: Object.keys(state.slots).filter((key) => !keep.has(key)) };
 }
 
-/** The slots still counted at `nowMs`, with `calls` added to each window's current slot. */
-function counted(state: BudgetState, policy: CallBudgetPolicy, nowMs: number, calls: number): Record<string, number> {
-  const slots: Record<string, number> = {};
-  for (const window of policy.windows) {
-    for (const [start, count] of countedSlots(state, window, policy, nowMs)) slots[slotKey(window, start)] = count;
-    const length = slotLength(window, policy);
-    const key = slotKey(window, Math.floor(nowMs / length) * length);
-    slots[key] = (slots[key] ?? 0) + calls;
-  }
-  return slots;
+/** One window's part of a granted plan: add the calls to `key` if it holds at most `atMost`. */
+export interface TurnPlanSlot {
+  key: string;
+  atMost: number;
 }
+
+export type TurnPlan = { granted: true; add: TurnPlanSlot[]; calls: number; prune: string[] } | { granted: false; waitMs: number };
+
+/**
+ * Asks for `calls` turns for `priority` at `nowMs` (`planTurn` applied in memory). Granted: the
+ * new state counts them (old slots pruned). Refused: how long to wait.
+ * @throws RangeError as `planTurn`.
+ */
+export function takeTurn(state: BudgetState, policy: CallBudgetPolicy, priority: CallPriority, nowMs: number, calls = 1): TurnDecision {
+  const plan = planTurn(state, policy, priority, nowMs, calls);
+  if (!plan.granted) return plan;
+  const slots = { ...state.slots };
+  for (const key of plan.prune) delete slots[key];
+  for (const { key } of plan.add) slots[key] = (slots[key] ?? 0) + calls;
+  return { granted: true, state: { slots, blockedUntil: state.blockedUntil } };
+}
+
+/** A slot key as stored: `<window length ms>@<slot start ms>`. */
+export const SLOT_KEY_PATTERN = /^\d+@\d+$/;
 
 /**
  * The platform refused a call for its rate limit: every caller waits `retryAfterMs` when the

@@ -6,6 +6,7 @@ import {
   ceilingOf,
   defaultCallBudgetPolicy,
   EMPTY_BUDGET,
+  planTurn,
   takeTurn,
   usedIn,
   validPolicy,
@@ -187,6 +188,40 @@ describe('properties', () => {
         if (!d.granted) {
           expect(d.waitMs).toBeGreaterThan(0);
           expect(takeTurn(s, small, who, now + d.waitMs).granted).toBe(true);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('keeps every sliding window under the allowance when callers plan from a stale read and a store applies plans atomically', () => {
+    // Several callers read the same state, plan, and apply in turn under the plan's condition
+    // (current slot ≤ atMost), as DynamoCallBudget's UpdateItem does; a failed condition reads again.
+    const groups = fc.array(fc.tuple(fc.integer({ min: 0, max: 6_000 }), fc.array(priority, { minLength: 1, maxLength: 8 })), { minLength: 1, maxLength: 80 });
+    fc.assert(
+      fc.property(groups, (steps) => {
+        let s: BudgetState = EMPTY_BUDGET;
+        let now = T0;
+        const granted: number[] = [];
+        for (const [gap, callers] of steps) {
+          now += gap;
+          const read = s;
+          for (const p of callers) {
+            for (const stale of [read, s]) {
+              const plan = planTurn(stale, small, p, now);
+              if (!plan.granted) break;
+              if (plan.add.every(({ key, atMost }) => (s.slots[key] ?? 0) <= atMost)) {
+                const slots = { ...s.slots };
+                for (const { key } of plan.add) slots[key] = (slots[key] ?? 0) + 1;
+                s = { ...s, slots };
+                granted.push(now);
+                break;
+              }
+            }
+          }
+        }
+        for (const at of granted) {
+          for (const w of small.windows) expect(slidingCount(granted, at, w.lengthMs)).toBeLessThanOrEqual(allowance(w, small));
         }
       }),
       { numRuns: 150 },
