@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { CallBudget } from '../domain/call-budget';
 import type { KorePlatform } from '../domain/kore';
 import type { ErasureRequest, SnapshotInfo } from '../domain/model';
 import type { Clock, Mailer, Signer, WorkflowStarter } from '../domain/ports';
@@ -32,6 +33,8 @@ import type { SiteInfo } from '../intake/notices';
 
 export interface ApplicationAdapters extends DynamoAdapters {
   kore: KorePlatform;
+  /** The deployment's shared Kore.ai call budget; absent where nothing calls Kore.ai (or in tests: unlimited). */
+  budget?: CallBudget;
   mailer: Mailer;
   /** Signs erasure receipts (typ `erasure-receipt+jws`) with the receipt key, and only those. */
   receiptSigner: Signer;
@@ -113,6 +116,7 @@ export function composeApplication(a: ApplicationAdapters): Application {
     subjectKeys: a.subjectKeys,
     poll: a.settings.poll,
     snapshotMaxAgeSeconds: a.settings.snapshotMaxAgeSeconds,
+    ...(a.budget ? { budget: a.budget } : {}),
   };
   const refresh = () => refreshRolesSnapshot({ kore: a.kore, snapshots: a.snapshots, subjectKeys: a.subjectKeys, clock: a.clock });
   // The HTTP parts are built on first use: a function only touches the keys and adapters of what

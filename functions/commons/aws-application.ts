@@ -23,6 +23,9 @@ import { CAPABILITY_VARIABLES, FUNCTION_CAPABILITIES, type Capability, type Func
 import { ConfigurationError, getNumberFromEnv, getOptionalStringFromEnv, getStringFromEnv, readWorkflowSettings } from './config';
 import { createDocumentClient } from './dynamo/clients';
 import { createDynamoAdapters } from './dynamo/adapters';
+import type { CallBudget } from '../domain/call-budget';
+import { DynamoCallBudget } from './dynamo/call-budget-store';
+import { readCallBudgetPolicy } from './kore/call-budget-settings';
 import { KoreClient } from './kore/kore-client';
 import { logger, errorName } from './logger';
 
@@ -110,11 +113,14 @@ export async function buildAwsApplication(env: Env, capabilities: readonly Capab
   }
 
   let kore: KorePlatform = unavailable('Kore.ai');
+  let budget: CallBudget | undefined;
   const koreSecretArn = getOptionalStringFromEnv('KORE_CREDENTIALS_SECRET_ARN', env);
   if (koreSecretArn) {
     const credentials = await loadJsonSecret(sm, koreSecretArn, parseKoreCredentials);
     const timeoutMs = getOptionalStringFromEnv('KORE_TIMEOUT_MS', env) ? getNumberFromEnv('KORE_TIMEOUT_MS', 0, env, { min: 100, max: 20_000 }) : undefined;
     kore = new KoreClient({ baseUrl: getStringFromEnv('KORE_BASE_URL', env), ...credentials, ...(timeoutMs ? { timeoutMs } : {}) });
+    // Whoever calls Kore.ai takes its turns from the one budget of the deployment.
+    budget = new DynamoCallBudget({ client: documentClient, tableName, policy: readCallBudgetPolicy(env), clock });
   }
 
   let workflow: WorkflowStarter = unavailable('Step Functions');
@@ -174,6 +180,7 @@ export async function buildAwsApplication(env: Env, capabilities: readonly Capab
   return composeApplication({
     ...createDynamoAdapters({ client: documentClient, tableName, clock, retentionDays: recordRetentionDays }),
     kore,
+    ...(budget ? { budget } : {}),
     mailer,
     receiptSigner,
     checkpointSigner,

@@ -225,12 +225,12 @@ export interface CallBudget {
    * @throws StoreUnavailableError and the store's other errors.
    */
   take(priority: CallPriority, calls?: number): Promise<{ granted: true } | { granted: false; waitMs: number }>;
-  /** Tells every caller the platform refused a call for its rate limit. */
-  refused(retryAfterMs?: number): Promise<void>;
+  /** Tells every caller the platform refused a call for its rate limit; resolves to how long the caller waits. */
+  refused(retryAfterMs?: number): Promise<{ waitMs: number }>;
 }
 
 /** A budget that always grants: for tools and tests that make a handful of calls. */
 export const UNLIMITED_BUDGET: CallBudget = {
   take: async () => ({ granted: true }),
-  refused: async () => undefined,
+  refused: async (retryAfterMs) => ({ waitMs: retryAfterMs ?? 1000 }),
 };

@@ -8,6 +8,7 @@ import { decideEligibility, isSnapshotFreshEnough } from '../domain/eligibility'
 import { RequestNotFoundError } from '../domain/errors';
 import { KoreOutcomeUnknownError, KorePermanentError, KoreRefusedError, KoreRetryableError, type KorePlatform } from '../domain/kore';
 import { isFinal } from '../domain/lifecycle';
+import { UNLIMITED_BUDGET, waitSecondsOf, type CallBudget } from '../domain/call-budget';
 import type { AuditEvent, ErasureRequest, JsonValue } from '../domain/model';
 import { evaluateJob, nextWaitSeconds, summariseStatuses, unknownStatuses, UNKNOWN_STATUS_REVIEW, type PollPolicy } from '../domain/polling';
 import type { AuditStore, Clock, OpenRequestClaims, SnapshotReader } from '../domain/ports';
@@ -42,6 +43,8 @@ export interface ErasureTaskDeps {
   /** A `Retry-After` up to this long is waited out inside the task before it throws (default {@link MAX_INLINE_RETRY_AFTER_MS}). */
   maxInlineRetryAfterMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** The deployment's shared Kore.ai call budget; every call takes its turn (default: unlimited, for tests). */
+  budget?: CallBudget;
 }
 
 /**
@@ -103,6 +106,9 @@ function submissionEventsOf(timeline: AuditEvent[], attempt: number): AuditEvent
  * DELETE again. An answer lost after the request went out (`KoreOutcomeUnknownError`: timeout,
  * reset) may hide an accepted job: it is recorded as such and ends the attempt as
  * SubmissionOutcomeUnknownError, like a crash between intent and answer.
+ * No turn in the shared Kore.ai call budget yet, or a refusal for the account's rate limit: it
+ * returns the state with `budgetWait` (→ WaitForBudget, then SubmitErasure again), before the
+ * intent is recorded or with the refusal recorded, so the wait never costs the attempt its DELETE.
  * @throws KoreRetryableError (→ retried);
  *   StaleAttemptError, RequestNotActiveError (→ nothing recorded); SubmissionOutcomeUnknownError,
  *   SubjectIdUnavailableError, KoreAuthError, KorePermanentError (→ FAILED).
@@ -159,6 +165,10 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
   const subjectId = decryptSubjectId(request.subjectCipher, deps.subjectKeys.cipherKey);
   const tryNumber = submissions.filter((e) => e.type === 'ERASURE_SUBMITTING').length + 1;
 
+  // The DELETE's turn in the shared budget, before the intent is recorded: a wait sends nothing.
+  const turn = await (deps.budget ?? UNLIMITED_BUDGET).take('erase');
+  if (!turn.granted) return { requestId: request.requestId, attempt: request.attempt, budgetWait: { waitSeconds: waitSecondsOf(turn.waitMs), reason: 'budget' } };
+
   await deps.store.appendEvent(request.requestId, (current) => {
     if (current.attempt !== state.attempt || current.status !== 'QUEUED') throw new RequestNotActiveError(`The request is ${current.status}`);
     return {
@@ -212,6 +222,11 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
     if (error instanceof KoreRefusedError) {
       return { requestId: request.requestId, attempt: request.attempt, rejection: { rule: 'PLATFORM_RULES', botIds: [], source: 'platform' } };
     }
+    // The account's limit is spent (by other apps too): every caller waits, and so does this attempt.
+    if (retryable && error.rateLimited) {
+      const { waitMs } = await (deps.budget ?? UNLIMITED_BUDGET).refused(retryAfterMs);
+      return { requestId: request.requestId, attempt: request.attempt, budgetWait: { waitSeconds: waitSecondsOf(waitMs), reason: 'rate-limited' } };
+    }
     // Honour Retry-After: wait it out here so the state machine's retry comes no earlier.
     if (retryAfterMs !== undefined && retryAfterMs <= (deps.maxInlineRetryAfterMs ?? MAX_INLINE_RETRY_AFTER_MS)) {
       await (deps.sleep ?? defaultSleep)(retryAfterMs);
@@ -236,7 +251,19 @@ export async function checkErasureStatus(deps: ErasureTaskDeps, state: WorkflowS
   if (!koreRequestId) throw new RequestNotActiveError('No Kore.ai job is known for this attempt');
   const poll = state.poll ?? startPolling(deps, deps.clock.now())!;
 
-  const answer = await deps.kore.getEraseStatus(koreRequestId);
+  // The status check's turn in the shared budget; without one (or refused for the account's rate
+  // limit), nothing is recorded and the state machine waits as between any two polls.
+  const budget = deps.budget ?? UNLIMITED_BUDGET;
+  const turn = await budget.take('status');
+  const waitFor = (waitMs: number): WorkflowState => ({ requestId: request.requestId, attempt: request.attempt, koreRequestId, poll: { ...poll, outcome: 'RUNNING', waitSeconds: waitSecondsOf(waitMs) } });
+  if (!turn.granted) return waitFor(turn.waitMs);
+  let answer: Awaited<ReturnType<KorePlatform['getEraseStatus']>>;
+  try {
+    answer = await deps.kore.getEraseStatus(koreRequestId);
+  } catch (error) {
+    if (error instanceof KoreRetryableError && error.rateLimited) return waitFor((await budget.refused(error.retryAfterMs)).waitMs);
+    throw error;
+  }
   const now = deps.clock.now();
   const elapsedSeconds = (now.getTime() - Date.parse(poll.startedAt)) / 1000;
   const deadlinePassed = now.getTime() >= Date.parse(poll.deadline);

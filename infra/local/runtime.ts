@@ -53,6 +53,10 @@ const SETTING_CONTEXT_KEYS: Record<string, string> = {
   SNAPSHOT_MAX_AGE_SECONDS: 'snapshotMaxAgeSeconds',
   RECORD_RETENTION_DAYS: 'recordRetentionDays',
   KORE_TIMEOUT_MS: 'koreTimeoutMs',
+  KORE_BUDGET_PER_MINUTE: 'koreBudgetPerMinute',
+  KORE_BUDGET_PER_HOUR: 'koreBudgetPerHour',
+  KORE_BUDGET_MARGIN: 'koreBudgetMargin',
+  KORE_BUDGET_TIME_SCALE: 'koreBudgetTimeScale',
   ...Object.fromEntries(Object.entries(LIFECYCLE_KEYS).map(([key, variable]) => [variable, key])),
 };
 

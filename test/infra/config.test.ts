@@ -10,6 +10,7 @@ describe('readConfig', () => {
 
     expect(config).toEqual({
       koreBaseUrl: 'https://bots.kore.ai',
+      koreBudget: { perMinute: 60, perHour: 1800, margin: 0.1, timeScale: 1 },
       publicBaseUrl: undefined,
       mailFrom: undefined,
       staffIdentity: undefined,

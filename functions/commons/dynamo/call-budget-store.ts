@@ -97,8 +97,9 @@ export class DynamoCallBudget implements CallBudget {
    * backoff). A wait already in force that lasts longer stays.
    * @throws StoreUnavailableError / StoreError.
    */
-  async refused(retryAfterMs?: number): Promise<void> {
-    const until = this.#clock.now().getTime() + (retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : this.#policy.refusalBackoffMs);
+  async refused(retryAfterMs?: number): Promise<{ waitMs: number }> {
+    const waitMs = retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : this.#policy.refusalBackoffMs;
+    const until = this.#clock.now().getTime() + waitMs;
     await conditionalWrite('UpdateItem', () =>
       this.#client.send(
         new UpdateCommand({
@@ -111,6 +112,7 @@ export class DynamoCallBudget implements CallBudget {
         }),
       ),
     );
+    return { waitMs };
   }
 
   /** The budget as stored. @throws StoreUnavailableError / StoreError. */
