@@ -109,9 +109,17 @@ export interface LocalRuntimeOptions {
 }
 
 /**
+ * The time scale of the Kore.ai rate limits under test: the simulator's windows and the call
+ * budget's are a hundredth of the documented ones (60 calls per 600 ms, 1,800 per 36 s), so the
+ * limits are enforced in every suite without making it wait minutes.
+ */
+export const COMPRESSED_KORE_TIME_SCALE = 0.01;
+
+/**
  * The runtime compressed for tests and benchmarks: an ephemeral port, DynamoDB in memory, no
- * sweeper timer (the caller sweeps), Task retries after 50 ms, no log, status polls every 1–2 s
- * and 500 ms simulator jobs. `overrides` win; their `env` and `simulator` are merged into these.
+ * sweeper timer (the caller sweeps), Task retries after 50 ms, no log, status polls every 1–2 s,
+ * 500 ms simulator jobs and the Kore.ai rate limits on a compressed clock
+ * ({@link COMPRESSED_KORE_TIME_SCALE}). `overrides` win; their `env` and `simulator` are merged into these.
  */
 export function compressedRuntimeOptions(dataDir: string, overrides: Partial<LocalRuntimeOptions> = {}): LocalRuntimeOptions {
   return {
@@ -122,7 +130,7 @@ export function compressedRuntimeOptions(dataDir: string, overrides: Partial<Loc
     retryIntervalMs: 50,
     log: () => undefined,
     ...overrides,
-    env: { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2', ...(overrides.env ?? {}) },
+    env: { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2', KORE_BUDGET_TIME_SCALE: String(COMPRESSED_KORE_TIME_SCALE), ...(overrides.env ?? {}) },
     simulator: { jobDurationMs: 500, ...(overrides.simulator ?? {}) },
   };
 }
@@ -174,7 +182,7 @@ function scheduledEvent(name: string): Record<string, unknown> {
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const dataDir = resolve(options.dataDir ?? '.data');
   const log = options.log ?? ((entry) => process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`));
-  const settings = { ...LOCAL_WORKFLOW_DEFAULTS, ...(options.koreTimeoutMs ? { KORE_TIMEOUT_MS: String(options.koreTimeoutMs) } : {}), ...(options.env ?? {}) };
+  const settings: Record<string, string | undefined> = { ...LOCAL_WORKFLOW_DEFAULTS, ...(options.koreTimeoutMs ? { KORE_TIMEOUT_MS: String(options.koreTimeoutMs) } : {}), ...(options.env ?? {}) };
   const clockOffset = options.controllableClock ? new SharedArrayBuffer(8) : undefined;
 
   const bundles = ensureLambdaBundles({ log: (message, fields) => log({ level: 'info', message, ...fields }) });
@@ -195,7 +203,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   let simulator: KoreSimulator | undefined;
   let kore = options.kore;
   if (!kore) {
-    simulator = await startKoreSimulator({ firstJobNumber: Date.now(), ...(options.simulator ?? {}) });
+    // The simulator enforces the account's limits over the windows the call budget counts
+    // (compressed alike under a time scale), unless a test turns them off or sets its own.
+    const scale = Number(settings.KORE_BUDGET_TIME_SCALE ?? 1);
+    const limits = options.simulator?.rateLimits;
+    const rateLimits = limits === false ? false : { minuteMs: Math.round(60_000 * scale), hourMs: Math.round(3_600_000 * scale), ...(typeof limits === 'object' ? limits : {}) };
+    simulator = await startKoreSimulator({ firstJobNumber: Date.now(), ...(options.simulator ?? {}), rateLimits });
     kore = { baseUrl: simulator.url, clientId: simulator.config.clientId ?? DEV_KORE_CLIENT_ID, clientSecret: simulator.config.clientSecret ?? DEV_KORE_CLIENT_SECRET };
   }
 
