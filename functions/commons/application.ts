@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { CallBudget } from '../domain/call-budget';
 import type { KorePlatform } from '../domain/kore';
+import type { RolePagingPolicy } from '../domain/role-paging';
 import type { ErasureRequest, SnapshotInfo } from '../domain/model';
 import type { Clock, Mailer, Signer, WorkflowStarter } from '../domain/ports';
 import type { SubjectKeys } from '../domain/subject';
@@ -22,6 +23,8 @@ import { createOpsApi } from '../staff/ops-api-app';
 import { silentLogger, staffLoggerOver } from '../staff/http';
 import { checkErasureStatus, recordOutcome, submitErasure, type ErasureTaskDeps } from '../workflow/erasure-tasks';
 import { refreshRolesSnapshot } from '../workflow/refresh-roles-snapshot';
+import { pageRolesSnapshot, type RolePagingReport } from '../workflow/page-roles-snapshot';
+import { SnapshotPendingError } from '../workflow/errors';
 import { runCanary, type CanaryReport } from '../workflow/run-canary';
 import { sweepRequests, type SweepReport } from '../workflow/sweep-requests';
 import { runTask, type TaskFailureLog } from '../workflow/task-errors';
@@ -35,6 +38,8 @@ export interface ApplicationAdapters extends DynamoAdapters {
   kore: KorePlatform;
   /** The deployment's shared Kore.ai call budget; absent where nothing calls Kore.ai (or in tests: unlimited). */
   budget?: CallBudget;
+  /** The paced roles refresh (cadence and run length); absent: the snapshot is refreshed in one go. */
+  rolePaging?: { policy: RolePagingPolicy; runMs: number };
   mailer: Mailer;
   /** Signs erasure receipts (typ `erasure-receipt+jws`) with the receipt key, and only those. */
   receiptSigner: Signer;
@@ -78,6 +83,8 @@ export interface Application {
   };
   sweep(stuckAfterSeconds?: number): Promise<SweepReport>;
   refreshRolesSnapshot: () => ReturnType<typeof refreshRolesSnapshot>;
+  /** One scheduled run of the paced refresh: continues the refresh under way, or starts one when due. */
+  pageRolesSnapshot(options?: { onDemand?: boolean }): Promise<RolePagingReport>;
   signCheckpoints: () => ReturnType<typeof signCheckpoints>;
   runCanary(canary: { userId: string; botIds: string[] }): Promise<CanaryReport>;
 }
@@ -118,7 +125,21 @@ export function composeApplication(a: ApplicationAdapters): Application {
     snapshotMaxAgeSeconds: a.settings.snapshotMaxAgeSeconds,
     ...(a.budget ? { budget: a.budget } : {}),
   };
-  const refresh = () => refreshRolesSnapshot({ kore: a.kore, snapshots: a.snapshots, subjectKeys: a.subjectKeys, clock: a.clock });
+  const rolePaging = a.rolePaging;
+  const page = (options: { onDemand?: boolean } = {}): Promise<RolePagingReport> => {
+    if (!rolePaging) return refreshRolesSnapshot({ kore: a.kore, snapshots: a.snapshots, subjectKeys: a.subjectKeys, clock: a.clock }).then((info) => ({ outcome: 'published', current: info, pagesThisRun: 0 }));
+    return pageRolesSnapshot(
+      { kore: a.kore, snapshots: a.snapshots, cursors: a.refreshCursors, ...(a.budget ? { budget: a.budget } : {}), subjectKeys: a.subjectKeys, clock: a.clock, ...rolePaging },
+      options,
+    );
+  };
+  // On demand: a refresh starts now (or the one under way goes on) and pages for one run; the
+  // answer is the snapshot current after it (the new one when the run finished the paging).
+  const refresh = async () => {
+    const report = await page({ onDemand: true });
+    if (!report.current) throw new SnapshotPendingError('The first roles snapshot is still being paged');
+    return report.current;
+  };
   // The HTTP parts are built on first use: a function only touches the keys and adapters of what
   // it serves (sign-checkpoints, which holds no app secret, never builds the staff apps).
   const checkpointWriter = a.checkpointWriter;
@@ -203,6 +224,7 @@ export function composeApplication(a: ApplicationAdapters): Application {
         ...(a.log ? { log: (message: string, fields: Record<string, unknown>) => a.log!({ level: 'warn', message, ...fields }) } : {}),
       }),
     refreshRolesSnapshot: refresh,
+    pageRolesSnapshot: page,
     signCheckpoints: async () => {
       if (!checkpointWriter || !checkpoints()) throw new ConfigurationError('This function is not configured for checkpoints (CHECKPOINT_BUCKET)');
       return signCheckpoints(

@@ -26,6 +26,8 @@ import { createDynamoAdapters } from './dynamo/adapters';
 import type { CallBudget } from '../domain/call-budget';
 import { DynamoCallBudget } from './dynamo/call-budget-store';
 import { readCallBudgetPolicy } from './kore/call-budget-settings';
+import { readRolePaging } from './kore/role-paging-settings';
+import type { RolePagingPolicy } from '../domain/role-paging';
 import { KoreClient } from './kore/kore-client';
 import { logger, errorName } from './logger';
 
@@ -114,13 +116,16 @@ export async function buildAwsApplication(env: Env, capabilities: readonly Capab
 
   let kore: KorePlatform = unavailable('Kore.ai');
   let budget: CallBudget | undefined;
+  let rolePaging: { policy: RolePagingPolicy; runMs: number } | undefined;
   const koreSecretArn = getOptionalStringFromEnv('KORE_CREDENTIALS_SECRET_ARN', env);
   if (koreSecretArn) {
     const credentials = await loadJsonSecret(sm, koreSecretArn, parseKoreCredentials);
     const timeoutMs = getOptionalStringFromEnv('KORE_TIMEOUT_MS', env) ? getNumberFromEnv('KORE_TIMEOUT_MS', 0, env, { min: 100, max: 20_000 }) : undefined;
     kore = new KoreClient({ baseUrl: getStringFromEnv('KORE_BASE_URL', env), ...credentials, ...(timeoutMs ? { timeoutMs } : {}) });
     // Whoever calls Kore.ai takes its turns from the one budget of the deployment.
-    budget = new DynamoCallBudget({ client: documentClient, tableName, policy: readCallBudgetPolicy(env), clock });
+    const budgetPolicy = readCallBudgetPolicy(env);
+    budget = new DynamoCallBudget({ client: documentClient, tableName, policy: budgetPolicy, clock });
+    rolePaging = readRolePaging(budgetPolicy, env);
   }
 
   let workflow: WorkflowStarter = unavailable('Step Functions');
@@ -181,6 +186,7 @@ export async function buildAwsApplication(env: Env, capabilities: readonly Capab
     ...createDynamoAdapters({ client: documentClient, tableName, clock, retentionDays: recordRetentionDays }),
     kore,
     ...(budget ? { budget } : {}),
+    ...(rolePaging ? { rolePaging } : {}),
     mailer,
     receiptSigner,
     checkpointSigner,

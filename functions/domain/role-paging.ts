@@ -50,6 +50,8 @@ export interface RefreshCursor {
   pages: number;
   userCount: number;
   identityCount: number;
+  /** The account's bots met so far (every bot in anyone's bot roles). */
+  botIds: string[];
   /** Why the refresh was started. */
   reason: 'schedule' | 'on-demand';
 }

@@ -54,3 +54,11 @@ export class SubjectIdUnavailableError extends DomainError {
     this.name = 'SubjectIdUnavailableError';
   }
 }
+
+/** An on-demand roles refresh ran its time and no complete snapshot exists yet: the paging goes on in later runs. */
+export class SnapshotPendingError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SnapshotPendingError';
+  }
+}

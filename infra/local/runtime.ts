@@ -102,6 +102,8 @@ export interface LocalRuntimeOptions {
   retryIntervalMs?: number;
   /** How often the sweeper runs (default 30 s; 0 turns the timer off). */
   sweepIntervalMs?: number;
+  /** How often refresh-roles-snapshot runs its paging (default 5 min, as in AWS; 0 off: then only at start). */
+  rolesIntervalMs?: number;
   /** How often sign-checkpoints runs (default 10 min; 0 off). */
   checkpointIntervalMs?: number;
   /** Receives one structured line per notable event, the functions' own log lines included; default JSON on stdout. */
@@ -127,6 +129,7 @@ export function compressedRuntimeOptions(dataDir: string, overrides: Partial<Loc
     dataDir,
     inMemoryDynamo: true,
     sweepIntervalMs: 0,
+    rolesIntervalMs: 0,
     retryIntervalMs: 50,
     log: () => undefined,
     ...overrides,
@@ -328,6 +331,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       log({ level: 'error', message: 'checkpoint failed', error: error instanceof Error ? error.name : 'Error' });
     }
   };
+  const pageRoles = async () => {
+    try {
+      await invoke('refresh-roles-snapshot');
+    } catch (error) {
+      log({ level: 'error', message: 'roles snapshot paging failed', error: error instanceof Error ? error.name : 'Error' });
+    }
+  };
+  const rolesInterval = options.rolesIntervalMs ?? 300_000;
+  const rolesTimer = rolesInterval > 0 ? setInterval(() => void pageRoles(), rolesInterval) : undefined;
+  rolesTimer?.unref();
   const checkpointInterval = options.checkpointIntervalMs ?? 600_000;
   const checkpointTimer = checkpointInterval > 0 ? setInterval(() => void checkpoint(), checkpointInterval) : undefined;
   checkpointTimer?.unref();
@@ -365,6 +378,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     idle: () => workflow.idle(),
     stop: async () => {
       if (timer) clearInterval(timer);
+      if (rolesTimer) clearInterval(rolesTimer);
       if (checkpointTimer) clearInterval(checkpointTimer);
       await workflow.stop();
       await new Promise<void>((r) => {

@@ -443,9 +443,9 @@ describe('schedules', () => {
       .map((r) => `${r.Description}: ${r.ScheduleExpression}`)
       .sort();
 
-  it('runs the snapshot refresh and checkpoint signing hourly and the sweeper every 5 minutes', () => {
+  it('runs the snapshot paging and the sweeper every 5 minutes and checkpoint signing hourly', () => {
     expect(rates(base)).toEqual([
-      'Refresh the privileged-identities snapshot: rate(1 hour)',
+      'Page the privileged-identities snapshot within the Kore.ai call budget: rate(5 minutes)',
       'Restart stuck, expire unverified, count overdue requests: rate(5 minutes)',
       'Sign audit-chain checkpoints: rate(1 hour)',
     ]);

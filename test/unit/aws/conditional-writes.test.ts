@@ -48,6 +48,7 @@ describe('conditional writes', () => {
       new Set([
         'functions/commons/dynamo/audit-store.ts',
         'functions/commons/dynamo/open-request-claims.ts',
+        'functions/commons/dynamo/refresh-cursor-store.ts',
         'functions/commons/dynamo/session-revocations.ts',
         'functions/commons/dynamo/single-use-tokens.ts',
         'functions/commons/dynamo/snapshot-store.ts',

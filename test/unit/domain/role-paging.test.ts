@@ -31,7 +31,7 @@ describe('refreshIntervalMs', () => {
 
 describe('shouldStartRefresh', () => {
   const now = new Date('2026-03-10T12:00:00.000Z');
-  const cursor: RefreshCursor = { version: 'v1', startedAt: '2026-03-10T11:00:00.000Z', offset: 500, total: 1000, pages: 10, userCount: 500, identityCount: 40, reason: 'schedule' };
+  const cursor: RefreshCursor = { version: 'v1', startedAt: '2026-03-10T11:00:00.000Z', offset: 500, total: 1000, pages: 10, userCount: 500, identityCount: 40, botIds: [], reason: 'schedule' };
   it.each([
     { why: 'no snapshot yet', inProgress: undefined, lastComplete: undefined, onDemand: false, expected: true },
     { why: 'a refresh under way continues instead', inProgress: cursor, lastComplete: undefined, onDemand: true, expected: false },
