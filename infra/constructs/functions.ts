@@ -103,6 +103,8 @@ interface FunctionSpec {
   readonly poll?: boolean;
   /** SNAPSHOT_MAX_AGE_SECONDS. */
   readonly snapshot?: boolean;
+  /** ROLES_REFRESH_SHARE, ROLES_REFRESH_INTERVAL_SECONDS (the paced roles refresh). */
+  readonly rolePaging?: boolean;
   /** RECORD_RETENTION_DAYS (TTL of the records it creates). */
   readonly retention?: boolean;
   /** PUBLIC_BASE_URL (links in pages and mails). */
@@ -240,6 +242,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     kore: true,
     appSecret: true,
     snapshot: true,
+    rolePaging: true,
     timeout: Duration.minutes(15),
     memorySize: 1024,
     singleton: true,
@@ -549,6 +552,10 @@ export class Functions extends Construct {
       env.POLL_DEADLINE_SECONDS = String(config.pollDeadlineSeconds);
     }
     if (spec.snapshot) env.SNAPSHOT_MAX_AGE_SECONDS = String(config.snapshotMaxAgeSeconds);
+    if (spec.rolePaging) {
+      env.ROLES_REFRESH_SHARE = String(config.rolesRefresh.share);
+      env.ROLES_REFRESH_INTERVAL_SECONDS = String(config.rolesRefresh.intervalSeconds);
+    }
     if (spec.lifecycle) Object.assign(env, Object.fromEntries(Object.entries(config.lifecycle).map(([k, v]) => [k, String(v)])));
     if (spec.retention) env.RECORD_RETENTION_DAYS = String(config.recordRetentionDays);
     if (spec.canary && config.canary) {

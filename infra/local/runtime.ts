@@ -57,6 +57,8 @@ const SETTING_CONTEXT_KEYS: Record<string, string> = {
   KORE_BUDGET_PER_HOUR: 'koreBudgetPerHour',
   KORE_BUDGET_MARGIN: 'koreBudgetMargin',
   KORE_BUDGET_TIME_SCALE: 'koreBudgetTimeScale',
+  ROLES_REFRESH_SHARE: 'rolesRefreshShare',
+  ROLES_REFRESH_INTERVAL_SECONDS: 'rolesRefreshIntervalSeconds',
   ...Object.fromEntries(Object.entries(LIFECYCLE_KEYS).map(([key, variable]) => [variable, key])),
 };
 
