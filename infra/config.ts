@@ -20,6 +20,11 @@
  * | `apiThrottleRate`, `apiThrottleBurst` | 20, 50 | API Gateway default stage throttling (requests/s, burst) |
  * | `stuckAfterSeconds`, `receivedStaleSeconds`, `verificationTtlSeconds`, `verificationResendSeconds`, `intakeStaleClaimSeconds` | the functions' own (900, 900, 1800, 600, 120) | request lifecycle timings (STUCK_AFTER_SECONDS, …); only set ones reach the functions' environment |
  * | `koreTimeoutMs` | the client's (10000) | timeout of one Kore.ai call (KORE_TIMEOUT_MS), 100–20000 |
+ * | `koreBudgetPerMinute`, `koreBudgetPerHour` | 60, 1800 | the account's Kore.ai rate limits the shared call budget keeps under (KORE_BUDGET_PER_MINUTE, KORE_BUDGET_PER_HOUR) |
+ * | `koreBudgetMargin` | 0.1 | share of each limit the budget leaves unused (KORE_BUDGET_MARGIN), 0–0.9 |
+ * | `rolesRefreshShare` | 0.25 | share of the hourly call allowance the roles paging takes on average (ROLES_REFRESH_SHARE), 0.01–1 |
+ * | `rolesRefreshIntervalSeconds` | 3600 | shortest time between the starts of two roles refreshes (ROLES_REFRESH_INTERVAL_SECONDS) |
+ * | `koreBudgetTimeScale` | 1 | compresses the budget's windows (KORE_BUDGET_TIME_SCALE), for test stacks against a compressed simulator only |
  * | `reserveConcurrency` | false | reserve 1 concurrent execution per scheduled job (so runs never overlap); Lambda keeps 100 executions of the account unreserved, so this needs a concurrency limit above 100 plus the jobs (3, 4 with the canary): a new account's limit of 10 refuses it |
  * | `checkpointLockMode` | `COMPLIANCE` | Object Lock mode of the checkpoint bucket; `GOVERNANCE` for test stacks, whose checkpoints someone with `s3:BypassGovernanceRetention` can delete |
  */
@@ -30,6 +35,10 @@ export interface ErasureDeskConfig {
   readonly koreBaseUrl: string;
   /** Timeout of one Kore.ai call; undefined keeps the client's default. */
   readonly koreTimeoutMs?: number;
+  /** The shared Kore.ai call budget: the account's limits, the share left unused, the time scale of its windows. */
+  readonly koreBudget: { readonly perMinute: number; readonly perHour: number; readonly margin: number; readonly timeScale: number };
+  /** The paced roles refresh: its share of the hourly call allowance and its shortest interval. */
+  readonly rolesRefresh: { readonly share: number; readonly intervalSeconds: number };
   readonly publicBaseUrl?: string;
   readonly mailFrom?: string;
   /** External OIDC issuer of staff tokens; undefined means "create a Cognito user pool". */
@@ -66,6 +75,12 @@ export type LifecycleVariable = (typeof LIFECYCLE_KEYS)[keyof typeof LIFECYCLE_K
 export const CONFIG_KEYS = [
   'koreBaseUrl',
   'koreTimeoutMs',
+  'koreBudgetPerMinute',
+  'koreBudgetPerHour',
+  'koreBudgetMargin',
+  'koreBudgetTimeScale',
+  'rolesRefreshShare',
+  'rolesRefreshIntervalSeconds',
   'publicBaseUrl',
   'mailFrom',
   'staffIssuer',
@@ -113,6 +128,9 @@ const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
     (v) => (v === undefined || v === '' ? fallback : typeof v === 'string' ? Number(v) : v),
     z.number().int().positive().max(max),
   );
+/** A number in [min, max] with a default (context values from the CLI are strings). */
+const fraction = (fallback: number, min: number, max: number) =>
+  z.preprocess((v) => (v === undefined || v === '' ? fallback : typeof v === 'string' ? Number(v) : v), z.number().min(min).max(max));
 /** An optional whole number of seconds (at least `min`, at most 30 days). */
 const optionalSeconds = (min: number) =>
   z.preprocess(
@@ -138,6 +156,12 @@ const schema = z
       (v) => (v === undefined || v === '' ? undefined : typeof v === 'string' ? Number(v) : v),
       z.number().int().min(100).max(20_000).optional(),
     ),
+    koreBudgetPerMinute: positiveInt(60, 100_000),
+    koreBudgetPerHour: positiveInt(1800, 10_000_000),
+    koreBudgetMargin: fraction(0.1, 0, 0.9),
+    koreBudgetTimeScale: fraction(1, 0.0001, 1),
+    rolesRefreshShare: fraction(0.25, 0.01, 1),
+    rolesRefreshIntervalSeconds: positiveInt(3600, 7 * 86_400),
     publicBaseUrl: optionalHttpsUrl,
     mailFrom: optionalText.pipe(sesIdentity.optional()),
     staffIssuer: optionalHttpsUrl,
@@ -206,6 +230,8 @@ export function readConfig(read: (key: string) => unknown): ErasureDeskConfig {
   return {
     koreBaseUrl: c.koreBaseUrl,
     ...(c.koreTimeoutMs !== undefined ? { koreTimeoutMs: c.koreTimeoutMs } : {}),
+    koreBudget: { perMinute: c.koreBudgetPerMinute, perHour: c.koreBudgetPerHour, margin: c.koreBudgetMargin, timeScale: c.koreBudgetTimeScale },
+    rolesRefresh: { share: c.rolesRefreshShare, intervalSeconds: c.rolesRefreshIntervalSeconds },
     publicBaseUrl: c.publicBaseUrl,
     mailFrom: c.mailFrom,
     staffIdentity:

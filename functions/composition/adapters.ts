@@ -5,7 +5,9 @@
  * the code of its own function and no other.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { CallBudget } from '../domain/call-budget';
 import type { KorePlatform } from '../domain/kore';
+import type { RolePagingPolicy } from '../domain/role-paging';
 import type { SnapshotInfo } from '../domain/model';
 import type { Clock, Mailer, Signer, WorkflowStarter } from '../domain/ports';
 import type { SubjectKeys } from '../domain/subject';
@@ -17,6 +19,10 @@ import type { CheckpointWriter } from '../staff/checkpoints';
 
 export interface ApplicationAdapters extends DynamoAdapters {
   kore: KorePlatform;
+  /** The deployment's shared Kore.ai call budget; absent where nothing calls Kore.ai (or in tests: unlimited). */
+  budget?: CallBudget;
+  /** The paced roles refresh (cadence and run length); absent: the snapshot is refreshed in one go. */
+  rolePaging?: { policy: RolePagingPolicy; runMs: number };
   mailer: Mailer;
   /** Signs erasure receipts (typ `erasure-receipt+jws`) with the receipt key, and only those. */
   receiptSigner: Signer;

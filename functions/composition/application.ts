@@ -4,6 +4,7 @@
  * Lambda entry never does (it builds its own function only, see `aws/`).
  */
 import type { refreshRolesSnapshot } from '../workflow/refresh-roles-snapshot';
+import type { RolePagingReport } from '../workflow/page-roles-snapshot';
 import type { CanaryReport } from '../workflow/run-canary';
 import type { SweepReport } from '../workflow/sweep-requests';
 import type { WorkflowState } from '../workflow/workflow-state';
@@ -17,7 +18,7 @@ import { composeRecordOutcome } from './record-outcome';
 import { composeSubmitErasure } from './submit-erasure';
 import { composeOpsApi } from './ops-api';
 import { composePublicApi } from './public-api';
-import { composeRefreshRolesSnapshot } from './refresh-roles-snapshot';
+import { composeRolesRefresh } from './refresh-roles-snapshot';
 import { composeRunCanary } from './run-canary';
 import { composeSignCheckpoints } from './sign-checkpoints';
 import { composeSweep } from './sweep-requests';
@@ -36,6 +37,8 @@ export interface Application {
   };
   sweep(stuckAfterSeconds?: number): Promise<SweepReport>;
   refreshRolesSnapshot: () => ReturnType<typeof refreshRolesSnapshot>;
+  /** One scheduled run of the paced refresh: continues the refresh under way, or starts one when due. */
+  pageRolesSnapshot(options?: { onDemand?: boolean }): Promise<RolePagingReport>;
   signCheckpoints: () => ReturnType<typeof signCheckpoints>;
   runCanary(canary: { userId: string; botIds: string[] }): Promise<CanaryReport>;
 }
@@ -51,6 +54,7 @@ export function composeApplication(a: ApplicationAdapters): Application {
   const record = once(() => composeRecordOutcome(a));
   const sweep = once(() => composeSweep(a));
   const sign = once(() => composeSignCheckpoints(a));
+  const roles = composeRolesRefresh(a);
   return {
     get publicApi() {
       return publicApi();
@@ -70,7 +74,8 @@ export function composeApplication(a: ApplicationAdapters): Application {
       recordOutcome: (input) => record()(input),
     },
     sweep: (stuckAfterSeconds) => sweep()(stuckAfterSeconds),
-    refreshRolesSnapshot: composeRefreshRolesSnapshot(a),
+    refreshRolesSnapshot: () => roles.refresh(),
+    pageRolesSnapshot: (options) => roles.page(options),
     signCheckpoints: () => sign()(),
     runCanary: composeRunCanary(a),
   };

@@ -3,7 +3,7 @@ import { runTask } from '../adapters/aws/step-functions-task';
 import { checkErasureStatus } from '../workflow/check-erasure-status';
 import { parseWorkflowState, type WorkflowState } from '../workflow/workflow-state';
 import { awsFunction } from './aws/environment';
-import { koreFrom } from './aws/kore';
+import { koreWithBudgetFrom } from './aws/kore';
 import { appKeysFrom } from './aws/secrets';
 import { taskDepsOf, type Task, type TaskAdapters } from './tasks';
 
@@ -14,5 +14,5 @@ export function composeCheckErasureStatus(a: TaskAdapters): Task<WorkflowState> 
 
 /** The function in AWS: table, app keys, Kore.ai. */
 export const checkErasureStatusOnAws = awsFunction('check-erasure-status', async (base, env) =>
-  composeCheckErasureStatus({ ...base, ...(await appKeysFrom(env)), kore: await koreFrom(env) }),
+  composeCheckErasureStatus({ ...base, ...(await appKeysFrom(env)), ...(await koreWithBudgetFrom(env, base)) }),
 );

@@ -3,7 +3,7 @@ import { runTask } from '../adapters/aws/step-functions-task';
 import { submitErasure } from '../workflow/submit-erasure';
 import { parseWorkflowState, type WorkflowState } from '../workflow/workflow-state';
 import { awsFunction } from './aws/environment';
-import { koreFrom } from './aws/kore';
+import { koreWithBudgetFrom } from './aws/kore';
 import { appKeysFrom } from './aws/secrets';
 import { taskDepsOf, type Task, type TaskAdapters } from './tasks';
 
@@ -13,4 +13,4 @@ export function composeSubmitErasure(a: TaskAdapters): Task<WorkflowState> {
 }
 
 /** The function in AWS: table, app keys, Kore.ai. */
-export const submitErasureOnAws = awsFunction('submit-erasure', async (base, env) => composeSubmitErasure({ ...base, ...(await appKeysFrom(env)), kore: await koreFrom(env) }));
+export const submitErasureOnAws = awsFunction('submit-erasure', async (base, env) => composeSubmitErasure({ ...base, ...(await appKeysFrom(env)), ...(await koreWithBudgetFrom(env, base)) }));

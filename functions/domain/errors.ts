@@ -156,6 +156,14 @@ export class SubjectIdUnavailableError extends DomainError {
   }
 }
 
+/** An on-demand roles refresh ran its time and no complete snapshot exists yet: the paging goes on in later runs. */
+export class SnapshotPendingError extends DomainError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SnapshotPendingError';
+  }
+}
+
 // Stores (every AuditStore, SnapshotStore, … adapter throws these)
 
 /** A request with this id exists already. Maps to HTTP 409. */

@@ -1,6 +1,7 @@
 /** Task CheckStatus: polls the Kore.ai job and decides the next wait or the outcome. */
+import { UNLIMITED_BUDGET, waitSecondsOf } from '../domain/call-budget';
 import { RequestNotActiveError, StaleAttemptError } from '../domain/errors';
-import { KoreRetryableError } from '../domain/kore';
+import { KoreRetryableError, type KorePlatform } from '../domain/kore';
 import { evaluateJob, nextWaitSeconds, summariseStatuses, unknownStatuses, UNKNOWN_STATUS_REVIEW } from '../domain/polling';
 import type { WorkflowState } from './workflow-state';
 import { ErasureTaskDeps, ACTOR, sha256, loadCurrentAttempt, startPolling } from './task-deps';
@@ -20,7 +21,19 @@ export async function checkErasureStatus(deps: ErasureTaskDeps, state: WorkflowS
   if (!koreRequestId) throw new RequestNotActiveError('No Kore.ai job is known for this attempt');
   const poll = state.poll ?? startPolling(deps, deps.clock.now())!;
 
-  const answer = await deps.kore.getEraseStatus(koreRequestId);
+  // The status check's turn in the shared budget; without one (or refused for the account's rate
+  // limit), nothing is recorded and the state machine waits as between any two polls.
+  const budget = deps.budget ?? UNLIMITED_BUDGET;
+  const turn = await budget.take('status');
+  const waitFor = (waitMs: number): WorkflowState => ({ requestId: request.requestId, attempt: request.attempt, koreRequestId, poll: { ...poll, outcome: 'RUNNING', waitSeconds: waitSecondsOf(waitMs) } });
+  if (!turn.granted) return waitFor(turn.waitMs);
+  let answer: Awaited<ReturnType<KorePlatform['getEraseStatus']>>;
+  try {
+    answer = await deps.kore.getEraseStatus(koreRequestId);
+  } catch (error) {
+    if (error instanceof KoreRetryableError && error.rateLimited) return waitFor((await budget.refused(error.retryAfterMs)).waitMs);
+    throw error;
+  }
   const now = deps.clock.now();
   const elapsedSeconds = (now.getTime() - Date.parse(poll.startedAt)) / 1000;
   const deadlinePassed = now.getTime() >= Date.parse(poll.deadline);

@@ -1,5 +1,7 @@
 /**
- * Refreshing the privileged-identity snapshot: page through the account's user-roles once,
+ * Refreshing the privileged-identity snapshot in one go (tools, benchmarks, compositions without
+ * a cursor store; the deployed refresh pages within the call budget: page-roles-snapshot.ts):
+ * page through the account's user-roles once,
  * keep only the HMACs of privileged identities with their rules and bots, and the ids of the
  * account's bots, and publish it as the new current snapshot. Runs on a schedule and on demand — never inside a subject's request.
  */
@@ -12,7 +14,7 @@ import { pageUserRoles } from '../domain/user-roles-pager';
 
 /** Where a finished snapshot goes (the store's write side): the identities and the account's bot ids. */
 export interface SnapshotWriter {
-  writeSnapshot(version: string, info: SnapshotInfo, identities: Iterable<PrivilegedIdentity>, botIds?: Iterable<string>): Promise<unknown>;
+  writeSnapshot(version: string, info: SnapshotInfo, identities: Iterable<PrivilegedIdentity>, botIds?: Iterable<string>, options?: { publish?: boolean }): Promise<unknown>;
 }
 
 export interface RefreshSnapshotDeps {

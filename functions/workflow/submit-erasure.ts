@@ -1,4 +1,5 @@
 /** Task SubmitErasure: re-checks eligibility, then sends the DELETE exactly once for the attempt (intent recorded before the call, the answer after it). */
+import { UNLIMITED_BUDGET, waitSecondsOf } from '../domain/call-budget';
 import { decideEligibility, isSnapshotFreshEnough } from '../domain/eligibility';
 import { RequestNotActiveError, StaleAttemptError, SubjectIdUnavailableError, SubmissionOutcomeUnknownError } from '../domain/errors';
 import { KoreOutcomeUnknownError, KorePermanentError, KoreRefusedError, KoreRetryableError } from '../domain/kore';
@@ -26,6 +27,9 @@ export function submissionEventsOf(timeline: AuditEvent[], attempt: number): Aud
  * DELETE again. An answer lost after the request went out (`KoreOutcomeUnknownError`: timeout,
  * reset) may hide an accepted job: it is recorded as such and ends the attempt as
  * SubmissionOutcomeUnknownError, like a crash between intent and answer.
+ * No turn in the shared Kore.ai call budget yet, or a refusal for the account's rate limit: it
+ * returns the state with `budgetWait` (→ WaitForBudget, then SubmitErasure again), before the
+ * intent is recorded or with the refusal recorded, so the wait never costs the attempt its DELETE.
  * @throws KoreRetryableError (→ retried);
  *   StaleAttemptError, RequestNotActiveError (→ nothing recorded); SubmissionOutcomeUnknownError,
  *   SubjectIdUnavailableError, KoreAuthError, KorePermanentError (→ FAILED).
@@ -82,6 +86,10 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
   const subjectId = decryptSubjectId(request.subjectCipher, deps.subjectKeys.cipherKey);
   const tryNumber = submissions.filter((e) => e.type === 'ERASURE_SUBMITTING').length + 1;
 
+  // The DELETE's turn in the shared budget, before the intent is recorded: a wait sends nothing.
+  const turn = await (deps.budget ?? UNLIMITED_BUDGET).take('erase');
+  if (!turn.granted) return { requestId: request.requestId, attempt: request.attempt, budgetWait: { waitSeconds: waitSecondsOf(turn.waitMs), reason: 'budget' } };
+
   await deps.store.appendEvent(request.requestId, (current) => {
     if (current.attempt !== state.attempt || current.status !== 'QUEUED') throw new RequestNotActiveError(`The request is ${current.status}`);
     return {
@@ -134,6 +142,11 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
     }));
     if (error instanceof KoreRefusedError) {
       return { requestId: request.requestId, attempt: request.attempt, rejection: { rule: 'PLATFORM_RULES', botIds: [], source: 'platform' } };
+    }
+    // The account's limit is spent (by other apps too): every caller waits, and so does this attempt.
+    if (retryable && error.rateLimited) {
+      const { waitMs } = await (deps.budget ?? UNLIMITED_BUDGET).refused(retryAfterMs);
+      return { requestId: request.requestId, attempt: request.attempt, budgetWait: { waitSeconds: waitSecondsOf(waitMs), reason: 'rate-limited' } };
     }
     // Honour Retry-After: wait it out here so the state machine's retry comes no earlier.
     if (retryAfterMs !== undefined && retryAfterMs <= (deps.maxInlineRetryAfterMs ?? MAX_INLINE_RETRY_AFTER_MS)) {

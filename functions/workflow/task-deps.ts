@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { RequestNotActiveError, RequestNotFoundError, StaleAttemptError } from '../domain/errors';
+import type { CallBudget } from '../domain/call-budget';
 import { type KorePlatform } from '../domain/kore';
 import type { ErasureRequest } from '../domain/model';
 import { nextWaitSeconds, type PollPolicy } from '../domain/polling';
@@ -36,6 +37,8 @@ export interface ErasureTaskDeps {
   /** A `Retry-After` up to this long is waited out inside the task before it throws (default {@link MAX_INLINE_RETRY_AFTER_MS}). */
   maxInlineRetryAfterMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** The deployment's shared Kore.ai call budget; every call takes its turn (default: unlimited, for tests). */
+  budget?: CallBudget;
 }
 
 /**

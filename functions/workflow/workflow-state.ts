@@ -26,6 +26,12 @@ export interface WorkflowState {
    * or the platform refused): the state machine records REJECTED, a normal outcome, not an error.
    */
   rejection?: { rule: string; botIds: string[]; source: 'snapshot' | 'platform' };
+  /**
+   * Set by SubmitErasure when the shared Kore.ai call budget has no turn for it yet, or the
+   * platform refused the DELETE for its rate limit: the state machine waits `waitSeconds`
+   * (WaitForBudget) and submits again. Nothing was sent, or the refusal proves nothing was taken.
+   */
+  budgetWait?: { waitSeconds: number; reason: 'budget' | 'rate-limited' };
   /** Set by a `Catch` (ResultPath `$.error`). */
   error?: { Error?: string; Cause?: string };
 }

@@ -13,6 +13,7 @@ import { acknowledge, acknowledgeWildcards, arnRef } from './nag';
 export const WORKFLOW_STATES = {
   submit: 'SubmitErasure',
   wait: 'WaitBeforeCheck',
+  waitForBudget: 'WaitForBudget',
   check: 'CheckStatus',
   routeSubmission: 'RouteOnSubmission',
   route: 'RouteOnStatus',
@@ -207,8 +208,15 @@ export class ErasureWorkflow extends Construct {
       .when(sfn.Condition.stringEquals('$.poll.outcome', 'TIMED_OUT'), recordTimedOut)
       .otherwise(wait);
 
-    // SubmitErasure answers a rejection (re-check or platform refusal) as `$.rejection`, not as an error.
-    const routeSubmission = new sfn.Choice(this, S.routeSubmission).when(sfn.Condition.isPresent('$.rejection'), recordRejected).otherwise(wait);
+    // SubmitErasure answers a rejection (re-check or platform refusal) as `$.rejection`, not as an
+    // error, and "no turn in the Kore.ai call budget yet" as `$.budgetWait`: the execution waits in
+    // a Wait state (no Lambda runs meanwhile) and submits again.
+    const waitForBudget = new sfn.Wait(this, S.waitForBudget, { time: sfn.WaitTime.secondsPath('$.budgetWait.waitSeconds') });
+    const routeSubmission = new sfn.Choice(this, S.routeSubmission)
+      .when(sfn.Condition.isPresent('$.rejection'), recordRejected)
+      .when(sfn.Condition.isPresent('$.budgetWait'), waitForBudget)
+      .otherwise(wait);
+    waitForBudget.next(submit);
     wait.next(check).next(route);
     const definition = submit.next(routeSubmission);
 

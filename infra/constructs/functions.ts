@@ -76,7 +76,11 @@ interface FunctionSpec {
   readonly description: string;
   /** Writes to the audit table beyond reading; absent = read only. */
   readonly writes?: TableWrites;
-  /** KORE_BASE_URL + KORE_CREDENTIALS_SECRET_ARN (read). */
+  /**
+   * KORE_BASE_URL + KORE_CREDENTIALS_SECRET_ARN (read), and the shared call budget every Kore.ai
+   * call takes its turn from: KORE_BUDGET_* and UpdateItem on the `budget` item (added here, so a
+   * function that calls Kore.ai can never do it outside the budget).
+   */
   readonly kore?: boolean;
   /** APP_SECRET_ARN (read): subject HMAC/encryption key, signed-link key. */
   readonly appSecret?: boolean;
@@ -99,6 +103,8 @@ interface FunctionSpec {
   readonly poll?: boolean;
   /** SNAPSHOT_MAX_AGE_SECONDS. */
   readonly snapshot?: boolean;
+  /** ROLES_REFRESH_SHARE, ROLES_REFRESH_INTERVAL_SECONDS (the paced roles refresh). */
+  readonly rolePaging?: boolean;
   /** RECORD_RETENTION_DAYS (TTL of the records it creates). */
   readonly retention?: boolean;
   /** PUBLIC_BASE_URL (links in pages and mails). */
@@ -236,6 +242,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     kore: true,
     appSecret: true,
     snapshot: true,
+    rolePaging: true,
     timeout: Duration.minutes(15),
     memorySize: 1024,
     singleton: true,
@@ -489,11 +496,15 @@ export class Functions extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
       TABLE_NAME: props.table.tableName,
     };
-    this.grantTable(role, spec.writes, props);
+    this.grantTable(role, spec.kore ? { ...spec.writes, update: [...(spec.writes?.update ?? []), 'budget'] } : spec.writes, props);
     if (spec.kore) {
       env.KORE_BASE_URL = config.koreBaseUrl;
       env.KORE_CREDENTIALS_SECRET_ARN = props.koreCredentials.secretArn;
       if (config.koreTimeoutMs !== undefined) env.KORE_TIMEOUT_MS = String(config.koreTimeoutMs);
+      env.KORE_BUDGET_PER_MINUTE = String(config.koreBudget.perMinute);
+      env.KORE_BUDGET_PER_HOUR = String(config.koreBudget.perHour);
+      env.KORE_BUDGET_MARGIN = String(config.koreBudget.margin);
+      env.KORE_BUDGET_TIME_SCALE = String(config.koreBudget.timeScale);
       props.koreCredentials.grantRead(role);
     }
     if (spec.appSecret) {
@@ -541,6 +552,10 @@ export class Functions extends Construct {
       env.POLL_DEADLINE_SECONDS = String(config.pollDeadlineSeconds);
     }
     if (spec.snapshot) env.SNAPSHOT_MAX_AGE_SECONDS = String(config.snapshotMaxAgeSeconds);
+    if (spec.rolePaging) {
+      env.ROLES_REFRESH_SHARE = String(config.rolesRefresh.share);
+      env.ROLES_REFRESH_INTERVAL_SECONDS = String(config.rolesRefresh.intervalSeconds);
+    }
     if (spec.lifecycle) Object.assign(env, Object.fromEntries(Object.entries(config.lifecycle).map(([k, v]) => [k, String(v)])));
     if (spec.retention) env.RECORD_RETENTION_DAYS = String(config.recordRetentionDays);
     if (spec.canary && config.canary) {

@@ -19,7 +19,9 @@ export class Schedules extends Construct {
   constructor(scope: Construct, id: string, props: SchedulesProps) {
     super(scope, id);
     const jobs: Array<[string, lambda.IFunction | undefined, Duration, string]> = [
-      ['RefreshRolesSnapshot', props.refreshRolesSnapshot, Duration.hours(1), 'Refresh the privileged-identities snapshot'],
+      // Every 5 minutes: a run continues a paced refresh or starts one when due (the cadence adapts to
+      // the account's size, functions/domain/role-paging.ts); an idle run reads two items.
+      ['RefreshRolesSnapshot', props.refreshRolesSnapshot, Duration.minutes(5), 'Page the privileged-identities snapshot within the Kore.ai call budget'],
       ['SweepRequests', props.sweepRequests, Duration.minutes(5), 'Restart stuck, expire unverified, count overdue requests'],
       ['SignCheckpoints', props.signCheckpoints, Duration.hours(1), 'Sign audit-chain checkpoints'],
       ['RunCanary', props.runCanary, Duration.hours(6), 'End-to-end canary erasure'],

@@ -10,8 +10,9 @@
  * KORE_SIM_FAULT_SEED, KORE_SIM_UNKNOWN_STATUS (a status word every status answer gives),
  * KORE_SIM_REFUSAL_SHAPE (errors-msg, message, error-object, plain-text),
  * KORE_SIM_ADMIN_ROLE_SHAPES (plain, varied). Rate limits (off by default for now):
- * KORE_SIM_RATE_LIMITS=on enforces the documented 60 a minute and 1,800 an hour per account,
- * tuned by KORE_SIM_LIMIT_PER_MINUTE, KORE_SIM_LIMIT_PER_HOUR, KORE_SIM_LIMIT_STATUS (default 429)
+ * The documented 60 a minute and 1,800 an hour per account are enforced (KORE_SIM_RATE_LIMITS=off
+ * turns them off), tuned by KORE_SIM_LIMIT_PER_MINUTE, KORE_SIM_LIMIT_PER_HOUR, the window lengths
+ * KORE_SIM_LIMIT_MINUTE_MS and KORE_SIM_LIMIT_HOUR_MS, KORE_SIM_LIMIT_STATUS (default 429)
  * and KORE_SIM_LIMIT_RETRY_AFTER (seconds; none by default, as documented). A malformed value
  * stops it at start-up.
  */
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
   if (refusalShape) faults.refusalShape = refusalShape;
   const adminRoleShapes = choiceFromEnv('KORE_SIM_ADMIN_ROLE_SHAPES', ['plain', 'varied'] as const);
   if (adminRoleShapes) faults.adminRoleShapes = adminRoleShapes;
-  const limitsOn = choiceFromEnv('KORE_SIM_RATE_LIMITS', ['on', 'off'] as const) === 'on';
+  const limitsOn = choiceFromEnv('KORE_SIM_RATE_LIMITS', ['on', 'off'] as const) !== 'off';
   const limits: Partial<SimRateLimits> = {};
   const perMinute = numberFromEnv('KORE_SIM_LIMIT_PER_MINUTE', { integer: true, min: 1, max: 1_000_000 });
   const perHour = numberFromEnv('KORE_SIM_LIMIT_PER_HOUR', { integer: true, min: 1, max: 1_000_000 });
@@ -72,6 +73,10 @@ async function main(): Promise<void> {
   const limitRetryAfter = numberFromEnv('KORE_SIM_LIMIT_RETRY_AFTER', { integer: true, max: 86_400 });
   if (perMinute !== undefined) limits.perMinute = perMinute;
   if (perHour !== undefined) limits.perHour = perHour;
+  const minuteMs = numberFromEnv('KORE_SIM_LIMIT_MINUTE_MS', { integer: true, min: 1, max: 3_600_000 });
+  const hourMs = numberFromEnv('KORE_SIM_LIMIT_HOUR_MS', { integer: true, min: 1, max: 86_400_000 });
+  if (minuteMs !== undefined) limits.minuteMs = minuteMs;
+  if (hourMs !== undefined) limits.hourMs = hourMs;
   if (limitStatus !== undefined) limits.status = limitStatus;
   if (limitRetryAfter !== undefined) limits.retryAfterSeconds = limitRetryAfter;
   const failUsers = listFromEnv('KORE_SIM_FAIL_USERS');
@@ -92,13 +97,13 @@ async function main(): Promise<void> {
     ...(failUsers && { failUsers }),
     ...(failRate !== undefined && { failRate }),
     ...(neverFinishUsers && { neverFinishUsers }),
-    ...(limitsOn && { rateLimits: limits }),
+    rateLimits: limitsOn ? limits : false,
   });
   const { config } = sim;
   console.log(`Kore.ai simulator listening on ${sim.url}`);
   console.log(`  client id: ${config.clientId}${config.clientId === DEV_KORE_CLIENT_ID ? ' (development credentials)' : ''}`);
   console.log(`  account: ${sim.account.users.length} users in user-roles, ${sim.account.bots.length} bots; jobs finish after ${config.jobDurationMs} ms`);
-  console.log(`  rate limits: ${config.rateLimits ? `${config.rateLimits.perMinute}/min, ${config.rateLimits.perHour}/h, answered ${config.rateLimits.status}` : 'off'}`);
+  console.log(`  rate limits: ${config.rateLimits ? `${config.rateLimits.perMinute} per ${config.rateLimits.minuteMs} ms, ${config.rateLimits.perHour} per ${config.rateLimits.hourMs} ms, answered ${config.rateLimits.status}` : 'off'}`);
   console.log(`  inspect: ${sim.url}/__sim/calls   faults: POST ${sim.url}/__sim/faults   reset: POST ${sim.url}/__sim/reset`);
 
   const shutdown = () => {

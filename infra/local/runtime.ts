@@ -53,6 +53,12 @@ const SETTING_CONTEXT_KEYS: Record<string, string> = {
   SNAPSHOT_MAX_AGE_SECONDS: 'snapshotMaxAgeSeconds',
   RECORD_RETENTION_DAYS: 'recordRetentionDays',
   KORE_TIMEOUT_MS: 'koreTimeoutMs',
+  KORE_BUDGET_PER_MINUTE: 'koreBudgetPerMinute',
+  KORE_BUDGET_PER_HOUR: 'koreBudgetPerHour',
+  KORE_BUDGET_MARGIN: 'koreBudgetMargin',
+  KORE_BUDGET_TIME_SCALE: 'koreBudgetTimeScale',
+  ROLES_REFRESH_SHARE: 'rolesRefreshShare',
+  ROLES_REFRESH_INTERVAL_SECONDS: 'rolesRefreshIntervalSeconds',
   ...Object.fromEntries(Object.entries(LIFECYCLE_KEYS).map(([key, variable]) => [variable, key])),
 };
 
@@ -98,6 +104,8 @@ export interface LocalRuntimeOptions {
   retryIntervalMs?: number;
   /** How often the sweeper runs (default 30 s; 0 turns the timer off). */
   sweepIntervalMs?: number;
+  /** How often refresh-roles-snapshot runs its paging (default 5 min, as in AWS; 0 off: then only at start). */
+  rolesIntervalMs?: number;
   /** How often sign-checkpoints runs (default 10 min; 0 off). */
   checkpointIntervalMs?: number;
   /** Receives one structured line per notable event, the functions' own log lines included; default JSON on stdout. */
@@ -105,9 +113,17 @@ export interface LocalRuntimeOptions {
 }
 
 /**
+ * The time scale of the Kore.ai rate limits under test: the simulator's windows and the call
+ * budget's are a hundredth of the documented ones (60 calls per 600 ms, 1,800 per 36 s), so the
+ * limits are enforced in every suite without making it wait minutes.
+ */
+export const COMPRESSED_KORE_TIME_SCALE = 0.01;
+
+/**
  * The runtime compressed for tests and benchmarks: an ephemeral port, DynamoDB in memory, no
- * sweeper timer (the caller sweeps), Task retries after 50 ms, no log, status polls every 1–2 s
- * and 500 ms simulator jobs. `overrides` win; their `env` and `simulator` are merged into these.
+ * sweeper timer (the caller sweeps), Task retries after 50 ms, no log, status polls every 1–2 s,
+ * 500 ms simulator jobs and the Kore.ai rate limits on a compressed clock
+ * ({@link COMPRESSED_KORE_TIME_SCALE}). `overrides` win; their `env` and `simulator` are merged into these.
  */
 export function compressedRuntimeOptions(dataDir: string, overrides: Partial<LocalRuntimeOptions> = {}): LocalRuntimeOptions {
   return {
@@ -115,10 +131,11 @@ export function compressedRuntimeOptions(dataDir: string, overrides: Partial<Loc
     dataDir,
     inMemoryDynamo: true,
     sweepIntervalMs: 0,
+    rolesIntervalMs: 0,
     retryIntervalMs: 50,
     log: () => undefined,
     ...overrides,
-    env: { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2', ...(overrides.env ?? {}) },
+    env: { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '2', KORE_BUDGET_TIME_SCALE: String(COMPRESSED_KORE_TIME_SCALE), ...(overrides.env ?? {}) },
     simulator: { jobDurationMs: 500, ...(overrides.simulator ?? {}) },
   };
 }
@@ -170,7 +187,7 @@ function scheduledEvent(name: string): Record<string, unknown> {
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const dataDir = resolve(options.dataDir ?? '.data');
   const log = options.log ?? ((entry) => process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`));
-  const settings = { ...LOCAL_WORKFLOW_DEFAULTS, ...(options.koreTimeoutMs ? { KORE_TIMEOUT_MS: String(options.koreTimeoutMs) } : {}), ...(options.env ?? {}) };
+  const settings: Record<string, string | undefined> = { ...LOCAL_WORKFLOW_DEFAULTS, ...(options.koreTimeoutMs ? { KORE_TIMEOUT_MS: String(options.koreTimeoutMs) } : {}), ...(options.env ?? {}) };
   const clockOffset = options.controllableClock ? new SharedArrayBuffer(8) : undefined;
 
   const bundles = ensureLambdaBundles({ log: (message, fields) => log({ level: 'info', message, ...fields }) });
@@ -191,7 +208,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   let simulator: KoreSimulator | undefined;
   let kore = options.kore;
   if (!kore) {
-    simulator = await startKoreSimulator({ firstJobNumber: Date.now(), ...(options.simulator ?? {}) });
+    // The simulator enforces the account's limits over the windows the call budget counts
+    // (compressed alike under a time scale), unless a test turns them off or sets its own.
+    const scale = Number(settings.KORE_BUDGET_TIME_SCALE ?? 1);
+    const limits = options.simulator?.rateLimits;
+    const rateLimits = limits === false ? false : { minuteMs: Math.round(60_000 * scale), hourMs: Math.round(3_600_000 * scale), ...(typeof limits === 'object' ? limits : {}) };
+    simulator = await startKoreSimulator({ firstJobNumber: Date.now(), ...(options.simulator ?? {}), rateLimits });
     kore = { baseUrl: simulator.url, clientId: simulator.config.clientId ?? DEV_KORE_CLIENT_ID, clientSecret: simulator.config.clientSecret ?? DEV_KORE_CLIENT_SECRET };
   }
 
@@ -311,6 +333,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       log({ level: 'error', message: 'checkpoint failed', error: error instanceof Error ? error.name : 'Error' });
     }
   };
+  const pageRoles = async () => {
+    try {
+      await invoke('refresh-roles-snapshot');
+    } catch (error) {
+      log({ level: 'error', message: 'roles snapshot paging failed', error: error instanceof Error ? error.name : 'Error' });
+    }
+  };
+  const rolesInterval = options.rolesIntervalMs ?? 300_000;
+  const rolesTimer = rolesInterval > 0 ? setInterval(() => void pageRoles(), rolesInterval) : undefined;
+  rolesTimer?.unref();
   const checkpointInterval = options.checkpointIntervalMs ?? 600_000;
   const checkpointTimer = checkpointInterval > 0 ? setInterval(() => void checkpoint(), checkpointInterval) : undefined;
   checkpointTimer?.unref();
@@ -348,6 +380,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     idle: () => workflow.idle(),
     stop: async () => {
       if (timer) clearInterval(timer);
+      if (rolesTimer) clearInterval(rolesTimer);
       if (checkpointTimer) clearInterval(checkpointTimer);
       await workflow.stop();
       await new Promise<void>((r) => {

@@ -58,8 +58,8 @@ export async function startChild(entry: string, env: Record<string, string>, rea
 }
 
 /** The Kore.ai simulator as its own process on a free loopback port (it outlives runtime crashes). */
-export async function startSimulatorChild(jobMs: number): Promise<{ child: Child; url: string }> {
+export async function startSimulatorChild(jobMs: number, env: Record<string, string> = {}): Promise<{ child: Child; url: string }> {
   const port = await freePort();
-  const child = await startChild('infra/local/kore-sim-cli.ts', { KORE_SIM_PORT: String(port), KORE_SIM_JOB_MS: String(jobMs) }, /127\.0\.0\.1:\d+/);
+  const child = await startChild('infra/local/kore-sim-cli.ts', { KORE_SIM_PORT: String(port), KORE_SIM_JOB_MS: String(jobMs), ...env }, /127\.0\.0\.1:\d+/);
   return { child, url: `http://127.0.0.1:${port}` };
 }

@@ -10,6 +10,8 @@ describe('readConfig', () => {
 
     expect(config).toEqual({
       koreBaseUrl: 'https://bots.kore.ai',
+      koreBudget: { perMinute: 60, perHour: 1800, margin: 0.1, timeScale: 1 },
+      rolesRefresh: { share: 0.25, intervalSeconds: 3600 },
       publicBaseUrl: undefined,
       mailFrom: undefined,
       staffIdentity: undefined,

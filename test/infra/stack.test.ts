@@ -211,10 +211,10 @@ describe('functions', () => {
     ['audit-api', ['TABLE_NAME', 'APP_SECRET_ARN', 'CHECKPOINT_SIGNING_KEY_ID', 'CHECKPOINT_BUCKET', 'STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM']],
     ['ops-api', ['TABLE_NAME', 'STATE_MACHINE_ARN', 'ROLES_REFRESH_FUNCTION_NAME', 'APP_SECRET_ARN', 'CHECKPOINT_SIGNING_KEY_ID', 'CHECKPOINT_BUCKET', 'STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM', 'SNAPSHOT_MAX_AGE_SECONDS', 'RECORD_RETENTION_DAYS', 'PUBLIC_BASE_URL']],
     ['console', ['TABLE_NAME', 'STATE_MACHINE_ARN', 'ROLES_REFRESH_FUNCTION_NAME', 'APP_SECRET_ARN', 'CHECKPOINT_SIGNING_KEY_ID', 'CHECKPOINT_BUCKET', 'STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM', 'SNAPSHOT_MAX_AGE_SECONDS', 'RECORD_RETENTION_DAYS', 'PUBLIC_BASE_URL']],
-    ['submit-erasure', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'APP_SECRET_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS', 'SNAPSHOT_MAX_AGE_SECONDS']],
-    ['check-erasure-status', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'APP_SECRET_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS']],
+    ['submit-erasure', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'KORE_BUDGET_PER_MINUTE', 'KORE_BUDGET_PER_HOUR', 'KORE_BUDGET_MARGIN', 'KORE_BUDGET_TIME_SCALE', 'APP_SECRET_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS', 'SNAPSHOT_MAX_AGE_SECONDS']],
+    ['check-erasure-status', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'KORE_BUDGET_PER_MINUTE', 'KORE_BUDGET_PER_HOUR', 'KORE_BUDGET_MARGIN', 'KORE_BUDGET_TIME_SCALE', 'APP_SECRET_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS']],
     ['record-outcome', ['TABLE_NAME', 'APP_SECRET_ARN', 'PUBLIC_BASE_URL', 'RECORD_RETENTION_DAYS']],
-    ['refresh-roles-snapshot', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'APP_SECRET_ARN', 'SNAPSHOT_MAX_AGE_SECONDS']],
+    ['refresh-roles-snapshot', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'KORE_BUDGET_PER_MINUTE', 'KORE_BUDGET_PER_HOUR', 'KORE_BUDGET_MARGIN', 'KORE_BUDGET_TIME_SCALE', 'APP_SECRET_ARN', 'SNAPSHOT_MAX_AGE_SECONDS', 'ROLES_REFRESH_SHARE', 'ROLES_REFRESH_INTERVAL_SECONDS']],
     ['sweep-requests', ['TABLE_NAME', 'APP_SECRET_ARN', 'STATE_MACHINE_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS', 'SNAPSHOT_MAX_AGE_SECONDS', 'PUBLIC_BASE_URL', 'RECORD_RETENTION_DAYS']],
     ['sign-checkpoints', ['TABLE_NAME', 'CHECKPOINT_SIGNING_KEY_ID', 'CHECKPOINT_BUCKET']],
   ])('%s gets exactly the application variables it needs', (name, expected) => {
@@ -443,9 +443,9 @@ describe('schedules', () => {
       .map((r) => `${r.Description}: ${r.ScheduleExpression}`)
       .sort();
 
-  it('runs the snapshot refresh and checkpoint signing hourly and the sweeper every 5 minutes', () => {
+  it('runs the snapshot paging and the sweeper every 5 minutes and checkpoint signing hourly', () => {
     expect(rates(base)).toEqual([
-      'Refresh the privileged-identities snapshot: rate(1 hour)',
+      'Page the privileged-identities snapshot within the Kore.ai call budget: rate(5 minutes)',
       'Restart stuck, expire unverified, count overdue requests: rate(5 minutes)',
       'Sign audit-chain checkpoints: rate(1 hour)',
     ]);

@@ -79,9 +79,16 @@ describe('erasure workflow definition', () => {
     });
     expect(definition.States.RouteOnSubmission).toEqual({
       Type: 'Choice',
-      Choices: [{ Variable: '$.rejection', IsPresent: true, Next: 'RecordRejected' }],
+      Choices: [
+        { Variable: '$.rejection', IsPresent: true, Next: 'RecordRejected' },
+        { Variable: '$.budgetWait', IsPresent: true, Next: 'WaitForBudget' },
+      ],
       Default: 'WaitBeforeCheck',
     });
+  });
+
+  it('waits for a turn of the Kore.ai call budget in a Wait state, then submits again', () => {
+    expect(definition.States.WaitForBudget).toEqual({ Type: 'Wait', SecondsPath: '$.budgetWait.waitSeconds', Next: 'SubmitErasure' });
   });
 
   it('waits for the interval the tasks computed, then checks and routes on the outcome', () => {
@@ -161,7 +168,7 @@ function run(
         RecordError: record('RecordError'),
         ...handlers,
       } as never,
-      waitTimeOverrides: { WaitBeforeCheck: 0 },
+      waitTimeOverrides: { WaitBeforeCheck: 0, WaitForBudget: 0 },
       retryIntervalOverrides: {
         SubmitErasure: 0,
         CheckStatus: 0,
@@ -205,6 +212,22 @@ describe('erasure workflow in the local emulator', () => {
     expect(output).toMatchObject({ requestId: 'r-1', attempt: 1, koreRequestId: 'eud-1', recorded: { ok: true } });
     expect(outcomes).toEqual([]);
     expect(recorded).toEqual([{ state: 'RecordCompleted', outcome: 'COMPLETED', attempt: 1 }]);
+  });
+
+  it('loops through WaitForBudget while the submit has no turn, then goes on without an error', async () => {
+    let calls = 0;
+    const { result, recorded } = run({
+      SubmitErasure: async (state) => {
+        calls += 1;
+        const { budgetWait: _previous, ...rest } = state;
+        return calls < 3 ? { ...rest, budgetWait: { waitSeconds: 7, reason: 'budget' } } : { ...rest, koreRequestId: 'eud-1', poll: { waitSeconds: 1 } };
+      },
+      CheckStatus: async (state) => ({ ...state, poll: { waitSeconds: 1, outcome: 'SUCCESS' } }),
+    });
+
+    expect(await result).not.toHaveProperty('budgetWait');
+    expect(calls).toBe(3);
+    expect(recorded.map((r) => r.outcome)).toEqual(['COMPLETED']);
   });
 
   it('retries a throttled submit and goes on', async () => {

@@ -61,7 +61,8 @@ describe('crash recovery under load', () => {
     // Deterministic, so a failing run can be replayed from the seed printed here (REL_CRASH_SEED).
     const random = seededRandom(seed);
     process.stdout.write(`[reliability] crash recovery seed ${seed}\n`);
-    const { child: sim, url: koreUrl } = await startSimulatorChild(1500);
+    // The account's limits on, over windows compressed as the desk's call budget's (a hundredth).
+    const { child: sim, url: koreUrl } = await startSimulatorChild(1500, { KORE_SIM_LIMIT_MINUTE_MS: '600', KORE_SIM_LIMIT_HOUR_MS: '36000' });
     children.push(sim);
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
@@ -73,6 +74,7 @@ describe('crash recovery under load', () => {
       KORE_CLIENT_SECRET: DEV_KORE_CLIENT_SECRET,
       POLL_INITIAL_SECONDS: '1',
       POLL_MAX_SECONDS: '1',
+      KORE_BUDGET_TIME_SCALE: '0.01',
       INTAKE_STALE_CLAIM_SECONDS: '3',
       RECEIVED_STALE_SECONDS: '20',
       STUCK_AFTER_SECONDS: '15',

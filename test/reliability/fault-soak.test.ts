@@ -35,7 +35,12 @@ const REQUESTS = Number(process.env.REL_SOAK_REQUESTS ?? 1000);
  * shares the test's process), so the lost answers the soak counts are the ones it injects.
  */
 const KORE_TIMEOUT_MS = 3_000;
-const FAULTS = { rate429: 0.1, rate500: 0.08, rateSlow: 0.04, slowMs: 4_000, rateDrop: 0.08, retryAfterSeconds: 1, seed: 20261125 };
+/**
+ * A 429 is a rate-limit refusal: the desk's call budget makes every caller wait its Retry-After.
+ * The clock of the limits is compressed a hundredfold here, so the faults' Retry-After is 0 (the
+ * budget's own backoff, 100 ms here, 10 s in AWS): a whole second would stand for 100 of them.
+ */
+const FAULTS = { rate429: 0.1, rate500: 0.08, rateSlow: 0.04, slowMs: 4_000, rateDrop: 0.08, retryAfterSeconds: 0, seed: 20261125 };
 
 let rt: ReliabilityRuntime;
 beforeAll(async () => {

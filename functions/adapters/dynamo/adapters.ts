@@ -7,6 +7,7 @@ import { systemClock, type Clock } from '../../domain/ports';
 import { DynamoAuditStore } from './audit-store';
 import { DynamoOpenRequestClaims } from './open-request-claims';
 import { DynamoRateLimiter } from './rate-limits';
+import { DynamoRefreshCursors } from './refresh-cursor-store';
 import { DynamoSessionRevocations } from './session-revocations';
 import { DynamoSingleUseTokens } from './single-use-tokens';
 import { DynamoSnapshotStore } from './snapshot-store';
@@ -18,6 +19,7 @@ export interface DynamoAdapters {
   rateLimiter: DynamoRateLimiter;
   snapshots: DynamoSnapshotStore;
   sessionRevocations: DynamoSessionRevocations;
+  refreshCursors: DynamoRefreshCursors;
 }
 
 export function createDynamoAdapters(options: { client: DynamoDBDocumentClient; tableName: string; clock?: Clock; retentionDays?: number }): DynamoAdapters {
@@ -29,5 +31,6 @@ export function createDynamoAdapters(options: { client: DynamoDBDocumentClient; 
     rateLimiter: new DynamoRateLimiter(common),
     snapshots: new DynamoSnapshotStore(common),
     sessionRevocations: new DynamoSessionRevocations(common),
+    refreshCursors: new DynamoRefreshCursors(common),
   };
 }

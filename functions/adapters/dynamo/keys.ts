@@ -24,6 +24,8 @@ export const PARTITION_PREFIXES = {
   bot: 'BOT#',
   /** `SESSION#<hash>`: signed-out staff sessions. */
   session: 'SESSION#',
+  /** `BUDGET`: the shared Kore.ai call budget (the whole key, no suffix). */
+  budget: 'BUDGET',
 } as const;
 export type ItemKind = keyof typeof PARTITION_PREFIXES;
 
@@ -63,6 +65,12 @@ export const identityKey = (subjectHash: string, version: string) => ({ pk: `${P
 export const botKey = (botId: string, version: string) => ({ pk: `${PARTITION_PREFIXES.bot}${botId}`, sk: `V#${version}` });
 
 export const SNAPSHOT_POINTER_KEY = { pk: PARTITION_PREFIXES.snapshot, sk: 'CURRENT' } as const;
+
+/** The cursor of a roles refresh under way (beside the pointer: the refresher writes both). */
+export const SNAPSHOT_REFRESH_KEY = { pk: PARTITION_PREFIXES.snapshot, sk: 'REFRESH' } as const;
+
+/** The one Kore.ai call budget of the deployment. */
+export const CALL_BUDGET_KEY = { pk: PARTITION_PREFIXES.budget, sk: 'KORE' } as const;
 
 /** Epoch seconds, the unit of the TTL attribute. */
 export const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);

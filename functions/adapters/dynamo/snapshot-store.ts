@@ -60,7 +60,8 @@ export class DynamoSnapshotStore implements SnapshotReader, BotCatalogue {
    * Writes every identity and every bot id of version `version`, then makes it current unless a
    * snapshot taken later is current already (two refreshes racing: the newest `takenAt` wins;
    * rewriting the same version is allowed). Returns how many items were written (identities and
-   * bots) and whether it became current.
+   * bots) and whether it became current. With `publish: false` it writes the items only (a paced
+   * refresh writes a version page by page and publishes it once complete, with no items).
    * @throws RangeError when `version` is malformed or differs from `info.version`, or `takenAt` is
    *   not a date; SnapshotWriteError when a batch stayed unprocessed; StoreUnavailableError / StoreError.
    */
@@ -69,6 +70,7 @@ export class DynamoSnapshotStore implements SnapshotReader, BotCatalogue {
     info: SnapshotInfo,
     identities: Iterable<PrivilegedIdentity>,
     botIds: Iterable<string> = [],
+    options: { publish?: boolean } = {},
   ): Promise<{ written: number; current: boolean }> {
     if (!VERSION_PATTERN.test(version) || info.version !== version) throw new RangeError('The snapshot version is malformed or does not match its info');
     const takenAtMs = Date.parse(info.takenAt);
@@ -107,6 +109,7 @@ export class DynamoSnapshotStore implements SnapshotReader, BotCatalogue {
       }
     };
     await Promise.all(Array.from({ length: this.#concurrency }, worker));
+    if (options.publish === false) return { written, current: false };
 
     const current = await conditionalWrite('PutItem', () =>
       this.#client.send(

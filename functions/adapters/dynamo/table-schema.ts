@@ -13,6 +13,8 @@
  * - `PRIV#<subjectHash>` / `V#<version>`: a privileged identity of one snapshot version (TTL)
  * - `BOT#<botId>` / `V#<version>`: a bot of the account in one snapshot version (TTL)
  * - `SNAPSHOT` / `CURRENT`: the pointer to the current snapshot version
+ * - `SNAPSHOT` / `REFRESH`: the cursor of a roles refresh under way
+ * - `BUDGET` / `KORE`: the shared Kore.ai call budget (slot counts, refusal backoff)
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 

@@ -61,7 +61,8 @@ export function logSink(entry: Record<string, unknown>): void {
   write(message ?? 'event', fields);
 }
 
-const documentClient = createDocumentClient();
+/** The one DynamoDB client of the container, for every adapter of the table. */
+export const tableClient = createDocumentClient();
 
 /**
  * What every function has: the table's adapters, the clock, the settings and the log; every
@@ -74,7 +75,7 @@ export function baseAdapters(env: Env, capabilities: readonly Capability[]): App
   const recordRetentionDays = getNumberFromEnv('RECORD_RETENTION_DAYS', 2190, env, { min: 1 });
   const mailFrom = getOptionalStringFromEnv('MAIL_FROM', env);
   return {
-    ...createDynamoAdapters({ client: documentClient, tableName: getStringFromEnv('TABLE_NAME', env), clock, retentionDays: recordRetentionDays }),
+    ...createDynamoAdapters({ client: tableClient, tableName: getStringFromEnv('TABLE_NAME', env), clock, retentionDays: recordRetentionDays }),
     kore: unavailable('Kore.ai'),
     mailer: unavailable('email (MAIL_FROM)'),
     receiptSigner: unavailable('receipt signing (RECEIPT_SIGNING_KEY_ID)'),

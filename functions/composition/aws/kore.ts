@@ -1,8 +1,14 @@
-/** The Kore.ai client, for the functions that call the platform. */
+/** The Kore.ai client and the deployment's call budget, for the functions that call the platform. */
+import type { CallBudget } from '../../domain/call-budget';
 import type { KorePlatform } from '../../domain/kore';
+import type { RolePagingPolicy } from '../../domain/role-paging';
+import { DynamoCallBudget } from '../../adapters/dynamo/call-budget-store';
+import { readCallBudgetPolicy } from '../../adapters/kore/call-budget-settings';
+import { readRolePaging } from '../../adapters/kore/role-paging-settings';
 import { KoreClient } from '../../adapters/kore/kore-client';
 import { ConfigurationError, getNumberFromEnv, getOptionalStringFromEnv, getStringFromEnv } from '../../adapters/env/settings';
-import { unavailable, type Env } from './environment';
+import { tableClient, unavailable, type Env } from './environment';
+import type { ApplicationAdapters } from '../adapters';
 import { loadSecret } from './secrets';
 
 function parseKoreCredentials(value: unknown): { clientId: string; clientSecret: string } {
@@ -19,4 +25,19 @@ export async function koreFrom(env: Env): Promise<KorePlatform> {
   const credentials = await loadSecret(arn, parseKoreCredentials);
   const timeoutMs = getOptionalStringFromEnv('KORE_TIMEOUT_MS', env) ? getNumberFromEnv('KORE_TIMEOUT_MS', 0, env, { min: 100, max: 20_000 }) : undefined;
   return new KoreClient({ baseUrl: getStringFromEnv('KORE_BASE_URL', env), ...credentials, ...(timeoutMs ? { timeoutMs } : {}) });
+}
+
+/**
+ * The Kore.ai client with the budget every caller takes its turns from (one DynamoDB item of the
+ * table) and the paced refresh's policy; without Kore.ai credentials, neither.
+ */
+export async function koreWithBudgetFrom(
+  env: Env,
+  base: Pick<ApplicationAdapters, 'clock'>,
+): Promise<{ kore: KorePlatform; budget?: CallBudget; rolePaging?: { policy: RolePagingPolicy; runMs: number } }> {
+  const kore = await koreFrom(env);
+  if (!getOptionalStringFromEnv('KORE_CREDENTIALS_SECRET_ARN', env)) return { kore };
+  const policy = readCallBudgetPolicy(env);
+  const budget = new DynamoCallBudget({ client: tableClient, tableName: getStringFromEnv('TABLE_NAME', env), policy, clock: base.clock });
+  return { kore, budget, rolePaging: readRolePaging(policy, env) };
 }

@@ -17,8 +17,9 @@
  * `{"errors":[{"msg","code"}]}` unless a fault mode picks another shape; unknown bot ids are a 400
  * unless `RemoveDataFromAllBots` is true; one privileged id refuses the whole batch.
  *
- * The rate limits are implemented but off unless `rateLimits` is given (the desk's shared call
- * budget does not exist yet, so the local runtime and the suites keep running without them).
+ * The rate limits are on by default (the documented 60 a minute and 1,800 an hour); their
+ * windows can be compressed for tests (`minuteMs`, `hourMs`), and `rateLimits: false` turns them
+ * off for a test that is about something else and makes more calls than an account may.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -48,6 +49,10 @@ export const DOCUMENTED_RATE_LIMITS = { perMinute: 60, perHour: 1800 } as const;
 export interface SimRateLimits {
   perMinute: number;
   perHour: number;
+  /** Length of the "minute" window (default 60,000 ms; less compresses the clock for tests). */
+  minuteMs: number;
+  /** Length of the "hour" window (default 3,600,000 ms). */
+  hourMs: number;
   /** HTTP status of a refusal; not documented, 429 assumed. */
   status: number;
   /** Sent as `Retry-After` when set; the platform documents none. */
@@ -171,10 +176,10 @@ export interface KoreSimulatorOptions {
   /** Clock in epoch ms (jobs, token expiry, rate-limit windows), default `Date.now`. */
   now?: () => number;
   /**
-   * Per-account rate limits; off when absent (for now: see the module comment). `true` means
-   * the documented 60 a minute and 1,800 an hour, answered 429 without `Retry-After`.
+   * Per-account rate limits: the documented 60 a minute and 1,800 an hour, answered 429 without
+   * `Retry-After`, when absent or `true`; fields given override those; `false` turns them off.
    */
-  rateLimits?: true | Partial<SimRateLimits>;
+  rateLimits?: boolean | Partial<SimRateLimits>;
 }
 
 export interface KoreSimulatorConfig {
@@ -231,6 +236,8 @@ const faultsPatchSchema = faultsObject.partial().strict();
 const rateLimitsSchema = z.object({
   perMinute: z.number().int().min(1).max(1_000_000),
   perHour: z.number().int().min(1).max(1_000_000),
+  minuteMs: z.number().int().min(1).max(3_600_000),
+  hourMs: z.number().int().min(1).max(86_400_000),
   status: z.number().int().min(400).max(599),
   retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
 });
@@ -266,8 +273,8 @@ class BadRequest extends Error {}
 const idKey = (id: string) => (id.includes('@') ? id.trim().toLowerCase() : id);
 
 function rateLimitsOf(option: KoreSimulatorOptions['rateLimits']): SimRateLimits | undefined {
-  if (option === undefined) return undefined;
-  const parsed = rateLimitsSchema.safeParse({ ...DOCUMENTED_RATE_LIMITS, status: 429, ...(option === true ? {} : option) });
+  if (option === false) return undefined;
+  const parsed = rateLimitsSchema.safeParse({ ...DOCUMENTED_RATE_LIMITS, minuteMs: 60_000, hourMs: 3_600_000, status: 429, ...(option === true || option === undefined ? {} : option) });
   if (!parsed.success) throw new Error(`Invalid simulator rate limits: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
   return parsed.data;
 }
@@ -321,7 +328,7 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
 
   let faults = validFaults({ ...NO_FAULTS, ...options.faults });
   const rateLimits = rateLimitsOf(options.rateLimits);
-  /** Times (epoch ms) of the calls counted against the account's limits in the last hour. */
+  /** Times (epoch ms) of the calls counted against the account's limits in the last "hour" window. */
   const counted: number[] = [];
   /** Every `jti` accepted so far, with its expiry (epoch s): replays are refused until then. */
   const seenJtis = new Map<string, number>();
@@ -395,8 +402,8 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
   function withinRateLimits(): boolean {
     if (!rateLimits) return true;
     const t = now();
-    while (counted.length > 0 && counted[0]! <= t - 3_600_000) counted.shift();
-    const lastMinute = counted.length - lowerBound(counted, t - 60_000 + 1);
+    while (counted.length > 0 && counted[0]! <= t - rateLimits.hourMs) counted.shift();
+    const lastMinute = counted.length - lowerBound(counted, t - rateLimits.minuteMs + 1);
     if (lastMinute >= rateLimits.perMinute || counted.length >= rateLimits.perHour) return false;
     counted.push(t);
     return true;

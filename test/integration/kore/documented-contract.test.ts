@@ -198,7 +198,7 @@ const FACTS: Record<string, { what: string; check: () => Promise<void> }> = {
     },
   },
   D13: {
-    what: 'per account 60 calls a minute and 1,800 an hour (when enabled)',
+    what: 'per account 60 calls a minute and 1,800 an hour',
     check: async () => {
       let t = Date.parse('2026-03-01T12:00:00Z');
       const s = await start({ rateLimits: true, now: () => t });
@@ -249,14 +249,36 @@ describe('the simulator holds to docs/kore-platform.md', () => {
   for (const [id, fact] of Object.entries(FACTS)) it(`${id}: ${fact.what}`, fact.check);
 });
 
-describe('the rate limits, for now', () => {
-  it('are off unless asked for, so the local runtime and the suites run as before the shared budget exists', async () => {
+describe('the rate limits', () => {
+  it('are on by default, at the documented 60 a minute and 1,800 an hour', async () => {
     const s = await start();
+    const statuses: number[] = [];
+    for (let i = 0; i < 61; i++) statuses.push((await call(s, 'GET', ROLES('limit=1'))).status);
+
+    expect(s.config.rateLimits).toMatchObject({ perMinute: 60, perHour: 1800, minuteMs: 60_000, hourMs: 3_600_000, status: 429 });
+    expect(statuses.filter((x) => x === 429)).toHaveLength(1);
+  });
+
+  it('are off only when a test asks', async () => {
+    const s = await start({ rateLimits: false });
     const statuses: number[] = [];
     for (let i = 0; i < 70; i++) statuses.push((await call(s, 'GET', ROLES('limit=1'))).status);
 
     expect(s.config.rateLimits).toBeUndefined();
     expect(new Set(statuses)).toEqual(new Set([200]));
+  });
+
+  it('count over compressed windows when asked (a test clock)', async () => {
+    let t = Date.parse('2026-03-01T12:00:00Z');
+    const s = await start({ rateLimits: { perMinute: 2, perHour: 3, minuteMs: 100, hourMs: 1_000 }, now: () => t });
+    const nowS = () => Math.floor(t / 1000);
+    const statusAt = async () => (await call(s, 'GET', ROLES('limit=1'), { auth: await token({}, { nowS: nowS() }) })).status;
+
+    expect([await statusAt(), await statusAt(), await statusAt()]).toEqual([200, 200, 429]);
+    t += 100;
+    expect([await statusAt(), await statusAt()]).toEqual([200, 429]);
+    t += 1_000;
+    expect(await statusAt()).toBe(200);
   });
 
   it('take another status and a Retry-After when configured', async () => {

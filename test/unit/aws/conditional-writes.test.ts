@@ -48,6 +48,7 @@ describe('conditional writes', () => {
       new Set([
         'functions/adapters/dynamo/audit-store.ts',
         'functions/adapters/dynamo/open-request-claims.ts',
+        'functions/adapters/dynamo/refresh-cursor-store.ts',
         'functions/adapters/dynamo/session-revocations.ts',
         'functions/adapters/dynamo/single-use-tokens.ts',
         'functions/adapters/dynamo/snapshot-store.ts',

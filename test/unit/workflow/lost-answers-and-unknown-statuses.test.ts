@@ -82,13 +82,14 @@ describe('a DELETE whose answer was lost', () => {
     expect(second).toMatchObject({ name: 'SubmissionOutcomeUnknownError' });
   });
 
-  it('still lets the state machine retry an answer that proves the job was not taken (429), and sends the DELETE again then', async () => {
+  // A rate-limit refusal proves the same, and is waited out instead (call-budget-waits.test.ts).
+  it('still lets the state machine retry an answer that proves the job was not taken (503), and sends the DELETE again then', async () => {
     const { store, requestId } = queuedRequest();
     let deletes = 0;
     const d = deps(store, {
       eraseUsersData: async () => {
         deletes += 1;
-        if (deletes === 1) throw new KoreRetryableError('Kore.ai eraseUsersData answered 429: rate limit reached', 429, undefined, { rateLimited: true });
+        if (deletes === 1) throw new KoreRetryableError('Kore.ai eraseUsersData answered 503', 503, undefined);
         return { koreRequestId: 'eud-9', status: 'in-progress' };
       },
     });
@@ -97,7 +98,7 @@ describe('a DELETE whose answer was lost', () => {
     const second = await submitErasure(d, { requestId, attempt: 1 });
 
     expect(first).toBeInstanceOf(KoreRetryableError);
-    expect((await store.getTimeline(requestId)).find((e) => e.type === 'ERASURE_CALL_FAILED')?.details).toMatchObject({ retryable: true, rateLimited: true, httpStatus: 429 });
+    expect((await store.getTimeline(requestId)).find((e) => e.type === 'ERASURE_CALL_FAILED')?.details).toMatchObject({ retryable: true, httpStatus: 503 });
     expect(second.koreRequestId).toBe('eud-9');
     expect(deletes).toBe(2);
   });

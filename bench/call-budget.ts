@@ -1,0 +1,154 @@
+/**
+ * 7. The Kore.ai call budget, against the simulator enforcing the documented limits on a clock
+ *    compressed a hundredfold (60 calls per 600 ms, 1,800 per 36 s), as the suites run:
+ *
+ * - Burst: 10,000 verified requests (quick: 1,000) from submission to their end on the local
+ *   runtime. Time to clear against the floor the budget allows for the fewest calls (one DELETE
+ *   and one status check per request: erasures are not batched, so a "batch" is one request),
+ *   Kore.ai calls per erasure, rate-limit refusals, and requests that ended FAILED or TIMED_OUT.
+ * - Roles: a 50,000-user account's paced refresh (quick: 5,000) against its floor (its pages at
+ *   the pace the budget allows role paging), while erasure turns are taken at the same time:
+ *   how long those waited.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Server, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoCallBudget } from '../functions/adapters/dynamo/call-budget-store';
+import { DynamoRefreshCursors } from '../functions/adapters/dynamo/refresh-cursor-store';
+import { DynamoSnapshotStore } from '../functions/adapters/dynamo/snapshot-store';
+import { KoreClient } from '../functions/adapters/kore/kore-client';
+import { readRolePaging } from '../functions/adapters/kore/role-paging-settings';
+import { allowance, ceilingOf, defaultCallBudgetPolicy } from '../functions/domain/call-budget';
+import { systemClock } from '../functions/domain/ports';
+import { deriveKeys } from '../functions/domain/subject';
+import { pageRolesSnapshot } from '../functions/workflow/page-roles-snapshot';
+import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, startKoreSimulator } from '../infra/local/kore-sim';
+import { ensureAuditTable, startLocalDynamo } from '../infra/local/local-dynamo';
+import { COMPRESSED_KORE_TIME_SCALE, compressedRuntimeOptions, startLocalRuntime } from '../infra/local/runtime';
+import { captureVerificationLinks, confirm, percentile, row, sleep, type BenchContext, type Row } from './lib';
+
+const SCALE = COMPRESSED_KORE_TIME_SCALE;
+const policy = defaultCallBudgetPolicy({ timeScale: SCALE });
+const [minute, hour] = policy.windows as [(typeof policy.windows)[0], (typeof policy.windows)[0]];
+
+/** Seconds the budget needs at the least for `calls` turns of a priority: a first window's worth at once, then the hourly pace. */
+function floorSeconds(calls: number, priority: 'erase' | 'roles'): number {
+  const perHour = ceilingOf(hour, policy, priority);
+  return Math.max(0, calls - perHour) / (perHour / (hour.lengthMs / 1000)) + Math.min(calls, perHour) / (ceilingOf(minute, policy, priority) / (minute.lengthMs / 1000));
+}
+
+function distinctClientsOn(port: number): () => void {
+  let n = 0;
+  const emit = Server.prototype.emit;
+  Server.prototype.emit = function (this: Server, event: string, ...args: unknown[]) {
+    if (event === 'request' && (this.address() as AddressInfo | null)?.port === port) {
+      n++;
+      Object.defineProperty((args[0] as IncomingMessage).socket, 'remoteAddress', { value: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, configurable: true });
+    }
+    return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
+  } as typeof Server.prototype.emit;
+  return () => {
+    Server.prototype.emit = emit;
+  };
+}
+
+async function burst(n: number, ctx: BenchContext): Promise<Row[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'erasure-desk-bench-burst-'));
+  const runtime = await startLocalRuntime(compressedRuntimeOptions(dataDir, { env: { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '1' }, simulator: { jobDurationMs: 200 } }));
+  const restore = distinctClientsOn(runtime.port);
+  const links = captureVerificationLinks(runtime.mailer);
+  try {
+    const t0 = performance.now();
+    let next = 0;
+    const worker = async () => {
+      while (next < n) {
+        const email = `burst-${process.pid}-${next++}@example.com`;
+        const res = await fetch(`${runtime.url}/requests`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ email }) });
+        await res.arrayBuffer();
+        const verified = await confirm(links.get(email)!);
+        await verified.arrayBuffer();
+        if (verified.status !== 303) throw new Error(`verification answered ${verified.status}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, worker));
+    while (runtime.workflow.list().filter((e) => e.state !== 'RUNNING').length < n) await sleep(100);
+    const seconds = (performance.now() - t0) / 1000;
+    const calls = runtime.simulator!.calls().filter((c) => c.route !== '/api/public/alluserroles');
+    const refusals = calls.filter((c) => c.outcome === 'rate-limited').length;
+    const unsucceeded = runtime.workflow.list().filter((e) => e.state !== 'SUCCEEDED').length;
+    const floor = floorSeconds(2 * n, 'erase');
+    ctx.log(`  burst of ${n}: cleared in ${seconds.toFixed(1)} s (floor ${floor.toFixed(1)} s), ${calls.length} Kore.ai calls, ${refusals} refused, ${unsucceeded} not succeeded`);
+    return [
+      row(`call budget: burst of ${n} verified requests, time to clear vs the budget's floor (no batching: 2 calls a request)`, seconds, floor, 's', '≤ 1.5'),
+      row(`call budget: burst of ${n}, Kore.ai calls per erasure`, calls.length / n, null, 'calls', 'value ≤ 0.25'),
+      row(`call budget: burst of ${n}, rate-limit refusals`, refusals, null, 'refusals', 'value ≤ 0'),
+      row(`call budget: burst of ${n}, requests FAILED or TIMED_OUT`, unsucceeded, null, 'requests', 'value ≤ 0'),
+    ];
+  } finally {
+    restore();
+    await runtime.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function roles(users: number, ctx: BenchContext): Promise<Row[]> {
+  const sim = await startKoreSimulator({ account: { generatedUsers: users }, rateLimits: { minuteMs: minute.lengthMs, hourMs: hour.lengthMs } });
+  const dynamo = await startLocalDynamo();
+  try {
+    await ensureAuditTable(dynamo.client, 'bench');
+    const kore = new KoreClient({ baseUrl: sim.url, clientId: DEV_KORE_CLIENT_ID, clientSecret: DEV_KORE_CLIENT_SECRET, timeoutMs: 10_000 });
+    const budget = new DynamoCallBudget({ client: dynamo.client, tableName: 'bench', policy });
+    const paging = readRolePaging(policy, {});
+    const deps = {
+      kore,
+      snapshots: new DynamoSnapshotStore({ client: dynamo.client, tableName: 'bench', clock: systemClock, cacheTtlMs: 0 }),
+      cursors: new DynamoRefreshCursors({ client: dynamo.client, tableName: 'bench' }),
+      budget,
+      subjectKeys: deriveKeys('bench-subject-secret'),
+      clock: systemClock,
+      policy: paging.policy,
+      runMs: 240_000 * SCALE * 10,
+    };
+    // Erasure turns at 5 a second meanwhile (a tenth of the minute allowance), each a real call.
+    let erasing = true;
+    const waits: number[] = [];
+    const erasures = (async () => {
+      for (let i = 0; erasing; i++) {
+        const t = performance.now();
+        for (;;) {
+          const turn = await budget.take('erase');
+          if (turn.granted) break;
+          await sleep(turn.waitMs);
+        }
+        waits.push(performance.now() - t);
+        await kore.getEraseStatus(`eud-none-${i}`).catch(() => undefined);
+        await sleep(200);
+      }
+    })();
+    const t0 = performance.now();
+    let report = await pageRolesSnapshot(deps, { onDemand: true });
+    while (report.outcome !== 'published') report = await pageRolesSnapshot(deps);
+    const seconds = (performance.now() - t0) / 1000;
+    erasing = false;
+    await erasures;
+    const pages = Math.ceil(users / 50);
+    const floor = floorSeconds(pages, 'roles');
+    const refused = sim.calls().filter((c) => c.outcome === 'rate-limited').length;
+    ctx.log(`  roles: ${users} users, ${pages} pages in ${seconds.toFixed(1)} s (floor ${floor.toFixed(1)} s); ${waits.length} erasure turns meanwhile, p95 wait ${percentile(waits, 95).toFixed(0)} ms; ${refused} refused`);
+    return [
+      row(`call budget: ${users}-user roles refresh vs its floor (pages at the budget's role-paging pace)`, seconds, floor, 's', '≤ 1.1'),
+      row(`call budget: erasure turns during that refresh, p95 wait (minute window ${minute.lengthMs} ms)`, percentile(waits, 95), null, 'ms', `value ≤ ${minute.lengthMs}`),
+      row('call budget: rate-limit refusals during that refresh', refused, null, 'refusals', 'value ≤ 0'),
+    ];
+  } finally {
+    await sim.stop();
+    await dynamo.stop();
+  }
+}
+
+export async function callBudgetBench(ctx: BenchContext): Promise<Row[]> {
+  ctx.log(`  budget: ${allowance(minute, policy)} per ${minute.lengthMs} ms, ${allowance(hour, policy)} per ${hour.lengthMs} ms`);
+  return [...(await burst(ctx.quick ? 1_000 : 10_000, ctx)), ...(await roles(ctx.quick ? 5_000 : 50_000, ctx))];
+}

@@ -1,0 +1,127 @@
+/**
+ * The shared Kore.ai call budget in DynamoDB: one item (`BUDGET` / `KORE`) holding the slot
+ * counts of `domain/call-budget` as top-level numbers (`<window ms>@<slot start ms>`) and the
+ * refusal backoff (`blockedUntil`). A turn reads the item, plans with the pure rules and applies
+ * the plan as one conditional UpdateItem: each window's current slot is raised by the calls only
+ * if it holds no more than the plan allows (`slot <= atMost`) and no refusal backoff is in
+ * force. Earlier slots never change once their time is over, so the condition on the current
+ * slots is all it takes: concurrent callers are serialised by DynamoDB on that one item, without
+ * transactions and without a read-modify-write race. A caller whose condition fails reads again
+ * and is granted or told how long to wait; a turn is counted only by a write that succeeded.
+ */
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  EMPTY_BUDGET,
+  planTurn,
+  SLOT_KEY_PATTERN,
+  type BudgetState,
+  type CallBudget,
+  type CallBudgetPolicy,
+  type CallPriority,
+} from '../../domain/call-budget';
+import { systemClock, type Clock } from '../../domain/ports';
+import { conditionalWrite, storeCall } from './errors';
+import { CALL_BUDGET_KEY } from './keys';
+
+export interface DynamoCallBudgetOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  policy: CallBudgetPolicy;
+  clock?: Clock;
+  /** Reads and writes before a caller that keeps losing the race is told to wait (default 8). */
+  maxAttempts?: number;
+}
+
+export class DynamoCallBudget implements CallBudget {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #policy: CallBudgetPolicy;
+  readonly #clock: Clock;
+  readonly #maxAttempts: number;
+
+  constructor(options: DynamoCallBudgetOptions) {
+    if (!options.tableName) throw new TypeError('DynamoCallBudget needs a table name');
+    this.#client = options.client;
+    this.#table = options.tableName;
+    this.#policy = options.policy;
+    this.#clock = options.clock ?? systemClock;
+    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 8);
+  }
+
+  get policy(): CallBudgetPolicy {
+    return this.#policy;
+  }
+
+  /**
+   * Takes `calls` turns for `priority`, or says how long to wait.
+   * @throws RangeError for a batch the priority can never take; StoreUnavailableError / StoreError.
+   */
+  async take(priority: CallPriority, calls = 1): Promise<{ granted: true } | { granted: false; waitMs: number }> {
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      const state = await this.read();
+      const nowMs = this.#clock.now().getTime();
+      const plan = planTurn(state, this.#policy, priority, nowMs, calls);
+      if (!plan.granted) return plan;
+      const names: Record<string, string> = { '#blocked': 'blockedUntil' };
+      const values: Record<string, number> = { ':calls': calls, ':zero': 0, ':now': nowMs };
+      const set: string[] = [];
+      const conditions = ['(attribute_not_exists(#blocked) OR #blocked <= :now)'];
+      plan.add.forEach(({ key, atMost }, i) => {
+        names[`#a${i}`] = key;
+        values[`:max${i}`] = atMost;
+        set.push(`#a${i} = if_not_exists(#a${i}, :zero) + :calls`);
+        conditions.push(`(attribute_not_exists(#a${i}) OR #a${i} <= :max${i})`);
+      });
+      // Slots past their time go with the same write (a few at a time; the item stays small).
+      const prune = plan.prune.slice(0, 20);
+      prune.forEach((key, i) => (names[`#p${i}`] = key));
+      const applied = await conditionalWrite('UpdateItem', () =>
+        this.#client.send(
+          new UpdateCommand({
+            TableName: this.#table,
+            Key: CALL_BUDGET_KEY,
+            UpdateExpression: `SET ${set.join(', ')}${prune.length > 0 ? ` REMOVE ${prune.map((_, i) => `#p${i}`).join(', ')}` : ''}`,
+            ConditionExpression: `${conditions.join(' AND ')}`,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      );
+      if (applied) return { granted: true };
+    }
+    return { granted: false, waitMs: Math.ceil(this.#policy.windows[0]!.lengthMs / this.#policy.slotsPerWindow) };
+  }
+
+  /**
+   * Makes every caller wait after a rate-limit refusal (`retryAfterMs`, else the policy's
+   * backoff). A wait already in force that lasts longer stays.
+   * @throws StoreUnavailableError / StoreError.
+   */
+  async refused(retryAfterMs?: number): Promise<{ waitMs: number }> {
+    const waitMs = retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : this.#policy.refusalBackoffMs;
+    const until = this.#clock.now().getTime() + waitMs;
+    await conditionalWrite('UpdateItem', () =>
+      this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: CALL_BUDGET_KEY,
+          UpdateExpression: 'SET #blocked = :until',
+          ConditionExpression: 'attribute_not_exists(#blocked) OR #blocked < :until',
+          ExpressionAttributeNames: { '#blocked': 'blockedUntil' },
+          ExpressionAttributeValues: { ':until': until },
+        }),
+      ),
+    );
+    return { waitMs };
+  }
+
+  /** The budget as stored. @throws StoreUnavailableError / StoreError. */
+  async read(): Promise<BudgetState> {
+    const out = await storeCall('GetItem', () => this.#client.send(new GetCommand({ TableName: this.#table, Key: CALL_BUDGET_KEY, ConsistentRead: true })));
+    const item = out.Item;
+    if (!item) return EMPTY_BUDGET;
+    const slots: Record<string, number> = {};
+    for (const [key, value] of Object.entries(item)) if (SLOT_KEY_PATTERN.test(key)) slots[key] = Number(value);
+    return { slots, blockedUntil: Number(item.blockedUntil ?? 0) };
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The roles snapshot refreshed at the pace of the Kore.ai call budget.
+ *
+ * A refresh walks the account's user roles page by page, each page a turn of the shared budget
+ * at the lowest priority (erasures and status checks come first). It writes each page's
+ * privileged identities and bots under the new version as it goes and keeps a cursor in
+ * DynamoDB, so a run that reaches its time (`runMs`, well inside the Lambda's 15 minutes) simply
+ * stops, and the next run continues where it stopped. The new version becomes current only once
+ * the last page is written; until then the last complete snapshot stays in use. Refreshes start
+ * at the cadence of `domain/role-paging`, which stretches with the account's size so paging
+ * takes at most its share of the hourly budget.
+ *
+ * An identity met on two pages (two users sharing an id, rare) keeps the later page's roles: it
+ * stays privileged either way — everyone listed by user roles belongs to the account — only the
+ * rule and bots a rejection names may be the other user's.
+ */
+import { UNLIMITED_BUDGET, type CallBudget } from '../domain/call-budget';
+import { KoreRetryableError, type KorePlatform } from '../domain/kore';
+import type { SnapshotInfo } from '../domain/model';
+import type { Clock } from '../domain/ports';
+import { PrivilegedIdentityIndex } from '../domain/privileged-identities';
+import { shouldStartRefresh, type RefreshCursor, type RolePagingPolicy } from '../domain/role-paging';
+import { hashSubject, type SubjectKeys } from '../domain/subject';
+import { USER_ROLES_MAX_PAGE_SIZE } from '../domain/user-roles-pager';
+import type { SnapshotWriter } from './refresh-roles-snapshot';
+
+/** Where the cursor of a refresh under way is kept (DynamoDB: `SNAPSHOT` / `REFRESH`). */
+export interface RefreshCursors {
+  active(): Promise<RefreshCursor | undefined>;
+  /** @returns false when a refresh is active already. */
+  start(cursor: RefreshCursor): Promise<boolean>;
+  /** @returns false when another run moved the cursor first. */
+  advance(from: RefreshCursor, to: RefreshCursor, active?: boolean): Promise<boolean>;
+}
+
+export interface RolePagingDeps {
+  kore: KorePlatform;
+  snapshots: SnapshotWriter & { getCurrentSnapshot(): Promise<SnapshotInfo | undefined>; invalidateCache?(): void };
+  cursors: RefreshCursors;
+  budget?: CallBudget;
+  subjectKeys: SubjectKeys;
+  clock: Clock;
+  policy: RolePagingPolicy;
+  /** How long one run pages before it leaves the rest to the next run. */
+  runMs: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface RolePagingReport {
+  /** `published`: a new snapshot is current; `paging`: a refresh is under way; `idle`: none was due. */
+  outcome: 'published' | 'paging' | 'idle';
+  /** The current snapshot after this run (the new one when published). */
+  current?: SnapshotInfo;
+  /** The refresh under way, when one is. */
+  cursor?: RefreshCursor;
+  pagesThisRun: number;
+  /** Why a run stopped early: a retryable Kore.ai error's name, or another run moving the cursor. */
+  stoppedBy?: string;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Continues the refresh under way, or starts one when due (`onDemand`: now), and pages until it
+ * is complete or the run's time is up.
+ * @throws KoreAuthError, KorePermanentError (the refresh is given up, the current snapshot stays);
+ *   StoreUnavailableError and the store's other errors (the cursor stays: the next run continues).
+ */
+export async function pageRolesSnapshot(deps: RolePagingDeps, options: { onDemand?: boolean } = {}): Promise<RolePagingReport> {
+  const started = deps.clock.now().getTime();
+  const budget = deps.budget ?? UNLIMITED_BUDGET;
+  const sleep = deps.sleep ?? defaultSleep;
+  const current = await deps.snapshots.getCurrentSnapshot();
+  let cursor = await deps.cursors.active();
+  if (!cursor) {
+    const now = deps.clock.now();
+    const due = shouldStartRefresh({
+      now,
+      policy: deps.policy,
+      inProgress: undefined,
+      lastComplete: current && { startedAt: current.takenAt, userCount: current.userCount },
+      onDemand: options.onDemand === true,
+    });
+    if (!due) return { outcome: 'idle', ...(current ? { current } : {}), pagesThisRun: 0 };
+    const fresh: RefreshCursor = {
+      version: `${now.toISOString().replace(/[-:.]/g, '')}-${Math.random().toString(36).slice(2, 8)}`,
+      startedAt: now.toISOString(),
+      offset: 0,
+      total: 0,
+      pages: 0,
+      userCount: 0,
+      identityCount: 0,
+      botIds: [],
+      reason: options.onDemand ? 'on-demand' : 'schedule',
+    };
+    if (!(await deps.cursors.start(fresh))) return { outcome: 'paging', ...(current ? { current } : {}), pagesThisRun: 0, stoppedBy: 'RefreshStartedElsewhere' };
+    cursor = fresh;
+  }
+
+  let pagesThisRun = 0;
+  const paging = (stoppedBy?: string): RolePagingReport => ({ outcome: 'paging', ...(current ? { current } : {}), cursor, pagesThisRun, ...(stoppedBy ? { stoppedBy } : {}) });
+  const timeLeft = () => started + deps.runMs - deps.clock.now().getTime();
+  while (timeLeft() > 0) {
+    const turn = await budget.take('roles');
+    if (!turn.granted) {
+      if (turn.waitMs >= timeLeft()) return paging();
+      await sleep(turn.waitMs);
+      continue;
+    }
+    let page;
+    try {
+      page = await deps.kore.getUserRoles(cursor.offset, USER_ROLES_MAX_PAGE_SIZE);
+    } catch (error) {
+      if (error instanceof KoreRetryableError) {
+        if (error.rateLimited) {
+          const { waitMs } = await budget.refused(error.retryAfterMs);
+          if (waitMs >= timeLeft()) return paging(error.name);
+          await sleep(waitMs);
+          continue;
+        }
+        return paging(error.name);
+      }
+      // Not worth repeating (credentials, scope, an answer of the wrong shape): give this refresh up.
+      await deps.cursors.advance(cursor, cursor, false);
+      throw error;
+    }
+    const index = new PrivilegedIdentityIndex((id) => hashSubject(id, deps.subjectKeys.hmacKey));
+    index.add(page.users);
+    const botIds = [...new Set([...cursor.botIds, ...index.botIds()])];
+    await deps.snapshots.writeSnapshot(cursor.version, infoOf(cursor, cursor.botIds.length), index.values(), index.botIds(), { publish: false });
+    const offset = cursor.offset + page.users.length;
+    const next: RefreshCursor = {
+      ...cursor,
+      offset,
+      total: page.total,
+      pages: cursor.pages + 1,
+      userCount: cursor.userCount + page.users.length,
+      identityCount: cursor.identityCount + index.size,
+      botIds,
+    };
+    pagesThisRun++;
+    const complete = page.users.length === 0 || !page.availableMore || offset >= page.total;
+    if (complete) {
+      const info = infoOf(next, botIds.length);
+      await deps.snapshots.writeSnapshot(next.version, info, [], [], { publish: true });
+      deps.snapshots.invalidateCache?.();
+      await deps.cursors.advance(cursor, next, false);
+      return { outcome: 'published', current: info, pagesThisRun };
+    }
+    if (!(await deps.cursors.advance(cursor, next))) return paging('CursorMovedElsewhere');
+    cursor = next;
+  }
+  return paging();
+}
+
+/** The snapshot's description from its cursor: taken when its paging started. */
+function infoOf(cursor: RefreshCursor, botCount: number): SnapshotInfo {
+  return { version: cursor.version, takenAt: cursor.startedAt, userCount: cursor.userCount, identityCount: cursor.identityCount, botCount };
+}

@@ -1,0 +1,230 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  afterRefusal,
+  allowance,
+  ceilingOf,
+  defaultCallBudgetPolicy,
+  EMPTY_BUDGET,
+  planTurn,
+  takeTurn,
+  usedIn,
+  validPolicy,
+  waitSecondsOf,
+  type BudgetState,
+  type CallBudgetPolicy,
+  type CallPriority,
+} from '../../../functions/domain/call-budget';
+
+const T0 = Date.parse('2026-03-10T09:00:00.000Z');
+const policy = defaultCallBudgetPolicy();
+const [minute, hour] = policy.windows as [typeof policy.windows[0], typeof policy.windows[0]];
+
+/** Takes `n` turns for `priority` at `at`, all granted; returns the state. */
+function fill(state: BudgetState, priority: CallPriority, n: number, at: number, p: CallBudgetPolicy = policy): BudgetState {
+  let s = state;
+  for (let i = 0; i < n; i++) {
+    const d = takeTurn(s, p, priority, at);
+    if (!d.granted) throw new Error(`turn ${i + 1} of ${n} refused`);
+    s = d.state;
+  }
+  return s;
+}
+
+describe('the documented defaults', () => {
+  it.each([
+    { what: 'minute allowance (60 less 10 %)', value: () => allowance(minute, policy), expected: 54 },
+    { what: 'hour allowance (1,800 less 10 %)', value: () => allowance(hour, policy), expected: 1620 },
+    { what: 'erasures may fill the minute', value: () => ceilingOf(minute, policy, 'erase'), expected: 54 },
+    { what: 'status checks leave a reserve for erasures', value: () => ceilingOf(minute, policy, 'status'), expected: 45 },
+    { what: 'role paging leaves a reserve for both', value: () => ceilingOf(minute, policy, 'roles'), expected: 27 },
+    { what: 'role paging an hour', value: () => ceilingOf(hour, policy, 'roles'), expected: 810 },
+  ])('$what: $expected', ({ value, expected }) => {
+    expect(value()).toBe(expected);
+  });
+
+  it('compresses every window and the refusal backoff with the time scale', () => {
+    const fast = defaultCallBudgetPolicy({ timeScale: 0.01 });
+    expect(fast.windows.map((w) => w.lengthMs)).toEqual([600, 36_000]);
+    expect(fast.refusalBackoffMs).toBe(100);
+  });
+
+  it.each([
+    { why: 'no window', patch: { windows: [] } },
+    { why: 'a zero limit', patch: { windows: [{ lengthMs: 60_000, limit: 0 }] } },
+    { why: 'a margin of 100 %', patch: { safetyMargin: 1 } },
+    { why: 'erasures capped below the allowance', patch: { ceilings: { erase: 0.9, status: 0.8, roles: 0.5 } } },
+    { why: 'role paging above status checks', patch: { ceilings: { erase: 1, status: 0.5, roles: 0.8 } } },
+  ])('refuses a policy with $why', ({ patch }) => {
+    expect(() => validPolicy({ ...policy, ...patch } as CallBudgetPolicy)).toThrow(RangeError);
+  });
+});
+
+describe('takeTurn', () => {
+  it('grants up to each priority\'s ceiling in a minute, then names the wait', () => {
+    const s = fill(EMPTY_BUDGET, 'roles', 27, T0);
+    const refused = takeTurn(s, policy, 'roles', T0);
+    expect(refused.granted).toBe(false);
+    // The turns sit in the slot starting at T0 (5 s slots); it leaves the count 13 slots later.
+    expect(refused.granted === false && refused.waitMs).toBe(65_000);
+    // Above the paging ceiling, status checks and erasures still find room.
+    const s2 = fill(s, 'status', 45 - 27, T0);
+    expect(takeTurn(s2, policy, 'status', T0).granted).toBe(false);
+    const s3 = fill(s2, 'erase', 54 - 45, T0);
+    expect(takeTurn(s3, policy, 'erase', T0).granted).toBe(false);
+    expect(usedIn(s3, minute, policy, T0)).toBe(54);
+  });
+
+  it('grants again once the oldest slots have left the counted span', () => {
+    const s = fill(fill(EMPTY_BUDGET, 'erase', 30, T0), 'erase', 24, T0 + 20_000);
+    const refused = takeTurn(s, policy, 'erase', T0 + 30_000);
+    expect(refused).toEqual({ granted: false, waitMs: 35_000 });
+    expect(takeTurn(s, policy, 'erase', T0 + 65_000).granted).toBe(true);
+  });
+
+  it('keeps the hour: 1,620 calls spread over an hour, then a wait', () => {
+    let s: BudgetState = EMPTY_BUDGET;
+    // 27 a minute for 60 minutes: under every minute ceiling, up to the hourly allowance.
+    for (let m = 0; m < 60; m++) s = fill(s, 'erase', 27, T0 + m * 60_000);
+    const refused = takeTurn(s, policy, 'erase', T0 + 60 * 60_000);
+    expect(refused.granted).toBe(false);
+    expect(usedIn(s, hour, policy, T0 + 60 * 60_000)).toBe(1620);
+  });
+
+  it('makes every caller wait after a platform refusal, for Retry-After or the backoff', () => {
+    const blocked = afterRefusal(EMPTY_BUDGET, policy, T0);
+    expect(takeTurn(blocked, policy, 'erase', T0 + 1)).toEqual({ granted: false, waitMs: 9_999 });
+    expect(takeTurn(blocked, policy, 'erase', T0 + 10_000).granted).toBe(true);
+    const longer = afterRefusal(blocked, policy, T0, 30_000);
+    expect(takeTurn(longer, policy, 'roles', T0)).toEqual({ granted: false, waitMs: 30_000 });
+    // A shorter refusal never shortens the wait in force.
+    expect(afterRefusal(longer, policy, T0, 1_000).blockedUntil).toBe(T0 + 30_000);
+  });
+
+  it('prunes slots that no longer count', () => {
+    const s = fill(EMPTY_BUDGET, 'erase', 3, T0);
+    const later = takeTurn(s, policy, 'erase', T0 + 2 * 3_600_000);
+    expect(later.granted && Object.values(later.state.slots)).toEqual([1, 1]);
+  });
+
+  it.each([0, -1, 1.5])('refuses %s calls', (calls) => {
+    expect(() => takeTurn(EMPTY_BUDGET, policy, 'erase', T0, calls)).toThrow(RangeError);
+  });
+
+  it('refuses a batch larger than the priority may ever take', () => {
+    expect(() => takeTurn(EMPTY_BUDGET, policy, 'roles', T0, 28)).toThrow(RangeError);
+  });
+
+  it.each([
+    { ms: 1, s: 1 },
+    { ms: 1000, s: 1 },
+    { ms: 1001, s: 2 },
+    { ms: 65_000, s: 65 },
+  ])('a wait of $ms ms is $s s for the Wait state', ({ ms, s }) => {
+    expect(waitSecondsOf(ms)).toBe(s);
+  });
+});
+
+/** Calls granted in the sliding window (at - length, at], exactly as the simulator counts them. */
+const slidingCount = (times: number[], at: number, length: number) => times.filter((t) => t > at - length && t <= at).length;
+
+describe('properties', () => {
+  const priority = fc.constantFrom<CallPriority>('erase', 'status', 'roles');
+  // Asks at increasing times, some in bursts at the same millisecond.
+  const asks = fc.array(fc.tuple(fc.integer({ min: 0, max: 4_000 }), priority), { minLength: 1, maxLength: 400 });
+  const small: CallBudgetPolicy = { ...defaultCallBudgetPolicy({ perMinute: 20, perHour: 120 }), windows: [{ lengthMs: 60_000, limit: 20 }, { lengthMs: 600_000, limit: 120 }] };
+
+  it('never lets more than the allowance into any sliding window, whoever asks and when', () => {
+    fc.assert(
+      fc.property(asks, (steps) => {
+        let s: BudgetState = EMPTY_BUDGET;
+        let now = T0;
+        const granted: number[] = [];
+        for (const [gap, p] of steps) {
+          now += gap;
+          const d = takeTurn(s, small, p, now);
+          if (d.granted) {
+            s = d.state;
+            granted.push(now);
+          }
+        }
+        for (const at of granted) {
+          for (const w of small.windows) expect(slidingCount(granted, at, w.lengthMs)).toBeLessThanOrEqual(allowance(w, small));
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('never lets a lower priority fill a window past its ceiling', () => {
+    fc.assert(
+      fc.property(asks, (steps) => {
+        let s: BudgetState = EMPTY_BUDGET;
+        let now = T0;
+        for (const [gap, p] of steps) {
+          now += gap;
+          const d = takeTurn(s, small, p, now);
+          if (d.granted) {
+            for (const w of small.windows) expect(usedIn(d.state, w, small, now)).toBeLessThanOrEqual(ceilingOf(w, small, p));
+            s = d.state;
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('grants a refused caller once it has waited the time it was told, when nobody else called', () => {
+    fc.assert(
+      fc.property(asks, priority, (steps, who) => {
+        let s: BudgetState = EMPTY_BUDGET;
+        let now = T0;
+        for (const [gap, p] of steps) {
+          now += gap;
+          const d = takeTurn(s, small, p, now);
+          if (d.granted) s = d.state;
+        }
+        const d = takeTurn(s, small, who, now);
+        if (!d.granted) {
+          expect(d.waitMs).toBeGreaterThan(0);
+          expect(takeTurn(s, small, who, now + d.waitMs).granted).toBe(true);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('keeps every sliding window under the allowance when callers plan from a stale read and a store applies plans atomically', () => {
+    // Several callers read the same state, plan, and apply in turn under the plan's condition
+    // (current slot ≤ atMost), as DynamoCallBudget's UpdateItem does; a failed condition reads again.
+    const groups = fc.array(fc.tuple(fc.integer({ min: 0, max: 6_000 }), fc.array(priority, { minLength: 1, maxLength: 8 })), { minLength: 1, maxLength: 80 });
+    fc.assert(
+      fc.property(groups, (steps) => {
+        let s: BudgetState = EMPTY_BUDGET;
+        let now = T0;
+        const granted: number[] = [];
+        for (const [gap, callers] of steps) {
+          now += gap;
+          const read = s;
+          for (const p of callers) {
+            for (const stale of [read, s]) {
+              const plan = planTurn(stale, small, p, now);
+              if (!plan.granted) break;
+              if (plan.add.every(({ key, atMost }) => (s.slots[key] ?? 0) <= atMost)) {
+                const slots = { ...s.slots };
+                for (const { key } of plan.add) slots[key] = (slots[key] ?? 0) + 1;
+                s = { ...s, slots };
+                granted.push(now);
+                break;
+              }
+            }
+          }
+        }
+        for (const at of granted) {
+          for (const w of small.windows) expect(slidingCount(granted, at, w.lengthMs)).toBeLessThanOrEqual(allowance(w, small));
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});

@@ -1,0 +1,45 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { pagesFor, refreshIntervalMs, shouldStartRefresh, type RefreshCursor, type RolePagingPolicy } from '../../../functions/domain/role-paging';
+
+const HOUR = 3_600_000;
+const policy: RolePagingPolicy = { baseIntervalMs: HOUR, hourlyShare: 0.25, hourlyAllowance: 1620, hourMs: HOUR, pageSize: 50 };
+
+describe('refreshIntervalMs', () => {
+  it.each([
+    { users: 0, expected: HOUR, why: 'an empty account refreshes hourly' },
+    { users: 8, expected: HOUR, why: 'the demo account refreshes hourly' },
+    { users: 20_000, expected: HOUR, why: '400 pages fit a quarter of 1,620 an hour' },
+    { users: 20_300, expected: Math.ceil((406 / 405) * HOUR), why: 'one page more than a quarter of the hour stretches the interval' },
+    { users: 50_000, expected: Math.ceil((1000 / 405) * HOUR), why: '50,000 users (1,000 pages) refresh about every 2.5 hours' },
+  ])('$why', ({ users, expected }) => {
+    expect(refreshIntervalMs(policy, users)).toBe(expected);
+  });
+
+  it('keeps paging within its share of the hourly allowance, whatever the account size', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 500_000 }), fc.double({ min: 0.01, max: 1, noNaN: true }), (users, share) => {
+        const p = { ...policy, hourlyShare: share };
+        const interval = refreshIntervalMs(p, users);
+        const pagesPerHour = (pagesFor(users, 50) / interval) * HOUR;
+        expect(interval).toBeGreaterThanOrEqual(HOUR);
+        expect(pagesPerHour).toBeLessThanOrEqual(Math.max(1, share * 1620) + 1e-6);
+      }),
+    );
+  });
+});
+
+describe('shouldStartRefresh', () => {
+  const now = new Date('2026-03-10T12:00:00.000Z');
+  const cursor: RefreshCursor = { version: 'v1', startedAt: '2026-03-10T11:00:00.000Z', offset: 500, total: 1000, pages: 10, userCount: 500, identityCount: 40, botIds: [], reason: 'schedule' };
+  it.each([
+    { why: 'no snapshot yet', inProgress: undefined, lastComplete: undefined, onDemand: false, expected: true },
+    { why: 'a refresh under way continues instead', inProgress: cursor, lastComplete: undefined, onDemand: true, expected: false },
+    { why: 'on demand', inProgress: undefined, lastComplete: { startedAt: '2026-03-10T11:59:00.000Z', userCount: 8 }, onDemand: true, expected: true },
+    { why: 'the last one started under an interval ago', inProgress: undefined, lastComplete: { startedAt: '2026-03-10T11:30:00.000Z', userCount: 8 }, onDemand: false, expected: false },
+    { why: 'the last one started an interval ago', inProgress: undefined, lastComplete: { startedAt: '2026-03-10T11:00:00.000Z', userCount: 8 }, onDemand: false, expected: true },
+    { why: 'a large account waits longer', inProgress: undefined, lastComplete: { startedAt: '2026-03-10T10:00:00.000Z', userCount: 50_000 }, onDemand: false, expected: false },
+  ])('$why', ({ inProgress, lastComplete, onDemand, expected }) => {
+    expect(shouldStartRefresh({ now, policy, inProgress, lastComplete, onDemand })).toBe(expected);
+  });
+});
