@@ -223,7 +223,8 @@ describe('error branches of the bundled workflow', () => {
       btRoles: [{ roleId: 'r-owner', roleName: 'Bot Owner', botId: DEMO_BOTS.support.botId, botName: 'Support', groups: [] }],
       adminRoles: [],
     } as unknown as KoreRoleUser);
-    await runtime.invoke('refresh-roles-snapshot');
+    // An on-demand refresh (as the ops action sends it: not a scheduled event) publishes at once.
+    await runtime.invoke('refresh-roles-snapshot', {});
     // Past the 30 s a container trusts its cached snapshot pointer (nothing else is in flight).
     runtime.advanceClock(60_000);
     release();
