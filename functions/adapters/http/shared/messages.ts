@@ -268,10 +268,6 @@ export function problemResponse(p: Problem, headers: Record<string, string> = {}
   };
 }
 
-/** The 422 problem naming each bad field. */
-export function validationProblem(errors: FieldError[], detail = 'Some fields are missing or not valid; see errors.'): Problem {
-  return problem(422, 'validation-failed', 'The request is not valid', detail, { errors });
-}
 
 /** A JSON answer. */
 export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
