@@ -6,6 +6,8 @@
  * does. A name taken from the class (`new.target.name`, `constructor.name`) does not survive the
  * minified bundles the stack deploys: esbuild renames classes, and the state machine would match
  * `Retry`/`Catch` against names like `ir`.
+ *
+ * Longer than 300 lines on purpose: every domain error in one place, each a few lines with its literal name (Step Functions and the HTTP table match on them).
  */
 
 import type { EligibilityRule } from './model';

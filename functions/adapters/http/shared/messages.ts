@@ -5,6 +5,8 @@
  *
  * Every refusal is an `HttpProblem` with a 4xx status, so callers never answer a malformed
  * request with a 5xx, and nothing of the input is echoed back in a problem.
+ *
+ * Longer than 300 lines on purpose: the defensive reading of every HTTP request (headers, cookies, bounded body, JSON depth, forms) and the answers, shared by every HTTP entry.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { SafeHtml } from '../../../domain/html';
