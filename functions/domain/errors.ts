@@ -6,6 +6,8 @@
  * does. A name taken from the class (`new.target.name`, `constructor.name`) does not survive the
  * minified bundles the stack deploys: esbuild renames classes, and the state machine would match
  * `Retry`/`Catch` against names like `ir`.
+ *
+ * Longer than 300 lines on purpose: every domain error in one place, each a few lines with its literal name (Step Functions and the HTTP table match on them).
  */
 
 import type { EligibilityRule } from './model';
@@ -220,5 +222,109 @@ export class ConfigurationError extends DomainError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ConfigurationError';
+  }
+}
+
+// Refusals of the use cases. Each HTTP entry answers them through the one table of
+// adapters/http/shared/problems.ts; the use cases know no HTTP.
+
+/** A submission (the subject's, or staff's on a subject's behalf) has fields that are missing or not valid. */
+export class InvalidSubmissionError extends DomainError {
+  constructor(readonly fields: readonly { field: string; message: string }[]) {
+    super('The submission is not valid');
+    this.name = 'InvalidSubmissionError';
+  }
+}
+
+/** A client sent more submissions than its limit allows; it may try again after `retryAfterSeconds`. */
+export class RateLimitedError extends DomainError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many submissions from this client');
+    this.name = 'RateLimitedError';
+  }
+}
+
+/** The verification mail could not be sent; nothing was kept, the subject may try again. */
+export class VerificationMailFailedError extends DomainError {
+  constructor(options?: { cause?: unknown }) {
+    super('The verification mail could not be sent', options);
+    this.name = 'VerificationMailFailedError';
+  }
+}
+
+/** The verification link was used already. */
+export class LinkUsedError extends DomainError {
+  constructor() {
+    super('The link has been used already');
+    this.name = 'LinkUsedError';
+  }
+}
+
+/** The request behind a link was never confirmed in time, or was cancelled. */
+export class RequestClosedError extends DomainError {
+  constructor() {
+    super('The request is closed');
+    this.name = 'RequestClosedError';
+  }
+}
+
+/** No status page for this id and token: unknown id, wrong, revoked or outlived token alike. */
+export class StatusNotFoundError extends DomainError {
+  constructor() {
+    super('No such status page');
+    this.name = 'StatusNotFoundError';
+  }
+}
+
+/** A staff action needs a reason and none was given. */
+export class ReasonRequiredError extends DomainError {
+  constructor() {
+    super('A reason is required');
+    this.name = 'ReasonRequiredError';
+  }
+}
+
+/** A bulk action named more requests than one call may touch. */
+export class BulkLimitExceededError extends DomainError {
+  constructor(readonly max: number) {
+    super(`At most ${max} requests per call`);
+    this.name = 'BulkLimitExceededError';
+  }
+}
+
+/** A staff action the request's current status does not allow. */
+export class StatusConflictError extends DomainError {
+  constructor(
+    readonly currentStatus: string,
+    readonly detail: string,
+  ) {
+    super(`The request is ${currentStatus}`);
+    this.name = 'StatusConflictError';
+  }
+}
+
+/** No roles snapshot exists yet to decide against. */
+export class SnapshotUnavailableError extends DomainError {
+  constructor() {
+    super('No roles snapshot yet');
+    this.name = 'SnapshotUnavailableError';
+  }
+}
+
+// Links
+
+/** The verification link is past its expiry: the subject must submit again (410). */
+export class LinkExpiredError extends DomainError {
+  constructor() {
+    super('The link has expired');
+    this.name = 'LinkExpiredError';
+  }
+}
+
+/** The link is not one of ours, was altered, or is for another purpose (400). */
+export class LinkInvalidError extends DomainError {
+  constructor(options?: { cause?: unknown }) {
+    super('The link is not valid', options);
+    this.name = 'LinkInvalidError';
   }
 }

@@ -192,3 +192,16 @@ export interface SessionRevocations {
 export interface RateLimiter {
   hit(key: string, windowSeconds: number, limit: number, now: Date): Promise<{ allowed: boolean; remaining: number; retryAfterSeconds: number }>;
 }
+
+/**
+ * The logger port: one shape for every component (Powertools underneath in AWS, JSON lines
+ * locally). It only ever receives messages, ids, statuses, durations and error names — never an
+ * email, an enterprise id, a token or a whole event (see STYLE.md).
+ */
+export interface Logger {
+  info(message: string, data?: Record<string, unknown>): void;
+  error(message: string, data?: Record<string, unknown>): void;
+}
+
+/** A logger that writes nothing (tests, and parts given no log). */
+export const silentLogger: Logger = { info: () => undefined, error: () => undefined };

@@ -1,5 +1,5 @@
 /** Whether a submission may become a request: per-client limits, known bots, the open-request claim (taken, found or stale), the mailbox budget; and the clean-up of a half-made request (see `submit-request.ts`). */
-import { SnapshotExpiredError } from '../domain/errors';
+import { RateLimitedError, SnapshotExpiredError } from '../domain/errors';
 import { dueAtFor } from '../domain/deadlines';
 import { BotListUnavailableError, UnknownBotsError } from '../domain/errors';
 import { assertTransition, isFinal } from '../domain/lifecycle';
@@ -7,7 +7,6 @@ import type { Actor, ErasureRequest, JsonValue, SubjectKind } from '../domain/mo
 import { decryptSubjectId, encryptSubjectId, hashSubject } from '../domain/subject';
 import { mailBudgetOf } from './mail-budget';
 import { IntakeDeps, INTAKE, limitsOf, logOf, errorName, requestIdTime } from './intake-deps';
-import { rateLimited } from './problems';
 
 /**
  * Counts one hit against every rule at once (one round trip, not one per rule) and refuses with
@@ -16,7 +15,7 @@ import { rateLimited } from './problems';
 export async function enforceLimits(deps: IntakeDeps, hits: readonly { key: string; rule: { limit: number; windowSeconds: number } }[], now: Date): Promise<void> {
   const results = await Promise.all(hits.map(({ key, rule }) => deps.rateLimiter.hit(key, rule.windowSeconds, rule.limit, now)));
   const refused = results.find((r) => !r.allowed);
-  if (refused) throw rateLimited(refused.retryAfterSeconds);
+  if (refused) throw new RateLimitedError(refused.retryAfterSeconds);
 }
 
 /**

@@ -1,11 +1,10 @@
 /** Use case: the subject's status page (the request, its timeline in plain words, the receipt when completed). */
-import { HttpProblem, problem } from '../adapters/http/shared/problem';
 import { explainRejection } from '../domain/eligibility';
 import type { AuditEvent, RequestStatus } from '../domain/model';
 import { readStatusToken, statusLinkOpen } from './links';
 import { receiptFor } from './receipts';
 import { IntakeDeps, RejectionRule } from './intake-deps';
-import { NOT_FOUND_PROBLEM } from './problems';
+import { StatusNotFoundError } from '../domain/errors';
 
 /** One line of the subject's timeline: plain words only, no internals. */
 export interface TimelineEntry {
@@ -93,16 +92,16 @@ export function subjectTimeline(events: readonly AuditEvent[]): TimelineEntry[] 
  * unknown id, a link ops revoked and a link of a request that ended more than
  * `STATUS_LINK_RETENTION_DAYS` ago all give the same 404, so the page is no oracle for which ids
  * exist or what became of them.
- * @throws HttpProblem 404.
+ * @throws StatusNotFoundError for an unknown id, a wrong, revoked or outlived token alike.
  */
 export async function getStatus(deps: IntakeDeps, requestId: string, statusToken: string | undefined): Promise<StatusView> {
   const now = deps.clock.now();
   const link = /^[A-Za-z0-9_-]{1,64}$/.test(requestId) ? await readStatusToken(deps.linkKey, statusToken, requestId, now) : undefined;
-  if (!link) throw new HttpProblem(NOT_FOUND_PROBLEM);
+  if (!link) throw new StatusNotFoundError();
   const request = await deps.store.getRequest(requestId);
-  if (!request) throw new HttpProblem(NOT_FOUND_PROBLEM);
+  if (!request) throw new StatusNotFoundError();
   const timeline = await deps.store.getTimeline(requestId);
-  if (!statusLinkOpen(timeline, link.issuedAt, now)) throw new HttpProblem(NOT_FOUND_PROBLEM);
+  if (!statusLinkOpen(timeline, link.issuedAt, now)) throw new StatusNotFoundError();
   const receipt = await receiptFor(deps.signer, request, timeline);
   const rejection =
     request.status === 'REJECTED' && request.rejection

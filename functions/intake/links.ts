@@ -14,7 +14,7 @@
  */
 import { createHmac, hkdfSync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { DomainError } from '../domain/errors';
+import { LinkExpiredError, LinkInvalidError } from '../domain/errors';
 import { isFinal } from '../domain/lifecycle';
 import type { AuditEvent } from '../domain/model';
 
@@ -39,21 +39,7 @@ export const CSRF_TTL_SECONDS = 2 * 3600;
 /** A link key must have at least this many bytes (HS256 wants 256 bits). */
 export const MIN_LINK_KEY_BYTES = 32;
 
-/** The verification link is past its expiry: the subject must submit again (410). */
-export class LinkExpiredError extends DomainError {
-  constructor() {
-    super('The link has expired');
-    this.name = 'LinkExpiredError';
-  }
-}
 
-/** The link is not one of ours, was altered, or is for another purpose (400). */
-export class LinkInvalidError extends DomainError {
-  constructor(options?: { cause?: unknown }) {
-    super('The link is not valid', options);
-    this.name = 'LinkInvalidError';
-  }
-}
 
 function checkKey(key: Uint8Array): Uint8Array {
   if (!(key instanceof Uint8Array) || key.byteLength < MIN_LINK_KEY_BYTES) {

@@ -1,12 +1,11 @@
 /** Use case: staff submit a request received by letter or phone on a subject's behalf. */
-import { HttpProblem } from '../adapters/http/shared/problem';
+import { InvalidSubmissionError } from '../domain/errors';
 import { explainRejection } from '../domain/eligibility';
 import { IllegalTransitionError } from '../domain/errors';
 import { assertTransition } from '../domain/lifecycle';
 import type { Actor, EligibilityRule, ErasureRequest, SubjectKind } from '../domain/model';
 import { detectSubjectKind, hashSubject, normaliseSubjectId } from '../domain/subject';
 import { validateOnBehalf } from './schema';
-import { validationProblem } from '../adapters/http/shared/messages';
 import { claimOrFind, abandon, createClaimedRequest } from './admission';
 import { decideAndQueue } from './decide-and-queue';
 import { IntakeDeps, RequestReference, scopeKeyOf, newRequestId, answer } from './intake-deps';
@@ -25,13 +24,13 @@ export type OnBehalfResult = RequestReference & {
  * The request goes RECEIVED → VERIFIED (verified by staff), then the same eligibility/queue path
  * as a web request. Idempotent: an open request of the same subject and scope is returned.
  * Subjects named by email are told by email; for enterprise ids staff pass the answer on.
- * @throws HttpProblem 422 (invalid input); store errors propagate.
+ * @throws InvalidSubmissionError naming the fields; store errors propagate.
  */
 export async function submitOnBehalf(deps: IntakeDeps, input: unknown, staffActor: Actor): Promise<OnBehalfResult> {
   // Only staff submit on behalf; anything else is a wiring mistake, not a client error.
   if (!staffActor.startsWith('staff:')) throw new TypeError('submitOnBehalf needs a staff actor');
   const valid = validateOnBehalf(input);
-  if (!valid.ok) throw new HttpProblem(validationProblem(valid.errors));
+  if (!valid.ok) throw new InvalidSubmissionError(valid.errors);
   const now = deps.clock.now();
   const kind: SubjectKind = detectSubjectKind(valid.value.subjectId);
   const subjectId = normaliseSubjectId(valid.value.subjectId, kind);

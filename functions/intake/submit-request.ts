@@ -2,8 +2,8 @@
  * Use case: a subject submits a request (JSON or form). Plain functions over the domain ports
  * (store, claims, tokens, limits, mail, snapshot, workflow, signer), as every intake action in
  * this folder (one action a file; `intake-deps.ts` holds their deps, `admission.ts` the claim
- * and the limits, `mailing.ts` the mails); no HTTP here apart from the `HttpProblem`s they throw
- * for the caller to answer.
+ * and the limits, `mailing.ts` the mails). No HTTP here: they throw domain errors, which each
+ * HTTP entry answers through the one table of adapters/http/shared/problems.ts.
  *
  * ## Writes without transactions, and what happens when one fails
  *
@@ -43,7 +43,7 @@
  *   request is paced (one mail per `resendAfterSeconds`) and never refused, everything else
  *   shares `perMailbox`.
  */
-import { HttpProblem } from '../adapters/http/shared/problem';
+import { InvalidSubmissionError, VerificationMailFailedError } from '../domain/errors';
 import { BotListUnavailableError, UnknownBotsError } from '../domain/errors';
 import { assertTransition } from '../domain/lifecycle';
 import type { ErasureRequest } from '../domain/model';
@@ -51,11 +51,9 @@ import { hashSubject, normaliseSubjectId } from '../domain/subject';
 import { clientKeyOf } from './client-address';
 import { VERIFY_LINK_TTL_SECONDS } from './links';
 import { validateSubmission } from './schema';
-import { validationProblem } from '../adapters/http/shared/messages';
 import { enforceLimits, requireKnownBots, admitNewRequest, claimOrFind, abandon, releaseClaim, createClaimedRequest } from './admission';
 import { IntakeDeps, SubmissionResult, INTAKE, limitsOf, logOf, errorName, scopeKeyOf, newRequestId, answer } from './intake-deps';
 import { sendVerification, remindOfOpenRequest } from './mailing';
-import { MAIL_FAILED_PROBLEM } from './problems';
 
 export const SUBMISSION_RESULT: SubmissionResult = Object.freeze({
   message:
@@ -71,13 +69,13 @@ export const SUBMISSION_RESULT: SubmissionResult = Object.freeze({
  * creates a request awaiting verification and emails the link — unless the address already has
  * its open bot-limited requests or the mailbox's budget is spent, in which case nothing is
  * created. The answer is word for word the same in every one of these cases.
- * @throws HttpProblem 422 (invalid input), 429 (per-client limit, with Retry-After), 503 (mail
- *   failed); UnknownBotsError (→ 422), BotListUnavailableError (→ 503); store/claim errors
+ * @throws InvalidSubmissionError, RateLimitedError (per-client limit), VerificationMailFailedError,
+ *   UnknownBotsError, BotListUnavailableError; store/claim errors
  *   propagate (→ 500, nothing half-written stays open).
  */
 export async function submitRequest(deps: IntakeDeps, input: unknown, client: { ip: string; userAgent?: string }): Promise<SubmissionResult> {
   const valid = validateSubmission(input);
-  if (!valid.ok) throw new HttpProblem(validationProblem(valid.errors));
+  if (!valid.ok) throw new InvalidSubmissionError(valid.errors);
   const now = deps.clock.now();
   // Only the client counts per submission: nothing a stranger types can refuse an address.
   // The client's address is personal data too: the limiter only ever sees a keyed hash of it.
@@ -136,7 +134,7 @@ export async function submitRequest(deps: IntakeDeps, input: unknown, client: { 
   } catch (error) {
     logOf(deps)({ level: 'error', message: 'verification mail failed', requestId, errorName: errorName(error) });
     await abandon(deps, requestId, 'VERIFICATION_MAIL_FAILED');
-    throw new HttpProblem(MAIL_FAILED_PROBLEM, { 'retry-after': '120' });
+    throw new VerificationMailFailedError();
   }
   return SUBMISSION_RESULT;
 }

@@ -1,23 +1,16 @@
 /** Use case: the subject opens the emailed link (preview) and confirms it (verify). */
-import { HttpProblem } from '../adapters/http/shared/problem';
 import { IllegalTransitionError } from '../domain/errors';
 import { assertTransition } from '../domain/lifecycle';
 import type { RequestStatus } from '../domain/model';
 import { decryptSubjectId } from '../domain/subject';
-import { LinkExpiredError, LinkInvalidError, statusUrlFor, verifyVerifyToken } from './links';
+import { statusUrlFor, verifyVerifyToken } from './links';
 import { decideAndQueue } from './decide-and-queue';
 import { IntakeDeps, answer } from './intake-deps';
-import { LINK_EXPIRED_PROBLEM, LINK_USED_PROBLEM, LINK_INVALID_PROBLEM, REQUEST_CLOSED_PROBLEM } from './problems';
+import { LinkInvalidError, LinkUsedError, RequestClosedError } from '../domain/errors';
 
 /** The verification link's token checked (signature, purpose, expiry); nothing is consumed. */
 export async function checkVerifyLink(deps: IntakeDeps, token: string | undefined, now: Date): Promise<Awaited<ReturnType<typeof verifyVerifyToken>>> {
-  try {
-    return await verifyVerifyToken(deps.linkKey, token ?? '', now);
-  } catch (error) {
-    if (error instanceof LinkExpiredError) throw new HttpProblem(LINK_EXPIRED_PROBLEM);
-    if (error instanceof LinkInvalidError) throw new HttpProblem(LINK_INVALID_PROBLEM);
-    throw error;
-  }
+  return verifyVerifyToken(deps.linkKey, token ?? '', now);
 }
 
 /** What opening a verification link shows, before anything happens. */
@@ -31,14 +24,14 @@ export type VerificationPreview =
  * scanner's fetch can never confirm an erasure the address's owner did not ask for; the person
  * confirms with the page's button (`POST /verify`). A request already past verification just
  * leads to its status page.
- * @throws HttpProblem 400 (not a valid link), 410 (expired, request closed).
+ * @throws LinkInvalidError, LinkExpiredError, RequestClosedError.
  */
 export async function previewVerification(deps: IntakeDeps, token: string | undefined): Promise<VerificationPreview> {
   const now = deps.clock.now();
   const link = await checkVerifyLink(deps, token, now);
   const request = await deps.store.getRequest(link.requestId);
-  if (!request || request.status === 'RECEIVED') throw new HttpProblem(LINK_INVALID_PROBLEM);
-  if (request.status === 'EXPIRED' || request.status === 'CANCELLED') throw new HttpProblem(REQUEST_CLOSED_PROBLEM);
+  if (!request || request.status === 'RECEIVED') throw new LinkInvalidError();
+  if (request.status === 'EXPIRED' || request.status === 'CANCELLED') throw new RequestClosedError();
   if (request.status !== 'AWAITING_VERIFICATION') return { state: 'done', statusUrl: await statusUrlFor(deps.publicBaseUrl, deps.linkKey, request.requestId, now) };
   return { state: 'confirm', requestId: request.requestId, scope: { allBots: request.scope.botIds.length === 0, botIds: [...request.scope.botIds] } };
 }
@@ -49,7 +42,7 @@ export async function previewVerification(deps: IntakeDeps, token: string | unde
  * checks eligibility and queues the erasure or rejects.
  * A link of a request already past verification (e.g. a second, re-sent link) just leads to
  * the status page.
- * @throws HttpProblem 400 (not a valid link), 410 (expired, already used, request closed);
+ * @throws LinkInvalidError, LinkExpiredError, LinkUsedError, RequestClosedError;
  *   IllegalTransitionError (→ 409) when the request moved on concurrently in an unexpected way.
  */
 export async function verifyRequest(deps: IntakeDeps, token: string | undefined): Promise<{ requestId: string; status: RequestStatus; statusUrl: string }> {
@@ -61,11 +54,11 @@ export async function verifyRequest(deps: IntakeDeps, token: string | undefined)
   // A used link whose request still awaits verification: the earlier use never took effect (the
   // process died between consuming the link and recording the verification), so this one counts.
   // The lifecycle still lets the request be verified only once.
-  if (!firstUse && request?.status !== 'AWAITING_VERIFICATION') throw new HttpProblem(LINK_USED_PROBLEM);
-  if (!request) throw new HttpProblem(LINK_INVALID_PROBLEM);
-  if (request.status === 'EXPIRED' || request.status === 'CANCELLED') throw new HttpProblem(REQUEST_CLOSED_PROBLEM);
+  if (!firstUse && request?.status !== 'AWAITING_VERIFICATION') throw new LinkUsedError();
+  if (!request) throw new LinkInvalidError();
+  if (request.status === 'EXPIRED' || request.status === 'CANCELLED') throw new RequestClosedError();
   if (request.status !== 'AWAITING_VERIFICATION') {
-    if (request.status === 'RECEIVED') throw new HttpProblem(LINK_INVALID_PROBLEM);
+    if (request.status === 'RECEIVED') throw new LinkInvalidError();
     return answer(deps, request.requestId, request.status, now);
   }
 
@@ -73,7 +66,7 @@ export async function verifyRequest(deps: IntakeDeps, token: string | undefined)
     // RECEIVED → VERIFIED is legal for staff only: a link needs AWAITING_VERIFICATION.
     if (current.status !== 'AWAITING_VERIFICATION') {
       // A second use racing the first (a double click): the first one verified the request.
-      if (!firstUse) throw new HttpProblem(LINK_USED_PROBLEM);
+      if (!firstUse) throw new LinkUsedError();
       throw new IllegalTransitionError(current.status, 'VERIFIED');
     }
     const transition = assertTransition(current.status, 'VERIFIED');

@@ -1,5 +1,4 @@
 /** Use case: ops cancel a request that has not reached the platform. */
-import { HttpProblem } from '../adapters/http/shared/problem';
 import { IllegalTransitionError } from '../domain/errors';
 import { findTransition } from '../domain/lifecycle';
 import type { Actor, RequestStatus } from '../domain/model';
@@ -8,7 +7,7 @@ import { OpsDeps, requireReason, conflict, ActionResult } from './ops-deps';
 /**
  * Cancels a request where the lifecycle allows it (→ CANCELLED) and drops the encrypted subject
  * id (the request has ended). The open-request claim is released by the record layer.
- * @throws HttpProblem 400 without a reason, 404 unknown id, 409 when the request cannot be cancelled.
+ * @throws ReasonRequiredError, RequestNotFoundError, StatusConflictError when the request cannot be cancelled.
  */
 export async function cancelRequest(deps: OpsDeps, requestId: string, actor: Actor, reason: string | undefined): Promise<ActionResult> {
   const why = requireReason(reason);

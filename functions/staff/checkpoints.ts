@@ -9,6 +9,8 @@
  * refuses to vouch for such a chain. Readers trust the newest manifest that is validly signed,
  * stored under its own key, not in the future and continuing its predecessor (see
  * `functions/domain/checkpoints.ts` for the rules), so they read one or two objects, not years.
+ *
+ * Longer than 300 lines on purpose: the checkpoint reader and signer share the manifest format and its trust rules; kept together so the two cannot drift apart.
  */
 import { createHash } from 'node:crypto';
 import { compactVerify, importJWK, type CryptoKey, type JWK } from 'jose';

@@ -1,5 +1,4 @@
 /** Use case: a streamed export of a period (CSV or JSON), page by page, with CSV formula injection neutralised. */
-import { HttpProblem } from '../adapters/http/shared/problem';
 import { type RequestStatus } from '../domain/model';
 import * as z from '../domain/validation';
 import { AuditDeps, ListFilters, RequestView, toView } from './audit-deps';
@@ -74,7 +73,7 @@ export function csvCell(value: string | number | boolean | undefined | null): st
 /**
  * The records of a period as a stream of text chunks (one chunk per page of records): CSV with a
  * header row and CRLF line ends, or a JSON array. Memory stays flat for any number of records.
- * @throws HttpProblem 400 (lazily, on first read) for inconsistent filters.
+ * @throws InvalidCursorError (lazily, on first read) for inconsistent filters.
  */
 export async function* exportRequests(deps: AuditDeps, period: ExportPeriod, format: 'csv' | 'json'): AsyncGenerator<string> {
   const filters: ListFilters = { statuses: period.statuses, from: period.from, to: period.to, includeCanary: period.includeCanary };

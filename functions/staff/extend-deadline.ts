@@ -1,15 +1,15 @@
 /** Use case: ops extend a request's deadline once (Art. 12(3)), with a reason the subject is told. */
-import { HttpProblem, problem } from '../adapters/http/shared/problem';
+import { ReasonRequiredError, StatusConflictError } from '../domain/errors';
 import { DeadlineAlreadyExtendedError, ExtensionReasonRequiredError, ExtensionTooLateError, extendDeadline } from '../domain/deadlines';
 import { isFinal } from '../domain/lifecycle';
 import type { Actor, ErasureRequest } from '../domain/model';
-import { conflictProblem, silentLogger } from '../adapters/http/staff/http';
+import { silentLogger } from '../domain/ports';
 import { OpsDeps, requireReason, conflict, ActionResult } from './ops-deps';
 
 /**
  * Extends the deadline to received + three months (Art. 12(3)): only once, only while the first
  * month is still running, only with a reason — and the subject is told the reason.
- * @throws HttpProblem 400 without a reason, 404 unknown id, 409 for a final request, an already
+ * @throws ReasonRequiredError, RequestNotFoundError, StatusConflictError for a final request, an already
  *   extended deadline, or a first month that has run out.
  */
 export async function extendRequestDeadline(deps: OpsDeps, requestId: string, actor: Actor, reason: string | undefined): Promise<ActionResult & { notified: boolean }> {
@@ -29,9 +29,9 @@ export async function extendRequestDeadline(deps: OpsDeps, requestId: string, ac
   } catch (error) {
     if (error instanceof DeadlineAlreadyExtendedError || error instanceof ExtensionTooLateError) {
       const current = await deps.store.getRequest(requestId);
-      throw new HttpProblem(conflictProblem(current?.status ?? 'unknown', error.message));
+      throw new StatusConflictError(current?.status ?? 'unknown', error.message);
     }
-    if (error instanceof ExtensionReasonRequiredError) throw new HttpProblem(problem(400, 'validation-failed', 'A reason is required', undefined, { errors: [{ field: 'reason', message: 'required' }] }));
+    if (error instanceof ExtensionReasonRequiredError) throw new ReasonRequiredError();
     throw error;
   }
   try {

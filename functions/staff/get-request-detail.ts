@@ -1,5 +1,4 @@
 /** Use case: one request with its timeline and the check of its hash chain against the signed checkpoints. */
-import { problem } from '../adapters/http/shared/problem';
 import { verifyChain, type ChainCheckpoint, type ChainProblem } from '../domain/audit-chain';
 import { RequestNotFoundError } from '../domain/errors';
 import { type AuditEvent } from '../domain/model';

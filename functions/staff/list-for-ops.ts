@@ -1,5 +1,4 @@
 /** Use case: ops lists (failed, timed out, stuck, overdue, needs review). */
-import { HttpProblem } from '../adapters/http/shared/problem';
 import { ACTIVE_WORKFLOW_STATUSES } from '../domain/lifecycle';
 import type { ErasureRequest } from '../domain/model';
 import type { Page } from '../domain/ports';
@@ -10,7 +9,7 @@ import { OpsDeps, OpsList, DEFAULT_STUCK_AFTER_MS } from './ops-deps';
 /**
  * One page of an ops list. Canary requests are included: a failing canary is exactly what ops
  * must see.
- * @throws HttpProblem 400 for a bad cursor.
+ * @throws InvalidCursorError for a bad cursor.
  */
 export async function listForOps(deps: OpsDeps, list: OpsList, page: PageRequest = {}): Promise<Page<ErasureRequest>> {
   switch (list) {

@@ -8,7 +8,6 @@
  * behind one opaque cursor. The store's byStatus order must therefore be `listKey` order
  * (`receivedAt`, then `requestId`).
  */
-import { HttpProblem } from '../adapters/http/shared/problem';
 import { type ErasureRequest } from '../domain/model';
 import type { Page } from '../domain/ports';
 import * as z from '../domain/validation';
@@ -18,7 +17,7 @@ import { badCursor, encodeCursor, decodeCursor, prepare, compare, createMerger }
 /**
  * One page of requests matching the filters, in `listKey` order (or reverse when `descending`).
  * Pages never overlap and leave no gaps, also while requests change status between pages.
- * @throws HttpProblem 400 for a cursor that was altered or belongs to other filters.
+ * @throws InvalidCursorError for a cursor that was altered or belongs to other filters.
  */
 export async function listRequests(deps: AuditDeps, filters: ListFilters, page: PageRequest = {}, extra?: RequestPredicate): Promise<Page<ErasureRequest>> {
   const limit = Math.min(Math.max(page.limit ?? DEFAULT_PAGE_LIMIT, 1), MAX_PAGE_LIMIT);

@@ -1,6 +1,6 @@
 /** How listings page: the opaque cursor (bound to its filters by a fingerprint) and the k-way merge of the byStatus partitions in `listKey` order. */
+import { InvalidCursorError } from '../domain/errors';
 import { createHash } from 'node:crypto';
-import { HttpProblem, problem } from '../adapters/http/shared/problem';
 import { isOverdue } from '../domain/deadlines';
 import { isFinal } from '../domain/lifecycle';
 import { REQUEST_STATUSES, type ErasureRequest, type RequestStatus } from '../domain/model';
@@ -10,8 +10,8 @@ import * as z from '../domain/validation';
 import { AuditDeps, listKey, ListFilters, MAX_PAGE_LIMIT, RequestPredicate } from './audit-deps';
 
 /** The cursor was altered or belongs to another listing. Maps to 400. */
-export function badCursor(): HttpProblem {
-  return new HttpProblem(problem(400, 'invalid-cursor', 'The cursor is not valid for this listing', 'Start again without a cursor.', { errors: [{ field: 'cursor', message: 'not valid for this listing' }] }));
+export function badCursor(): InvalidCursorError {
+  return new InvalidCursorError();
 }
 
 export const partSchema = z.object({ s: z.enum(REQUEST_STATUSES), c: z.optional(z.string().check(z.maxLength(4096))), d: z.optional(z.literal(true)) });

@@ -7,13 +7,13 @@
  *
  * This module: what the actions need, their lists and limits, and the rules they share.
  */
-import { HttpProblem, problem } from '../adapters/http/shared/problem';
+import { ReasonRequiredError, StatusConflictError } from '../domain/errors';
 import { extendDeadline } from '../domain/deadlines';
 import { canTransition, isFinal } from '../domain/lifecycle';
 import type { ErasureRequest, RequestStatus, SnapshotInfo } from '../domain/model';
 import type { SnapshotReader, WorkflowStarter } from '../domain/ports';
 import { type AuditDeps } from './audit-deps';
-import { conflictProblem, type StaffLogger } from '../adapters/http/staff/http';
+import { type Logger } from '../domain/ports';
 
 export interface OpsDeps extends AuditDeps {
   workflow: WorkflowStarter;
@@ -24,7 +24,7 @@ export interface OpsDeps extends AuditDeps {
   refreshRolesSnapshot: () => Promise<SnapshotInfo>;
   /** A request untouched this long in VERIFIED/QUEUED/SUBMITTED/IN_PROGRESS with no running execution is stuck. Default 15 min. */
   stuckAfterMs?: number;
-  logger?: StaffLogger;
+  logger?: Logger;
 }
 
 export const OPS_LISTS = ['failed', 'timed-out', 'stuck', 'overdue', 'needs-review'] as const;
@@ -41,13 +41,13 @@ export const RETRYABLE: readonly RequestStatus[] = ['FAILED', 'TIMED_OUT'];
 export function requireReason(reason: string | undefined): string {
   const trimmed = (reason ?? '').trim();
   if (trimmed === '') {
-    throw new HttpProblem(problem(400, 'validation-failed', 'A reason is required', undefined, { errors: [{ field: 'reason', message: 'required' }] }));
+    throw new ReasonRequiredError();
   }
   return trimmed;
 }
 
-export function conflict(current: RequestStatus, what: string): HttpProblem {
-  return new HttpProblem(conflictProblem(current, what));
+export function conflict(current: RequestStatus, what: string): StatusConflictError {
+  return new StatusConflictError(current, what);
 }
 
 export interface ActionResult {

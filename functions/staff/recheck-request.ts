@@ -1,7 +1,6 @@
 /** Use case: ops re-check a REJECTED request against the current roles snapshot. */
-import { HttpProblem, problem } from '../adapters/http/shared/problem';
 import { decideEligibility } from '../domain/eligibility';
-import { IllegalTransitionError, RequestNotFoundError } from '../domain/errors';
+import { IllegalTransitionError, RequestNotFoundError, SnapshotUnavailableError } from '../domain/errors';
 import type { Actor, RequestStatus } from '../domain/model';
 import { queueErasure } from '../workflow/queue-erasure';
 import { OpsDeps, requireReason, conflict, ActionResult } from './ops-deps';
@@ -10,7 +9,7 @@ import { OpsDeps, requireReason, conflict, ActionResult } from './ops-deps';
  * Re-runs the owner/co-developer rules for a REJECTED request (e.g. after an ownership transfer):
  * eligible now → queued as a new attempt; still not → ELIGIBILITY_CHECKED is recorded with the
  * decision and the snapshot's age, and the request stays REJECTED.
- * @throws HttpProblem 400 without a reason, 404 unknown id, 409 unless REJECTED, 503 without a snapshot.
+ * @throws ReasonRequiredError, RequestNotFoundError, StatusConflictError unless REJECTED, SnapshotUnavailableError.
  */
 export async function recheckRequest(deps: OpsDeps, requestId: string, actor: Actor, reason: string | undefined): Promise<ActionResult & { eligible: boolean; started?: boolean }> {
   const why = requireReason(reason);
@@ -18,7 +17,7 @@ export async function recheckRequest(deps: OpsDeps, requestId: string, actor: Ac
   if (!request) throw new RequestNotFoundError(requestId);
   if (request.status !== 'REJECTED') throw conflict(request.status, `Only REJECTED requests can be re-checked; this one is ${request.status}.`);
   const snapshot = await deps.snapshots.getCurrentSnapshot();
-  if (!snapshot) throw new HttpProblem(problem(503, 'snapshot-unavailable', 'No roles snapshot yet', 'Refresh the roles snapshot, then re-check.'));
+  if (!snapshot) throw new SnapshotUnavailableError();
   const now = deps.clock.now();
   const decision = decideEligibility(await deps.snapshots.lookup(snapshot, request.subjectHash), snapshot, now);
   const eligibility = {

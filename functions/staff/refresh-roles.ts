@@ -1,6 +1,6 @@
 /** Use case: ops ask for a new roles snapshot now. */
 import type { Actor, SnapshotInfo } from '../domain/model';
-import { silentLogger } from '../adapters/http/staff/http';
+import { silentLogger } from '../domain/ports';
 import { OpsDeps } from './ops-deps';
 
 /**

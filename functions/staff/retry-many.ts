@@ -1,9 +1,8 @@
 /** Use case: ops retry many requests at once, by ids or by status (at most `MAX_BULK`). */
-import { HttpProblem, problem } from '../adapters/http/shared/problem';
-import { RequestNotFoundError } from '../domain/errors';
+import { BulkLimitExceededError, RequestNotFoundError, StatusConflictError } from '../domain/errors';
 import type { Actor, RequestStatus } from '../domain/model';
 import { listRequests } from './list-requests';
-import { silentLogger } from '../adapters/http/staff/http';
+import { silentLogger } from '../domain/ports';
 import { OpsDeps, MAX_BULK, requireReason, conflict } from './ops-deps';
 import { retryRequest } from './retry-request';
 
@@ -20,7 +19,7 @@ export interface BulkOutcome {
 /**
  * Retries many requests, by ids or by status, at most MAX_BULK per call; reports each id's outcome
  * instead of stopping at the first refusal.
- * @throws HttpProblem 400 without a reason or with more than MAX_BULK ids.
+ * @throws ReasonRequiredError; BulkLimitExceededError with more than MAX_BULK ids.
  */
 export async function retryMany(deps: OpsDeps, selection: BulkSelection, actor: Actor, reason: string | undefined): Promise<{ outcomes: BulkOutcome[]; more: boolean }> {
   const why = requireReason(reason);
@@ -28,7 +27,7 @@ export async function retryMany(deps: OpsDeps, selection: BulkSelection, actor: 
   let more = false;
   if ('ids' in selection) {
     ids = [...new Set(selection.ids)];
-    if (ids.length > MAX_BULK) throw new HttpProblem(problem(400, 'validation-failed', `At most ${MAX_BULK} requests per call`, undefined, { errors: [{ field: 'ids', message: `at most ${MAX_BULK}` }] }));
+    if (ids.length > MAX_BULK) throw new BulkLimitExceededError(MAX_BULK);
   } else {
     const statuses = Array.isArray(selection.status) ? selection.status : [selection.status];
     const page = await listRequests(deps, { statuses, includeCanary: true }, { limit: Math.min(selection.limit ?? MAX_BULK, MAX_BULK) });
@@ -46,8 +45,8 @@ export async function retryMany(deps: OpsDeps, selection: BulkSelection, actor: 
         outcomes[index] = { requestId, outcome: 'retried', status: request.status, attempt: request.attempt, started };
       } catch (error) {
         if (error instanceof RequestNotFoundError) outcomes[index] = { requestId, outcome: 'not-found' };
-        else if (error instanceof HttpProblem && error.problem.status === 409) {
-          outcomes[index] = { requestId, outcome: 'conflict', status: error.problem.currentStatus as RequestStatus | undefined };
+        else if (error instanceof StatusConflictError) {
+          outcomes[index] = { requestId, outcome: 'conflict', status: error.currentStatus as RequestStatus | undefined };
         } else {
           (deps.logger ?? silentLogger).error('bulk retry failed for one request', { requestId, error: error instanceof Error ? error.name : 'unknown' });
           outcomes[index] = { requestId, outcome: 'error' };

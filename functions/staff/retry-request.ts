@@ -1,16 +1,15 @@
 /** Use case: ops retry a FAILED or TIMED_OUT request as a new attempt. */
-import { HttpProblem } from '../adapters/http/shared/problem';
-import { ConcurrentUpdateError, IllegalTransitionError, RequestNotFoundError } from '../domain/errors';
+import { ConcurrentUpdateError, IllegalTransitionError, ReasonRequiredError, RequestNotFoundError, StatusConflictError } from '../domain/errors';
 import type { Actor, RequestStatus } from '../domain/model';
 import { queueErasure } from '../workflow/queue-erasure';
-import { silentLogger } from '../adapters/http/staff/http';
+import { silentLogger } from '../domain/ports';
 import { OpsDeps, RETRYABLE, requireReason, conflict, ActionResult } from './ops-deps';
 
 /**
  * Retries a FAILED or TIMED_OUT request as a new attempt (resuming the Kore.ai job when it
  * exists and did not fail) and starts its workflow. Of concurrent retries exactly one wins.
  * When the workflow start fails the request stays QUEUED for the sweeper: `started` is false.
- * @throws HttpProblem 400 without a reason, 404 for an unknown id, 409 when the status is not retryable.
+ * @throws ReasonRequiredError, RequestNotFoundError, StatusConflictError when the status is not retryable.
  */
 export async function retryRequest(deps: OpsDeps, requestId: string, actor: Actor, reason: string | undefined): Promise<ActionResult & { started: boolean }> {
   const why = requireReason(reason);
@@ -18,7 +17,7 @@ export async function retryRequest(deps: OpsDeps, requestId: string, actor: Acto
     return await queueErasure(deps, requestId, actor, { reason: why }, RETRYABLE);
   } catch (error) {
     if (error instanceof IllegalTransitionError) throw conflict(error.from as RequestStatus, `Only FAILED or TIMED_OUT requests can be retried; this one is ${error.from}.`);
-    if (error instanceof RequestNotFoundError || error instanceof ConcurrentUpdateError || error instanceof HttpProblem) throw error;
+    if (error instanceof RequestNotFoundError || error instanceof ConcurrentUpdateError || error instanceof ReasonRequiredError || error instanceof StatusConflictError) throw error;
     // The append happened but starting the execution failed: the sweeper will start it.
     const current = await deps.store.getRequest(requestId);
     if (current?.status === 'QUEUED') {

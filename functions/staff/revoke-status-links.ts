@@ -1,5 +1,4 @@
 /** Use case: ops revoke the status links of a request issued so far. */
-import { HttpProblem } from '../adapters/http/shared/problem';
 import { RequestNotFoundError } from '../domain/errors';
 import type { Actor } from '../domain/model';
 import { OpsDeps, requireReason, ActionResult } from './ops-deps';
@@ -8,7 +7,7 @@ import { OpsDeps, requireReason, ActionResult } from './ops-deps';
  * Revokes every status link of a request issued so far (a forwarded or leaked mail): from now on
  * they answer the same 404 as an unknown id. Links in mails sent later (the next notice) work.
  * Allowed in any status; recorded as STATUS_LINKS_REVOKED with the staff actor and the reason.
- * @throws HttpProblem 400 without a reason; RequestNotFoundError (→ 404) for an unknown id.
+ * @throws ReasonRequiredError; RequestNotFoundError for an unknown id.
  */
 export async function revokeStatusLinks(deps: OpsDeps, requestId: string, actor: Actor, reason: string | undefined): Promise<ActionResult & { revokedAt: string }> {
   const why = requireReason(reason);

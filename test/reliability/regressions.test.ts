@@ -3,7 +3,7 @@
  * the intake's fakes so they fail fast and for one reason each.
  */
 import { describe, expect, it } from 'vitest';
-import { HttpProblem } from '../../functions/adapters/http/shared/problem';
+import { problemOf as answerTo, type ProblemAnswer } from '../../functions/adapters/http/shared/problems';
 import { readWorkflowSettings } from '../../functions/adapters/env/settings';
 import { continueVerified } from '../../functions/intake/continue-verified';
 import { submitRequest } from '../../functions/intake/submit-request';
@@ -13,11 +13,13 @@ import { makeFixture } from '../unit/intake/fakes';
 const CLIENT = { ip: '192.0.2.10' };
 const tokenOf = (url: string) => new URL(url).searchParams.get('token')!;
 
-async function problemOf(promise: Promise<unknown>): Promise<HttpProblem> {
+/** What the subject is answered for the use case's refusal (a domain error, through the HTTP problem table). */
+async function problemOf(promise: Promise<unknown>): Promise<ProblemAnswer> {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof HttpProblem) return error;
+    const answer = answerTo(error, 'public');
+    if (answer) return answer;
     throw error;
   }
   throw new Error('expected a problem');
@@ -57,7 +59,7 @@ describe('a verification link whose first use died half-way (crash between consu
     const requestId = f.mailer.sent.at(-1)!.requestId!;
     const token = tokenOf(f.mailer.verifyLink());
     const results = await Promise.allSettled([verifyRequest(f.deps, token), verifyRequest(f.deps, token)]);
-    const statuses = results.map((r) => (r.status === 'fulfilled' ? 'verified' : r.reason instanceof HttpProblem ? r.reason.problem.status : String(r.reason)));
+    const statuses = results.map((r) => (r.status === 'fulfilled' ? 'verified' : (answerTo(r.reason, 'public')?.problem.status ?? String(r.reason))));
     expect(statuses.sort()).toEqual([410, 'verified'].sort());
     expect(f.store.events.get(requestId)!.filter((e) => e.type === 'IDENTITY_VERIFIED')).toHaveLength(1);
     expect(f.workflow.starts).toHaveLength(1);

@@ -11,6 +11,8 @@
  * - A writer that dies between the two writes leaves the projection behind the chain. The
  *   projection-relevant part of each event's patch is kept on the event item (outside the hash),
  *   so the next writer (or `repairProjection`, run by the sweeper) replays what is missing.
+ *
+ * Longer than 300 lines on purpose: one adapter for one port (AuditStore) whose correctness argument above spans every write; split, the argument would be spread over files.
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GENESIS_HASH, chainEvent, computeEventHash } from '../../domain/audit-chain';

@@ -17,7 +17,7 @@ import { getStatus } from '../../../functions/intake/get-status';
 import { DEFAULT_LIMITS, lastVerificationMailAt, scopeKeyOf } from '../../../functions/intake/intake-deps';
 import { submitRequest } from '../../../functions/intake/submit-request';
 import { previewVerification } from '../../../functions/intake/verify-request';
-import { HttpProblem } from '../../../functions/adapters/http/shared/problem';
+import { RateLimitedError } from '../../../functions/domain/errors';
 import { apiEvent, KNOWN_BOTS, makeFixture, SNAPSHOT, type Fixture } from './fakes';
 
 const VICTIM = 'victim@example.com';
@@ -179,8 +179,7 @@ describe('what counts per address and per mailbox', () => {
     const f = await makeFixture();
     for (let i = 0; i < DEFAULT_LIMITS.perClient.limit; i++) await submitRequest(f.deps, { email: `user${i}@example.com` }, { ip: `2001:db8:aa:1::${(i + 1).toString(16)}` });
     const refused = await rejection(submitRequest(f.deps, { email: 'another@example.com' }, { ip: '2001:db8:aa:1:ffff:ffff:ffff:ffff' }));
-    expect(refused).toBeInstanceOf(HttpProblem);
-    expect((refused as HttpProblem).problem.status).toBe(429);
+    expect(refused).toBeInstanceOf(RateLimitedError);
     expect(await submitRequest(f.deps, { email: 'another@example.com' }, { ip: '2001:db8:aa:2::1' })).toEqual(ANSWER);
     expect([...f.rateLimiter.hits.keys()].join()).not.toContain('2001');
   });

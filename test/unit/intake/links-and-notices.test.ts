@@ -8,10 +8,9 @@ import {
   createStatusToken,
   createVerifyToken,
   issueCsrf,
-  LinkExpiredError,
-  LinkInvalidError,
   verifyVerifyToken,
 } from '../../../functions/intake/links';
+import { LinkExpiredError, LinkInvalidError } from '../../../functions/domain/errors';
 import { composeNotice, type NoticeKind } from '../../../functions/intake/notices';
 
 const KEY = new Uint8Array(32).fill(3);

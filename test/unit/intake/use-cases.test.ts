@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HttpProblem } from '../../../functions/adapters/http/shared/problem';
+import { problemOf as answerTo, type ProblemAnswer } from '../../../functions/adapters/http/shared/problems';
+import { DomainError } from '../../../functions/domain/errors';
 import { verifyChain } from '../../../functions/domain/audit-chain';
 import type { AuditEvent, EligibilityRule, PrivilegedIdentity } from '../../../functions/domain/model';
 import { hashSubject, normaliseSubjectId } from '../../../functions/domain/subject';
@@ -45,13 +46,16 @@ async function submit(f: Fixture, input: { email: string; botIds?: string[] }, c
   };
 }
 
-async function problemOf(promise: Promise<unknown>): Promise<HttpProblem> {
+/** The use case refuses with a domain error (never an HTTP problem); this is what the subject is answered. */
+async function problemOf(promise: Promise<unknown>): Promise<ProblemAnswer> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(HttpProblem);
-  return error as HttpProblem;
+  expect(error).toBeInstanceOf(DomainError);
+  const answer = answerTo(error, 'public');
+  expect(answer, `no answer for ${(error as Error).name}`).toBeDefined();
+  return answer!;
 }
 
 describe('submitRequest', () => {

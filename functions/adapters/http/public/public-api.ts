@@ -10,7 +10,6 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../shared/problem';
-import { BotListUnavailableError, IllegalTransitionError, UnknownBotsError } from '../../../domain/errors';
 import {
   assetResponse,
   header,
@@ -22,12 +21,12 @@ import {
   queryParam,
   readCookies,
   redirect,
-  validationProblem,
   wantsJson,
   type HttpResult,
 } from '../shared/messages';
 import { checkCsrf, csrfCookieName, isSecureBase, issueCsrf } from '../../../intake/links';
 import { publicOpenApiDocument } from './openapi';
+import { problemOf, validationProblem } from '../shared/problems';
 import { checkEmailPage, confirmPage, errorPage, formPage, formValuesFrom, statusPage } from './pages';
 import { formFieldsToInput } from '../../../intake/schema';
 import { SITE_CSS } from './site-css';
@@ -45,23 +44,8 @@ export const CHECK_EMAIL_PATH = '/check-email';
 export const CSRF_PROBLEM: Problem = problem(403, 'csrf-failed', 'The form has expired or did not come from this site', 'Reload the form and send it again.');
 
 /** Named bots cannot be checked now (no bot list yet): ask again later, or for all bots. */
-export const BOTS_UNCHECKED_PROBLEM: Problem = problem(503, 'bots-unchecked', 'We cannot check bot ids right now', 'Leave the list of bots empty to erase your data from all bots, or try again in a few minutes.', {
-  errors: [{ field: 'botIds', message: 'Bot ids cannot be checked right now: leave the list empty to erase your data from all bots, or try again in a few minutes.' }],
-});
 
-/** The answer to bot ids the organisation does not have: 422 naming the field and the ids. */
-export function unknownBotsProblem(botIds: readonly string[]): Problem {
-  const which = botIds.length === 1 ? `There is no bot ${botIds[0]}` : `There are no bots ${botIds.join(', ')}`;
-  return validationProblem([{ field: 'botIds', message: `${which} in this organisation. Check the ids, or leave the list empty to erase your data from all bots.` }]);
-}
 
-/** The intake's named errors as the problems they are answered with (undefined for any other error). */
-export function intakeProblemOf(error: unknown): HttpProblem | undefined {
-  if (error instanceof HttpProblem) return error;
-  if (error instanceof UnknownBotsError) return new HttpProblem(unknownBotsProblem(error.botIds));
-  if (error instanceof BotListUnavailableError) return new HttpProblem(BOTS_UNCHECKED_PROBLEM, { 'retry-after': '300' });
-  return undefined;
-}
 
 interface Route {
   name: 'form' | 'css' | 'submit' | 'checkEmail' | 'verify' | 'status' | 'openapi' | 'jwks';
@@ -119,11 +103,8 @@ export function createPublicApi(deps: PublicApiDeps): PublicApi {
     wantsHtml(event) ? htmlResponse(p.status, errorPage(site, p.status, p.title, p.detail), { headers }) : problemResponse(p, headers);
 
   const failure = (event: APIGatewayProxyEventV2, error: unknown): HttpResult => {
-    const known = intakeProblemOf(error);
+    const known = problemOf(error, 'public');
     if (known) return problemAnswer(event, known.problem, known.headers);
-    if (error instanceof IllegalTransitionError) {
-      return problemAnswer(event, problem(409, 'conflict', 'The request has moved on', 'Reload the status page to see where it stands.'));
-    }
     // The name only: messages of unexpected errors may carry data we must not log.
     log({ level: 'error', message: 'unhandled error in the public API', errorName: error instanceof Error ? error.name : typeof error, route: event.rawPath?.slice(0, 64) });
     return problemAnswer(event, INTERNAL_PROBLEM);
@@ -155,7 +136,7 @@ export function createPublicApi(deps: PublicApiDeps): PublicApi {
       await submitRequest(deps, input, client);
       return redirect(`${baseUrl}${CHECK_EMAIL_PATH}`);
     } catch (error) {
-      const known = intakeProblemOf(error);
+      const known = problemOf(error, 'public');
       if (browser && known && (known.problem.status === 422 || known.problem.status === 503) && known.problem.errors) {
         return showForm(known.problem.status, known.problem.errors, values);
       }

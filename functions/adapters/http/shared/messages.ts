@@ -5,6 +5,8 @@
  *
  * Every refusal is an `HttpProblem` with a 4xx status, so callers never answer a malformed
  * request with a 5xx, and nothing of the input is echoed back in a problem.
+ *
+ * Longer than 300 lines on purpose: the defensive reading of every HTTP request (headers, cookies, bounded body, JSON depth, forms) and the answers, shared by every HTTP entry.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { SafeHtml } from '../../../domain/html';
@@ -268,10 +270,6 @@ export function problemResponse(p: Problem, headers: Record<string, string> = {}
   };
 }
 
-/** The 422 problem naming each bad field. */
-export function validationProblem(errors: FieldError[], detail = 'Some fields are missing or not valid; see errors.'): Problem {
-  return problem(422, 'validation-failed', 'The request is not valid', detail, { errors });
-}
 
 /** A JSON answer. */
 export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {

@@ -10,6 +10,8 @@
  * token: a signed double submit (cookie and form field equal, HMAC-signed with a server key and
  * bound to the session), so neither a cross-site form nor a planted cookie can act. Signing out
  * revokes the session server-side: the token is refused from then on, wherever it is presented.
+ *
+ * Longer than 300 lines on purpose: the console's routes, sign-in, cookie and CSRF handling belong together; the pages are in console-pages.ts.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { decodeJwt } from 'jose';

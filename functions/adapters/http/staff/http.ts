@@ -10,7 +10,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import * as z from '../../../domain/validation';
 import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../shared/problem';
 import type { SafeHtml } from '../../../domain/html';
-import { ConcurrentUpdateError, IllegalTransitionError, InvalidCursorError, RequestNotFoundError } from '../../../domain/errors';
+import { fieldErrorsOf, problemOf, type ProblemAnswer } from '../shared/problems';
+import { silentLogger, type Logger } from '../../../domain/ports';
 import {
   API_HEADERS,
   CONTENT_SECURITY_POLICY,
@@ -143,10 +144,6 @@ export function parseBody(event: HttpEvent): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Zod issues as RFC 9457 `errors[]`; messages are the schema's, never the input value. */
-export function fieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.map((i) => ({ field: i.path.map(String).join('/') || '(root)', message: i.message }));
-}
 
 /**
  * Validates `input` against `schema`.
@@ -155,7 +152,7 @@ export function fieldErrors(error: z.ZodError): FieldError[] {
 export function validate<T>(schema: z.ZodMiniType<T>, input: unknown, what = 'request'): T {
   const result = schema.safeParse(input);
   if (!result.success) {
-    throw new HttpProblem(problem(400, 'validation-failed', `The ${what} is not valid`, undefined, { errors: fieldErrors(result.error) }));
+    throw new HttpProblem(problem(400, 'validation-failed', `The ${what} is not valid`, undefined, { errors: fieldErrorsOf(result.error) }));
   }
   return result.data;
 }
@@ -180,43 +177,19 @@ export function cookiesOf(event: HttpEvent): Record<string, string> {
   return out;
 }
 
-/** 409 naming the current status of the request. */
-export function conflictProblem(currentStatus: string, detail: string): Problem {
-  return problem(409, 'conflict', `The request is ${currentStatus}`, detail, { currentStatus });
-}
 
 /**
- * Maps an error thrown by a use case to a problem answer. Only named, expected errors say
- * anything; the rest becomes the generic 500 (the caller logs the error name).
+ * Maps an error thrown by a use case to a problem answer (the table of shared/problems.ts, staff's
+ * wording). Only named, expected errors say anything; the rest becomes the generic 500 (the
+ * caller logs the error name).
  */
-export function errorToProblem(error: unknown): { problem: Problem; headers: Record<string, string> } {
-  if (error instanceof HttpProblem) return { problem: error.problem, headers: error.headers };
-  if (error instanceof RequestNotFoundError) return { problem: problem(404, 'not-found', 'No such request'), headers: {} };
-  if (error instanceof IllegalTransitionError) {
-    return { problem: conflictProblem(error.from, `A request in status ${error.from} cannot move to ${error.to}.`), headers: {} };
-  }
-  if (error instanceof ConcurrentUpdateError) {
-    return { problem: problem(409, 'conflict', 'The request was changed by someone else', 'Reload it and try again.'), headers: {} };
-  }
-  if (error instanceof InvalidCursorError) {
-    return {
-      problem: problem(400, 'invalid-cursor', 'The cursor is not valid for this listing', 'Start again without a cursor.', {
-        errors: [{ field: 'cursor', message: 'not valid for this listing' }],
-      }),
-      headers: {},
-    };
-  }
-  if (error instanceof z.ZodError) return { problem: problem(400, 'validation-failed', 'The request is not valid', undefined, { errors: fieldErrors(error) }), headers: {} };
-  return { problem: INTERNAL_PROBLEM, headers: {} };
+export function errorToProblem(error: unknown): ProblemAnswer {
+  return problemOf(error, 'staff') ?? { problem: INTERNAL_PROBLEM, headers: {} };
 }
 
-/** A logger that only ever receives names and ids (see STYLE.md). */
-export interface StaffLogger {
-  info(message: string, data?: Record<string, unknown>): void;
-  error(message: string, data?: Record<string, unknown>): void;
-}
-
-export const silentLogger: StaffLogger = { info: () => undefined, error: () => undefined };
+/** Staff routes log through the domain's logger port. */
+export type StaffLogger = Logger;
+export { silentLogger };
 
 /** A staff logger over the runtime's structured log function (Powertools in AWS, JSON lines locally). */
 export function staffLoggerOver(log: (entry: Record<string, unknown>) => void): StaffLogger {
