@@ -8,9 +8,15 @@
  * slots is all it takes: concurrent callers are serialised by DynamoDB on that one item, without
  * transactions and without a read-modify-write race. A caller whose condition fails reads again
  * and is granted or told how long to wait; a turn is counted only by a write that succeeded.
+ *
+ * A refusal is remembered in the container until its wait is over (for that priority and the
+ * lower ones, whose ceilings are lower still; for every priority after a platform refusal): the
+ * wait is a lower bound whatever others do, so callers in between are told to wait without
+ * reading the item, and a saturated budget costs no DynamoDB reads.
  */
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
+  CALL_PRIORITIES,
   EMPTY_BUDGET,
   planTurn,
   SLOT_KEY_PATTERN,
@@ -28,7 +34,7 @@ export interface DynamoCallBudgetOptions {
   tableName: string;
   policy: CallBudgetPolicy;
   clock?: Clock;
-  /** Reads and writes before a caller that keeps losing the race is told to wait (default 8). */
+  /** Reads and writes before a caller that keeps losing the race is told to wait (default 3: a lost race means the slot filled). */
   maxAttempts?: number;
 }
 
@@ -38,6 +44,8 @@ export class DynamoCallBudget implements CallBudget {
   readonly #policy: CallBudgetPolicy;
   readonly #clock: Clock;
   readonly #maxAttempts: number;
+  /** Per priority: no turn before this time (epoch ms), known from a refusal seen in this container. */
+  readonly #notBefore: Record<CallPriority, number> = { erase: 0, status: 0, roles: 0 };
 
   constructor(options: DynamoCallBudgetOptions) {
     if (!options.tableName) throw new TypeError('DynamoCallBudget needs a table name');
@@ -45,7 +53,7 @@ export class DynamoCallBudget implements CallBudget {
     this.#table = options.tableName;
     this.#policy = options.policy;
     this.#clock = options.clock ?? systemClock;
-    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 8);
+    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 3);
   }
 
   get policy(): CallBudgetPolicy {
@@ -57,11 +65,16 @@ export class DynamoCallBudget implements CallBudget {
    * @throws RangeError for a batch the priority can never take; StoreUnavailableError / StoreError.
    */
   async take(priority: CallPriority, calls = 1): Promise<{ granted: true } | { granted: false; waitMs: number }> {
+    const known = this.#notBefore[priority] - this.#clock.now().getTime();
+    if (known > 0) return { granted: false, waitMs: known };
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const state = await this.read();
       const nowMs = this.#clock.now().getTime();
       const plan = planTurn(state, this.#policy, priority, nowMs, calls);
-      if (!plan.granted) return plan;
+      if (!plan.granted) {
+        this.#remember(priority, nowMs + plan.waitMs);
+        return plan;
+      }
       const names: Record<string, string> = { '#blocked': 'blockedUntil' };
       const values: Record<string, number> = { ':calls': calls, ':zero': 0, ':now': nowMs };
       const set: string[] = [];
@@ -100,6 +113,7 @@ export class DynamoCallBudget implements CallBudget {
   async refused(retryAfterMs?: number): Promise<{ waitMs: number }> {
     const waitMs = retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : this.#policy.refusalBackoffMs;
     const until = this.#clock.now().getTime() + waitMs;
+    this.#remember('erase', until);
     await conditionalWrite('UpdateItem', () =>
       this.#client.send(
         new UpdateCommand({
@@ -113,6 +127,11 @@ export class DynamoCallBudget implements CallBudget {
       ),
     );
     return { waitMs };
+  }
+
+  /** No turn for `priority` and the priorities below it before `until`. */
+  #remember(priority: CallPriority, until: number): void {
+    for (const p of CALL_PRIORITIES.slice(CALL_PRIORITIES.indexOf(priority))) this.#notBefore[p] = Math.max(this.#notBefore[p], until);
   }
 
   /** The budget as stored. @throws StoreUnavailableError / StoreError. */

@@ -87,4 +87,21 @@ describe('DynamoCallBudget', () => {
 
     expect(Object.keys((await budget.read()).slots)).toHaveLength(2);
   });
+
+  it('remembers a refusal until its wait is over, for that priority and the lower ones, without reading the item', async () => {
+    const at = { ms: T0 };
+    const tableName = await db.createTable();
+    const budget = new DynamoCallBudget({ client: db.client, tableName, policy, clock: { now: () => new Date(at.ms) } });
+    for (let i = 0; i < 45; i++) await budget.take('status');
+    expect(await budget.take('status')).toEqual({ granted: false, waitMs: 65_000 });
+    // Someone resets the item: this container still knows the wait, erasures do not.
+    const fresh = new DynamoCallBudget({ client: db.client, tableName: await db.createTable(), policy, clock: { now: () => new Date(at.ms) } });
+    expect(await fresh.take('status')).toEqual({ granted: true });
+
+    at.ms = T0 + 1_000;
+    expect(await budget.take('roles')).toEqual({ granted: false, waitMs: 64_000 });
+    expect(await budget.take('erase')).toEqual({ granted: true });
+    at.ms = T0 + 65_000;
+    expect(await budget.take('status')).toEqual({ granted: true });
+  });
 });
