@@ -29,6 +29,7 @@
  * | `checkpointLockMode` | `COMPLIANCE` | Object Lock mode of the checkpoint bucket; `GOVERNANCE` for test stacks, whose checkpoints someone with `s3:BypassGovernanceRetention` can delete |
  */
 import { z } from 'zod';
+import { DEFAULT_RECORD_RETENTION_DAYS } from '../functions/domain/timings';
 
 /** Validated stack configuration. */
 export interface ErasureDeskConfig {
@@ -175,7 +176,7 @@ const schema = z
     pollMaxSeconds: positiveInt(1800, 86_400),
     pollDeadlineSeconds: positiveInt(604_800, 30 * 86_400),
     snapshotMaxAgeSeconds: positiveInt(3600, 7 * 86_400),
-    recordRetentionDays: positiveInt(2190, 36_500),
+    recordRetentionDays: positiveInt(DEFAULT_RECORD_RETENTION_DAYS, 36_500),
     apiThrottleRate: positiveInt(20, 10_000),
     apiThrottleBurst: positiveInt(50, 5_000),
     stuckAfterSeconds: optionalSeconds(0),

@@ -1,4 +1,5 @@
 /** What every intake action needs (ports, limits, site) and the small helpers they share: ids, scopes, answers. */
+import { DEFAULT_INTAKE_STALE_CLAIM_SECONDS, DEFAULT_VERIFICATION_RESEND_SECONDS } from '../domain/timings';
 import { randomBytes } from 'node:crypto';
 import type { Actor, AuditEvent, ErasureRequest, RequestStatus } from '../domain/model';
 import type { AuditStore, BotCatalogue, Clock, Mailer, OpenRequestClaims, RateLimiter, Signer, SingleUseTokens, SnapshotReader, WorkflowStarter } from '../domain/ports';
@@ -31,8 +32,8 @@ export const DEFAULT_LIMITS: IntakeLimits = {
   // leaves room for follow-ups while bounding what one address can hold open (each one a mail).
   openBotScopesPerAddress: 3,
   perClient: { limit: 30, windowSeconds: 600 },
-  resendAfterSeconds: 600,
-  staleClaimSeconds: 120,
+  resendAfterSeconds: DEFAULT_VERIFICATION_RESEND_SECONDS,
+  staleClaimSeconds: DEFAULT_INTAKE_STALE_CLAIM_SECONDS,
 };
 
 /** Everything the use cases need: ports and configuration. */

@@ -14,6 +14,7 @@
  */
 import { createHmac, hkdfSync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { VERIFY_LINK_TTL_SECONDS } from '../domain/timings';
 import { LinkExpiredError, LinkInvalidError } from '../domain/errors';
 import { isFinal } from '../domain/lifecycle';
 import type { AuditEvent } from '../domain/model';
@@ -21,8 +22,8 @@ import type { AuditEvent } from '../domain/model';
 export const TOKEN_ISSUER = 'erasure-desk/intake';
 export const VERIFY_AUDIENCE = 'erasure-desk/verify';
 export const STATUS_AUDIENCE = 'erasure-desk/status';
-/** How long a verification link works; unverified requests expire after this (the sweeper's rule). */
-export const VERIFY_LINK_TTL_SECONDS = 30 * 60;
+/** How long a verification link works (see domain/timings). */
+export { VERIFY_LINK_TTL_SECONDS };
 /**
  * The outer bound of a status token's signature. The request's record ends a link much sooner
  * (`statusLinkOpen`); this only bounds a link whose request somehow stays open for over a year.

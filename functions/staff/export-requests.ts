@@ -1,4 +1,5 @@
 /** Use case: a streamed export of a period (CSV or JSON), page by page, with CSV formula injection neutralised. */
+import { stringify, type Options } from 'csv-stringify/sync';
 import { type RequestStatus } from '../domain/model';
 import * as z from '../domain/validation';
 import { AuditDeps, ListFilters, RequestView, toView } from './audit-deps';
@@ -64,10 +65,25 @@ export function exportRow(view: RequestView): Record<(typeof EXPORT_COLUMNS)[num
  * prefix so Excel/Sheets show text instead of evaluating it), then RFC 4180 quoting.
  */
 export function csvCell(value: string | number | boolean | undefined | null): string {
+  return stringify([[neutralised(value)]], CSV_OPTIONS).slice(0, -2);
+}
+
+/** A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR) is prefixed with `'`. */
+function neutralised(value: string | number | boolean | undefined | null): string {
   if (value === undefined || value === null) return '';
-  let text = String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  const text = String(value);
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}
+
+/** csv-stringify: CRLF line ends, quotes only where a cell needs them (`"`, `,`, CR, LF). */
+const CSV_OPTIONS: Options = { record_delimiter: 'windows', quoted_match: /[\r\n]/ };
+
+/** One CSV line per row, formula injection neutralised in every cell. */
+function csvLines(rows: readonly (string | number | boolean | undefined | null)[][]): string {
+  return stringify(
+    rows.map((r) => r.map(neutralised)),
+    CSV_OPTIONS,
+  );
 }
 
 /**
@@ -81,12 +97,10 @@ export async function* exportRequests(deps: AuditDeps, period: ExportPeriod, for
   if (format === 'csv') {
     yield `${EXPORT_COLUMNS.join(',')}\r\n`;
     for await (const items of iterateRequests(deps, filters)) {
-      let chunk = '';
-      for (const item of items) {
+      yield csvLines(items.map((item) => {
         const row = exportRow(toView(item, now));
-        chunk += `${EXPORT_COLUMNS.map((c) => csvCell(row[c])).join(',')}\r\n`;
-      }
-      yield chunk;
+        return EXPORT_COLUMNS.map((c) => row[c]);
+      }));
     }
     return;
   }

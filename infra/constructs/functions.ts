@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { FUNCTION_NAMES, requiredVariables, type FunctionName } from '../../functions/adapters/env/capabilities';
 import { PARTITION_PREFIXES, type ItemKind } from '../../functions/adapters/dynamo/keys';
 import { DEFAULT_KORE_TIMEOUT_MS } from '../../functions/adapters/kore/kore-client';
+import { METRIC_NAMESPACE } from '../../functions/adapters/aws/metrics';
 import { MAX_INLINE_RETRY_AFTER_MS } from '../../functions/workflow/task-deps';
 import type { ErasureDeskConfig } from '../config';
 import { acknowledge, acknowledgeWildcards, arnRef, resourceIs, type WildcardAllowance } from './nag';
@@ -25,7 +26,7 @@ import type { StaffIdentitySettings } from './staff-identity';
 export { FUNCTION_NAMES, type FunctionName };
 
 /** CloudWatch namespace of the application's own metrics (OverdueRequests, CanaryFailed). */
-export const METRICS_NAMESPACE = 'ErasureDesk';
+export const METRICS_NAMESPACE = METRIC_NAMESPACE;
 
 /**
  * The DynamoDB actions on the audit table that every function has: consistent GetItem and Query

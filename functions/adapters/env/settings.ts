@@ -6,6 +6,9 @@ import { ConfigurationError } from '../../domain/errors';
 
 export { ConfigurationError };
 import { DEFAULT_POLL_POLICY, type PollPolicy } from '../../domain/polling';
+import { DEFAULT_INTAKE_STALE_CLAIM_SECONDS, DEFAULT_RECORD_RETENTION_DAYS, DEFAULT_VERIFICATION_RESEND_SECONDS, VERIFY_LINK_TTL_SECONDS } from '../../domain/timings';
+
+export { DEFAULT_RECORD_RETENTION_DAYS };
 
 
 type Env = Record<string, string | undefined>;
@@ -47,12 +50,12 @@ export interface WorkflowSettings {
   receivedStaleSeconds: number;
   /**
    * An open-request claim whose request is missing or still RECEIVED after this long was left by a
-   * crash mid-intake: the next submission of the subject takes it over (intake default 120).
+   * crash mid-intake: the next submission of the subject takes it over (default `DEFAULT_INTAKE_STALE_CLAIM_SECONDS`).
    */
   intakeStaleClaimSeconds?: number;
   /**
    * A request awaiting verification gets its link once more this long after the first mail (by
-   * the sweeper), and a resubmission re-sends it no sooner (intake default 600).
+   * the sweeper), and a resubmission re-sends it no sooner (default `DEFAULT_VERIFICATION_RESEND_SECONDS`).
    */
   verificationResendSeconds?: number;
 }
@@ -68,10 +71,10 @@ export function readWorkflowSettings(env: Env = process.env): WorkflowSettings {
       deadlineSeconds: getNumberFromEnv('POLL_DEADLINE_SECONDS', DEFAULT_POLL_POLICY.deadlineSeconds, env, { min: 1 }),
     },
     snapshotMaxAgeSeconds: getNumberFromEnv('SNAPSHOT_MAX_AGE_SECONDS', 7200, env, { min: 1 }),
-    verificationTtlSeconds: getNumberFromEnv('VERIFICATION_TTL_SECONDS', 1800, env, { min: 60 }),
+    verificationTtlSeconds: getNumberFromEnv('VERIFICATION_TTL_SECONDS', VERIFY_LINK_TTL_SECONDS, env, { min: 60 }),
     stuckAfterSeconds: getNumberFromEnv('STUCK_AFTER_SECONDS', 900, env, { min: 0 }),
     receivedStaleSeconds: getNumberFromEnv('RECEIVED_STALE_SECONDS', 900, env, { min: 0 }),
-    intakeStaleClaimSeconds: getNumberFromEnv('INTAKE_STALE_CLAIM_SECONDS', 120, env, { min: 1 }),
-    verificationResendSeconds: getNumberFromEnv('VERIFICATION_RESEND_SECONDS', 600, env, { min: 1 }),
+    intakeStaleClaimSeconds: getNumberFromEnv('INTAKE_STALE_CLAIM_SECONDS', DEFAULT_INTAKE_STALE_CLAIM_SECONDS, env, { min: 1 }),
+    verificationResendSeconds: getNumberFromEnv('VERIFICATION_RESEND_SECONDS', DEFAULT_VERIFICATION_RESEND_SECONDS, env, { min: 1 }),
   };
 }

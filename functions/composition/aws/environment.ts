@@ -12,7 +12,7 @@ import type { SubjectKeys } from '../../domain/subject';
 import { createDynamoAdapters } from '../../adapters/dynamo/adapters';
 import { createDocumentClient } from '../../adapters/dynamo/clients';
 import { CAPABILITY_VARIABLES, FUNCTION_CAPABILITIES, type Capability, type FunctionName } from '../../adapters/env/capabilities';
-import { ConfigurationError, getNumberFromEnv, getOptionalStringFromEnv, getStringFromEnv, readWorkflowSettings } from '../../adapters/env/settings';
+import { ConfigurationError, DEFAULT_RECORD_RETENTION_DAYS, getNumberFromEnv, getOptionalStringFromEnv, getStringFromEnv, readWorkflowSettings } from '../../adapters/env/settings';
 import { errorName, logger } from '../../adapters/aws/logger';
 import type { ApplicationAdapters } from '../adapters';
 
@@ -72,7 +72,7 @@ export const tableClient = createDocumentClient();
 export function baseAdapters(env: Env, capabilities: readonly Capability[]): ApplicationAdapters {
   requireCapabilities(env, capabilities);
   const clock = systemClock;
-  const recordRetentionDays = getNumberFromEnv('RECORD_RETENTION_DAYS', 2190, env, { min: 1 });
+  const recordRetentionDays = getNumberFromEnv('RECORD_RETENTION_DAYS', DEFAULT_RECORD_RETENTION_DAYS, env, { min: 1 });
   const mailFrom = getOptionalStringFromEnv('MAIL_FROM', env);
   return {
     ...createDynamoAdapters({ client: tableClient, tableName: getStringFromEnv('TABLE_NAME', env), clock, retentionDays: recordRetentionDays }),
