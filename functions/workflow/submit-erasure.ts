@@ -100,19 +100,26 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
   try {
     const accepted = await deps.kore.eraseUsersData([subjectId], request.scope.botIds);
     const acceptedAt = deps.clock.now();
-    await deps.store.appendEvent(request.requestId, (current) => ({
-      event: {
-        type: 'ERASURE_SUBMITTED',
-        at: acceptedAt.toISOString(),
-        actor: ACTOR,
-        attempt: current.attempt,
-        status: 'SUBMITTED',
-        details: { koreRequestId: accepted.koreRequestId, jobStatus: accepted.status, try: tryNumber },
-      },
-      patch: { koreRequestId: accepted.koreRequestId },
-    }));
+    await deps.store.appendEvent(request.requestId, (current) => {
+      // An answer that comes after this attempt was ended elsewhere (this run outlived its
+      // timeout and a retry found the intent unanswered) changes nothing: that attempt's record
+      // of an unknown outcome already accounts for the job.
+      if (current.attempt !== state.attempt || current.status !== 'QUEUED') throw new RequestNotActiveError(`The request is ${current.status}`);
+      return {
+        event: {
+          type: 'ERASURE_SUBMITTED',
+          at: acceptedAt.toISOString(),
+          actor: ACTOR,
+          attempt: current.attempt,
+          status: 'SUBMITTED',
+          details: { koreRequestId: accepted.koreRequestId, jobStatus: accepted.status, try: tryNumber },
+        },
+        patch: { koreRequestId: accepted.koreRequestId },
+      };
+    });
     return { requestId: request.requestId, attempt: request.attempt, koreRequestId: accepted.koreRequestId, poll: startPolling(deps, acceptedAt) };
   } catch (error) {
+    if (error instanceof RequestNotActiveError) throw error;
     const name = error instanceof Error ? error.name : 'Error';
     const retryable = error instanceof KoreRetryableError;
     const outcomeUnknown = error instanceof KoreOutcomeUnknownError;

@@ -316,11 +316,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       log({ level: 'error', message: 'sweep failed', error: error instanceof Error ? error.name : 'Error' });
     }
   };
-  try {
-    await invoke('refresh-roles-snapshot');
-  } catch (error) {
+  // The first run of the roles paging: a small account's snapshot is complete before the runtime
+  // answers; a run that pages longer (a large account, or a refresh a kill interrupted, waiting for
+  // turns the erasures take first) goes on behind a start that waits for it at most 10 s.
+  const startupPaging = invoke('refresh-roles-snapshot').catch((error: unknown) => {
     log({ level: 'warn', message: 'roles snapshot refresh failed; the workflow re-checks at Kore.ai', error: error instanceof Error ? error.name : 'Error' });
-  }
+  });
+  await Promise.race([startupPaging, new Promise((resolveWait) => setTimeout(resolveWait, 10_000).unref())]);
   // Nothing survived the last process: every active request without a running execution is picked up now.
   await scheduledSweep(0);
   const interval = options.sweepIntervalMs ?? 30_000;

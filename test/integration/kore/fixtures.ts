@@ -44,7 +44,7 @@ export async function pollUntilSettled(client: KoreClient, jobId: string, maxPol
   for (let i = 0; i < maxPolls; i++) {
     const status = await client.getEraseStatus(jobId);
     if (status.users.length > 0 && status.users.every((u) => u.status !== 'in-progress')) return status;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`job ${jobId} did not settle after ${maxPolls} polls`);
 }
@@ -56,7 +56,7 @@ export async function waitForCall(sim: KoreSimulator, predicate: (call: SimCall)
     const found = sim.calls().find(predicate);
     if (found) return found;
     if (Date.now() > deadline) throw new Error('the simulator never recorded the expected call');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
