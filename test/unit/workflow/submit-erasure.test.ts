@@ -80,6 +80,28 @@ describe('submitErasure retried after its Lambda died', () => {
   });
 });
 
+describe('submitErasure answered after its attempt ended', () => {
+  it('records nothing when the DELETE answer comes after a retry failed the attempt as outcome unknown', async () => {
+    const { store, requestId } = queuedRequest();
+    // The first run sends the DELETE and outlives its timeout; its answer comes late.
+    let answer!: (accepted: KoreEraseAccepted) => void;
+    const slow = deps(store, { eraseUsersData: () => new Promise<KoreEraseAccepted>((resolve) => (answer = resolve)) });
+    const late = submitErasure(slow, { requestId, attempt: 1 });
+    await expect.poll(async () => (await store.getTimeline(requestId)).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING']);
+    // Meanwhile the retry found the intent unanswered and the attempt was recorded FAILED.
+    await expect(submitErasure(deps(store, {}), { requestId, attempt: 1 })).rejects.toMatchObject({ name: 'SubmissionOutcomeUnknownError' });
+    await store.appendEvent(requestId, (current) => ({
+      event: { type: 'ERASURE_FAILED', at: '2026-03-01T12:01:00.000Z', actor: 'system:workflow', attempt: current.attempt, status: 'FAILED', details: { reason: 'SubmissionOutcomeUnknownError' } },
+    }));
+
+    answer({ koreRequestId: 'eud-late', status: 'in-progress' });
+
+    await expect(late).rejects.toMatchObject({ name: 'RequestNotActiveError' });
+    expect((await store.getTimeline(requestId)).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING', 'ERASURE_FAILED']);
+    expect((await store.getRequest(requestId))?.status).toBe('FAILED');
+  });
+});
+
 describe('submitErasure and Retry-After', () => {
   it.each([
     [MAX_INLINE_RETRY_AFTER_MS, [MAX_INLINE_RETRY_AFTER_MS]],
