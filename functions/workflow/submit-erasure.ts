@@ -1,7 +1,7 @@
 /** Task SubmitErasure: re-checks eligibility, then sends the DELETE exactly once for the attempt (intent recorded before the call, the answer after it). */
 import { UNLIMITED_BUDGET, waitSecondsOf } from '../domain/call-budget';
 import { decideEligibility, isSnapshotFreshEnough } from '../domain/eligibility';
-import { RequestNotActiveError, StaleAttemptError, SubjectIdUnavailableError, SubmissionOutcomeUnknownError } from '../domain/errors';
+import { ConcurrentUpdateError, RequestNotActiveError, StaleAttemptError, SubjectIdUnavailableError, SubmissionOutcomeUnknownError } from '../domain/errors';
 import { KoreOutcomeUnknownError, KorePermanentError, KoreRefusedError, KoreRetryableError } from '../domain/kore';
 import type { AuditEvent, JsonValue } from '../domain/model';
 import { decryptSubjectId } from '../domain/subject';
@@ -13,6 +13,29 @@ export function submissionEventsOf(timeline: AuditEvent[], attempt: number): Aud
   return timeline.filter(
     (e) => e.attempt === attempt && (e.type === 'ERASURE_SUBMITTING' || e.type === 'ERASURE_CALL_FAILED' || e.type === 'ERASURE_SUBMITTED'),
   );
+}
+
+/** Checks of the submissions before the intent gives up on a timeline that keeps moving. */
+const MAX_INTENT_PASSES = 5;
+
+/** The timeline moved between this run's check of the submissions and its intent: check again. */
+class TimelineMovedError extends Error {}
+
+/**
+ * This attempt's submissions so far, and the sequence number they were read at.
+ * @throws SubmissionOutcomeUnknownError when a DELETE of this attempt went out and its answer was never recorded or was lost.
+ */
+async function submissionsSoFar(deps: ErasureTaskDeps, requestId: string, attempt: number): Promise<{ submissions: AuditEvent[]; seenSeq: number }> {
+  const timeline = await deps.store.getTimeline(requestId);
+  const submissions = submissionEventsOf(timeline, attempt);
+  const last = submissions.at(-1);
+  if (last?.type === 'ERASURE_SUBMITTING') {
+    throw new SubmissionOutcomeUnknownError('A DELETE of this attempt was sent and its answer was never recorded');
+  }
+  if (last?.type === 'ERASURE_CALL_FAILED' && last.details.outcomeUnknown === true) {
+    throw new SubmissionOutcomeUnknownError('A DELETE of this attempt was sent and its answer was lost');
+  }
+  return { submissions, seenSeq: timeline.at(-1)?.seq ?? 0 };
 }
 
 /**
@@ -55,15 +78,7 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
     return { requestId: request.requestId, attempt: request.attempt, koreRequestId: request.koreRequestId, poll: startPolling(deps, now) };
   }
 
-  const timeline = await deps.store.getTimeline(request.requestId);
-  const submissions = submissionEventsOf(timeline, request.attempt);
-  const last = submissions.at(-1);
-  if (last?.type === 'ERASURE_SUBMITTING') {
-    throw new SubmissionOutcomeUnknownError('A DELETE of this attempt was sent and its answer was never recorded');
-  }
-  if (last?.type === 'ERASURE_CALL_FAILED' && last.details.outcomeUnknown === true) {
-    throw new SubmissionOutcomeUnknownError('A DELETE of this attempt was sent and its answer was lost');
-  }
+  let { submissions, seenSeq } = await submissionsSoFar(deps, request.requestId, request.attempt);
 
   // Eligibility again, right before the point of no return.
   const snapshot = await deps.snapshots.getCurrentSnapshot();
@@ -84,18 +99,32 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
 
   if (!request.subjectCipher) throw new SubjectIdUnavailableError('The plain subject id is no longer held');
   const subjectId = decryptSubjectId(request.subjectCipher, deps.subjectKeys.cipherKey);
-  const tryNumber = submissions.filter((e) => e.type === 'ERASURE_SUBMITTING').length + 1;
+  let tryNumber = submissions.filter((e) => e.type === 'ERASURE_SUBMITTING').length + 1;
 
   // The DELETE's turn in the shared budget, before the intent is recorded: a wait sends nothing.
   const turn = await (deps.budget ?? UNLIMITED_BUDGET).take('erase');
   if (!turn.granted) return { requestId: request.requestId, attempt: request.attempt, budgetWait: { waitSeconds: waitSecondsOf(turn.waitMs), reason: 'budget' } };
 
-  await deps.store.appendEvent(request.requestId, (current) => {
-    if (current.attempt !== state.attempt || current.status !== 'QUEUED') throw new RequestNotActiveError(`The request is ${current.status}`);
-    return {
-      event: { type: 'ERASURE_SUBMITTING', at: now.toISOString(), actor: ACTOR, attempt: current.attempt, status: 'QUEUED', details: { try: tryNumber, botIds: current.scope.botIds, eligibility } },
-    };
-  });
+  // The intent is written only on the timeline this run has checked: if anything was appended
+  // since, the submissions are checked again, so two runs of one attempt never both send.
+  for (let pass = 1, written = false; !written; pass++) {
+    if (pass > MAX_INTENT_PASSES) throw new ConcurrentUpdateError('The timeline kept moving while the intent was being recorded');
+    const expectedSeq = seenSeq;
+    try {
+      await deps.store.appendEvent(request.requestId, (current) => {
+        if (current.attempt !== state.attempt || current.status !== 'QUEUED') throw new RequestNotActiveError(`The request is ${current.status}`);
+        if (current.lastSeq !== expectedSeq) throw new TimelineMovedError();
+        return {
+          event: { type: 'ERASURE_SUBMITTING', at: now.toISOString(), actor: ACTOR, attempt: current.attempt, status: 'QUEUED', details: { try: tryNumber, botIds: current.scope.botIds, eligibility } },
+        };
+      });
+      written = true;
+    } catch (error) {
+      if (!(error instanceof TimelineMovedError)) throw error;
+      ({ submissions, seenSeq } = await submissionsSoFar(deps, request.requestId, request.attempt));
+      tryNumber = submissions.filter((e) => e.type === 'ERASURE_SUBMITTING').length + 1;
+    }
+  }
 
   try {
     const accepted = await deps.kore.eraseUsersData([subjectId], request.scope.botIds);

@@ -1,6 +1,7 @@
 /**
  * The local Lambda service: every function of the synthesized template runs its deployed bundle
- * in a worker thread of its own (one warm container per function, started on first use), with
+ * in worker threads of its own (containers, started on demand and kept warm, each running one
+ * invocation at a time as in Lambda), with
  * exactly the environment the template gives it, its CloudFormation references resolved to the
  * local stand-ins of the same resources, plus what the Lambda runtime itself provides.
  *
@@ -8,11 +9,8 @@
  * - `AWS_ENDPOINT_URL_*` point the SDK at the local stand-ins (absent in AWS);
  * - `LOCAL_SEAMS` replaces the values that name hosts outside the stack (Kore.ai, the staff
  *   token issuer) with their local counterparts;
- * - a container serves invocations concurrently (Lambda would start more containers);
- * - an invocation past the function's timeout fails with `Sandbox.Timedout`; its container takes
- *   no new invocations (the next one starts cold, as in Lambda) and stops once the invocations it
- *   still runs have ended. In Lambda those would run in containers of their own, so they are
- *   never failed by another invocation's timeout;
+ * - a function runs at most `concurrency` containers (8 by default); an invocation beyond waits
+ *   for a free one, where Lambda would throttle it and the caller would try again;
  * - tests may move every container's clock forward (`clockOffset`);
  * - `LOCAL_LAMBDA_DEBUG=1` in the runtime's own environment reaches the containers, which then
  *   print a failing invocation's stack (a debugging aid, off by default).
@@ -178,15 +176,30 @@ export interface InjectedFault {
 interface Container {
   worker: Worker;
   ready: Promise<void>;
-  pending: Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>;
-  /** Set after an invocation timed out: no new invocations, stopped when `pending` empties. */
-  retired?: boolean;
+  /** The one invocation it runs, if any (a Lambda container runs one at a time). */
+  call?: { id: string; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 }
+
+/** The containers of one function: idle ones, busy ones, and invocations waiting for one. */
+interface Pool {
+  idle: Container[];
+  busy: Set<Container>;
+  waiting: Array<(container: Container | Error) => void>;
+}
+
+/** Containers a function may run at once, unless the options say otherwise. */
+export const DEFAULT_LOCAL_CONCURRENCY = 8;
 
 export interface LocalLambdaServiceOptions {
   functions: TemplateFunction[];
   bundles: LambdaBundles;
   endpoints: Record<string, string>;
+  /**
+   * Containers one function may run at once (default 8). An invocation beyond waits for a free
+   * one; its timeout starts when a container takes it (Lambda would throttle it, and Step
+   * Functions or the API's client would try again).
+   */
+  concurrency?: number;
   /** Tests only: a shared offset (ms, BigInt64) added to every container's clock. */
   clockOffset?: SharedArrayBuffer;
   /** Receives each line a function writes to stdout/stderr (Powertools writes JSON lines). */
@@ -197,15 +210,15 @@ export class LocalLambdaService {
   readonly #options: LocalLambdaServiceOptions;
   readonly #byName = new Map<FunctionName, TemplateFunction>();
   readonly #byLogicalId = new Map<string, TemplateFunction>();
-  readonly #containers = new Map<FunctionName, Container>();
-  /** Containers taken out of service that still run invocations. */
-  readonly #retired = new Set<Container>();
+  readonly #pools = new Map<FunctionName, Pool>();
   readonly #metrics = new Map<FunctionName, LambdaMetrics>();
   readonly #faults = new Map<FunctionName, InjectedFault[]>();
+  readonly #concurrency: number;
   #stopped = false;
 
   constructor(options: LocalLambdaServiceOptions) {
     this.#options = options;
+    this.#concurrency = Math.max(1, options.concurrency ?? DEFAULT_LOCAL_CONCURRENCY);
     for (const fn of options.functions) {
       this.#byName.set(fn.name, fn);
       this.#byLogicalId.set(fn.logicalId, fn);
@@ -247,6 +260,11 @@ export class LocalLambdaService {
     return Object.fromEntries([...this.#metrics].map(([k, v]) => [k, { ...v, errorsByType: { ...v.errorsByType } }]));
   }
 
+  /** Containers per function now, running or idle (what Lambda's `ConcurrentExecutions` peaks at). */
+  containers(): Partial<Record<FunctionName, number>> {
+    return Object.fromEntries([...this.#pools].map(([k, p]) => [k, p.idle.length + p.busy.size]));
+  }
+
   /**
    * Invokes a function with an event, as `Invoke` with `RequestResponse` does.
    * @throws LambdaInvocationError named as the function's error (or `Sandbox.Timedout`).
@@ -258,31 +276,15 @@ export class LocalLambdaService {
     const metrics = this.#metrics.get(name) ?? { invocations: 0, errors: 0, errorsByType: {} };
     this.#metrics.set(name, metrics);
     metrics.invocations++;
-    const queue = this.#faults.get(name) ?? [];
-    const about = (event as { requestId?: unknown } | null)?.requestId;
-    const due = queue.findIndex((f) => f.requestId === undefined || f.requestId === about);
-    const fault = due >= 0 ? queue.splice(due, 1)[0] : undefined;
-    if (fault?.hold) await fault.hold;
-    if (fault?.error) {
-      metrics.errors++;
-      metrics.errorsByType[fault.error] = (metrics.errorsByType[fault.error] ?? 0) + 1;
-      throw new LambdaInvocationError(fault.error, 'Injected fault of the local Lambda service');
-    }
-    const container = this.#container(fn);
-    await container.ready;
-    const id = randomUUID();
-    const deadline = Date.now() + fn.timeoutSeconds * 1000;
     try {
-      return await new Promise<T>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          container.pending.delete(id);
-          // Lambda stops the container of a timed-out invocation; the next one starts cold.
-          this.#retire(name, container);
-          reject(new LambdaInvocationError('Sandbox.Timedout', `Task timed out after ${fn.timeoutSeconds} seconds`));
-        }, fn.timeoutSeconds * 1000);
-        container.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-        container.worker.postMessage({ id, event: event === undefined ? {} : event, deadline, requestId: id });
-      });
+      const queue = this.#faults.get(name) ?? [];
+      const about = (event as { requestId?: unknown } | null)?.requestId;
+      const due = queue.findIndex((f) => f.requestId === undefined || f.requestId === about);
+      const fault = due >= 0 ? queue.splice(due, 1)[0] : undefined;
+      if (fault?.hold) await fault.hold;
+      if (fault?.error) throw new LambdaInvocationError(fault.error, 'Injected fault of the local Lambda service');
+      const container = await this.#acquire(fn);
+      return await this.#run<T>(fn, container, event);
     } catch (error) {
       metrics.errors++;
       const type = error instanceof Error ? error.name : 'Error';
@@ -293,17 +295,77 @@ export class LocalLambdaService {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    const containers = [...this.#containers];
-    this.#containers.clear();
     const stopped = () => new LambdaInvocationError('Lambda.ServiceException', 'The local Lambda service stopped');
-    const retired = [...this.#retired];
-    this.#retired.clear();
-    await Promise.all([...containers.map(([name, c]) => this.#discard(name, c, stopped())), ...retired.map((c) => this.#discard(undefined, c, stopped()))]);
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(
+      pools.map(async (pool) => {
+        for (const wake of pool.waiting.splice(0)) wake(stopped());
+        await Promise.all([...pool.idle, ...pool.busy].map((c) => this.#discard(c, stopped())));
+      }),
+    );
   }
 
-  #container(fn: TemplateFunction): Container {
-    const existing = this.#containers.get(fn.name);
-    if (existing) return existing;
+  /** Runs one invocation in a container of its own; past the function's timeout the container is stopped. */
+  async #run<T>(fn: TemplateFunction, container: Container, event: unknown): Promise<T> {
+    const id = randomUUID();
+    const deadline = Date.now() + fn.timeoutSeconds * 1000;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        container.call = undefined;
+        // Lambda stops the runtime of a timed-out invocation: nothing it still had to do runs.
+        this.#remove(fn.name, container);
+        void container.worker.terminate();
+        reject(new LambdaInvocationError('Sandbox.Timedout', `Task timed out after ${fn.timeoutSeconds} seconds`));
+      }, fn.timeoutSeconds * 1000);
+      container.call = { id, resolve: resolve as (v: unknown) => void, reject, timer };
+      container.worker.postMessage({ id, event: event === undefined ? {} : event, deadline, requestId: id });
+    });
+  }
+
+  /** An idle container of the function, a new one while under the concurrency, or the next one freed. */
+  async #acquire(fn: TemplateFunction): Promise<Container> {
+    const pool = this.#pool(fn.name);
+    const idle = pool.idle.pop();
+    const container =
+      idle ??
+      (pool.busy.size + pool.idle.length < this.#concurrency
+        ? this.#start(fn)
+        : await new Promise<Container>((resolve, reject) => pool.waiting.push((c) => (c instanceof Error ? reject(c) : resolve(c)))));
+    pool.busy.add(container);
+    await container.ready;
+    return container;
+  }
+
+  /** A container that finished its invocation serves the next waiting one, or waits idle. */
+  #release(name: FunctionName, container: Container): void {
+    const pool = this.#pools.get(name);
+    if (!pool || !pool.busy.delete(container)) return;
+    const next = pool.waiting.shift();
+    if (next) next(container);
+    else pool.idle.push(container);
+  }
+
+  /** Takes a stopped or crashed container out of its pool; a waiting invocation gets a new one. */
+  #remove(name: FunctionName, container: Container): void {
+    const pool = this.#pools.get(name);
+    if (!pool) return;
+    const idleAt = pool.idle.indexOf(container);
+    if (!pool.busy.delete(container) && idleAt < 0) return;
+    if (idleAt >= 0) pool.idle.splice(idleAt, 1);
+    const next = pool.waiting.shift();
+    const fn = this.#byName.get(name);
+    if (next && fn && !this.#stopped) next(this.#start(fn));
+    else if (next) next(new LambdaInvocationError('Lambda.ServiceException', 'The local Lambda service stopped'));
+  }
+
+  #pool(name: FunctionName): Pool {
+    let pool = this.#pools.get(name);
+    if (!pool) this.#pools.set(name, (pool = { idle: [], busy: new Set(), waiting: [] }));
+    return pool;
+  }
+
+  #start(fn: TemplateFunction): Container {
     const entry = this.#options.bundles.entry(fn.name);
     const bundleDir = join(entry, '..');
     const env = { ...fn.environment, ...lambdaRuntimeEnvironment(fn, bundleDir, this.#options.endpoints) };
@@ -316,39 +378,31 @@ export class LocalLambdaService {
       stderr: true,
       workerData: { entry, functionName: fn.logicalId, memorySize: fn.memorySize, logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME, clockOffset: this.#options.clockOffset },
     });
-    const pending: Container['pending'] = new Map();
     let ready!: () => void;
-    const container: Container = { worker, pending, ready: new Promise<void>((r) => (ready = r)) };
+    const container: Container = { worker, ready: new Promise<void>((r) => (ready = r)) };
     worker.on('message', (message: { ready?: boolean; id?: string; result?: unknown; error?: { errorType: string; errorMessage: string } }) => {
       if (message.ready) return ready();
-      const call = message.id ? pending.get(message.id) : undefined;
-      if (!call) return;
-      pending.delete(message.id!);
+      const call = container.call;
+      if (!call || call.id !== message.id) return;
+      container.call = undefined;
       clearTimeout(call.timer);
       if (message.error) call.reject(new LambdaInvocationError(message.error.errorType, message.error.errorMessage));
       else call.resolve(message.result);
-      if (container.retired && pending.size === 0) {
-        this.#retired.delete(container);
-        void worker.terminate();
-      }
+      this.#release(fn.name, container);
     });
-    const failAll = (error: Error) => {
-      for (const call of pending.values()) {
+    const fail = (error: Error) => {
+      const call = container.call;
+      container.call = undefined;
+      if (call) {
         clearTimeout(call.timer);
         call.reject(error);
       }
-      pending.clear();
       ready();
+      this.#remove(fn.name, container);
     };
-    worker.on('error', (error) => {
-      // The container crashed (an uncaught error outside an invocation): Lambda reports Runtime.ExitError.
-      failAll(new LambdaInvocationError('Runtime.ExitError', error.message));
-      if (this.#containers.get(fn.name) === container) this.#containers.delete(fn.name);
-    });
-    worker.on('exit', () => {
-      failAll(new LambdaInvocationError('Runtime.ExitError', 'The container exited'));
-      if (this.#containers.get(fn.name) === container) this.#containers.delete(fn.name);
-    });
+    // The container crashed (an uncaught error outside an invocation): Lambda reports Runtime.ExitError.
+    worker.on('error', (error) => fail(new LambdaInvocationError('Runtime.ExitError', error.message)));
+    worker.on('exit', () => fail(new LambdaInvocationError('Runtime.ExitError', 'The container exited')));
     const output = this.#options.output;
     for (const stream of [worker.stdout, worker.stderr]) {
       let buffered = '';
@@ -362,25 +416,16 @@ export class LocalLambdaService {
         }
       });
     }
-    this.#containers.set(fn.name, container);
     return container;
   }
 
-  /** Takes a container out of service: new invocations start another; it stops when idle. */
-  #retire(name: FunctionName, container: Container): void {
-    if (this.#containers.get(name) === container) this.#containers.delete(name);
-    container.retired = true;
-    if (container.pending.size === 0) void container.worker.terminate();
-    else this.#retired.add(container);
-  }
-
-  async #discard(name: FunctionName | undefined, container: Container, error: Error): Promise<void> {
-    if (name && this.#containers.get(name) === container) this.#containers.delete(name);
-    for (const call of container.pending.values()) {
+  async #discard(container: Container, error: Error): Promise<void> {
+    const call = container.call;
+    container.call = undefined;
+    if (call) {
       clearTimeout(call.timer);
       call.reject(error);
     }
-    container.pending.clear();
     await container.worker.terminate();
   }
 }

@@ -150,6 +150,8 @@ describe('fault soak', () => {
       chainsVerified: final.filter((d) => d.chain.ok).length,
       logLines: rt.logLines.length,
       personalDataInLogs: personalDataIn(rt.logLines.join('\n'), { emails, tokens: [rt.auditorToken, rt.opsToken, ...links.values()] }).length,
+      invocations: Object.fromEntries(Object.entries(rt.lambdas.metrics()).map(([name, m]) => [name, m?.invocations ?? 0])),
+      containers: rt.lambdas.containers(),
       lambdaTimeouts: Object.values(rt.lambdas.metrics()).reduce((n, m) => n + (m?.errorsByType['Sandbox.Timedout'] ?? 0), 0),
       seconds: Math.round((Date.now() - started) / 1000),
     };

@@ -276,7 +276,13 @@ export function accountDeletes(detail: AuditDetail, accepted: SimCall[]): Delete
   const acceptedIds = new Set(accepted.map((c) => c.jobId));
   const recordedIds = new Set(recorded.map((e) => String(e.details.koreRequestId)));
   const unrecordedJobs = [...acceptedIds].filter((id) => !recordedIds.has(id!)).length;
-  const lostAnswers = detail.timeline.filter((e) => e.type === 'ERASURE_CALL_FAILED' && e.details.outcomeUnknown === true).length;
+  // An answer lost in the client (timeout, reset), or never recorded because the run died between
+  // its intent and the answer (a Lambda timeout): either may hide an accepted job.
+  const answered = (intent: AuditDetail['timeline'][number]) =>
+    detail.timeline.some((e) => e.seq > intent.seq && e.attempt === intent.attempt && (e.type === 'ERASURE_SUBMITTED' || e.type === 'ERASURE_CALL_FAILED') && e.details.try === intent.details.try);
+  const lostAnswers =
+    detail.timeline.filter((e) => e.type === 'ERASURE_CALL_FAILED' && e.details.outcomeUnknown === true).length +
+    detail.timeline.filter((e) => e.type === 'ERASURE_SUBMITTING' && !answered(e)).length;
   return {
     unaccountedJobs: Math.max(0, unrecordedJobs - lostAnswers),
     duplicates: [...perAttempt.values()].filter((n) => n > 1).length + Math.max(0, accepted.length - attemptsThatSent),

@@ -1,9 +1,9 @@
 /**
- * The local Lambda service's timeout seam: an invocation past the function's timeout fails with
- * `Sandbox.Timedout` and its container is replaced, while the invocations that container still
- * runs end normally (in Lambda they would run in containers of their own).
+ * The local Lambda service runs containers as Lambda does: one invocation at a time each, more
+ * containers for concurrent invocations (up to a bound), and a timed-out invocation's container
+ * stopped, so nothing the invocation still had to do happens.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,28 +16,52 @@ const entry = join(dir, 'index.mjs');
 writeFileSync(
   entry,
   `import { threadId } from 'node:worker_threads';
-export const handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms)); return { waited: event.ms, container: threadId }; };
+import { writeFileSync } from 'node:fs';
+export const handler = async (event) => {
+  await new Promise((r) => setTimeout(r, event.ms));
+  if (event.write) writeFileSync(event.write, 'ran');
+  return { waited: event.ms, container: threadId };
+};
 `,
 );
 const fn: TemplateFunction = { name: 'record-outcome', logicalId: 'FunctionsRecordOutcome', environment: {}, timeoutSeconds: 1, memorySize: 128, handler: 'index.handler' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('local Lambda service: an invocation that times out', () => {
-  it('fails alone with Sandbox.Timedout; its neighbours finish and the next invocation starts a new container', async () => {
+describe('local Lambda service: containers as in Lambda', () => {
+  it('runs one invocation per container: concurrent invocations get containers of their own, up to the concurrency, then wait', async () => {
+    const service = new LocalLambdaService({ functions: [fn], bundles: { dir, hash: 'test', entry: () => entry }, endpoints: {}, concurrency: 2 });
+    try {
+      const started = Date.now();
+      const runs = await Promise.all([300, 300, 300].map((ms) => service.invoke<{ container: number }>('record-outcome', { ms })));
+      const elapsed = Date.now() - started;
+      // Two containers at once; the third invocation waited for one of them and reused it.
+      expect(new Set(runs.map((r) => r.container)).size).toBe(2);
+      expect(elapsed).toBeGreaterThanOrEqual(600);
+      expect(service.containers()).toEqual({ 'record-outcome': 2 });
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('stops the container of an invocation past its timeout (Sandbox.Timedout): nothing it still had to do runs, its neighbours finish, the next one starts cold', async () => {
+    const marker = join(dir, 'after-timeout');
     const service = new LocalLambdaService({ functions: [fn], bundles: { dir, hash: 'test', entry: () => entry }, endpoints: {} });
     try {
       const warm = await service.invoke<{ container: number }>('record-outcome', { ms: 0 });
-      const slow = service.invoke('record-outcome', { ms: 3_000 }).then(
+      const slow = service.invoke('record-outcome', { ms: 3_000, write: marker }).then(
         () => 'finished',
         (error: Error) => error.name,
       );
       await sleep(500);
-      // Started before the slow one times out (at 1 s), ends after it (at about 1.4 s).
+      // Started before the slow one times out (at 1 s), ends after it (at about 1.4 s), in another container.
       const neighbour = service.invoke<{ waited: number; container: number }>('record-outcome', { ms: 900 });
       expect(await slow).toBe('Sandbox.Timedout');
-      await expect(neighbour).resolves.toEqual({ waited: 900, container: warm.container });
+      await expect(neighbour).resolves.toMatchObject({ waited: 900 });
       const next = await service.invoke<{ container: number }>('record-outcome', { ms: 0 });
       expect(next.container).not.toBe(warm.container);
+      // The timed-out run would have written its marker at 3 s: its container is gone, so it never does.
+      await sleep(2_800);
+      expect(existsSync(marker)).toBe(false);
       expect(service.metrics()['record-outcome']).toEqual({ invocations: 4, errors: 1, errorsByType: { 'Sandbox.Timedout': 1 } });
     } finally {
       await service.stop();

@@ -80,6 +80,41 @@ describe('submitErasure retried after its Lambda died', () => {
   });
 });
 
+describe('submitErasure: two runs of one attempt side by side', () => {
+  it('sends one DELETE when a run checked the timeline before the other recorded its intent', async () => {
+    const { store, requestId } = queuedRequest();
+    let deletes = 0;
+    // Run B's DELETE is under way (intent recorded, no answer yet) when run A goes on.
+    let answerB!: (accepted: KoreEraseAccepted) => void;
+    const kore = {
+      eraseUsersData: () => {
+        deletes += 1;
+        return deletes === 1 ? new Promise<KoreEraseAccepted>((resolve) => (answerB = resolve)) : Promise.resolve({ koreRequestId: 'eud-second', status: 'in-progress' });
+      },
+    };
+    // Run A reads the timeline (no intent yet), then stalls until B has recorded its intent.
+    let release!: () => void;
+    const stalled = new Promise<void>((resolve) => (release = resolve));
+    const slowReader = Object.create(store) as InMemoryAuditStore;
+    slowReader.getTimeline = async (id: string) => {
+      const timeline = await store.getTimeline(id);
+      await stalled;
+      return timeline;
+    };
+    const runA = submitErasure({ ...deps(store, kore), store: slowReader }, { requestId, attempt: 1 });
+    const runB = submitErasure(deps(store, kore), { requestId, attempt: 1 });
+    await expect.poll(async () => (await store.getTimeline(requestId)).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING']);
+    release();
+
+    // A finds the timeline moved, checks again and sees B's intent: it sends nothing.
+    await expect(runA).rejects.toMatchObject({ name: 'SubmissionOutcomeUnknownError' });
+    answerB({ koreRequestId: 'eud-first', status: 'in-progress' });
+    expect((await runB).koreRequestId).toBe('eud-first');
+    expect(deletes).toBe(1);
+    expect((await store.getTimeline(requestId)).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING', 'ERASURE_SUBMITTED']);
+  });
+});
+
 describe('submitErasure answered after its attempt ended', () => {
   it('records nothing when the DELETE answer comes after a retry failed the attempt as outcome unknown', async () => {
     const { store, requestId } = queuedRequest();
