@@ -19,7 +19,12 @@ export function submissionEventsOf(timeline: AuditEvent[], attempt: number): Aud
 const MAX_INTENT_PASSES = 5;
 
 /** The timeline moved between this run's check of the submissions and its intent: check again. */
-class TimelineMovedError extends Error {}
+class TimelineMovedError extends Error {
+  constructor() {
+    super('The timeline moved since it was read');
+    this.name = 'TimelineMovedError';
+  }
+}
 
 /**
  * This attempt's submissions so far, and the sequence number they were read at.

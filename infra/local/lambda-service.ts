@@ -9,7 +9,7 @@
  * - `AWS_ENDPOINT_URL_*` point the SDK at the local stand-ins (absent in AWS);
  * - `LOCAL_SEAMS` replaces the values that name hosts outside the stack (Kore.ai, the staff
  *   token issuer) with their local counterparts;
- * - a function runs at most `concurrency` containers (8 by default); an invocation beyond waits
+ * - a function runs at most `concurrency` containers (4 by default); an invocation beyond waits
  *   for a free one, where Lambda would throttle it and the caller would try again;
  * - tests may move every container's clock forward (`clockOffset`);
  * - `LOCAL_LAMBDA_DEBUG=1` in the runtime's own environment reaches the containers, which then
@@ -188,14 +188,14 @@ interface Pool {
 }
 
 /** Containers a function may run at once, unless the options say otherwise. */
-export const DEFAULT_LOCAL_CONCURRENCY = 8;
+export const DEFAULT_LOCAL_CONCURRENCY = 4;
 
 export interface LocalLambdaServiceOptions {
   functions: TemplateFunction[];
   bundles: LambdaBundles;
   endpoints: Record<string, string>;
   /**
-   * Containers one function may run at once (default 8). An invocation beyond waits for a free
+   * Containers one function may run at once (default 4). An invocation beyond waits for a free
    * one; its timeout starts when a container takes it (Lambda would throttle it, and Step
    * Functions or the API's client would try again).
    */

@@ -1,11 +1,10 @@
 /**
- * The local DynamoDB: dynalite on loopback, persisted under the data directory (or in memory for
+ * The local DynamoDB: dynalite on loopback in a thread of its own, persisted under the data directory (or in memory for
  * tests), with the audit table created exactly as the CDK stack defines it.
  */
-import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient, type ScanCommandInput, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
 import { createDocumentClient } from '../../functions/adapters/dynamo/clients';
 import { TABLE_SCHEMA, createTableInput } from '../../functions/adapters/dynamo/table-schema';
 
@@ -35,17 +34,16 @@ export async function ensureAuditTable(client: DynamoDBDocumentClient, tableName
   throw new Error(`Table ${tableName} did not become ACTIVE`);
 }
 
-/** Starts dynalite on 127.0.0.1 (ephemeral port); `path` persists the data (LevelDB), else memory. */
+/**
+ * Starts dynalite on 127.0.0.1 (ephemeral port) in a worker thread of its own; `path` persists
+ * the data (LevelDB), else memory.
+ */
 export async function startLocalDynamo(options: { path?: string } = {}): Promise<LocalDynamo> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const worker = new Worker(new URL('./dynalite-worker.mjs', import.meta.url), { workerData: { path: options.path } });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', (message: { port?: number; error?: string }) => (message.port ? resolve(message.port) : reject(new Error(`dynalite did not start: ${message.error}`))));
   });
-  const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = createDocumentClient({ endpoint, region: LOCAL_DYNAMO_REGION, credentials: LOCAL_DYNAMO_CREDENTIALS });
   return {
@@ -53,7 +51,11 @@ export async function startLocalDynamo(options: { path?: string } = {}): Promise
     client,
     stop: async () => {
       client.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        worker.once('message', () => resolve());
+        worker.postMessage('stop');
+      });
+      await worker.terminate();
     },
   };
 }

@@ -32,26 +32,27 @@ async function startRuntime(port: number, koreUrl: string): Promise<Child> {
 
 describe('crash recovery', () => {
   it('finishes every open request after a SIGKILL and a restart, with one DELETE each', async () => {
-    const { child: sim, url: koreUrl } = await startSimulatorChild(4000);
+    const { child: sim, url: koreUrl } = await startSimulatorChild(8000);
     children.push(sim);
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const first = await startRuntime(port, koreUrl);
 
     const emails = Array.from({ length: 6 }, () => freshEmail('crash'));
-    const ids: string[] = [];
-    for (const email of emails) {
-      expect((await submitJson(base, { email })).status).toBe(202);
-      const requestId = await mailedRequestId(base, email);
-      await confirmLink(await verificationLink(base, requestId));
-      ids.push(requestId);
-    }
+    const ids = await Promise.all(
+      emails.map(async (email) => {
+        expect((await submitJson(base, { email })).status).toBe(202);
+        const requestId = await mailedRequestId(base, email);
+        await confirmLink(await verificationLink(base, requestId));
+        return requestId;
+      }),
+    );
     const issuer = await createDevIssuer({ dir: join(dataDir, 'dev-issuer') });
     const token = await issuer.issueToken('auditor', 'crash-test');
     const statusOf = async (id: string) =>
       (await json<{ request: { status: string } }>(await fetch(`${base}/audit/requests/${id}`, { headers: { authorization: `Bearer ${token}` } }))).request.status;
 
-    // Kill while every job is accepted and still running at Kore.ai (jobs take 4 s).
+    // Kill while every job is accepted and still running at Kore.ai (jobs take 8 s).
     const until = Date.now() + 20_000;
     while (Date.now() < until && !(await Promise.all(ids.map(statusOf))).every((s) => s === 'SUBMITTED' || s === 'IN_PROGRESS')) {
       await new Promise((r) => setTimeout(r, 100));

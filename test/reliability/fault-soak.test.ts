@@ -74,6 +74,7 @@ describe('fault soak', () => {
     const links = verificationLinks(mails);
     const verified = await pool(ids, 32, async (id, i) => (await confirmLink(links.get(id)!, { from: clientAddress(i) })).status);
     expect(tally(verified.map(String))).toEqual({ '303': REQUESTS });
+    const intakeSeconds = Math.round((Date.now() - started) / 1000);
 
     await rt.idle();
     // An execution whose Record… task could not record the attempt ends WorkflowError, left to the
@@ -135,6 +136,7 @@ describe('fault soak', () => {
       deleteOutcomes: tally(deleteCalls.map((c) => c.outcome)),
       firstRoundTerminal: firstStatuses,
       firstRoundFailureReasons: firstFailures,
+      intakeSeconds,
       firstRoundSeconds,
       leftForSweeper: { count: beforeSweep.length, first: leftForSweeper },
       opsRetryRounds: rounds,
