@@ -10,7 +10,8 @@ import { composeApplication, type ApplicationAdapters } from '../../../functions
 import { LambdaRolesRefresher } from '../../../functions/adapters/aws/lambda-roles-refresh';
 import { deriveKeys } from '../../../functions/domain/subject';
 import { apiEvent, jsonOf } from '../staff/harness';
-import { FakeSnapshots, FakeWorkflow, InMemoryAuditStore, MutableClock, createTokenKit } from '../staff/fakes';
+import { FakeSnapshots, FakeWorkflow, MutableClock, createTokenKit } from '../staff/fakes';
+import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
 
 const lambda = mockClient(LambdaClient);
 const SNAPSHOT = { version: '20260301T120000Z-abc', takenAt: '2026-03-01T12:00:00.000Z', userCount: 120, identityCount: 7 };

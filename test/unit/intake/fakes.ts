@@ -1,135 +1,22 @@
 /**
- * In-memory fakes of the domain ports with the semantics of the real adapters: conditional chain
- * appends (a concurrent writer forces a re-read and a fresh `build`), single-winner claims,
+ * In-memory fakes of the domain ports with the semantics of the real adapters: the shared audit
+ * store (`InMemoryAuditStore`, held to the DynamoDB store's contract), single-winner claims,
  * single-use tokens, fixed-window rate limits. Every await yields to the event loop, so
  * concurrent use cases really interleave.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { chainEvent } from '../../../functions/domain/audit-chain';
-import { ConcurrentUpdateError, RequestNotFoundError } from '../../../functions/domain/errors';
-import type { AuditEvent, AuditEventInput, ErasureRequest, PrivilegedIdentity, SnapshotInfo } from '../../../functions/domain/model';
-import type {
-  AuditStore,
-  BotCatalogue,
-  Clock,
-  ExecutionState,
-  ListByStatusQuery,
-  Mailer,
-  NewRequest,
-  OpenRequestClaims,
-  OutgoingMail,
-  Page,
-  RateLimiter,
-  RequestPatch,
-  SingleUseTokens,
-  SnapshotReader,
-  WorkflowStarter,
-} from '../../../functions/domain/ports';
+import type { PrivilegedIdentity, SnapshotInfo } from '../../../functions/domain/model';
+import type { BotCatalogue, Clock, ExecutionState, Mailer, OpenRequestClaims, OutgoingMail, RateLimiter, SingleUseTokens, SnapshotReader, WorkflowStarter } from '../../../functions/domain/ports';
 import { deriveKeys } from '../../../functions/domain/subject';
 import { RECEIPT_JWS_TYPE } from '../../../functions/domain/checkpoints';
 import { createLocalSigner, generateLocalSigningKey } from '../../../functions/intake/receipts';
 import type { IntakeDeps } from '../../../functions/intake/intake-deps';
+import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
 
 /** Lets other pending work run, as a network round trip would. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const clone = <T>(value: T): T => structuredClone(value);
-
-export class RequestExistsError extends Error {
-  override name = 'RequestAlreadyExistsError';
-}
-
-export class FakeAuditStore implements AuditStore {
-  readonly requests = new Map<string, ErasureRequest>();
-  readonly events = new Map<string, AuditEvent[]>();
-  /** Set to make the next calls of an operation fail (simulated outage). */
-  failNext: { createRequest?: number; appendEvent?: number } = {};
-
-  async createRequest(request: NewRequest, firstEvent: AuditEventInput) {
-    await tick();
-    if (this.failNext.createRequest) {
-      this.failNext.createRequest--;
-      throw new Error('simulated store outage');
-    }
-    if (this.requests.has(request.requestId)) throw new RequestExistsError('exists');
-    const event = chainEvent(request.requestId, undefined, firstEvent);
-    const stored: ErasureRequest = { ...clone(request), updatedAt: firstEvent.at, lastSeq: event.seq, lastHash: event.hash };
-    this.requests.set(request.requestId, stored);
-    this.events.set(request.requestId, [event]);
-    return { request: clone(stored), event: clone(event) };
-  }
-
-  async getRequest(requestId: string) {
-    await tick();
-    const r = this.requests.get(requestId);
-    return r && clone(r);
-  }
-
-  /** A request seeded without events is the in-memory picture of a creation that never finished. */
-  async discardUnfinishedRequest(requestId: string): Promise<boolean> {
-    if (!this.requests.has(requestId) || (this.events.get(requestId) ?? []).length > 0) return false;
-    this.requests.delete(requestId);
-    return true;
-  }
-
-  /** In memory the projection is written with its event: it never lags. */
-  async repairProjection(requestId: string) {
-    const request = await this.getRequest(requestId);
-    if (!request) throw new RequestNotFoundError(requestId);
-    return { request, repaired: false };
-  }
-
-  async appendEvent(requestId: string, build: (current: ErasureRequest) => { event: AuditEventInput; patch?: RequestPatch }) {
-    for (let round = 0; round < 10; round++) {
-      await tick();
-      const snapshot = this.requests.get(requestId);
-      if (!snapshot) throw new RequestNotFoundError(requestId);
-      const current = clone(snapshot);
-      const { event: input, patch } = build(clone(current)); // may throw, like the real store
-      await tick();
-      if (this.failNext.appendEvent) {
-        this.failNext.appendEvent--;
-        throw new Error('simulated store outage');
-      }
-      const latest = this.requests.get(requestId)!;
-      if (latest.lastSeq !== current.lastSeq) continue; // attribute_not_exists on the next EVT# failed
-      const event = chainEvent(requestId, { seq: current.lastSeq, hash: current.lastHash }, input);
-      const next: ErasureRequest = { ...current, status: input.status, updatedAt: input.at, lastSeq: event.seq, lastHash: event.hash };
-      for (const [key, value] of Object.entries(patch ?? {})) {
-        if (value === undefined) continue;
-        if (value === null) delete (next as unknown as Record<string, unknown>)[key];
-        else (next as unknown as Record<string, unknown>)[key] = clone(value);
-      }
-      this.requests.set(requestId, next);
-      this.events.get(requestId)!.push(event);
-      return { request: clone(next), event: clone(event) };
-    }
-    throw new ConcurrentUpdateError('too many concurrent appends');
-  }
-
-  async getTimeline(requestId: string) {
-    await tick();
-    return clone(this.events.get(requestId) ?? []);
-  }
-
-  async listByStatus(query: ListByStatusQuery): Promise<Page<ErasureRequest>> {
-    await tick();
-    return { items: [...this.requests.values()].filter((r) => r.status === query.status).map(clone) };
-  }
-
-  async findBySubjectHash(subjectHash: string) {
-    await tick();
-    return [...this.requests.values()].filter((r) => r.subjectHash === subjectHash).map(clone).reverse();
-  }
-
-  /** Appends directly, for arranging a request's later life (the workflow's part). */
-  async advance(requestId: string, input: Omit<AuditEventInput, 'attempt' | 'at'> & { at?: string }, patch?: RequestPatch) {
-    return this.appendEvent(requestId, (current) => ({
-      event: { ...input, at: input.at ?? new Date().toISOString(), attempt: current.attempt },
-      patch,
-    }));
-  }
-}
 
 export class FakeClaims implements OpenRequestClaims {
   readonly claims = new Map<string, string>();
@@ -279,7 +166,7 @@ export const SNAPSHOT: SnapshotInfo = { version: 'snap-1', takenAt: '2026-03-10T
 
 export interface Fixture {
   deps: IntakeDeps;
-  store: FakeAuditStore;
+  store: InMemoryAuditStore;
   claims: FakeClaims;
   tokens: FakeTokens;
   rateLimiter: FakeRateLimiter;
@@ -297,14 +184,14 @@ let signingKey: Promise<Awaited<ReturnType<typeof generateLocalSigningKey>>> | u
 export async function makeFixture(overrides: Partial<IntakeDeps> = {}): Promise<Fixture> {
   signingKey ??= generateLocalSigningKey();
   const { privateJwk, publicJwk } = await signingKey;
-  const store = new FakeAuditStore();
+  const clock = new FakeClock();
+  const store = new InMemoryAuditStore({ clock });
   const claims = new FakeClaims();
   const tokens = new FakeTokens();
   const rateLimiter = new FakeRateLimiter();
   const mailer = new FakeMailer();
   const snapshots = new FakeSnapshots(SNAPSHOT);
   const workflow = new FakeWorkflow();
-  const clock = new FakeClock();
   const logs: Record<string, unknown>[] = [];
   const deps: IntakeDeps = {
     store,

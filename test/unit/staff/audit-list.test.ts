@@ -5,7 +5,8 @@ import { isOverdue } from '../../../functions/domain/deadlines';
 import { listKey, type ListFilters } from '../../../functions/staff/audit-deps';
 import { listRequests } from '../../../functions/staff/list-requests';
 import { InvalidCursorError } from '../../../functions/domain/errors';
-import { InMemoryAuditStore, makeRequest, MutableClock, SUBJECT_KEY, subjectHashOf } from './fakes';
+import { makeRequest, MutableClock, SUBJECT_KEY, subjectHashOf } from './fakes';
+import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
 import { apiEvent, createHarness, jsonOf, NOW } from './harness';
 
 function depsFor(store: InMemoryAuditStore) {

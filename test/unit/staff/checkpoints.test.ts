@@ -11,7 +11,8 @@ import type { Signer } from '../../../functions/domain/ports';
 import { getRequestDetail } from '../../../functions/staff/get-request-detail';
 import { checkpointKey, checkpointSha256, createCheckpointReader, signCheckpoints, type CheckpointReader } from '../../../functions/staff/checkpoints';
 import { CheckpointExistsError, createFileCheckpointWriter } from '../../../functions/adapters/file/checkpoint-writer';
-import { createTestSigner, createWithHistory, InMemoryAuditStore, MemoryCheckpointWriter, MutableClock, SUBJECT_KEY, TO_FAILED } from './fakes';
+import { createTestSigner, createWithHistory, MemoryCheckpointWriter, MutableClock, SUBJECT_KEY, TO_FAILED } from './fakes';
+import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
 import { apiEvent, createHarness, jsonOf, NOW } from './harness';
 
 /** Rewrites a chain from `fromSeq` on with edited details, every hash and the projection recomputed. */

@@ -3,7 +3,8 @@ import type { ErasureRequest } from '../../../functions/domain/model';
 import { buildReport, nearestRank } from '../../../functions/staff/build-report';
 import { csvCell, EXPORT_COLUMNS, exportRequests } from '../../../functions/staff/export-requests';
 import { listRequests } from '../../../functions/staff/list-requests';
-import { InMemoryAuditStore, makeRequest, MutableClock, SUBJECT_KEY } from './fakes';
+import { makeRequest, MutableClock, SUBJECT_KEY } from './fakes';
+import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
 import { apiEvent, createHarness, jsonOf, NOW } from './harness';
 
 function depsFor(store: InMemoryAuditStore, now = NOW) {

@@ -8,7 +8,8 @@ import { createConsole } from '../../../functions/adapters/http/staff/console';
 import { createOpsApi } from '../../../functions/adapters/http/staff/ops-api';
 import type { OpsDeps } from '../../../functions/staff/ops-deps';
 import type { CheckpointReader } from '../../../functions/staff/checkpoints';
-import { createTokenKit, FakeSnapshots, FakeWorkflow, InMemoryAuditStore, MutableClock, SUBJECT_KEY, type TokenKit } from './fakes';
+import { createTokenKit, FakeSnapshots, FakeWorkflow, MutableClock, SUBJECT_KEY, type TokenKit } from './fakes';
+import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
 
 export const NOW = '2026-03-01T12:00:00.000Z';
 
@@ -36,9 +37,9 @@ function tokenKit(): Promise<TokenKit> {
 }
 
 export async function createHarness(options: { checkpoints?: CheckpointReader; submitOnBehalf?: Parameters<typeof createOpsApi>[0]['submitOnBehalf'] } = {}): Promise<Harness> {
-  const store = new InMemoryAuditStore();
-  const workflow = new FakeWorkflow();
   const clock = new MutableClock(new Date(NOW));
+  const store = new InMemoryAuditStore({ clock });
+  const workflow = new FakeWorkflow();
   const snapshots = new FakeSnapshots(SNAPSHOT);
   const notices: Harness['notices'] = [];
   const h = { refreshes: 0 } as Harness;

@@ -6,53 +6,25 @@
  */
 import { describe, expect, it } from 'vitest';
 import { KoreRetryableError, type KoreEraseAccepted, type KorePlatform } from '../../../functions/domain/kore';
-import { deriveKeys, encryptSubjectId } from '../../../functions/domain/subject';
 import { submitErasure } from '../../../functions/workflow/submit-erasure';
-import { MAX_INLINE_RETRY_AFTER_MS, type ErasureTaskDeps } from '../../../functions/workflow/task-deps';
-import { FakeSnapshots, InMemoryAuditStore, MutableClock, makeRequest } from '../staff/fakes';
-
-const keys = deriveKeys('k'.repeat(32));
-
-/** A fresh store holding one QUEUED request of attempt 1 whose subject id is still held. */
-function queuedRequest(): { store: InMemoryAuditStore; requestId: string } {
-  const store = new InMemoryAuditStore();
-  const requestId = 'req-0001';
-  store.seed([makeRequest({ requestId, status: 'QUEUED', attempt: 1, subjectCipher: encryptSubjectId('alice@example.com', keys.cipherKey) })]);
-  return { store, requestId };
-}
-
-function deps(store: InMemoryAuditStore, kore: Partial<KorePlatform>, sleeps: number[] = []): ErasureTaskDeps {
-  return {
-    store,
-    snapshots: new FakeSnapshots(undefined),
-    kore: kore as KorePlatform,
-    claims: { claimOpenRequest: async () => ({ claimed: true }), releaseOpenRequest: async () => undefined },
-    notices: { notify: async () => undefined },
-    clock: new MutableClock(new Date('2026-03-01T12:00:00.000Z')),
-    subjectKeys: keys,
-    poll: { initialSeconds: 10, maxSeconds: 60, fraction: 0.25, deadlineSeconds: 600 },
-    snapshotMaxAgeSeconds: 3600,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-    },
-  };
-}
+import { MAX_INLINE_RETRY_AFTER_MS } from '../../../functions/workflow/task-deps';
+import { arrange, taskDeps } from './task-fixtures';
 
 describe('submitErasure retried after its Lambda died', () => {
   it('sends no second DELETE when a run died after recording its intent: the attempt fails as outcome unknown', async () => {
-    const { store, requestId } = queuedRequest();
+    const { store, requestId, since } = await arrange('QUEUED');
     let deletes = 0;
     // The first run records ERASURE_SUBMITTING, sends the DELETE and never returns (the Lambda times out).
-    const hanging = deps(store, {
+    const hanging = taskDeps(store, {
       eraseUsersData: () => {
         deletes += 1;
         return new Promise<KoreEraseAccepted>(() => undefined);
       },
     });
     void submitErasure(hanging, { requestId, attempt: 1 });
-    await expect.poll(async () => (await store.getTimeline(requestId)).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING']);
+    await expect.poll(async () => (await since()).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING']);
 
-    const retry = deps(store, {
+    const retry = taskDeps(store, {
       eraseUsersData: async () => {
         deletes += 1;
         return { koreRequestId: 'eud-2', status: 'in-progress' };
@@ -64,9 +36,9 @@ describe('submitErasure retried after its Lambda died', () => {
   });
 
   it('sends the DELETE when the run that died had not recorded its intent (so had sent nothing)', async () => {
-    const { store, requestId } = queuedRequest();
+    const { store, requestId } = await arrange('QUEUED');
     const sent: string[][] = [];
-    const retry = deps(store, {
+    const retry = taskDeps(store, {
       eraseUsersData: async (userIds) => {
         sent.push(userIds);
         return { koreRequestId: 'eud-1', status: 'in-progress' };
@@ -82,7 +54,7 @@ describe('submitErasure retried after its Lambda died', () => {
 
 describe('submitErasure: two runs of one attempt side by side', () => {
   it('sends one DELETE when a run checked the timeline before the other recorded its intent', async () => {
-    const { store, requestId } = queuedRequest();
+    const { store, requestId, since } = await arrange('QUEUED');
     let deletes = 0;
     // Run B's DELETE is under way (intent recorded, no answer yet) when run A goes on.
     let answerB!: (accepted: KoreEraseAccepted) => void;
@@ -95,15 +67,21 @@ describe('submitErasure: two runs of one attempt side by side', () => {
     // Run A reads the timeline (no intent yet), then stalls until B has recorded its intent.
     let release!: () => void;
     const stalled = new Promise<void>((resolve) => (release = resolve));
-    const slowReader = Object.create(store) as InMemoryAuditStore;
-    slowReader.getTimeline = async (id: string) => {
+    const slowGetTimeline = async (id: string) => {
       const timeline = await store.getTimeline(id);
       await stalled;
       return timeline;
     };
-    const runA = submitErasure({ ...deps(store, kore), store: slowReader }, { requestId, attempt: 1 });
-    const runB = submitErasure(deps(store, kore), { requestId, attempt: 1 });
-    await expect.poll(async () => (await store.getTimeline(requestId)).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING']);
+    const slowReader = new Proxy(store, {
+      get: (target, property) => {
+        if (property === 'getTimeline') return slowGetTimeline;
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const runA = submitErasure({ ...taskDeps(store, kore), store: slowReader }, { requestId, attempt: 1 });
+    const runB = submitErasure(taskDeps(store, kore), { requestId, attempt: 1 });
+    await expect.poll(async () => (await since()).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING']);
     release();
 
     // A finds the timeline moved, checks again and sees B's intent: it sends nothing.
@@ -111,20 +89,20 @@ describe('submitErasure: two runs of one attempt side by side', () => {
     answerB({ koreRequestId: 'eud-first', status: 'in-progress' });
     expect((await runB).koreRequestId).toBe('eud-first');
     expect(deletes).toBe(1);
-    expect((await store.getTimeline(requestId)).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING', 'ERASURE_SUBMITTED']);
+    expect((await since()).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING', 'ERASURE_SUBMITTED']);
   });
 });
 
 describe('submitErasure answered after its attempt ended', () => {
   it('records nothing when the DELETE answer comes after a retry failed the attempt as outcome unknown', async () => {
-    const { store, requestId } = queuedRequest();
+    const { store, requestId, since } = await arrange('QUEUED');
     // The first run sends the DELETE and outlives its timeout; its answer comes late.
     let answer!: (accepted: KoreEraseAccepted) => void;
-    const slow = deps(store, { eraseUsersData: () => new Promise<KoreEraseAccepted>((resolve) => (answer = resolve)) });
+    const slow = taskDeps(store, { eraseUsersData: () => new Promise<KoreEraseAccepted>((resolve) => (answer = resolve)) });
     const late = submitErasure(slow, { requestId, attempt: 1 });
-    await expect.poll(async () => (await store.getTimeline(requestId)).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING']);
+    await expect.poll(async () => (await since()).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING']);
     // Meanwhile the retry found the intent unanswered and the attempt was recorded FAILED.
-    await expect(submitErasure(deps(store, {}), { requestId, attempt: 1 })).rejects.toMatchObject({ name: 'SubmissionOutcomeUnknownError' });
+    await expect(submitErasure(taskDeps(store, {}), { requestId, attempt: 1 })).rejects.toMatchObject({ name: 'SubmissionOutcomeUnknownError' });
     await store.appendEvent(requestId, (current) => ({
       event: { type: 'ERASURE_FAILED', at: '2026-03-01T12:01:00.000Z', actor: 'system:workflow', attempt: current.attempt, status: 'FAILED', details: { reason: 'SubmissionOutcomeUnknownError' } },
     }));
@@ -132,7 +110,7 @@ describe('submitErasure answered after its attempt ended', () => {
     answer({ koreRequestId: 'eud-late', status: 'in-progress' });
 
     await expect(late).rejects.toMatchObject({ name: 'RequestNotActiveError' });
-    expect((await store.getTimeline(requestId)).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING', 'ERASURE_FAILED']);
+    expect((await since()).map((e) => e.type)).toEqual(['ERASURE_SUBMITTING', 'ERASURE_FAILED']);
     expect((await store.getRequest(requestId))?.status).toBe('FAILED');
   });
 });
@@ -142,16 +120,16 @@ describe('submitErasure and Retry-After', () => {
     [MAX_INLINE_RETRY_AFTER_MS, [MAX_INLINE_RETRY_AFTER_MS]],
     [MAX_INLINE_RETRY_AFTER_MS + 1, []],
   ])('waits out a Retry-After of %i ms only up to the limit the Lambda timeout covers', async (retryAfterMs, waited) => {
-    const { store, requestId } = queuedRequest();
+    const { store, requestId } = await arrange('QUEUED');
     const sleeps: number[] = [];
-    const throttled = deps(
+    const throttled = taskDeps(
       store,
       {
         eraseUsersData: async () => {
           throw new KoreRetryableError('Kore.ai eraseUsersData answered 429', 429, retryAfterMs);
         },
       },
-      sleeps,
+      { sleep: async (ms) => void sleeps.push(ms) },
     );
 
     await expect(submitErasure(throttled, { requestId, attempt: 1 })).rejects.toMatchObject({ name: 'KoreRetryableError' });
