@@ -15,6 +15,8 @@ import { createWithHistory, FakeSnapshots, MutableClock } from '../staff/fakes';
 export const keys = deriveKeys('k'.repeat(32));
 export const SUBJECT = 'alice@example.com';
 export const NOW = '2026-03-01T12:00:00.000Z';
+/** When arranged requests were received: due a month later, so not overdue at {@link NOW}. */
+export const RECEIVED_AT = '2026-02-20T12:00:00.000Z';
 
 /** Claims that always grant, remembering what was released. */
 export class RecordingClaims implements OpenRequestClaims {
@@ -111,7 +113,7 @@ export async function arrange(
   const steps = PATHS[status].map((step, i, all) => (i === all.length - 1 && options.patch ? { ...step, patch: { ...step.patch, ...options.patch } } : step));
   const arranged = await createWithHistory(
     store,
-    { requestId, subjectCipher: encryptSubjectId(SUBJECT, keys.cipherKey), ...(options.scope ? { scope: options.scope, scopeKey: options.scope.botIds.join(',') || '*' } : {}) },
+    { requestId, receivedAt: RECEIVED_AT, subjectCipher: encryptSubjectId(SUBJECT, keys.cipherKey), ...(options.scope ? { scope: options.scope, scopeKey: options.scope.botIds.join(',') || '*' } : {}) },
     steps,
   );
   return { store, requestId, since: async () => (await store.getTimeline(requestId)).filter((e) => e.seq > arranged.lastSeq) };
