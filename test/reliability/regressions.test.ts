@@ -8,7 +8,7 @@ import { readWorkflowSettings } from '../../functions/adapters/env/settings';
 import { continueVerified } from '../../functions/intake/continue-verified';
 import { submitRequest } from '../../functions/intake/submit-request';
 import { verifyRequest } from '../../functions/intake/verify-request';
-import { makeFixture } from '../unit/intake/fakes';
+import { makeFixture } from '../support/intake-fakes';
 
 const CLIENT = { ip: '192.0.2.10' };
 const tokenOf = (url: string) => new URL(url).searchParams.get('token')!;

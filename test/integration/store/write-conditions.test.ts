@@ -2,7 +2,7 @@
  * Every write the DynamoDB adapters really send, recorded on the way to dynalite while a request
  * is created, moved through its lifecycle and ended, its claim taken and released, a link token
  * consumed, a rate window counted and a snapshot written: no PutItem without a condition, no
- * update of an event item, no delete. (test/unit/aws/conditional-writes.test.ts checks the source.)
+ * update of an event item, no delete. (test/unit/adapters/dynamo/conditional-writes.test.ts checks the source.)
  */
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';

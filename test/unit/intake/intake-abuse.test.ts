@@ -18,7 +18,7 @@ import { DEFAULT_LIMITS, lastVerificationMailAt, scopeKeyOf } from '../../../fun
 import { submitRequest } from '../../../functions/intake/submit-request';
 import { previewVerification } from '../../../functions/intake/verify-request';
 import { RateLimitedError } from '../../../functions/domain/errors';
-import { apiEvent, KNOWN_BOTS, makeFixture, SNAPSHOT, type Fixture } from './fakes';
+import { apiEvent, KNOWN_BOTS, makeFixture, SNAPSHOT, type Fixture } from '../../support/intake-fakes';
 
 const VICTIM = 'victim@example.com';
 const [BOT_A, BOT_B, BOT_C, BOT_D, BOT_E] = KNOWN_BOTS as [string, string, string, string, string];

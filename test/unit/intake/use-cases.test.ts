@@ -12,7 +12,7 @@ import { lastVerificationMailAt, newRequestId, requestIdTime, scopeKeyOf } from 
 import { submitOnBehalf } from '../../../functions/intake/submit-on-behalf';
 import { submitRequest } from '../../../functions/intake/submit-request';
 import { previewVerification, verifyRequest } from '../../../functions/intake/verify-request';
-import { makeFixture, SNAPSHOT, type Fixture } from './fakes';
+import { makeFixture, SNAPSHOT, type Fixture } from '../../support/intake-fakes';
 
 const CLIENT = { ip: '203.0.113.7', userAgent: 'vitest' };
 const EMAIL = 'Jane.Doe@Example.com';

@@ -5,9 +5,9 @@ import { isOverdue } from '../../../functions/domain/deadlines';
 import { listKey, type ListFilters } from '../../../functions/staff/audit-deps';
 import { listRequests } from '../../../functions/staff/list-requests';
 import { InvalidCursorError } from '../../../functions/domain/errors';
-import { makeRequest, MutableClock, SUBJECT_KEY, subjectHashOf } from './fakes';
+import { makeRequest, MutableClock, SUBJECT_KEY, subjectHashOf } from '../../support/staff-fakes';
 import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
-import { apiEvent, createHarness, jsonOf, NOW } from './harness';
+import { apiEvent, createHarness, jsonOf, NOW } from '../../support/staff-harness';
 
 function depsFor(store: InMemoryAuditStore) {
   return { store, clock: new MutableClock(new Date(NOW)), subjectHashKey: SUBJECT_KEY };

@@ -11,9 +11,9 @@ import type { Signer } from '../../../functions/domain/ports';
 import { getRequestDetail } from '../../../functions/staff/get-request-detail';
 import { checkpointKey, checkpointSha256, createCheckpointReader, signCheckpoints, type CheckpointReader } from '../../../functions/staff/checkpoints';
 import { CheckpointExistsError, createFileCheckpointWriter } from '../../../functions/adapters/file/checkpoint-writer';
-import { createTestSigner, createWithHistory, MemoryCheckpointWriter, MutableClock, SUBJECT_KEY, TO_FAILED } from './fakes';
+import { createTestSigner, createWithHistory, MemoryCheckpointWriter, MutableClock, SUBJECT_KEY, TO_FAILED } from '../../support/staff-fakes';
 import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
-import { apiEvent, createHarness, jsonOf, NOW } from './harness';
+import { apiEvent, createHarness, jsonOf, NOW } from '../../support/staff-harness';
 
 /** Rewrites a chain from `fromSeq` on with edited details, every hash and the projection recomputed. */
 function rewrite(store: InMemoryAuditStore, requestId: string, fromSeq: number, edit: (e: AuditEvent) => AuditEvent['details']): void {

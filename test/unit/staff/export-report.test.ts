@@ -3,9 +3,9 @@ import type { ErasureRequest } from '../../../functions/domain/model';
 import { buildReport, nearestRank } from '../../../functions/staff/build-report';
 import { csvCell, EXPORT_COLUMNS, exportRequests } from '../../../functions/staff/export-requests';
 import { listRequests } from '../../../functions/staff/list-requests';
-import { makeRequest, MutableClock, SUBJECT_KEY } from './fakes';
+import { makeRequest, MutableClock, SUBJECT_KEY } from '../../support/staff-fakes';
 import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
-import { apiEvent, createHarness, jsonOf, NOW } from './harness';
+import { apiEvent, createHarness, jsonOf, NOW } from '../../support/staff-harness';
 
 function depsFor(store: InMemoryAuditStore, now = NOW) {
   return { store, clock: new MutableClock(new Date(now)), subjectHashKey: SUBJECT_KEY };

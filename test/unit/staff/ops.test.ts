@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { canTransition } from '../../../functions/domain/lifecycle';
 import { REQUEST_STATUSES, type AuditEventInput, type RequestStatus } from '../../../functions/domain/model';
 import type { RequestPatch } from '../../../functions/domain/ports';
-import { createWithHistory, makeRequest, subjectHashOf, TO_FAILED } from './fakes';
-import { apiEvent, createHarness, jsonOf, NOW, type Harness } from './harness';
+import { createWithHistory, makeRequest, subjectHashOf, TO_FAILED } from '../../support/staff-fakes';
+import { apiEvent, createHarness, jsonOf, NOW, type Harness } from '../../support/staff-harness';
 
 type Step = { type: AuditEventInput['type']; status: RequestStatus; patch?: RequestPatch };
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { KoreRetryableError } from '../../../functions/domain/kore';
 import { checkErasureStatus } from '../../../functions/workflow/check-erasure-status';
-import { MutableClock } from '../staff/fakes';
+import { MutableClock } from '../../support/staff-fakes';
 import { arrange, NOW, statusAnswer, taskDeps } from './task-fixtures';
 
 const poll = { startedAt: NOW, deadline: '2026-03-01T12:10:00.000Z', count: 2, waitSeconds: 10, outcome: 'RUNNING' as const };

@@ -9,7 +9,7 @@ import { checkErasureStatus } from '../../../functions/workflow/check-erasure-st
 import { submitErasure } from '../../../functions/workflow/submit-erasure';
 import { listForOps } from '../../../functions/staff/list-for-ops';
 import { type OpsDeps } from '../../../functions/staff/ops-deps';
-import { FakeWorkflow, MutableClock } from '../staff/fakes';
+import { FakeWorkflow, MutableClock } from '../../support/staff-fakes';
 import { arrange, statusAnswer, SUBJECT, taskDeps } from './task-fixtures';
 
 describe('a DELETE whose answer was lost', () => {

@@ -4,7 +4,7 @@ import { IllegalTransitionError } from '../../../functions/domain/errors';
 import type { RequestPatch } from '../../../functions/domain/ports';
 import { canResumeKoreJob, queueErasure } from '../../../functions/workflow/queue-erasure';
 import { parseWorkflowState } from '../../../functions/workflow/workflow-state';
-import { FakeWorkflow, MutableClock, makeRequest } from '../staff/fakes';
+import { FakeWorkflow, MutableClock, makeRequest } from '../../support/staff-fakes';
 import { arrange, NOW } from './task-fixtures';
 
 const retried = async (patch: RequestPatch, to: 'FAILED' | 'TIMED_OUT' = 'FAILED') => {

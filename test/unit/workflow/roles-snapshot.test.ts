@@ -9,7 +9,7 @@ import type { RefreshCursor } from '../../../functions/domain/role-paging';
 import { hashSubject } from '../../../functions/domain/subject';
 import { pageRolesSnapshot, type RefreshCursors, type RolePagingDeps } from '../../../functions/workflow/page-roles-snapshot';
 import { refreshRolesSnapshot, type SnapshotWriter } from '../../../functions/workflow/refresh-roles-snapshot';
-import { MutableClock } from '../staff/fakes';
+import { MutableClock } from '../../support/staff-fakes';
 import { keys, NOW, ScriptedBudget } from './task-fixtures';
 
 /** An account of `n` users; every tenth co-develops bot st-<i>, the rest are plain members. */

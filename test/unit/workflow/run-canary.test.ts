@@ -4,8 +4,8 @@ import type { RequestStatus } from '../../../functions/domain/model';
 import { detectSubjectKind, hashSubject, normaliseSubjectId } from '../../../functions/domain/subject';
 import { runCanary, type CanaryDeps } from '../../../functions/workflow/run-canary';
 import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
-import { FakeClaims } from '../intake/fakes';
-import { FakeWorkflow, MutableClock } from '../staff/fakes';
+import { FakeClaims } from '../../support/intake-fakes';
+import { FakeWorkflow, MutableClock } from '../../support/staff-fakes';
 import { keys, NOW } from './task-fixtures';
 
 const CANARY_USER = 'canary@example.com';

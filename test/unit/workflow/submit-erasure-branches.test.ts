@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { KoreAuthError, KoreRefusedError } from '../../../functions/domain/kore';
 import { submitErasure, submissionEventsOf } from '../../../functions/workflow/submit-erasure';
-import { FakeSnapshots } from '../staff/fakes';
+import { FakeSnapshots } from '../../support/staff-fakes';
 import { arrange, NOW, SUBJECT, taskDeps } from './task-fixtures';
 
 const accepted = async () => ({ koreRequestId: 'eud-new', status: 'in-progress' });

@@ -8,7 +8,7 @@ import type { ErasureRequest, RequestStatus } from '../../../functions/domain/mo
 import type { ExecutionState, WorkflowStarter } from '../../../functions/domain/ports';
 import { sweepRequests, type SweepDeps, type SweepReport } from '../../../functions/workflow/sweep-requests';
 import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
-import { createWithHistory, makeRequest, MutableClock } from '../staff/fakes';
+import { createWithHistory, makeRequest, MutableClock } from '../../support/staff-fakes';
 import { arrange, NOW, RecordingClaims } from './task-fixtures';
 
 /** A workflow whose executions are in the state a test sets; it remembers starts and redrives. */

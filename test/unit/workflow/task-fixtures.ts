@@ -10,7 +10,7 @@ import type { OpenRequestClaims, RequestPatch } from '../../../functions/domain/
 import { deriveKeys, encryptSubjectId } from '../../../functions/domain/subject';
 import type { ErasureTaskDeps, NoticeKind, NoticeSender } from '../../../functions/workflow/task-deps';
 import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
-import { createWithHistory, FakeSnapshots, MutableClock } from '../staff/fakes';
+import { createWithHistory, FakeSnapshots, MutableClock } from '../../support/staff-fakes';
 
 export const keys = deriveKeys('k'.repeat(32));
 export const SUBJECT = 'alice@example.com';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { staffOpenApiPaths } from '../../../functions/adapters/http/staff/openapi';
-import { createWithHistory, TO_FAILED } from './fakes';
-import { apiEvent, createHarness, jsonOf, NOW, type Harness } from './harness';
+import { staffOpenApiPaths } from '../../../../../functions/adapters/http/staff/openapi';
+import { createWithHistory, TO_FAILED } from '../../../../support/staff-fakes';
+import { apiEvent, createHarness, jsonOf, NOW, type Harness } from '../../../../support/staff-harness';
 
 async function withRequest(steps: Parameters<typeof createWithHistory>[2] = TO_FAILED): Promise<Harness> {
   const h = await createHarness();

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { KoreClient } from '../../../functions/adapters/kore/kore-client';
+import { KoreClient } from '../../../../functions/adapters/kore/kore-client';
 
 const USER = 'dana.subject@example.com';
 const ENTERPRISE = 'emp-777123';

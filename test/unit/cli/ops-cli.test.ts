@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../../functions/cli/ops';
-import { createWithHistory, TO_FAILED } from './fakes';
-import { apiEvent, createHarness, type Harness } from './harness';
+import { createWithHistory, TO_FAILED } from '../../support/staff-fakes';
+import { apiEvent, createHarness, type Harness } from '../../support/staff-harness';
 
 let server: Server | undefined;
 afterEach(async () => {

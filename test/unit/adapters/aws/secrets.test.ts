@@ -9,8 +9,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { AwsServiceError, AwsServiceUnavailableError, ConfigurationError } from '../../../functions/adapters/aws/errors';
-import { DEFAULT_SECRET_TTL_MS, clearSecretCache, loadJsonSecret } from '../../../functions/adapters/aws/secrets';
+import { AwsServiceError, AwsServiceUnavailableError, ConfigurationError } from '../../../../functions/adapters/aws/errors';
+import { DEFAULT_SECRET_TTL_MS, clearSecretCache, loadJsonSecret } from '../../../../functions/adapters/aws/secrets';
 
 const sm = mockClient(SecretsManagerClient);
 const SECRET_ID = 'erasure-desk/kore-app';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { createStaffAuthenticator, DEFAULT_MAX_TOKEN_AGE_SECONDS, sessionIdOf, StaffAuthConfigError, withSessionRevocations } from '../../../functions/adapters/http/staff/auth';
-import { InMemorySessionRevocations } from './fakes';
+import { createStaffAuthenticator, DEFAULT_MAX_TOKEN_AGE_SECONDS, sessionIdOf, StaffAuthConfigError, withSessionRevocations } from '../../../../../functions/adapters/http/staff/auth';
+import { InMemorySessionRevocations } from '../../../../support/staff-fakes';
 
 const ISSUER = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool';
 const CLIENT_ID = 'console-client-id';

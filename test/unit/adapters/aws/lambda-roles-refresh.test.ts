@@ -6,12 +6,12 @@
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { composeApplication, type ApplicationAdapters } from '../../../functions/composition/application';
-import { LambdaRolesRefresher } from '../../../functions/adapters/aws/lambda-roles-refresh';
-import { deriveKeys } from '../../../functions/domain/subject';
-import { apiEvent, jsonOf } from '../staff/harness';
-import { FakeSnapshots, FakeWorkflow, MutableClock, createTokenKit } from '../staff/fakes';
-import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
+import { composeApplication, type ApplicationAdapters } from '../../../../functions/composition/application';
+import { LambdaRolesRefresher } from '../../../../functions/adapters/aws/lambda-roles-refresh';
+import { deriveKeys } from '../../../../functions/domain/subject';
+import { apiEvent, jsonOf } from '../../../support/staff-harness';
+import { FakeSnapshots, FakeWorkflow, MutableClock, createTokenKit } from '../../../support/staff-fakes';
+import { InMemoryAuditStore } from '../../../support/in-memory-audit-store';
 
 const lambda = mockClient(LambdaClient);
 const SNAPSHOT = { version: '20260301T120000Z-abc', takenAt: '2026-03-01T12:00:00.000Z', userCount: 120, identityCount: 7 };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createLocalJWKSet, generateKeyPair, exportJWK } from 'jose';
-import { createStaffAuthenticator, rolesFromClaim, StaffAuthConfigError } from '../../../functions/adapters/http/staff/auth';
-import { apiEvent, createHarness, jsonOf, type Harness } from './harness';
-import { createWithHistory, TO_FAILED } from './fakes';
+import { createStaffAuthenticator, rolesFromClaim, StaffAuthConfigError } from '../../../../../functions/adapters/http/staff/auth';
+import { apiEvent, createHarness, jsonOf, type Harness } from '../../../../support/staff-harness';
+import { createWithHistory, TO_FAILED } from '../../../../support/staff-fakes';
 
 type Route = { app: 'audit' | 'ops' | 'console'; method: string; path: string; query?: string; body?: Record<string, unknown>; needs: 'read' | 'act' };
 

@@ -1,11 +1,11 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { IllegalTransitionError } from '../../../functions/domain/errors';
-import { hashSubject, normaliseSubjectId } from '../../../functions/domain/subject';
-import { CONTENT_SECURITY_POLICY } from '../../../functions/adapters/http/shared/messages';
-import { createPublicApi } from '../../../functions/adapters/http/public/public-api';
-import { sha256Hex, verifyReceipt } from '../../../functions/intake/receipts';
-import { apiEvent, makeFixture, type Fixture } from './fakes';
+import { IllegalTransitionError } from '../../../../../functions/domain/errors';
+import { hashSubject, normaliseSubjectId } from '../../../../../functions/domain/subject';
+import { CONTENT_SECURITY_POLICY } from '../../../../../functions/adapters/http/shared/messages';
+import { createPublicApi } from '../../../../../functions/adapters/http/public/public-api';
+import { sha256Hex, verifyReceipt } from '../../../../../functions/intake/receipts';
+import { apiEvent, makeFixture, type Fixture } from '../../../../support/intake-fakes';
 
 const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 const FORM = { ...BROWSER, 'content-type': 'application/x-www-form-urlencoded' };

@@ -10,7 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
+const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -88,7 +88,7 @@ describe('conditional writes', () => {
 
 describe('item kinds', () => {
   it('keys every item under one of the declared partition prefixes (the unit of the IAM LeadingKeys grants)', async () => {
-    const keys = await import('../../../functions/adapters/dynamo/keys');
+    const keys = await import('../../../../functions/adapters/dynamo/keys');
     const prefixes = Object.values(keys.PARTITION_PREFIXES);
     const partitionKeys: string[] = [keys.requestPk('r-1'), keys.SNAPSHOT_POINTER_KEY.pk];
     for (const [name, value] of Object.entries(keys)) {

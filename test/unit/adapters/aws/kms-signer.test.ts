@@ -19,10 +19,10 @@ import {
   ConfigurationError,
   SignatureFormatError,
   SigningKeyError,
-} from '../../../functions/adapters/aws/errors';
-import { KmsSigner, derToJoseSignature } from '../../../functions/adapters/aws/kms-signer';
-import { CHECKPOINT_JWS_TYPE, RECEIPT_JWS_TYPE } from '../../../functions/domain/checkpoints';
-import { derInteger, derSignature, signDigestDer } from '../../../infra/local/aws/p256-digest-signer';
+} from '../../../../functions/adapters/aws/errors';
+import { KmsSigner, derToJoseSignature } from '../../../../functions/adapters/aws/kms-signer';
+import { CHECKPOINT_JWS_TYPE, RECEIPT_JWS_TYPE } from '../../../../functions/domain/checkpoints';
+import { derInteger, derSignature, signDigestDer } from '../../../../infra/local/aws/p256-digest-signer';
 
 const kms = mockClient(KMSClient);
 const KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createStaffAuthenticator } from '../../../functions/adapters/http/staff/auth';
-import { createDevIssuer } from '../../../functions/adapters/http/staff/dev-issuer';
+import { createStaffAuthenticator } from '../../../../../functions/adapters/http/staff/auth';
+import { createDevIssuer } from '../../../../../functions/adapters/http/staff/dev-issuer';
 import { createLocalJWKSet, decodeJwt } from 'jose';
 
 describe('the development issuer', () => {

@@ -1,8 +1,8 @@
 import { CloudWatchClient, CloudWatchServiceException, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AwsServiceError, AwsServiceUnavailableError } from '../../../functions/adapters/aws/errors';
-import { METRIC_NAMESPACE, publishMetric } from '../../../functions/adapters/aws/metrics';
+import { AwsServiceError, AwsServiceUnavailableError } from '../../../../functions/adapters/aws/errors';
+import { METRIC_NAMESPACE, publishMetric } from '../../../../functions/adapters/aws/metrics';
 
 const cw = mockClient(CloudWatchClient);
 const newClient = () => new CloudWatchClient({ region: 'eu-west-1' });

@@ -18,8 +18,8 @@ import {
   ExecutionNotFoundError,
   ExecutionNotRedrivableError,
   UnknownExecutionStatusError,
-} from '../../../functions/adapters/aws/errors';
-import { StepFunctionsWorkflow, executionNameFor } from '../../../functions/adapters/aws/sfn-workflow';
+} from '../../../../functions/adapters/aws/errors';
+import { StepFunctionsWorkflow, executionNameFor } from '../../../../functions/adapters/aws/sfn-workflow';
 
 const sfn = mockClient(SFNClient);
 const MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:ErasureWorkflow';

@@ -4,9 +4,9 @@
  * out, and admin-role entries of unknown shape.
  */
 import { describe, expect, it } from 'vitest';
-import { KoreClient, platformMessageOf, sanitisePlatformMessage } from '../../../functions/adapters/kore/kore-client';
-import { KoreOutcomeUnknownError, KorePermanentError, KoreRefusedError, KoreRetryableError } from '../../../functions/domain/kore';
-import { identitiesFromUser } from '../../../functions/domain/privileged-identities';
+import { KoreClient, platformMessageOf, sanitisePlatformMessage } from '../../../../functions/adapters/kore/kore-client';
+import { KoreOutcomeUnknownError, KorePermanentError, KoreRefusedError, KoreRetryableError } from '../../../../functions/domain/kore';
+import { identitiesFromUser } from '../../../../functions/domain/privileged-identities';
 
 const USER = 'jane.doe@example.com';
 

@@ -5,13 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CompactSign, createLocalJWKSet, exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type JWK } from 'jose';
-import type { AuditEventInput, ErasureRequest, PrivilegedIdentity, RequestStatus, SnapshotInfo } from '../../../functions/domain/model';
-import type { Clock, ExecutionState, RequestPatch, SessionRevocations, Signer, SnapshotReader, WorkflowStarter } from '../../../functions/domain/ports';
-import { hashSubject, normaliseSubjectId, detectSubjectKind } from '../../../functions/domain/subject';
-import { createStaffAuthenticator, withSessionRevocations, type StaffAuthenticator, type StaffRole } from '../../../functions/adapters/http/staff/auth';
-import { CHECKPOINT_JWS_TYPE } from '../../../functions/domain/checkpoints';
-import type { CheckpointWriter } from '../../../functions/staff/checkpoints';
-import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
+import type { AuditEventInput, ErasureRequest, PrivilegedIdentity, RequestStatus, SnapshotInfo } from '../../functions/domain/model';
+import type { Clock, ExecutionState, RequestPatch, SessionRevocations, Signer, SnapshotReader, WorkflowStarter } from '../../functions/domain/ports';
+import { hashSubject, normaliseSubjectId, detectSubjectKind } from '../../functions/domain/subject';
+import { createStaffAuthenticator, withSessionRevocations, type StaffAuthenticator, type StaffRole } from '../../functions/adapters/http/staff/auth';
+import { CHECKPOINT_JWS_TYPE } from '../../functions/domain/checkpoints';
+import type { CheckpointWriter } from '../../functions/staff/checkpoints';
+import { InMemoryAuditStore } from './in-memory-audit-store';
 
 export class FakeWorkflow implements WorkflowStarter {
   readonly starts: { requestId: string; attempt: number }[] = [];

@@ -19,9 +19,9 @@ import {
   MailRejectedError,
   MailSendingDisabledError,
   MailThrottledError,
-} from '../../../functions/adapters/aws/errors';
-import { SesMailer } from '../../../functions/adapters/aws/ses-mailer';
-import type { OutgoingMail } from '../../../functions/domain/ports';
+} from '../../../../functions/adapters/aws/errors';
+import { SesMailer } from '../../../../functions/adapters/aws/ses-mailer';
+import type { OutgoingMail } from '../../../../functions/domain/ports';
 
 const ses = mockClient(SESv2Client);
 const FROM = 'Erasure desk <privacy@desk.example>';

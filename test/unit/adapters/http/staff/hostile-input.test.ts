@@ -6,12 +6,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createAuditApi } from '../../../functions/adapters/http/staff/audit-api';
-import { createOpsApi } from '../../../functions/adapters/http/staff/ops-api';
-import type { StaffLogger } from '../../../functions/adapters/http/staff/http';
-import { routeTemplate } from '../../../functions/adapters/http/staff/http';
-import { createWithHistory, TO_FAILED } from './fakes';
-import { apiEvent, createHarness, jsonOf, type Harness } from './harness';
+import { createAuditApi } from '../../../../../functions/adapters/http/staff/audit-api';
+import { createOpsApi } from '../../../../../functions/adapters/http/staff/ops-api';
+import type { StaffLogger } from '../../../../../functions/adapters/http/staff/http';
+import { routeTemplate } from '../../../../../functions/adapters/http/staff/http';
+import { createWithHistory, TO_FAILED } from '../../../../support/staff-fakes';
+import { apiEvent, createHarness, jsonOf, type Harness } from '../../../../support/staff-harness';
 
 const MALFORMED_IDS = ['%E0%A4', '%', '%zz', '%C0%AF', 'req-1%', '%ED%A0%80', '%FF%FE', 'a%2', '%%'];
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { CSRF_COOKIE, SESSION_COOKIE } from '../../../functions/adapters/http/staff/console';
-import { createWithHistory, makeRequest, TO_FAILED } from './fakes';
-import { apiEvent, createHarness, type Harness } from './harness';
+import { CSRF_COOKIE, SESSION_COOKIE } from '../../../../../functions/adapters/http/staff/console';
+import { createWithHistory, makeRequest, TO_FAILED } from '../../../../support/staff-fakes';
+import { apiEvent, createHarness, type Harness } from '../../../../support/staff-harness';
 
 const XSS = `<script>alert("x")</script><img src=x onerror=alert(1)>`;
 

@@ -16,9 +16,9 @@ import {
   AwsServiceUnavailableError,
   CheckpointExistsError,
   ConfigurationError,
-} from '../../../functions/adapters/aws/errors';
-import { S3CheckpointWriter } from '../../../functions/adapters/aws/s3-checkpoints';
-import { checkpointKey } from '../../../functions/staff/checkpoints';
+} from '../../../../functions/adapters/aws/errors';
+import { S3CheckpointWriter } from '../../../../functions/adapters/aws/s3-checkpoints';
+import { checkpointKey } from '../../../../functions/staff/checkpoints';
 
 const s3 = mockClient(S3Client);
 const BUCKET = 'erasure-desk-checkpoints';

@@ -5,13 +5,13 @@
  * concurrent use cases really interleave.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { PrivilegedIdentity, SnapshotInfo } from '../../../functions/domain/model';
-import type { BotCatalogue, Clock, ExecutionState, Mailer, OpenRequestClaims, OutgoingMail, RateLimiter, SingleUseTokens, SnapshotReader, WorkflowStarter } from '../../../functions/domain/ports';
-import { deriveKeys } from '../../../functions/domain/subject';
-import { RECEIPT_JWS_TYPE } from '../../../functions/domain/checkpoints';
-import { createLocalSigner, generateLocalSigningKey } from '../../../functions/intake/receipts';
-import type { IntakeDeps } from '../../../functions/intake/intake-deps';
-import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
+import type { PrivilegedIdentity, SnapshotInfo } from '../../functions/domain/model';
+import type { BotCatalogue, Clock, ExecutionState, Mailer, OpenRequestClaims, OutgoingMail, RateLimiter, SingleUseTokens, SnapshotReader, WorkflowStarter } from '../../functions/domain/ports';
+import { deriveKeys } from '../../functions/domain/subject';
+import { RECEIPT_JWS_TYPE } from '../../functions/domain/checkpoints';
+import { createLocalSigner, generateLocalSigningKey } from '../../functions/intake/receipts';
+import type { IntakeDeps } from '../../functions/intake/intake-deps';
+import { InMemoryAuditStore } from './in-memory-audit-store';
 
 /** Lets other pending work run, as a network round trip would. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -3,10 +3,10 @@
  * creates no record, claims nothing and sends no email.
  */
 import { describe, expect, it } from 'vitest';
-import { flipSignatureCharacter } from '../../support/tamper';
-import { issueCsrf } from '../../../functions/intake/links';
-import { createPublicApi } from '../../../functions/adapters/http/public/public-api';
-import { apiEvent, makeFixture } from './fakes';
+import { flipSignatureCharacter } from '../../../../support/tamper';
+import { issueCsrf } from '../../../../../functions/intake/links';
+import { createPublicApi } from '../../../../../functions/adapters/http/public/public-api';
+import { apiEvent, makeFixture } from '../../../../support/intake-fakes';
 
 const GOOD_EMAIL = 'jane@example.com';
 const BOT = 'st-11111111-aaaa-4aaa-8aaa-111111111111';

@@ -2,14 +2,14 @@
  * Wiring of the staff apps over the fakes, fresh for every test, and an API Gateway v2 event builder.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { ErasureRequest, SnapshotInfo } from '../../../functions/domain/model';
-import { createAuditApi } from '../../../functions/adapters/http/staff/audit-api';
-import { createConsole } from '../../../functions/adapters/http/staff/console';
-import { createOpsApi } from '../../../functions/adapters/http/staff/ops-api';
-import type { OpsDeps } from '../../../functions/staff/ops-deps';
-import type { CheckpointReader } from '../../../functions/staff/checkpoints';
-import { createTokenKit, FakeSnapshots, FakeWorkflow, MutableClock, SUBJECT_KEY, type TokenKit } from './fakes';
-import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
+import type { ErasureRequest, SnapshotInfo } from '../../functions/domain/model';
+import { createAuditApi } from '../../functions/adapters/http/staff/audit-api';
+import { createConsole } from '../../functions/adapters/http/staff/console';
+import { createOpsApi } from '../../functions/adapters/http/staff/ops-api';
+import type { OpsDeps } from '../../functions/staff/ops-deps';
+import type { CheckpointReader } from '../../functions/staff/checkpoints';
+import { createTokenKit, FakeSnapshots, FakeWorkflow, MutableClock, SUBJECT_KEY, type TokenKit } from './staff-fakes';
+import { InMemoryAuditStore } from './in-memory-audit-store';
 
 export const NOW = '2026-03-01T12:00:00.000Z';
 
