@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { pagesFor, refreshIntervalMs, shouldStartRefresh, type RefreshCursor, type RolePagingPolicy } from '../../../functions/domain/role-paging';
 
 const HOUR = 3_600_000;
-const policy: RolePagingPolicy = { baseIntervalMs: HOUR, hourlyShare: 0.25, hourlyAllowance: 1620, hourMs: HOUR, pageSize: 50 };
+const policy: RolePagingPolicy = { baseIntervalMs: HOUR, hourlyShare: 0.25, hourlyAllowance: 1620, hourMs: HOUR, pageSize: 50, pagesPerTurn: 10 };
 
 describe('refreshIntervalMs', () => {
   it.each([
