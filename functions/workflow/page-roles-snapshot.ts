@@ -2,9 +2,11 @@
  * The roles snapshot refreshed at the pace of the Kore.ai call budget.
  *
  * A refresh walks the account's user roles page by page, each page a turn of the shared budget
- * at the lowest priority (erasures and status checks come first). It writes each page's
- * privileged identities and bots under the new version as it goes and keeps a cursor in
- * DynamoDB, so a run that reaches its time (`runMs`, well inside the Lambda's 15 minutes) simply
+ * at the lowest priority (erasures and status checks come first). It asks for a group of turns
+ * in one budget call and fetches the group's pages side by side as soon as they are granted (a
+ * turn is counted when taken, so its call must follow at once). It writes each group's
+ * privileged identities and bots under the new version while it fetches the next group, and
+ * keeps a cursor in DynamoDB, moved once a group, so a run that reaches its time (`runMs`, well inside the Lambda's 15 minutes) simply
  * stops, and the next run continues where it stopped. The new version becomes current only once
  * the last page is written; until then the last complete snapshot stays in use. Refreshes start
  * at the cadence of `domain/role-paging`, which stretches with the account's size so paging
