@@ -179,6 +179,19 @@ export function planTurn(state: BudgetState, policy: CallBudgetPolicy, priority:
   return { granted: true, add, calls, prune: Object.keys(state.slots).filter((key) => !keep.has(key)) };
 }
 
+/**
+ * How many turns `priority` could take at once at `nowMs`: the room left under its ceiling in the
+ * fullest window, 0 while a refusal backoff is in force. `planTurn` grants any count from 1 up to
+ * it, and refuses one more, so a caller that can use several turns (the roles refresh fetching
+ * pages side by side) asks the store once for as many as fit.
+ */
+export function turnsAvailable(state: BudgetState, policy: CallBudgetPolicy, priority: CallPriority, nowMs: number): number {
+  if (state.blockedUntil > nowMs) return 0;
+  let room = Number.POSITIVE_INFINITY;
+  for (const window of policy.windows) room = Math.min(room, ceilingOf(window, policy, priority) - usedIn(state, window, policy, nowMs));
+  return Math.max(0, room);
+}
+
 /** One window's part of a granted plan: add the calls to `key` if it holds at most `atMost`. */
 export interface TurnPlanSlot {
   key: string;
@@ -225,6 +238,12 @@ export interface CallBudget {
    * @throws StoreUnavailableError and the store's other errors.
    */
   take(priority: CallPriority, calls?: number): Promise<{ granted: true } | { granted: false; waitMs: number }>;
+  /**
+   * Takes as many turns for `priority` as fit now, from 1 up to `most`, in one go; or says how
+   * long to wait when not even one fits. The caller makes every granted call at once.
+   * @throws RangeError when `most` is not a positive integer; StoreUnavailableError and the store's other errors.
+   */
+  takeUpTo(priority: CallPriority, most: number): Promise<{ granted: true; calls: number } | { granted: false; waitMs: number }>;
   /** Tells every caller the platform refused a call for its rate limit; resolves to how long the caller waits. */
   refused(retryAfterMs?: number): Promise<{ waitMs: number }>;
 }
@@ -232,5 +251,6 @@ export interface CallBudget {
 /** A budget that always grants: for tools and tests that make a handful of calls. */
 export const UNLIMITED_BUDGET: CallBudget = {
   take: async () => ({ granted: true }),
+  takeUpTo: async (_priority, most) => ({ granted: true, calls: most }),
   refused: async (retryAfterMs) => ({ waitMs: retryAfterMs ?? 1000 }),
 };

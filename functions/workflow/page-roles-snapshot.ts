@@ -2,9 +2,11 @@
  * The roles snapshot refreshed at the pace of the Kore.ai call budget.
  *
  * A refresh walks the account's user roles page by page, each page a turn of the shared budget
- * at the lowest priority (erasures and status checks come first). It writes each page's
- * privileged identities and bots under the new version as it goes and keeps a cursor in
- * DynamoDB, so a run that reaches its time (`runMs`, well inside the Lambda's 15 minutes) simply
+ * at the lowest priority (erasures and status checks come first). It asks for a group of turns
+ * in one budget call and fetches the group's pages side by side as soon as they are granted (a
+ * turn is counted when taken, so its call must follow at once). It writes each group's
+ * privileged identities and bots under the new version while it fetches the next group, and
+ * keeps a cursor in DynamoDB, moved once a group, so a run that reaches its time (`runMs`, well inside the Lambda's 15 minutes) simply
  * stops, and the next run continues where it stopped. The new version becomes current only once
  * the last page is written; until then the last complete snapshot stays in use. Refreshes start
  * at the cadence of `domain/role-paging`, which stretches with the account's size so paging
@@ -15,11 +17,11 @@
  * rule and bots a rejection names may be the other user's.
  */
 import { UNLIMITED_BUDGET, type CallBudget } from '../domain/call-budget';
-import { KoreRetryableError, type KorePlatform } from '../domain/kore';
+import { KoreRetryableError, type KorePlatform, type KoreUserRolesPage } from '../domain/kore';
 import type { SnapshotInfo } from '../domain/model';
 import type { Clock } from '../domain/ports';
 import { PrivilegedIdentityIndex } from '../domain/privileged-identities';
-import { shouldStartRefresh, type RefreshCursor, type RolePagingPolicy } from '../domain/role-paging';
+import { pagesToAsk, shouldStartRefresh, type RefreshCursor, type RolePagingPolicy } from '../domain/role-paging';
 import { hashSubject, type SubjectKeys } from '../domain/subject';
 import { USER_ROLES_MAX_PAGE_SIZE } from '../domain/user-roles-pager';
 import type { SnapshotWriter } from './refresh-roles-snapshot';
@@ -98,59 +100,112 @@ export async function pageRolesSnapshot(deps: RolePagingDeps, options: { onDeman
   }
 
   let pagesThisRun = 0;
+  // `cursor` is what DynamoDB holds; `ahead` what it will hold once the group being written is
+  // committed. The writing of one group overlaps the budget turn and the fetching of the next.
+  let ahead = cursor;
+  let commit: Promise<Settled<boolean>> | undefined;
+  // A platform that answered a short page before the last: offsets cannot be told ahead, one page a turn.
+  let shortPages = false;
+  /** Waits for the group being written; false when another run moved the cursor first. */
+  const committed = async (): Promise<boolean> => {
+    if (!commit) return true;
+    const done = await commit;
+    commit = undefined;
+    if ('error' in done) throw done.error;
+    return done.value;
+  };
   const paging = (stoppedBy?: string): RolePagingReport => ({ outcome: 'paging', ...(current ? { current } : {}), cursor, pagesThisRun, ...(stoppedBy ? { stoppedBy } : {}) });
+  const stop = async (stoppedBy?: string): Promise<RolePagingReport> => ((await committed()) ? paging(stoppedBy) : paging('CursorMovedElsewhere'));
   const timeLeft = () => started + deps.runMs - deps.clock.now().getTime();
   while (timeLeft() > 0) {
-    const turn = await budget.take('roles');
+    const turn = await budget.takeUpTo('roles', shortPages ? 1 : pagesToAsk(deps.policy, ahead));
     if (!turn.granted) {
-      if (turn.waitMs >= timeLeft()) return paging();
+      if (turn.waitMs >= timeLeft()) return stop();
       await sleep(turn.waitMs);
       continue;
     }
-    let page;
-    try {
-      page = await deps.kore.getUserRoles(cursor.offset, USER_ROLES_MAX_PAGE_SIZE);
-    } catch (error) {
-      if (error instanceof KoreRetryableError) {
-        if (error.rateLimited) {
-          const { waitMs } = await budget.refused(error.retryAfterMs);
-          if (waitMs >= timeLeft()) return paging(error.name);
-          await sleep(waitMs);
-          continue;
-        }
-        return paging(error.name);
-      }
-      // Not worth repeating (credentials, scope, an answer of the wrong shape): give this refresh up.
-      await deps.cursors.advance(cursor, cursor, false);
-      throw error;
-    }
+    // Every granted turn is spent at once: the group's pages are fetched side by side.
+    const from = ahead.offset;
+    const fetched = await Promise.all(
+      Array.from({ length: turn.calls }, (_, i) =>
+        deps.kore.getUserRoles(from + i * USER_ROLES_MAX_PAGE_SIZE, USER_ROLES_MAX_PAGE_SIZE).then(
+          (page): Settled<KoreUserRolesPage> => ({ value: page }),
+          (error: unknown): Settled<KoreUserRolesPage> => ({ error }),
+        ),
+      ),
+    );
+    // The pages in order up to the first failure, the last page, or a short page (the next
+    // page's offset then differs from the one fetched: those fetched after it are dropped).
     const index = new PrivilegedIdentityIndex((id) => hashSubject(id, deps.subjectKeys.hmacKey));
-    index.add(page.users);
-    const botIds = [...new Set([...cursor.botIds, ...index.botIds()])];
-    await deps.snapshots.writeSnapshot(cursor.version, infoOf(cursor, cursor.botIds.length), index.values(), index.botIds(), { publish: false });
-    const offset = cursor.offset + page.users.length;
-    const next: RefreshCursor = {
-      ...cursor,
-      offset,
-      total: page.total,
-      pages: cursor.pages + 1,
-      userCount: cursor.userCount + page.users.length,
-      identityCount: cursor.identityCount + index.size,
-      botIds,
-    };
-    pagesThisRun++;
-    const complete = page.users.length === 0 || !page.availableMore || offset >= page.total;
-    if (complete) {
-      const info = infoOf(next, botIds.length);
-      await deps.snapshots.writeSnapshot(next.version, info, [], [], { publish: true });
-      deps.snapshots.invalidateCache?.();
-      await deps.cursors.advance(cursor, next, false);
-      return { outcome: 'published', current: info, pagesThisRun };
+    let next = ahead;
+    let complete = false;
+    let failure: unknown;
+    for (const result of fetched) {
+      if ('error' in result) {
+        failure = result.error;
+        break;
+      }
+      const page = result.value;
+      index.add(page.users);
+      const offset = next.offset + page.users.length;
+      next = { ...next, offset, total: page.total, pages: next.pages + 1, userCount: next.userCount + page.users.length };
+      complete = page.users.length === 0 || !page.availableMore || offset >= page.total;
+      if (complete) break;
+      if (page.users.length < USER_ROLES_MAX_PAGE_SIZE) {
+        shortPages = true;
+        break;
+      }
     }
-    if (!(await deps.cursors.advance(cursor, next))) return paging('CursorMovedElsewhere');
-    cursor = next;
+    if (next !== ahead) {
+      next = { ...next, identityCount: ahead.identityCount + index.size, botIds: [...new Set([...ahead.botIds, ...index.botIds()])] };
+      if (!(await committed())) return paging('CursorMovedElsewhere');
+      cursor = ahead;
+      const from = cursor;
+      const to = next;
+      const groupPages = to.pages - from.pages;
+      commit = settle(
+        (async () => {
+          await deps.snapshots.writeSnapshot(from.version, infoOf(from, from.botIds.length), index.values(), index.botIds(), { publish: false });
+          if (complete) return true;
+          if (!(await deps.cursors.advance(from, to))) return false;
+          cursor = to;
+          pagesThisRun += groupPages;
+          return true;
+        })(),
+      );
+      ahead = next;
+      if (complete) {
+        await committed();
+        const info = infoOf(next, next.botIds.length);
+        await deps.snapshots.writeSnapshot(next.version, info, [], [], { publish: true });
+        deps.snapshots.invalidateCache?.();
+        await deps.cursors.advance(cursor, next, false);
+        return { outcome: 'published', current: info, pagesThisRun: pagesThisRun + (next.pages - cursor.pages) };
+      }
+    }
+    if (failure === undefined) continue;
+    if (failure instanceof KoreRetryableError) {
+      if (!failure.rateLimited) return stop(failure.name);
+      const { waitMs } = await budget.refused(failure.retryAfterMs);
+      if (waitMs >= timeLeft()) return stop(failure.name);
+      await sleep(waitMs);
+      continue;
+    }
+    // Not worth repeating (credentials, scope, an answer of the wrong shape): give this refresh up.
+    if (await committed().catch(() => false)) await deps.cursors.advance(cursor, cursor, false);
+    throw failure;
   }
-  return paging();
+  return stop();
+}
+
+type Settled<T> = { value: T } | { error: unknown };
+
+/** A promise that never rejects, so work left running while the loop goes on raises no unhandled rejection. */
+function settle<T>(work: Promise<T>): Promise<Settled<T>> {
+  return work.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
 }
 
 /** The snapshot's description from its cursor: taken when its paging started. */

@@ -20,10 +20,12 @@ import {
   EMPTY_BUDGET,
   planTurn,
   SLOT_KEY_PATTERN,
+  turnsAvailable,
   type BudgetState,
   type CallBudget,
   type CallBudgetPolicy,
   type CallPriority,
+  type TurnPlan,
 } from '../../domain/call-budget';
 import { systemClock, type Clock } from '../../domain/ports';
 import { conditionalWrite, storeCall } from './errors';
@@ -65,44 +67,65 @@ export class DynamoCallBudget implements CallBudget {
    * @throws RangeError for a batch the priority can never take; StoreUnavailableError / StoreError.
    */
   async take(priority: CallPriority, calls = 1): Promise<{ granted: true } | { granted: false; waitMs: number }> {
+    const turn = await this.#take(priority, () => calls);
+    return turn.granted ? { granted: true } : turn;
+  }
+
+  /**
+   * Takes as many turns for `priority` as fit now, 1 to `most`, with one conditional write; or
+   * says how long to wait when not even one fits.
+   * @throws RangeError when `most` is not a positive integer; StoreUnavailableError / StoreError.
+   */
+  async takeUpTo(priority: CallPriority, most: number): Promise<{ granted: true; calls: number } | { granted: false; waitMs: number }> {
+    if (!Number.isInteger(most) || most < 1) throw new RangeError('most must be a positive integer');
+    return this.#take(priority, (state, nowMs) => Math.max(1, Math.min(most, turnsAvailable(state, this.#policy, priority, nowMs))));
+  }
+
+  /** Reads, plans `count(state, now)` turns and applies the plan; a lost race reads again. */
+  async #take(priority: CallPriority, count: (state: BudgetState, nowMs: number) => number): Promise<{ granted: true; calls: number } | { granted: false; waitMs: number }> {
     const known = this.#notBefore[priority] - this.#clock.now().getTime();
     if (known > 0) return { granted: false, waitMs: known };
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const state = await this.read();
       const nowMs = this.#clock.now().getTime();
+      const calls = count(state, nowMs);
       const plan = planTurn(state, this.#policy, priority, nowMs, calls);
       if (!plan.granted) {
         this.#remember(priority, nowMs + plan.waitMs);
         return plan;
       }
-      const names: Record<string, string> = { '#blocked': 'blockedUntil' };
-      const values: Record<string, number> = { ':calls': calls, ':zero': 0, ':now': nowMs };
-      const set: string[] = [];
-      const conditions = ['(attribute_not_exists(#blocked) OR #blocked <= :now)'];
-      plan.add.forEach(({ key, atMost }, i) => {
-        names[`#a${i}`] = key;
-        values[`:max${i}`] = atMost;
-        set.push(`#a${i} = if_not_exists(#a${i}, :zero) + :calls`);
-        conditions.push(`(attribute_not_exists(#a${i}) OR #a${i} <= :max${i})`);
-      });
-      // Slots past their time go with the same write (a few at a time; the item stays small).
-      const prune = plan.prune.slice(0, 20);
-      prune.forEach((key, i) => (names[`#p${i}`] = key));
-      const applied = await conditionalWrite('UpdateItem', () =>
-        this.#client.send(
-          new UpdateCommand({
-            TableName: this.#table,
-            Key: CALL_BUDGET_KEY,
-            UpdateExpression: `SET ${set.join(', ')}${prune.length > 0 ? ` REMOVE ${prune.map((_, i) => `#p${i}`).join(', ')}` : ''}`,
-            ConditionExpression: `${conditions.join(' AND ')}`,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          }),
-        ),
-      );
-      if (applied) return { granted: true };
+      if (await this.#apply(plan, nowMs)) return { granted: true, calls };
     }
     return { granted: false, waitMs: Math.ceil(this.#policy.windows[0]!.lengthMs / this.#policy.slotsPerWindow) };
+  }
+
+  /** One conditional UpdateItem: the plan's calls added to each current slot if it holds at most what the plan allows. */
+  async #apply(plan: Extract<TurnPlan, { granted: true }>, nowMs: number): Promise<boolean> {
+    const names: Record<string, string> = { '#blocked': 'blockedUntil' };
+    const values: Record<string, number> = { ':calls': plan.calls, ':zero': 0, ':now': nowMs };
+    const set: string[] = [];
+    const conditions = ['(attribute_not_exists(#blocked) OR #blocked <= :now)'];
+    plan.add.forEach(({ key, atMost }, i) => {
+      names[`#a${i}`] = key;
+      values[`:max${i}`] = atMost;
+      set.push(`#a${i} = if_not_exists(#a${i}, :zero) + :calls`);
+      conditions.push(`(attribute_not_exists(#a${i}) OR #a${i} <= :max${i})`);
+    });
+    // Slots past their time go with the same write (a few at a time; the item stays small).
+    const prune = plan.prune.slice(0, 20);
+    prune.forEach((key, i) => (names[`#p${i}`] = key));
+    return conditionalWrite('UpdateItem', () =>
+      this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: CALL_BUDGET_KEY,
+          UpdateExpression: `SET ${set.join(', ')}${prune.length > 0 ? ` REMOVE ${prune.map((_, i) => `#p${i}`).join(', ')}` : ''}`,
+          ConditionExpression: `${conditions.join(' AND ')}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
   }
 
   /**

@@ -2,7 +2,7 @@
  * The paced roles refresh's settings, read once from the environment and validated.
  */
 import { allowance, type CallBudgetPolicy } from '../../domain/call-budget';
-import type { RolePagingPolicy } from '../../domain/role-paging';
+import { ROLE_PAGES_PER_TURN, type RolePagingPolicy } from '../../domain/role-paging';
 import { getNumberFromEnv } from '../env/settings';
 import { USER_ROLES_MAX_PAGE_SIZE } from '../../domain/user-roles-pager';
 
@@ -30,6 +30,7 @@ export function readRolePaging(budget: CallBudgetPolicy, env: Env = process.env)
       hourlyAllowance: allowance(hour, budget),
       hourMs: hour.lengthMs,
       pageSize: USER_ROLES_MAX_PAGE_SIZE,
+      pagesPerTurn: ROLE_PAGES_PER_TURN,
     },
     runMs: 1000 * getNumberFromEnv('ROLES_REFRESH_RUN_SECONDS', ROLE_PAGING_DEFAULTS.ROLES_REFRESH_RUN_SECONDS, env, { min: 1, max: 840 }),
   };

@@ -45,6 +45,23 @@ describe('DynamoCallBudget', () => {
     expect(erase.filter((r) => r.granted)).toHaveLength(54 - 45);
   });
 
+  it('grants a group of turns as far as they fit, never past the ceiling when groups and single turns race', async () => {
+    const at = { ms: T0 };
+    const budget = await budgetAt(at);
+    await Promise.all(Array.from({ length: 5 }, () => budget.take('erase')));
+
+    // 22 turns left under the paging ceiling of 27: a group of 10, then the racers share the 12 left.
+    expect(await budget.takeUpTo('roles', 10)).toEqual({ granted: true, calls: 10 });
+    const racing = await Promise.all([budget.takeUpTo('roles', 10), budget.takeUpTo('roles', 10), budget.take('roles'), budget.take('roles')]);
+
+    const paging = racing.reduce((n, r) => n + (r.granted ? ('calls' in r ? r.calls : 1) : 0), 0);
+    expect(paging).toBe(ceilingOf(minute, policy, 'roles') - 5 - 10);
+    expect(usedIn(await budget.read(), minute, policy, T0)).toBe(ceilingOf(minute, policy, 'roles'));
+    expect(await budget.takeUpTo('roles', 10)).toEqual({ granted: false, waitMs: 65_000 });
+    // Erasures still find their reserve above it.
+    expect(await budget.takeUpTo('erase', 10)).toEqual({ granted: true, calls: 10 });
+  });
+
   it('grants again when the clock has moved past the counted slots', async () => {
     const at = { ms: T0 };
     const budget = await budgetAt(at);

@@ -8,6 +8,7 @@ import {
   EMPTY_BUDGET,
   planTurn,
   takeTurn,
+  turnsAvailable,
   usedIn,
   validPolicy,
   waitSecondsOf,
@@ -122,6 +123,42 @@ describe('takeTurn', () => {
     { ms: 65_000, s: 65 },
   ])('a wait of $ms ms is $s s for the Wait state', ({ ms, s }) => {
     expect(waitSecondsOf(ms)).toBe(s);
+  });
+});
+
+describe('turnsAvailable', () => {
+  const erased20 = fill(EMPTY_BUDGET, 'erase', 20, T0);
+  it.each([
+    { why: 'an empty budget leaves role paging its whole ceiling', state: EMPTY_BUDGET, who: 'roles' as const, at: T0, expected: 27 },
+    { why: 'erasures\' turns count against the paging ceiling', state: erased20, who: 'roles' as const, at: T0, expected: 7 },
+    { why: 'erasures still find the reserve above it', state: erased20, who: 'erase' as const, at: T0, expected: 34 },
+    { why: 'a full paging ceiling leaves none', state: fill(EMPTY_BUDGET, 'roles', 27, T0), who: 'roles' as const, at: T0, expected: 0 },
+    { why: 'turns come back once their slot has left the count', state: erased20, who: 'roles' as const, at: T0 + 65_000, expected: 27 },
+    { why: 'none while a refusal backoff is in force', state: afterRefusal(EMPTY_BUDGET, policy, T0), who: 'erase' as const, at: T0 + 1, expected: 0 },
+  ])('$why', ({ state, who, at, expected }) => {
+    expect(turnsAvailable(state, policy, who, at)).toBe(expected);
+  });
+
+  it('is exactly what planTurn grants: that many at once, and not one more', () => {
+    const small: CallBudgetPolicy = { ...defaultCallBudgetPolicy(), windows: [{ lengthMs: 60_000, limit: 20 }, { lengthMs: 600_000, limit: 120 }] };
+    const steps = fc.array(fc.tuple(fc.integer({ min: 0, max: 8_000 }), fc.constantFrom<CallPriority>('erase', 'status', 'roles'), fc.integer({ min: 1, max: 4 })), { minLength: 1, maxLength: 120 });
+    fc.assert(
+      fc.property(steps, fc.constantFrom<CallPriority>('erase', 'status', 'roles'), (asks, who) => {
+        let s: BudgetState = EMPTY_BUDGET;
+        let now = T0;
+        for (const [gap, p, n] of asks) {
+          now += gap;
+          const d = takeTurn(s, small, p, now, Math.min(n, Math.max(1, turnsAvailable(s, small, p, now))));
+          if (d.granted) s = d.state;
+        }
+        const n = turnsAvailable(s, small, who, now);
+        if (n >= 1) expect(planTurn(s, small, who, now, n).granted).toBe(true);
+        else expect(planTurn(s, small, who, now, 1).granted).toBe(false);
+        const ceiling = Math.min(...small.windows.map((w) => ceilingOf(w, small, who)));
+        if (n + 1 <= ceiling) expect(planTurn(s, small, who, now, n + 1).granted).toBe(false);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pagesFor, refreshIntervalMs, shouldStartRefresh, type RefreshCursor, type RolePagingPolicy } from '../../../functions/domain/role-paging';
+import { pagesFor, pagesToAsk, refreshIntervalMs, shouldStartRefresh, type RefreshCursor, type RolePagingPolicy } from '../../../functions/domain/role-paging';
 
 const HOUR = 3_600_000;
-const policy: RolePagingPolicy = { baseIntervalMs: HOUR, hourlyShare: 0.25, hourlyAllowance: 1620, hourMs: HOUR, pageSize: 50 };
+const policy: RolePagingPolicy = { baseIntervalMs: HOUR, hourlyShare: 0.25, hourlyAllowance: 1620, hourMs: HOUR, pageSize: 50, pagesPerTurn: 10 };
 
 describe('refreshIntervalMs', () => {
   it.each([
@@ -41,5 +41,28 @@ describe('shouldStartRefresh', () => {
     { why: 'a large account waits longer', inProgress: undefined, lastComplete: { startedAt: '2026-03-10T10:00:00.000Z', userCount: 50_000 }, onDemand: false, expected: false },
   ])('$why', ({ inProgress, lastComplete, onDemand, expected }) => {
     expect(shouldStartRefresh({ now, policy, inProgress, lastComplete, onDemand })).toBe(expected);
+  });
+});
+
+describe('pagesToAsk', () => {
+  it.each([
+    { why: 'one page while the account\'s size is unknown', cursor: { pages: 0, offset: 0, total: 0 }, expected: 1 },
+    { why: 'a group of pages once the platform said how many users it holds', cursor: { pages: 1, offset: 50, total: 5000 }, expected: 10 },
+    { why: 'no more than the pages left', cursor: { pages: 97, offset: 4850, total: 5000 }, expected: 3 },
+    { why: 'a part page left counts as a page', cursor: { pages: 99, offset: 4950, total: 4960 }, expected: 1 },
+    { why: 'one page to learn the end when the total is reached or shrank', cursor: { pages: 100, offset: 5000, total: 4900 }, expected: 1 },
+  ])('$why', ({ cursor, expected }) => {
+    expect(pagesToAsk(policy, cursor)).toBe(expected);
+  });
+
+  it('never asks fewer than one or more than pagesPerTurn', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 100_000 }), fc.integer({ min: 0, max: 100_000 }), fc.integer({ min: 1, max: 27 }), (pages, offset, total, perTurn) => {
+        const n = pagesToAsk({ pageSize: 50, pagesPerTurn: perTurn }, { pages, offset, total });
+        expect(n).toBeGreaterThanOrEqual(1);
+        expect(n).toBeLessThanOrEqual(perTurn);
+        if (pages > 0 && total > offset) expect(n).toBe(Math.min(perTurn, Math.ceil((total - offset) / 50)));
+      }),
+    );
   });
 });

@@ -100,7 +100,7 @@ describe('refreshRolesSnapshot', () => {
 });
 
 describe('pageRolesSnapshot', () => {
-  const policy = { baseIntervalMs: 3_600_000, hourlyShare: 0.25, hourlyAllowance: 1620, hourMs: 3_600_000, pageSize: 50 };
+  const policy = { baseIntervalMs: 3_600_000, hourlyShare: 0.25, hourlyAllowance: 1620, hourMs: 3_600_000, pageSize: 50, pagesPerTurn: 1 };
 
   /** Deps whose clock moves `msPerCall` with every Kore.ai call. */
   function pagingDeps(users: KoreRoleUser[], options: { runMs?: number; fail?: Record<number, Error>; budget?: ScriptedBudget; snapshots?: MemorySnapshots; cursors?: MemoryCursors } = {}) {
@@ -195,6 +195,7 @@ describe('pageRolesSnapshot', () => {
 
     const moved = new MemoryCursors();
     moved.advance = async () => false;
-    expect(await pageRolesSnapshot(pagingDeps(account(120), { cursors: moved }).deps)).toMatchObject({ outcome: 'paging', pagesThisRun: 1, stoppedBy: 'CursorMovedElsewhere' });
+    // The cursor never moved for this run, so none of its pages count as done.
+    expect(await pageRolesSnapshot(pagingDeps(account(120), { cursors: moved }).deps)).toMatchObject({ outcome: 'paging', pagesThisRun: 0, stoppedBy: 'CursorMovedElsewhere' });
   });
 });

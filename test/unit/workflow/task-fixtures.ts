@@ -47,6 +47,10 @@ export class ScriptedBudget implements CallBudget {
     const next = this.answers.shift() ?? 'grant';
     return next === 'grant' ? ({ granted: true } as const) : ({ granted: false, waitMs: next } as const);
   }
+  async takeUpTo(priority: CallPriority) {
+    const turn = await this.take(priority);
+    return turn.granted ? ({ granted: true, calls: 1 } as const) : turn;
+  }
   async refused(retryAfterMs?: number) {
     this.refusals.push(retryAfterMs);
     return { waitMs: retryAfterMs ?? 10_000 };
