@@ -13,7 +13,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { INTERNAL_PROBLEM } from '../../functions/adapters/http/shared/problem';
 import { HTML_SECURITY_HEADERS } from '../../functions/adapters/http/shared/messages';
 import { createDevIssuer, DEV_ISSUER_DEFAULTS, type DevIssuer } from '../../functions/adapters/http/staff/dev-issuer';
 import type { SweepReport } from '../../functions/workflow/sweep-requests';
@@ -21,7 +20,8 @@ import type { CanaryReport } from '../../functions/workflow/run-canary';
 import { LIFECYCLE_KEYS } from '../config';
 import type { FunctionName } from '../constructs/functions';
 import { synthesizeTemplate, type CfnTemplate } from '../synth';
-import { BodyTooLargeError, readBody, toApiGatewayEvent, writeResult } from './api-gateway-adapter';
+import { readBody, toApiGatewayEvent, writeResult } from './api-gateway-adapter';
+import { BodyTooLargeError, INTEGRATION_FAILED, NO_ROUTE, sendGatewayProblem } from './gateway-answers';
 import { AwsStandIns, type RecordedMetric } from './aws/aws-stand-ins';
 import { httpApiRoutes, matchRoute } from './http-api-routes';
 import { refuseForeignHost } from './host-check';
@@ -414,10 +414,6 @@ interface RouteContext {
   on5xx: () => void;
 }
 
-/** API Gateway's own answers (not the functions'). */
-const NOT_FOUND: APIGatewayProxyStructuredResultV2 = { statusCode: 404, headers: { 'content-type': 'application/json' }, body: '{"message":"Not Found"}' };
-const INTEGRATION_FAILED: APIGatewayProxyStructuredResultV2 = { statusCode: 500, headers: { 'content-type': 'application/json' }, body: '{"message":"Internal Server Error"}' };
-
 /** Local-only routes first (outbox, dev issuer keys), then the HTTP API's routes from the template. */
 async function route({ service, routes, mailer, devIssuer, req, res, log, on5xx }: RouteContext): Promise<void> {
   if (refuseForeignHost(req, res)) return; // DNS rebinding: only requests naming this server (host-check.ts)
@@ -436,7 +432,7 @@ async function route({ service, routes, mailer, devIssuer, req, res, log, on5xx 
     const body = await readBody(req);
     const event = toApiGatewayEvent(req, body);
     const match = matchRoute(routes, event.requestContext.http.method, event.rawPath);
-    if (!match) return writeResult(res, NOT_FOUND);
+    if (!match) return writeResult(res, NO_ROUTE);
     const fn = service.byLogicalId(match.route.functionLogicalId);
     if (!fn) throw new Error(`Route ${match.route.routeKey} has no local function`);
     event.routeKey = match.route.routeKey;
@@ -453,9 +449,7 @@ async function route({ service, routes, mailer, devIssuer, req, res, log, on5xx 
     if ((result.statusCode ?? 200) >= 500) on5xx();
     writeResult(res, result);
   } catch (error) {
-    if (error instanceof BodyTooLargeError) {
-      return send(res, 413, 'application/problem+json', JSON.stringify({ type: 'about:blank', title: 'Request body too large', status: 413 }), { connection: 'close' });
-    }
+    if (error instanceof BodyTooLargeError) return sendGatewayProblem(res, error);
     if (req.destroyed || (error as NodeJS.ErrnoException).code === 'ECONNRESET' || (error instanceof Error && error.message === 'aborted')) {
       // The client went away mid-request: nothing to answer, and nothing wrong on our side.
       log({ level: 'info', message: 'client aborted the request', path });
@@ -464,7 +458,7 @@ async function route({ service, routes, mailer, devIssuer, req, res, log, on5xx 
     }
     log({ level: 'error', message: 'unhandled error in local route', error: error instanceof Error ? error.name : 'Error' });
     on5xx();
-    if (!res.headersSent) send(res, 500, 'application/problem+json', JSON.stringify(INTERNAL_PROBLEM));
+    if (!res.headersSent) sendGatewayProblem(res, error);
     else res.destroy();
   }
 }
