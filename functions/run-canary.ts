@@ -6,13 +6,14 @@ import { runCanaryOnAws } from './composition/run-canary';
 import { METRIC_NAMESPACE, publishMetric } from './adapters/aws/metrics';
 import { getStringFromEnv } from './adapters/env/settings';
 import { logger } from './adapters/aws/logger';
+import { ENV } from './adapters/env/variables';
 
 const cloudWatch = new CloudWatchClient({});
 
 export const handler = middy(async () => {
   const report = await (await runCanaryOnAws.get())({
-    userId: getStringFromEnv('CANARY_USER_ID'),
-    botIds: getStringFromEnv('CANARY_BOT_IDS').split(',').map((id) => id.trim()).filter(Boolean),
+    userId: getStringFromEnv(ENV.CANARY_USER_ID),
+    botIds: getStringFromEnv(ENV.CANARY_BOT_IDS).split(',').map((id) => id.trim()).filter(Boolean),
   });
   for (const canary of report.canaries) logger.info('canary', { ...canary });
   await publishMetric(cloudWatch, METRIC_NAMESPACE, 'CanaryFailed', report.failed);

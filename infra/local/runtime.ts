@@ -33,13 +33,14 @@ import { loadOrCreateLocalSecrets } from './local-secrets';
 import { LocalWorkflow } from './local-workflow';
 import { OutboxMailer, renderOutboxPage } from './outbox';
 import { stateMachineDefinitionFrom } from './state-machine-definition';
+import { ENV } from '../../functions/adapters/env/variables';
 
 /** Local defaults: jobs of the simulator take seconds, so polling and retries are compressed. */
 export const LOCAL_WORKFLOW_DEFAULTS: Record<string, string> = {
-  POLL_INITIAL_SECONDS: '1',
-  POLL_MAX_SECONDS: '5',
-  POLL_DEADLINE_SECONDS: '600',
-  STUCK_AFTER_SECONDS: '60',
+  [ENV.POLL_INITIAL_SECONDS]: '1',
+  [ENV.POLL_MAX_SECONDS]: '5',
+  [ENV.POLL_DEADLINE_SECONDS]: '600',
+  [ENV.STUCK_AFTER_SECONDS]: '60',
 };
 
 /** The sender address of the local stack (mails land in the outbox; SES in AWS). */
@@ -47,18 +48,18 @@ export const LOCAL_MAIL_FROM = 'erasure-desk@desk.example.org';
 
 /** Environment-style settings and the CDK context key each one is deployed through. */
 const SETTING_CONTEXT_KEYS: Record<string, string> = {
-  POLL_INITIAL_SECONDS: 'pollInitialSeconds',
-  POLL_MAX_SECONDS: 'pollMaxSeconds',
-  POLL_DEADLINE_SECONDS: 'pollDeadlineSeconds',
-  SNAPSHOT_MAX_AGE_SECONDS: 'snapshotMaxAgeSeconds',
-  RECORD_RETENTION_DAYS: 'recordRetentionDays',
-  KORE_TIMEOUT_MS: 'koreTimeoutMs',
-  KORE_BUDGET_PER_MINUTE: 'koreBudgetPerMinute',
-  KORE_BUDGET_PER_HOUR: 'koreBudgetPerHour',
-  KORE_BUDGET_MARGIN: 'koreBudgetMargin',
-  KORE_BUDGET_TIME_SCALE: 'koreBudgetTimeScale',
-  ROLES_REFRESH_SHARE: 'rolesRefreshShare',
-  ROLES_REFRESH_INTERVAL_SECONDS: 'rolesRefreshIntervalSeconds',
+  [ENV.POLL_INITIAL_SECONDS]: 'pollInitialSeconds',
+  [ENV.POLL_MAX_SECONDS]: 'pollMaxSeconds',
+  [ENV.POLL_DEADLINE_SECONDS]: 'pollDeadlineSeconds',
+  [ENV.SNAPSHOT_MAX_AGE_SECONDS]: 'snapshotMaxAgeSeconds',
+  [ENV.RECORD_RETENTION_DAYS]: 'recordRetentionDays',
+  [ENV.KORE_TIMEOUT_MS]: 'koreTimeoutMs',
+  [ENV.KORE_BUDGET_PER_MINUTE]: 'koreBudgetPerMinute',
+  [ENV.KORE_BUDGET_PER_HOUR]: 'koreBudgetPerHour',
+  [ENV.KORE_BUDGET_MARGIN]: 'koreBudgetMargin',
+  [ENV.KORE_BUDGET_TIME_SCALE]: 'koreBudgetTimeScale',
+  [ENV.ROLES_REFRESH_SHARE]: 'rolesRefreshShare',
+  [ENV.ROLES_REFRESH_INTERVAL_SECONDS]: 'rolesRefreshIntervalSeconds',
   ...Object.fromEntries(Object.entries(LIFECYCLE_KEYS).map(([key, variable]) => [variable, key])),
 };
 
@@ -272,13 +273,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   await aws.start();
 
   const functions = templateFunctions(template, url, {
-    KORE_BASE_URL: kore.baseUrl,
-    STAFF_ISSUER: devIssuer.issuer,
-    STAFF_AUDIENCE: devIssuer.audience,
-    STAFF_JWKS_URL: `${url}/dev-issuer/jwks.json`,
+    [ENV.KORE_BASE_URL]: kore.baseUrl,
+    [ENV.STAFF_ISSUER]: devIssuer.issuer,
+    [ENV.STAFF_AUDIENCE]: devIssuer.audience,
+    [ENV.STAFF_JWKS_URL]: `${url}/dev-issuer/jwks.json`,
   });
   for (const fn of functions) {
-    const appSecret = fn.environment.APP_SECRET_ARN;
+    const appSecret = fn.environment[ENV.APP_SECRET_ARN];
     if (appSecret) aws.putSecret(appSecret, { subjectKey: secrets.subjectSecret, linkKey: secrets.linkKey });
     const koreSecret = fn.environment.KORE_CREDENTIALS_SECRET_ARN;
     if (koreSecret) aws.putSecret(koreSecret, { clientId: kore.clientId, clientSecret: kore.clientSecret });

@@ -26,6 +26,7 @@ import {
   VerificationMailFailedError,
 } from '../../../domain/errors';
 import * as z from '../../../domain/validation';
+import { VERIFY_LINK_TTL_SECONDS } from '../../../domain/timings';
 import { HttpProblem, problem, type FieldError, type Problem } from './problem';
 import { MethodNotAllowedError, RouteNotFoundError } from './router';
 
@@ -38,7 +39,7 @@ export interface ProblemAnswer {
 }
 
 export const NOT_FOUND_PROBLEM: Problem = problem(404, 'not-found', 'No such request', 'Check that you copied the whole link.');
-export const LINK_EXPIRED_PROBLEM = problem(410, 'link-expired', 'This link has expired', 'Confirmation links work for 30 minutes. Please submit your request again; we will send a new link.');
+export const LINK_EXPIRED_PROBLEM = problem(410, 'link-expired', 'This link has expired', `Confirmation links work for ${VERIFY_LINK_TTL_SECONDS / 60} minutes. Please submit your request again; we will send a new link.`);
 export const LINK_USED_PROBLEM = problem(410, 'link-used', 'This link has already been used', 'Each confirmation link works once. Use the status link from your email to follow your request.');
 export const LINK_INVALID_PROBLEM = problem(400, 'link-invalid', 'This link is not valid', 'Open the link exactly as it appears in the email, or submit your request again.');
 export const REQUEST_CLOSED_PROBLEM = problem(410, 'request-closed', 'This request is closed', 'The request was not confirmed in time or was cancelled. Please submit your request again.');

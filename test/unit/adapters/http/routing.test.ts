@@ -6,7 +6,7 @@
  * nothing about the routes (401 everywhere).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicApi } from '../../../../functions/adapters/http/public/public-api';
 import { PROBLEM_TYPE_BASE } from '../../../../functions/adapters/http/shared/problem';
 import { apiEvent as publicEvent, makeFixture } from '../../intake/fakes';
@@ -72,6 +72,8 @@ describe('staff routing', () => {
     h = await createHarness({ submitOnBehalf: async () => ({ message: 'accepted' }) });
     await createWithHistory(h.store, { requestId: ID }, [...TO_FAILED]);
   });
+  // The token kit is shared by the staff test files of a worker: forget the sign-outs made here.
+  afterAll(() => h.tokens.sessions.revoked.clear());
   /** A fresh token per call: `POST /console/logout` revokes the one it is given. */
   const ask = (app: (e: APIGatewayProxyEventV2) => Promise<unknown>) => async (method: string, path: string) =>
     (await app(staffEvent({ method, path, token: await h.tokens.valid('ops') }))) as Result;
