@@ -7,6 +7,10 @@
  * they reach the domain, and every failure is translated into one of the named errors of
  * `domain/kore` so the workflow's `Retry`/`Catch` can match by name. No message built here
  * carries a user id, an email, a request body or a token.
+ *
+ * Just over 300 lines on purpose: the client's calls and its classification of failures (the
+ * table above `KoreClient`) read together; the answers' shapes are in platform-answers.ts and the
+ * reading of the platform's messages in platform-messages.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
