@@ -4,16 +4,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { runCanaryOnAws } from './composition/run-canary';
 import { METRIC_NAMESPACE, publishMetric } from './adapters/aws/metrics';
-import { getStringFromEnv } from './adapters/env/settings';
 import { logger } from './adapters/aws/logger';
 
 const cloudWatch = new CloudWatchClient({});
 
 export const handler = middy(async () => {
-  const report = await (await runCanaryOnAws.get())({
-    userId: getStringFromEnv('CANARY_USER_ID'),
-    botIds: getStringFromEnv('CANARY_BOT_IDS').split(',').map((id) => id.trim()).filter(Boolean),
-  });
+  const report = await (await runCanaryOnAws.get())();
   for (const canary of report.canaries) logger.info('canary', { ...canary });
   await publishMetric(cloudWatch, METRIC_NAMESPACE, 'CanaryFailed', report.failed);
   return report;

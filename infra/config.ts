@@ -29,7 +29,8 @@
  * | `checkpointLockMode` | `COMPLIANCE` | Object Lock mode of the checkpoint bucket; `GOVERNANCE` for test stacks, whose checkpoints someone with `s3:BypassGovernanceRetention` can delete |
  */
 import { z } from 'zod';
-import { DEFAULT_RECORD_RETENTION_DAYS } from '../functions/domain/timings';
+import { DEFAULT_RECORD_RETENTION_DAYS, DEFAULT_SNAPSHOT_MAX_AGE_SECONDS } from '../functions/domain/timings';
+import { ENV } from '../functions/adapters/env/variables';
 
 /** Validated stack configuration. */
 export interface ErasureDeskConfig {
@@ -64,11 +65,11 @@ export interface ErasureDeskConfig {
 
 /** Context keys of the request lifecycle timings and the variable each sets. */
 export const LIFECYCLE_KEYS = {
-  stuckAfterSeconds: 'STUCK_AFTER_SECONDS',
-  receivedStaleSeconds: 'RECEIVED_STALE_SECONDS',
-  verificationTtlSeconds: 'VERIFICATION_TTL_SECONDS',
-  verificationResendSeconds: 'VERIFICATION_RESEND_SECONDS',
-  intakeStaleClaimSeconds: 'INTAKE_STALE_CLAIM_SECONDS',
+  stuckAfterSeconds: ENV.STUCK_AFTER_SECONDS,
+  receivedStaleSeconds: ENV.RECEIVED_STALE_SECONDS,
+  verificationTtlSeconds: ENV.VERIFICATION_TTL_SECONDS,
+  verificationResendSeconds: ENV.VERIFICATION_RESEND_SECONDS,
+  intakeStaleClaimSeconds: ENV.INTAKE_STALE_CLAIM_SECONDS,
 } as const;
 export type LifecycleVariable = (typeof LIFECYCLE_KEYS)[keyof typeof LIFECYCLE_KEYS];
 
@@ -175,7 +176,7 @@ const schema = z
     pollInitialSeconds: positiveInt(10, 3600),
     pollMaxSeconds: positiveInt(1800, 86_400),
     pollDeadlineSeconds: positiveInt(604_800, 30 * 86_400),
-    snapshotMaxAgeSeconds: positiveInt(3600, 7 * 86_400),
+    snapshotMaxAgeSeconds: positiveInt(DEFAULT_SNAPSHOT_MAX_AGE_SECONDS, 7 * 86_400),
     recordRetentionDays: positiveInt(DEFAULT_RECORD_RETENTION_DAYS, 36_500),
     apiThrottleRate: positiveInt(20, 10_000),
     apiThrottleBurst: positiveInt(50, 5_000),

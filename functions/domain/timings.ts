@@ -15,3 +15,6 @@ export const DEFAULT_INTAKE_STALE_CLAIM_SECONDS = 120;
 
 /** Record retention (the `expiresAt` TTL), about six years. */
 export const DEFAULT_RECORD_RETENTION_DAYS = 2190;
+
+/** The oldest user-roles snapshot an eligibility decision may use before it is recorded as stale. */
+export const DEFAULT_SNAPSHOT_MAX_AGE_SECONDS = 3600;

@@ -9,6 +9,7 @@
 import { html, type SafeHtml } from '../domain/html';
 import { explainRejection } from '../domain/eligibility';
 import type { EligibilityRule } from '../domain/model';
+import { VERIFY_LINK_TTL_SECONDS } from '../domain/timings';
 
 /** Who runs the desk, and where a subject can complain: shown in pages and emails. */
 export interface SiteInfo {
@@ -115,7 +116,7 @@ export function composeNotice(kind: NoticeKind, context: NoticeContext): Notice 
   switch (kind) {
     case 'verify': {
       if (!context.verifyUrl) throw new TypeError('A verification notice needs verifyUrl');
-      const minutes = context.linkValidMinutes ?? 30;
+      const minutes = context.linkValidMinutes ?? VERIFY_LINK_TTL_SECONDS / 60;
       return render(
         {
           subject: 'Confirm your request to erase your data',

@@ -1,7 +1,7 @@
 /** Task SubmitErasure: re-checks eligibility, then sends the DELETE exactly once for the attempt (intent recorded before the call, the answer after it). */
 import { UNLIMITED_BUDGET, waitSecondsOf } from '../domain/call-budget';
 import { decideEligibility, isSnapshotFreshEnough } from '../domain/eligibility';
-import { ConcurrentUpdateError, RequestNotActiveError, StaleAttemptError, SubjectIdUnavailableError, SubmissionOutcomeUnknownError } from '../domain/errors';
+import { ConcurrentUpdateError, RequestNotActiveError, SubjectIdUnavailableError, SubmissionOutcomeUnknownError } from '../domain/errors';
 import { KoreOutcomeUnknownError, KorePermanentError, KoreRefusedError, KoreRetryableError } from '../domain/kore';
 import type { AuditEvent, JsonValue } from '../domain/model';
 import { decryptSubjectId } from '../domain/subject';

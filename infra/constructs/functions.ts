@@ -13,6 +13,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { FUNCTION_NAMES, requiredVariables, type FunctionName } from '../../functions/adapters/env/capabilities';
+import { ENV } from '../../functions/adapters/env/variables';
 import { PARTITION_PREFIXES, type ItemKind } from '../../functions/adapters/dynamo/keys';
 import { DEFAULT_KORE_TIMEOUT_MS } from '../../functions/adapters/kore/kore-client';
 import { METRIC_NAMESPACE } from '../../functions/adapters/aws/metrics';
@@ -366,7 +367,7 @@ export class Functions extends Construct {
     const refresh = this.functions['refresh-roles-snapshot'];
     for (const [name, fn] of this.entries()) {
       if (!FUNCTION_SPECS[name].rolesRefresh || !refresh) continue;
-      this.setEnvironment(name, 'ROLES_REFRESH_FUNCTION_NAME', refresh.functionName);
+      this.setEnvironment(name, ENV.ROLES_REFRESH_FUNCTION_NAME, refresh.functionName);
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [refresh.functionArn] }));
     }
   }
@@ -388,7 +389,7 @@ export class Functions extends Construct {
     for (const [name, fn] of this.entries()) {
       const access = FUNCTION_SPECS[name].workflow;
       if (!access) continue;
-      this.setEnvironment(name, 'STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+      this.setEnvironment(name, ENV.STATE_MACHINE_ARN, stateMachine.stateMachineArn);
       stateMachine.grantStartExecution(fn);
       const executionActions = ['states:DescribeExecution'];
       if (access === 'manage') {
@@ -413,7 +414,7 @@ export class Functions extends Construct {
   connectPublicUrl(apiUrl: string): void {
     const url = this.config.publicBaseUrl ?? apiUrl;
     for (const [name] of this.entries()) {
-      if (FUNCTION_SPECS[name].publicUrl) this.setEnvironment(name, 'PUBLIC_BASE_URL', url);
+      if (FUNCTION_SPECS[name].publicUrl) this.setEnvironment(name, ENV.PUBLIC_BASE_URL, url);
     }
   }
 
@@ -492,35 +493,35 @@ export class Functions extends Construct {
     logGroup.grantWrite(role);
 
     const env: Record<string, string> = {
-      POWERTOOLS_SERVICE_NAME: `erasure-desk-${name}`,
-      LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
-      TABLE_NAME: props.table.tableName,
+      [ENV.POWERTOOLS_SERVICE_NAME]: `erasure-desk-${name}`,
+      [ENV.LOG_LEVEL]: 'INFO',
+      [ENV.NODE_OPTIONS]: '--enable-source-maps',
+      [ENV.TABLE_NAME]: props.table.tableName,
     };
     this.grantTable(role, spec.kore ? { ...spec.writes, update: [...(spec.writes?.update ?? []), 'budget'] } : spec.writes, props);
     if (spec.kore) {
-      env.KORE_BASE_URL = config.koreBaseUrl;
-      env.KORE_CREDENTIALS_SECRET_ARN = props.koreCredentials.secretArn;
-      if (config.koreTimeoutMs !== undefined) env.KORE_TIMEOUT_MS = String(config.koreTimeoutMs);
-      env.KORE_BUDGET_PER_MINUTE = String(config.koreBudget.perMinute);
-      env.KORE_BUDGET_PER_HOUR = String(config.koreBudget.perHour);
-      env.KORE_BUDGET_MARGIN = String(config.koreBudget.margin);
-      env.KORE_BUDGET_TIME_SCALE = String(config.koreBudget.timeScale);
+      env[ENV.KORE_BASE_URL] = config.koreBaseUrl;
+      env[ENV.KORE_CREDENTIALS_SECRET_ARN] = props.koreCredentials.secretArn;
+      if (config.koreTimeoutMs !== undefined) env[ENV.KORE_TIMEOUT_MS] = String(config.koreTimeoutMs);
+      env[ENV.KORE_BUDGET_PER_MINUTE] = String(config.koreBudget.perMinute);
+      env[ENV.KORE_BUDGET_PER_HOUR] = String(config.koreBudget.perHour);
+      env[ENV.KORE_BUDGET_MARGIN] = String(config.koreBudget.margin);
+      env[ENV.KORE_BUDGET_TIME_SCALE] = String(config.koreBudget.timeScale);
       props.koreCredentials.grantRead(role);
     }
     if (spec.appSecret) {
-      env.APP_SECRET_ARN = props.appSecret.secretArn;
+      env[ENV.APP_SECRET_ARN] = props.appSecret.secretArn;
       props.appSecret.grantRead(role);
     }
     if (spec.receipts) {
-      env.RECEIPT_SIGNING_KEY_ID = props.receiptSigningKey.keyId;
+      env[ENV.RECEIPT_SIGNING_KEY_ID] = props.receiptSigningKey.keyId;
       props.receiptSigningKey.grant(role, 'kms:Sign', 'kms:GetPublicKey');
     }
     if (spec.checkpoints) {
       // Reading checkpoints means verifying them (the signer reads the previous ones too); only a
       // writer may sign with the checkpoint key.
-      env.CHECKPOINT_BUCKET = props.checkpointBucket.bucketName;
-      env.CHECKPOINT_SIGNING_KEY_ID = props.checkpointSigningKey.keyId;
+      env[ENV.CHECKPOINT_BUCKET] = props.checkpointBucket.bucketName;
+      env[ENV.CHECKPOINT_SIGNING_KEY_ID] = props.checkpointSigningKey.keyId;
       props.checkpointSigningKey.grant(role, 'kms:GetPublicKey', 'kms:Verify', ...(spec.checkpoints === 'write' ? ['kms:Sign'] : []));
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({
@@ -531,7 +532,7 @@ export class Functions extends Construct {
       role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.checkpointBucket.bucketArn] }));
     }
     if (spec.mail && config.mailFrom) {
-      env.MAIL_FROM = config.mailFrom;
+      env[ENV.MAIL_FROM] = config.mailFrom;
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           actions: ['ses:SendEmail', 'ses:SendRawEmail'],
@@ -542,26 +543,26 @@ export class Functions extends Construct {
       );
     }
     if (spec.staff) {
-      env.STAFF_ISSUER = props.staff.issuer;
-      env.STAFF_AUDIENCE = props.staff.audience;
-      env.STAFF_JWKS_URL = props.staff.jwksUrl;
-      env.STAFF_ROLES_CLAIM = config.rolesClaim;
+      env[ENV.STAFF_ISSUER] = props.staff.issuer;
+      env[ENV.STAFF_AUDIENCE] = props.staff.audience;
+      env[ENV.STAFF_JWKS_URL] = props.staff.jwksUrl;
+      env[ENV.STAFF_ROLES_CLAIM] = config.rolesClaim;
     }
     if (spec.poll) {
-      env.POLL_INITIAL_SECONDS = String(config.pollInitialSeconds);
-      env.POLL_MAX_SECONDS = String(config.pollMaxSeconds);
-      env.POLL_DEADLINE_SECONDS = String(config.pollDeadlineSeconds);
+      env[ENV.POLL_INITIAL_SECONDS] = String(config.pollInitialSeconds);
+      env[ENV.POLL_MAX_SECONDS] = String(config.pollMaxSeconds);
+      env[ENV.POLL_DEADLINE_SECONDS] = String(config.pollDeadlineSeconds);
     }
-    if (spec.snapshot) env.SNAPSHOT_MAX_AGE_SECONDS = String(config.snapshotMaxAgeSeconds);
+    if (spec.snapshot) env[ENV.SNAPSHOT_MAX_AGE_SECONDS] = String(config.snapshotMaxAgeSeconds);
     if (spec.rolePaging) {
-      env.ROLES_REFRESH_SHARE = String(config.rolesRefresh.share);
-      env.ROLES_REFRESH_INTERVAL_SECONDS = String(config.rolesRefresh.intervalSeconds);
+      env[ENV.ROLES_REFRESH_SHARE] = String(config.rolesRefresh.share);
+      env[ENV.ROLES_REFRESH_INTERVAL_SECONDS] = String(config.rolesRefresh.intervalSeconds);
     }
     if (spec.lifecycle) Object.assign(env, Object.fromEntries(Object.entries(config.lifecycle).map(([k, v]) => [k, String(v)])));
-    if (spec.retention) env.RECORD_RETENTION_DAYS = String(config.recordRetentionDays);
+    if (spec.retention) env[ENV.RECORD_RETENTION_DAYS] = String(config.recordRetentionDays);
     if (spec.canary && config.canary) {
-      env.CANARY_BOT_IDS = config.canary.botIds.join(',');
-      env.CANARY_USER_ID = config.canary.userId;
+      env[ENV.CANARY_BOT_IDS] = config.canary.botIds.join(',');
+      env[ENV.CANARY_USER_ID] = config.canary.userId;
     }
     if (spec.metrics) {
       role.addToPrincipalPolicy(

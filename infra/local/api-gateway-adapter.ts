@@ -5,15 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { BodyTooLargeError } from './gateway-answers';
 
 /** API Gateway's own payload limit is 10 MB; locally we stop reading at 1 MB. */
 export const MAX_LOCAL_BODY_BYTES = 1024 * 1024;
 
 export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
-export class BodyTooLargeError extends Error {
-  override name = 'BodyTooLargeError';
-}
+export { BodyTooLargeError };
 
 /** Reads the whole body, refusing more than `limit` bytes. */
 export async function readBody(req: IncomingMessage, limit = MAX_LOCAL_BODY_BYTES): Promise<Buffer> {
@@ -21,7 +20,7 @@ export async function readBody(req: IncomingMessage, limit = MAX_LOCAL_BODY_BYTE
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLargeError('Request body too large');
+    if (size > limit) throw new BodyTooLargeError(limit);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

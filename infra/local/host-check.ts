@@ -8,6 +8,7 @@
  * is 80) — and arrives in origin form (`/path`): anything else gets 421 Misdirected Request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MisdirectedRequestError, sendGatewayProblem } from './gateway-answers';
 
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -41,14 +42,6 @@ export function hostRefusal(request: { url?: string; headers: { host?: string } 
 export function refuseForeignHost(req: IncomingMessage, res: ServerResponse): boolean {
   const refusal = hostRefusal(req, req.socket.localPort ?? 0);
   if (!refusal) return false;
-  const body = JSON.stringify({ type: 'about:blank', title: refusal.title, status: refusal.status });
-  res.writeHead(refusal.status, {
-    'content-type': 'application/problem+json',
-    'content-length': Buffer.byteLength(body),
-    'x-content-type-options': 'nosniff',
-    'cache-control': 'no-store',
-    connection: 'close',
-  });
-  res.end(body);
+  sendGatewayProblem(res, new MisdirectedRequestError(refusal.status, refusal.title));
   return true;
 }

@@ -22,6 +22,7 @@ import type { FunctionName } from '../constructs/functions';
 import type { CfnTemplate } from '../synth';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws/aws-stand-ins';
 import { functionNameOf, type LambdaBundles } from './lambda-bundles';
+import type { ENV } from '../../functions/adapters/env/variables';
 
 type CfnValue = unknown;
 
@@ -92,7 +93,7 @@ export interface TemplateFunction {
 }
 
 /** Values that name hosts outside the stack, replaced by their local counterparts. */
-export type LocalSeams = Partial<Record<'KORE_BASE_URL' | 'STAFF_ISSUER' | 'STAFF_AUDIENCE' | 'STAFF_JWKS_URL', string>>;
+export type LocalSeams = Partial<Record<(typeof ENV)['KORE_BASE_URL' | 'STAFF_ISSUER' | 'STAFF_AUDIENCE' | 'STAFF_JWKS_URL'], string>>;
 
 /**
  * Every Lambda function of the template with its environment resolved for the local runtime.

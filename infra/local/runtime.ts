@@ -13,7 +13,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { INTERNAL_PROBLEM } from '../../functions/adapters/http/shared/problem';
 import { HTML_SECURITY_HEADERS } from '../../functions/adapters/http/shared/messages';
 import { createDevIssuer, DEV_ISSUER_DEFAULTS, type DevIssuer } from '../../functions/adapters/http/staff/dev-issuer';
 import type { SweepReport } from '../../functions/workflow/sweep-requests';
@@ -21,7 +20,8 @@ import type { CanaryReport } from '../../functions/workflow/run-canary';
 import { LIFECYCLE_KEYS } from '../config';
 import type { FunctionName } from '../constructs/functions';
 import { synthesizeTemplate, type CfnTemplate } from '../synth';
-import { BodyTooLargeError, readBody, toApiGatewayEvent, writeResult } from './api-gateway-adapter';
+import { readBody, toApiGatewayEvent, writeResult } from './api-gateway-adapter';
+import { BodyTooLargeError, INTEGRATION_FAILED, NO_ROUTE, sendGatewayProblem } from './gateway-answers';
 import { AwsStandIns, type RecordedMetric } from './aws/aws-stand-ins';
 import { httpApiRoutes, matchRoute } from './http-api-routes';
 import { refuseForeignHost } from './host-check';
@@ -33,13 +33,14 @@ import { loadOrCreateLocalSecrets } from './local-secrets';
 import { LocalWorkflow } from './local-workflow';
 import { OutboxMailer, renderOutboxPage } from './outbox';
 import { stateMachineDefinitionFrom } from './state-machine-definition';
+import { ENV } from '../../functions/adapters/env/variables';
 
 /** Local defaults: jobs of the simulator take seconds, so polling and retries are compressed. */
 export const LOCAL_WORKFLOW_DEFAULTS: Record<string, string> = {
-  POLL_INITIAL_SECONDS: '1',
-  POLL_MAX_SECONDS: '5',
-  POLL_DEADLINE_SECONDS: '600',
-  STUCK_AFTER_SECONDS: '60',
+  [ENV.POLL_INITIAL_SECONDS]: '1',
+  [ENV.POLL_MAX_SECONDS]: '5',
+  [ENV.POLL_DEADLINE_SECONDS]: '600',
+  [ENV.STUCK_AFTER_SECONDS]: '60',
 };
 
 /** The sender address of the local stack (mails land in the outbox; SES in AWS). */
@@ -47,18 +48,18 @@ export const LOCAL_MAIL_FROM = 'erasure-desk@desk.example.org';
 
 /** Environment-style settings and the CDK context key each one is deployed through. */
 const SETTING_CONTEXT_KEYS: Record<string, string> = {
-  POLL_INITIAL_SECONDS: 'pollInitialSeconds',
-  POLL_MAX_SECONDS: 'pollMaxSeconds',
-  POLL_DEADLINE_SECONDS: 'pollDeadlineSeconds',
-  SNAPSHOT_MAX_AGE_SECONDS: 'snapshotMaxAgeSeconds',
-  RECORD_RETENTION_DAYS: 'recordRetentionDays',
-  KORE_TIMEOUT_MS: 'koreTimeoutMs',
-  KORE_BUDGET_PER_MINUTE: 'koreBudgetPerMinute',
-  KORE_BUDGET_PER_HOUR: 'koreBudgetPerHour',
-  KORE_BUDGET_MARGIN: 'koreBudgetMargin',
-  KORE_BUDGET_TIME_SCALE: 'koreBudgetTimeScale',
-  ROLES_REFRESH_SHARE: 'rolesRefreshShare',
-  ROLES_REFRESH_INTERVAL_SECONDS: 'rolesRefreshIntervalSeconds',
+  [ENV.POLL_INITIAL_SECONDS]: 'pollInitialSeconds',
+  [ENV.POLL_MAX_SECONDS]: 'pollMaxSeconds',
+  [ENV.POLL_DEADLINE_SECONDS]: 'pollDeadlineSeconds',
+  [ENV.SNAPSHOT_MAX_AGE_SECONDS]: 'snapshotMaxAgeSeconds',
+  [ENV.RECORD_RETENTION_DAYS]: 'recordRetentionDays',
+  [ENV.KORE_TIMEOUT_MS]: 'koreTimeoutMs',
+  [ENV.KORE_BUDGET_PER_MINUTE]: 'koreBudgetPerMinute',
+  [ENV.KORE_BUDGET_PER_HOUR]: 'koreBudgetPerHour',
+  [ENV.KORE_BUDGET_MARGIN]: 'koreBudgetMargin',
+  [ENV.KORE_BUDGET_TIME_SCALE]: 'koreBudgetTimeScale',
+  [ENV.ROLES_REFRESH_SHARE]: 'rolesRefreshShare',
+  [ENV.ROLES_REFRESH_INTERVAL_SECONDS]: 'rolesRefreshIntervalSeconds',
   ...Object.fromEntries(Object.entries(LIFECYCLE_KEYS).map(([key, variable]) => [variable, key])),
 };
 
@@ -272,13 +273,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   await aws.start();
 
   const functions = templateFunctions(template, url, {
-    KORE_BASE_URL: kore.baseUrl,
-    STAFF_ISSUER: devIssuer.issuer,
-    STAFF_AUDIENCE: devIssuer.audience,
-    STAFF_JWKS_URL: `${url}/dev-issuer/jwks.json`,
+    [ENV.KORE_BASE_URL]: kore.baseUrl,
+    [ENV.STAFF_ISSUER]: devIssuer.issuer,
+    [ENV.STAFF_AUDIENCE]: devIssuer.audience,
+    [ENV.STAFF_JWKS_URL]: `${url}/dev-issuer/jwks.json`,
   });
   for (const fn of functions) {
-    const appSecret = fn.environment.APP_SECRET_ARN;
+    const appSecret = fn.environment[ENV.APP_SECRET_ARN];
     if (appSecret) aws.putSecret(appSecret, { subjectKey: secrets.subjectSecret, linkKey: secrets.linkKey });
     const koreSecret = fn.environment.KORE_CREDENTIALS_SECRET_ARN;
     if (koreSecret) aws.putSecret(koreSecret, { clientId: kore.clientId, clientSecret: kore.clientSecret });
@@ -414,10 +415,6 @@ interface RouteContext {
   on5xx: () => void;
 }
 
-/** API Gateway's own answers (not the functions'). */
-const NOT_FOUND: APIGatewayProxyStructuredResultV2 = { statusCode: 404, headers: { 'content-type': 'application/json' }, body: '{"message":"Not Found"}' };
-const INTEGRATION_FAILED: APIGatewayProxyStructuredResultV2 = { statusCode: 500, headers: { 'content-type': 'application/json' }, body: '{"message":"Internal Server Error"}' };
-
 /** Local-only routes first (outbox, dev issuer keys), then the HTTP API's routes from the template. */
 async function route({ service, routes, mailer, devIssuer, req, res, log, on5xx }: RouteContext): Promise<void> {
   if (refuseForeignHost(req, res)) return; // DNS rebinding: only requests naming this server (host-check.ts)
@@ -436,7 +433,7 @@ async function route({ service, routes, mailer, devIssuer, req, res, log, on5xx 
     const body = await readBody(req);
     const event = toApiGatewayEvent(req, body);
     const match = matchRoute(routes, event.requestContext.http.method, event.rawPath);
-    if (!match) return writeResult(res, NOT_FOUND);
+    if (!match) return writeResult(res, NO_ROUTE);
     const fn = service.byLogicalId(match.route.functionLogicalId);
     if (!fn) throw new Error(`Route ${match.route.routeKey} has no local function`);
     event.routeKey = match.route.routeKey;
@@ -453,9 +450,7 @@ async function route({ service, routes, mailer, devIssuer, req, res, log, on5xx 
     if ((result.statusCode ?? 200) >= 500) on5xx();
     writeResult(res, result);
   } catch (error) {
-    if (error instanceof BodyTooLargeError) {
-      return send(res, 413, 'application/problem+json', JSON.stringify({ type: 'about:blank', title: 'Request body too large', status: 413 }), { connection: 'close' });
-    }
+    if (error instanceof BodyTooLargeError) return sendGatewayProblem(res, error);
     if (req.destroyed || (error as NodeJS.ErrnoException).code === 'ECONNRESET' || (error instanceof Error && error.message === 'aborted')) {
       // The client went away mid-request: nothing to answer, and nothing wrong on our side.
       log({ level: 'info', message: 'client aborted the request', path });
@@ -464,7 +459,7 @@ async function route({ service, routes, mailer, devIssuer, req, res, log, on5xx 
     }
     log({ level: 'error', message: 'unhandled error in local route', error: error instanceof Error ? error.name : 'Error' });
     on5xx();
-    if (!res.headersSent) send(res, 500, 'application/problem+json', JSON.stringify(INTERNAL_PROBLEM));
+    if (!res.headersSent) sendGatewayProblem(res, error);
     else res.destroy();
   }
 }

@@ -3,16 +3,32 @@
  * function uses (functions/adapters/env/capabilities.ts); the synthesized template must carry every
  * variable of those capabilities, and each function's wiring must build from exactly the
  * template's environment (CloudFormation references replaced by stand-ins, secrets mocked).
+ * Every variable name is written once (`ENV`, functions/adapters/env/variables.ts): the template
+ * gives functions no other, and gives some function each one that is not optional for a reason.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AWS_FUNCTIONS } from '../../functions/composition/aws/functions';
 import { clearSecretCache } from '../../functions/adapters/aws/secrets';
 import { FUNCTION_CAPABILITIES, FUNCTION_NAMES, requiredVariables, type FunctionName } from '../../functions/adapters/env/capabilities';
+import { ENV, OPTIONAL_ENV, type EnvName } from '../../functions/adapters/env/variables';
 import { FUNCTION_SPECS } from '../../infra/constructs/functions';
+import { LIFECYCLE_KEYS } from '../../infra/config';
 import { createApp } from '../../infra/synth';
 import { envOf, lambdaOf, removeAssemblies, synth, type Synthesized } from './support';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
+  });
+}
 
 let deployed: Synthesized;
 const secrets = mockClient(SecretsManagerClient);
@@ -79,5 +95,47 @@ describe('function environments', () => {
     } finally {
       spec.checkpoints = saved;
     }
+  });
+});
+
+describe('environment variable names (ENV)', () => {
+  const givenIn = (json: Synthesized['json']) => new Set(FUNCTION_NAMES.flatMap((name) => Object.keys(envOf(lambdaOf(json, name)[1]))));
+
+  it('names each variable as itself', () => {
+    for (const [key, value] of Object.entries(ENV)) expect(value).toBe(key);
+  });
+
+  it('gives functions only variables named in ENV', () => {
+    expect([...givenIn(deployed.json)].filter((v) => !(v in ENV))).toEqual([]);
+  });
+
+  it('gives some function every variable in ENV, unless it is optional for a stated reason', () => {
+    const given = givenIn(deployed.json);
+    expect(Object.keys(ENV).filter((v) => !given.has(v) && !OPTIONAL_ENV[v as EnvName])).toEqual([]);
+    for (const [name, reason] of Object.entries(OPTIONAL_ENV)) expect({ name, reason: (reason ?? '').length > 20 }).toEqual({ name, reason: true });
+  });
+
+  it('gives some function every optional variable that has a context key, once that key is configured', () => {
+    const configured = synth({
+      context: {
+        mailFrom: 'privacy@example.com',
+        canaryBotIds: 'st-canary-1',
+        canaryUserId: 'canary@example.com',
+        koreTimeoutMs: 9000,
+        ...Object.fromEntries(Object.keys(LIFECYCLE_KEYS).map((key) => [key, 1200])),
+      },
+    });
+    const given = givenIn(configured.json);
+    const withKey = [...Object.values(LIFECYCLE_KEYS), ENV.KORE_TIMEOUT_MS];
+    expect(withKey.filter((v) => !given.has(v))).toEqual([]);
+    // The rest have no context key: no configuration sets them.
+    expect(Object.keys(OPTIONAL_ENV).filter((v) => !withKey.includes(v as never) && given.has(v))).toEqual([]);
+  });
+
+  it('reads no variable by a name written outside ENV', () => {
+    const offenders = sourceFiles(join(ROOT, 'functions'))
+      .filter((file) => !file.includes(`${sep}cli${sep}`) && !file.endsWith(`${sep}variables.ts`))
+      .flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/FromEnv\(\s*'([A-Z][A-Z0-9_]+)'|process\.env\.([A-Z][A-Z0-9_]+)|process\.env\[\s*'([A-Z][A-Z0-9_]+)'/g)].map((m) => `${relative(ROOT, file)}: ${m[1] ?? m[2] ?? m[3]}`));
+    expect(offenders).toEqual([]);
   });
 });

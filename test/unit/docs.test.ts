@@ -56,4 +56,25 @@ describe('the docs', () => {
     const readme = readFileSync(README, 'utf8').toLowerCase();
     for (const phrase of RUN_NARRATIVE) expect(readme, `README says "${phrase}"`).not.toContain(phrase);
   });
+
+  it('holds no merge conflict markers in the README, the docs or the code', () => {
+    const marker = /^(<{7}|={7}|>{7})( |$)/m;
+    const files = [README, ...DOCS, ...sourceFiles(['functions', 'infra', 'test', 'bench'])];
+    expect(files.length).toBeGreaterThan(100);
+    expect(files.filter((file) => marker.test(readFileSync(file, 'utf8'))).map((file) => relative(ROOT, file))).toEqual([]);
+  });
 });
+
+/** Every .ts, .mjs and .md file under the given top-level folders. */
+function sourceFiles(folders: string[]): string[] {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (/\.(ts|mjs|md)$/.test(name)) found.push(path);
+    }
+  };
+  for (const folder of folders) walk(join(ROOT, folder));
+  return found;
+}

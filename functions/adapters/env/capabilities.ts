@@ -8,6 +8,7 @@
  *
  * This module is imported by the CDK app as well: it holds data only, no SDK and no I/O.
  */
+import { ENV } from './variables';
 
 /** Every Lambda handler, by its file name under `functions/` (each exports `handler`). */
 export const FUNCTION_NAMES = [
@@ -32,25 +33,25 @@ export type FunctionName = (typeof FUNCTION_NAMES)[number];
  */
 export const CAPABILITY_VARIABLES = {
   /** The audit table (every function). */
-  table: ['TABLE_NAME'],
+  table: [ENV.TABLE_NAME],
   /** Subject HMAC and cipher keys, signed-link key (Secrets Manager). */
-  appSecret: ['APP_SECRET_ARN'],
+  appSecret: [ENV.APP_SECRET_ARN],
   /** The Kore.ai platform: its host and the app credentials (Secrets Manager). */
-  kore: ['KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN'],
+  kore: [ENV.KORE_BASE_URL, ENV.KORE_CREDENTIALS_SECRET_ARN],
   /** The KMS key that signs erasure receipts (never checkpoints). */
-  receipts: ['RECEIPT_SIGNING_KEY_ID'],
+  receipts: [ENV.RECEIPT_SIGNING_KEY_ID],
   /** The Object Lock bucket of signed checkpoints and the checkpoint key (verify; sign for sign-checkpoints only). */
-  checkpoints: ['CHECKPOINT_BUCKET', 'CHECKPOINT_SIGNING_KEY_ID'],
+  checkpoints: [ENV.CHECKPOINT_BUCKET, ENV.CHECKPOINT_SIGNING_KEY_ID],
   /** The erasure state machine (start, describe, redrive). */
-  workflow: ['STATE_MACHINE_ARN'],
+  workflow: [ENV.STATE_MACHINE_ARN],
   /** The issuer of staff tokens. */
-  staff: ['STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM'],
+  staff: [ENV.STAFF_ISSUER, ENV.STAFF_AUDIENCE, ENV.STAFF_JWKS_URL, ENV.STAFF_ROLES_CLAIM],
   /** The site's origin, for links in pages and mails. */
-  links: ['PUBLIC_BASE_URL'],
+  links: [ENV.PUBLIC_BASE_URL],
   /** The refresh-roles-snapshot function, asked to rebuild the snapshot on demand. */
-  rolesRefresh: ['ROLES_REFRESH_FUNCTION_NAME'],
+  rolesRefresh: [ENV.ROLES_REFRESH_FUNCTION_NAME],
   /** The canary's test user and bots. */
-  canary: ['CANARY_BOT_IDS', 'CANARY_USER_ID'],
+  canary: [ENV.CANARY_BOT_IDS, ENV.CANARY_USER_ID],
 } as const satisfies Record<string, readonly string[]>;
 export type Capability = keyof typeof CAPABILITY_VARIABLES;
 

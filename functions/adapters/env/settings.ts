@@ -6,7 +6,8 @@ import { ConfigurationError } from '../../domain/errors';
 
 export { ConfigurationError };
 import { DEFAULT_POLL_POLICY, type PollPolicy } from '../../domain/polling';
-import { DEFAULT_INTAKE_STALE_CLAIM_SECONDS, DEFAULT_RECORD_RETENTION_DAYS, DEFAULT_VERIFICATION_RESEND_SECONDS, VERIFY_LINK_TTL_SECONDS } from '../../domain/timings';
+import { DEFAULT_INTAKE_STALE_CLAIM_SECONDS, DEFAULT_RECORD_RETENTION_DAYS, DEFAULT_SNAPSHOT_MAX_AGE_SECONDS, DEFAULT_VERIFICATION_RESEND_SECONDS, VERIFY_LINK_TTL_SECONDS } from '../../domain/timings';
+import { ENV } from './variables';
 
 export { DEFAULT_RECORD_RETENTION_DAYS };
 
@@ -62,19 +63,19 @@ export interface WorkflowSettings {
 
 /** Reads the workflow settings (POLL_*, SNAPSHOT_MAX_AGE_SECONDS, …) with their defaults. */
 export function readWorkflowSettings(env: Env = process.env): WorkflowSettings {
-  const initialSeconds = getNumberFromEnv('POLL_INITIAL_SECONDS', DEFAULT_POLL_POLICY.initialSeconds, env, { min: 1 });
+  const initialSeconds = getNumberFromEnv(ENV.POLL_INITIAL_SECONDS, DEFAULT_POLL_POLICY.initialSeconds, env, { min: 1 });
   return {
     poll: {
       initialSeconds,
-      maxSeconds: getNumberFromEnv('POLL_MAX_SECONDS', DEFAULT_POLL_POLICY.maxSeconds, env, { min: initialSeconds }),
-      fraction: getNumberFromEnv('POLL_FRACTION', DEFAULT_POLL_POLICY.fraction, env, { min: 0.01, max: 1 }),
-      deadlineSeconds: getNumberFromEnv('POLL_DEADLINE_SECONDS', DEFAULT_POLL_POLICY.deadlineSeconds, env, { min: 1 }),
+      maxSeconds: getNumberFromEnv(ENV.POLL_MAX_SECONDS, DEFAULT_POLL_POLICY.maxSeconds, env, { min: initialSeconds }),
+      fraction: getNumberFromEnv(ENV.POLL_FRACTION, DEFAULT_POLL_POLICY.fraction, env, { min: 0.01, max: 1 }),
+      deadlineSeconds: getNumberFromEnv(ENV.POLL_DEADLINE_SECONDS, DEFAULT_POLL_POLICY.deadlineSeconds, env, { min: 1 }),
     },
-    snapshotMaxAgeSeconds: getNumberFromEnv('SNAPSHOT_MAX_AGE_SECONDS', 7200, env, { min: 1 }),
-    verificationTtlSeconds: getNumberFromEnv('VERIFICATION_TTL_SECONDS', VERIFY_LINK_TTL_SECONDS, env, { min: 60 }),
-    stuckAfterSeconds: getNumberFromEnv('STUCK_AFTER_SECONDS', 900, env, { min: 0 }),
-    receivedStaleSeconds: getNumberFromEnv('RECEIVED_STALE_SECONDS', 900, env, { min: 0 }),
-    intakeStaleClaimSeconds: getNumberFromEnv('INTAKE_STALE_CLAIM_SECONDS', DEFAULT_INTAKE_STALE_CLAIM_SECONDS, env, { min: 1 }),
-    verificationResendSeconds: getNumberFromEnv('VERIFICATION_RESEND_SECONDS', DEFAULT_VERIFICATION_RESEND_SECONDS, env, { min: 1 }),
+    snapshotMaxAgeSeconds: getNumberFromEnv(ENV.SNAPSHOT_MAX_AGE_SECONDS, DEFAULT_SNAPSHOT_MAX_AGE_SECONDS, env, { min: 1 }),
+    verificationTtlSeconds: getNumberFromEnv(ENV.VERIFICATION_TTL_SECONDS, VERIFY_LINK_TTL_SECONDS, env, { min: 60 }),
+    stuckAfterSeconds: getNumberFromEnv(ENV.STUCK_AFTER_SECONDS, 900, env, { min: 0 }),
+    receivedStaleSeconds: getNumberFromEnv(ENV.RECEIVED_STALE_SECONDS, 900, env, { min: 0 }),
+    intakeStaleClaimSeconds: getNumberFromEnv(ENV.INTAKE_STALE_CLAIM_SECONDS, DEFAULT_INTAKE_STALE_CLAIM_SECONDS, env, { min: 1 }),
+    verificationResendSeconds: getNumberFromEnv(ENV.VERIFICATION_RESEND_SECONDS, DEFAULT_VERIFICATION_RESEND_SECONDS, env, { min: 1 }),
   };
 }

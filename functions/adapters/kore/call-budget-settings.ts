@@ -4,6 +4,7 @@
  */
 import { defaultCallBudgetPolicy, DOCUMENTED_KORE_LIMITS, type CallBudgetPolicy } from '../../domain/call-budget';
 import { getNumberFromEnv } from '../env/settings';
+import { ENV } from '../env/variables';
 
 type Env = Record<string, string | undefined>;
 
@@ -23,9 +24,9 @@ export const CALL_BUDGET_DEFAULTS = {
  */
 export function readCallBudgetPolicy(env: Env = process.env): CallBudgetPolicy {
   return defaultCallBudgetPolicy({
-    perMinute: getNumberFromEnv('KORE_BUDGET_PER_MINUTE', CALL_BUDGET_DEFAULTS.KORE_BUDGET_PER_MINUTE, env, { min: 1, max: 100_000 }),
-    perHour: getNumberFromEnv('KORE_BUDGET_PER_HOUR', CALL_BUDGET_DEFAULTS.KORE_BUDGET_PER_HOUR, env, { min: 1, max: 10_000_000 }),
-    safetyMargin: getNumberFromEnv('KORE_BUDGET_MARGIN', CALL_BUDGET_DEFAULTS.KORE_BUDGET_MARGIN, env, { min: 0, max: 0.9 }),
-    timeScale: getNumberFromEnv('KORE_BUDGET_TIME_SCALE', CALL_BUDGET_DEFAULTS.KORE_BUDGET_TIME_SCALE, env, { min: 0.0001, max: 1 }),
+    perMinute: getNumberFromEnv(ENV.KORE_BUDGET_PER_MINUTE, CALL_BUDGET_DEFAULTS.KORE_BUDGET_PER_MINUTE, env, { min: 1, max: 100_000 }),
+    perHour: getNumberFromEnv(ENV.KORE_BUDGET_PER_HOUR, CALL_BUDGET_DEFAULTS.KORE_BUDGET_PER_HOUR, env, { min: 1, max: 10_000_000 }),
+    safetyMargin: getNumberFromEnv(ENV.KORE_BUDGET_MARGIN, CALL_BUDGET_DEFAULTS.KORE_BUDGET_MARGIN, env, { min: 0, max: 0.9 }),
+    timeScale: getNumberFromEnv(ENV.KORE_BUDGET_TIME_SCALE, CALL_BUDGET_DEFAULTS.KORE_BUDGET_TIME_SCALE, env, { min: 0.0001, max: 1 }),
   });
 }

@@ -7,6 +7,10 @@
  * they reach the domain, and every failure is translated into one of the named errors of
  * `domain/kore` so the workflow's `Retry`/`Catch` can match by name. No message built here
  * carries a user id, an email, a request body or a token.
+ *
+ * Just over 300 lines on purpose: the client's calls and its classification of failures (the
+ * table above `KoreClient`) read together; the answers' shapes are in platform-answers.ts and the
+ * reading of the platform's messages in platform-messages.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
@@ -24,6 +28,10 @@ import {
   type KoreUserRolesPage,
 } from '../../domain/kore';
 import { systemClock, type Clock } from '../../domain/ports';
+import { eraseAcceptedSchema, eraseStatusSchema, userRolesPageSchema } from './platform-answers';
+import { parseRetryAfter, platformMessageOf, sanitisePlatformMessage } from './platform-messages';
+
+export { parseRetryAfter, platformMessageOf, sanitisePlatformMessage };
 
 export interface KoreClientOptions {
   /** Scheme and host of the tenant, e.g. `https://bots.kore.ai` or `http://127.0.0.1:4010`. */
@@ -70,58 +78,6 @@ const optionsSchema = z.object({
   timeoutMs: z._default(z.int().check(z.positive(), z.lte(300_000)), DEFAULT_KORE_TIMEOUT_MS),
   tokenTtlSeconds: z._default(z.int().check(z.gte(1), z.lte(3600)), 300),
   subject: z._default(z.string().check(z.minLength(1), z.maxLength(200)), DEFAULT_KORE_SUBJECT),
-});
-
-const eraseAcceptedSchema = z.object({
-  requestId: z.string().check(z.minLength(1)),
-  status: z.string(),
-});
-
-const eraseStatusSchema = z.object({
-  _id: z.string().check(z.minLength(1)),
-  createdOn: z.optional(z.string()),
-  lastUpdatedOn: z.optional(z.string()),
-  RemoveDataFromAllBots: z.optional(z.boolean()),
-  // A job that has not produced per-user results yet may answer without `response`.
-  response: z.optional(z.array(z.object({ userId: z.string(), status: z.string() }))),
-});
-
-const roleUserSchema = z.object({
-  username: z.optional(z.string()),
-  emailId: z.optional(z.string()),
-  orgUserId: z.optional(z.string()),
-  accountId: z.optional(z.string()),
-  isDeveloper: z.optional(z.boolean()),
-  canCreateBot: z.optional(z.boolean()),
-  userId: z.string().check(z.minLength(1)),
-  btRoles: z.optional(
-    z.array(
-      z.object({
-        roleId: z.string(),
-        roleName: z.string(),
-        botId: z.string(),
-        botName: z.optional(z.string()),
-        groups: z.optional(z.array(z.unknown())),
-      }),
-    ),
-  ),
-  // The entry shape is not documented: read what has a string roleName, flag anything else.
-  adminRoles: z.pipe(z.optional(z.array(z.unknown())), z.transform((entries) => entries?.map(adminRoleOf))),
-});
-
-/** One admin-role entry as the domain reads it; an unknown shape is flagged, never dropped. */
-function adminRoleOf(entry: unknown): { roleId?: string; roleName: string; unrecognised?: true } {
-  if (entry !== null && typeof entry === 'object' && typeof (entry as { roleName?: unknown }).roleName === 'string') {
-    const { roleId, roleName } = entry as { roleId?: unknown; roleName: string };
-    return { roleName, ...(typeof roleId === 'string' && { roleId }) };
-  }
-  return { roleName: '', unrecognised: true };
-}
-
-const userRolesPageSchema = z.object({
-  total: z.int().check(z.nonnegative()),
-  availableMore: z.optional(z.boolean()),
-  users: z.array(roleUserSchema),
 });
 
 /**
@@ -328,19 +284,6 @@ export class KoreClient implements KorePlatform {
   }
 }
 
-/**
- * `Retry-After` as milliseconds from `now`: delta-seconds or an HTTP-date (a date in the past
- * gives 0). Undefined when absent or unreadable.
- */
-export function parseRetryAfter(value: string | null | undefined, now: Date): number | undefined {
-  if (value === null || value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  if (Number.isNaN(at) || !/[a-z]/i.test(trimmed)) return undefined;
-  return Math.max(0, at - now.getTime());
-}
-
 const SAFE_CODE = /^[A-Z][A-Z0-9_]{1,40}$/;
 
 function errorCode(error: unknown): string | undefined {
@@ -367,51 +310,4 @@ function transportError(op: Operation, error: unknown, status: number | undefine
     return new KoreOutcomeUnknownError(`Kore.ai ${op} ${what} after the request may have been received`, { cause: error });
   }
   return new KoreRetryableError(`Kore.ai ${op} ${what}`, undefined, undefined, { cause: error });
-}
-
-/**
- * The platform's own explanation in an error answer, wherever it put it: `errors[].msg`,
- * `errors[].message`, `message`, `msg`, `error` (a string or `{message}`), or a plain-text
- * body. Undefined when there is none. The shape of error answers is not documented.
- */
-export function platformMessageOf(text: string): string | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    const plain = text.trim();
-    return plain === '' || plain.startsWith('<') ? undefined : plain.slice(0, 500);
-  }
-  const texts: string[] = [];
-  const take = (value: unknown) => {
-    if (typeof value === 'string' && value.trim() !== '') texts.push(value.trim());
-    else if (value && typeof value === 'object' && !Array.isArray(value)) {
-      const o = value as Record<string, unknown>;
-      for (const key of ['msg', 'message', 'error', 'errorMessage', 'description']) if (typeof o[key] === 'string') return take(o[key]);
-      if (o.error && typeof o.error === 'object') take(o.error);
-    }
-  };
-  if (json && typeof json === 'object') {
-    const o = json as Record<string, unknown>;
-    if (Array.isArray(o.errors)) o.errors.slice(0, 5).forEach(take);
-    else take(o);
-  } else take(json);
-  return texts.length === 0 ? undefined : texts.join('; ').slice(0, 500);
-}
-
-/**
- * A platform message made fit for the audit trail: emails, anything shaped like an id
- * (`u-…`, `st-…`, `cs-…`, uuids, long hex or digit runs) and quoted values are replaced, so the
- * message can be kept without the personal data the platform may have echoed.
- */
-export function sanitisePlatformMessage(message: string): string {
-  return message
-    .replace(/[^\s"'<>(),;]+@[^\s"'<>(),;]+/g, '<email>')
-    .replace(/(["`])(?:(?!\1).){1,200}\1/g, '<value>')
-    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<id>')
-    .replace(/\b[a-z]{1,4}-(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{4,}\b/g, '<id>')
-    .replace(/\b(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{12,}\b/g, '<id>')
-    .replace(/\d{4,}/g, '<n>')
-    .replace(/[\u0000-\u001f\u007f]/g, ' ')
-    .slice(0, 300);
 }

@@ -5,6 +5,7 @@ import { allowance, type CallBudgetPolicy } from '../../domain/call-budget';
 import { ROLE_PAGES_PER_TURN, type RolePagingPolicy } from '../../domain/role-paging';
 import { getNumberFromEnv } from '../env/settings';
 import { USER_ROLES_MAX_PAGE_SIZE } from '../../domain/user-roles-pager';
+import { ENV } from '../env/variables';
 
 type Env = Record<string, string | undefined>;
 
@@ -25,13 +26,13 @@ export function readRolePaging(budget: CallBudgetPolicy, env: Env = process.env)
   const hour = budget.windows.reduce((longest, w) => (w.lengthMs > longest.lengthMs ? w : longest));
   return {
     policy: {
-      baseIntervalMs: 1000 * getNumberFromEnv('ROLES_REFRESH_INTERVAL_SECONDS', ROLE_PAGING_DEFAULTS.ROLES_REFRESH_INTERVAL_SECONDS, env, { min: 1, max: 7 * 86_400 }),
-      hourlyShare: getNumberFromEnv('ROLES_REFRESH_SHARE', ROLE_PAGING_DEFAULTS.ROLES_REFRESH_SHARE, env, { min: 0.01, max: 1 }),
+      baseIntervalMs: 1000 * getNumberFromEnv(ENV.ROLES_REFRESH_INTERVAL_SECONDS, ROLE_PAGING_DEFAULTS.ROLES_REFRESH_INTERVAL_SECONDS, env, { min: 1, max: 7 * 86_400 }),
+      hourlyShare: getNumberFromEnv(ENV.ROLES_REFRESH_SHARE, ROLE_PAGING_DEFAULTS.ROLES_REFRESH_SHARE, env, { min: 0.01, max: 1 }),
       hourlyAllowance: allowance(hour, budget),
       hourMs: hour.lengthMs,
       pageSize: USER_ROLES_MAX_PAGE_SIZE,
       pagesPerTurn: ROLE_PAGES_PER_TURN,
     },
-    runMs: 1000 * getNumberFromEnv('ROLES_REFRESH_RUN_SECONDS', ROLE_PAGING_DEFAULTS.ROLES_REFRESH_RUN_SECONDS, env, { min: 1, max: 840 }),
+    runMs: 1000 * getNumberFromEnv(ENV.ROLES_REFRESH_RUN_SECONDS, ROLE_PAGING_DEFAULTS.ROLES_REFRESH_RUN_SECONDS, env, { min: 1, max: 840 }),
   };
 }

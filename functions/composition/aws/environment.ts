@@ -15,6 +15,7 @@ import { CAPABILITY_VARIABLES, FUNCTION_CAPABILITIES, type Capability, type Func
 import { ConfigurationError, DEFAULT_RECORD_RETENTION_DAYS, getNumberFromEnv, getOptionalStringFromEnv, getStringFromEnv, readWorkflowSettings } from '../../adapters/env/settings';
 import { errorName, logger } from '../../adapters/aws/logger';
 import type { ApplicationAdapters } from '../adapters';
+import { ENV } from '../../adapters/env/variables';
 
 export type Env = Record<string, string | undefined>;
 
@@ -72,10 +73,10 @@ export const tableClient = createDocumentClient();
 export function baseAdapters(env: Env, capabilities: readonly Capability[]): ApplicationAdapters {
   requireCapabilities(env, capabilities);
   const clock = systemClock;
-  const recordRetentionDays = getNumberFromEnv('RECORD_RETENTION_DAYS', DEFAULT_RECORD_RETENTION_DAYS, env, { min: 1 });
-  const mailFrom = getOptionalStringFromEnv('MAIL_FROM', env);
+  const recordRetentionDays = getNumberFromEnv(ENV.RECORD_RETENTION_DAYS, DEFAULT_RECORD_RETENTION_DAYS, env, { min: 1 });
+  const mailFrom = getOptionalStringFromEnv(ENV.MAIL_FROM, env);
   return {
-    ...createDynamoAdapters({ client: tableClient, tableName: getStringFromEnv('TABLE_NAME', env), clock, retentionDays: recordRetentionDays }),
+    ...createDynamoAdapters({ client: tableClient, tableName: getStringFromEnv(ENV.TABLE_NAME, env), clock, retentionDays: recordRetentionDays }),
     kore: unavailable('Kore.ai'),
     mailer: unavailable('email (MAIL_FROM)'),
     receiptSigner: unavailable('receipt signing (RECEIPT_SIGNING_KEY_ID)'),
@@ -87,7 +88,7 @@ export function baseAdapters(env: Env, capabilities: readonly Capability[]): App
     recordRetentionDays,
     clock,
     // Links go out in mail and pages; a function that sends mail must know where the site is.
-    publicBaseUrl: mailFrom ? getStringFromEnv('PUBLIC_BASE_URL', env) : (getOptionalStringFromEnv('PUBLIC_BASE_URL', env) ?? ''),
+    publicBaseUrl: mailFrom ? getStringFromEnv(ENV.PUBLIC_BASE_URL, env) : (getOptionalStringFromEnv(ENV.PUBLIC_BASE_URL, env) ?? ''),
     settings: readWorkflowSettings(env),
     log: logSink,
   };

@@ -10,6 +10,7 @@ import { ConfigurationError, getNumberFromEnv, getOptionalStringFromEnv, getStri
 import { tableClient, unavailable, type Env } from './environment';
 import type { ApplicationAdapters } from '../adapters';
 import { loadSecret } from './secrets';
+import { ENV } from '../../adapters/env/variables';
 
 function parseKoreCredentials(value: unknown): { clientId: string; clientSecret: string } {
   const v = value as { clientId?: unknown; clientSecret?: unknown } | null;
@@ -20,11 +21,11 @@ function parseKoreCredentials(value: unknown): { clientId: string; clientSecret:
 }
 
 export async function koreFrom(env: Env): Promise<KorePlatform> {
-  const arn = getOptionalStringFromEnv('KORE_CREDENTIALS_SECRET_ARN', env);
+  const arn = getOptionalStringFromEnv(ENV.KORE_CREDENTIALS_SECRET_ARN, env);
   if (!arn) return unavailable('Kore.ai');
   const credentials = await loadSecret(arn, parseKoreCredentials);
-  const timeoutMs = getOptionalStringFromEnv('KORE_TIMEOUT_MS', env) ? getNumberFromEnv('KORE_TIMEOUT_MS', 0, env, { min: 100, max: 20_000 }) : undefined;
-  return new KoreClient({ baseUrl: getStringFromEnv('KORE_BASE_URL', env), ...credentials, ...(timeoutMs ? { timeoutMs } : {}) });
+  const timeoutMs = getOptionalStringFromEnv(ENV.KORE_TIMEOUT_MS, env) ? getNumberFromEnv(ENV.KORE_TIMEOUT_MS, 0, env, { min: 100, max: 20_000 }) : undefined;
+  return new KoreClient({ baseUrl: getStringFromEnv(ENV.KORE_BASE_URL, env), ...credentials, ...(timeoutMs ? { timeoutMs } : {}) });
 }
 
 /**
@@ -36,8 +37,8 @@ export async function koreWithBudgetFrom(
   base: Pick<ApplicationAdapters, 'clock'>,
 ): Promise<{ kore: KorePlatform; budget?: CallBudget; rolePaging?: { policy: RolePagingPolicy; runMs: number } }> {
   const kore = await koreFrom(env);
-  if (!getOptionalStringFromEnv('KORE_CREDENTIALS_SECRET_ARN', env)) return { kore };
+  if (!getOptionalStringFromEnv(ENV.KORE_CREDENTIALS_SECRET_ARN, env)) return { kore };
   const policy = readCallBudgetPolicy(env);
-  const budget = new DynamoCallBudget({ client: tableClient, tableName: getStringFromEnv('TABLE_NAME', env), policy, clock: base.clock });
+  const budget = new DynamoCallBudget({ client: tableClient, tableName: getStringFromEnv(ENV.TABLE_NAME, env), policy, clock: base.clock });
   return { kore, budget, rolePaging: readRolePaging(policy, env) };
 }

@@ -3,6 +3,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { deriveKeys, type SubjectKeys } from '../../domain/subject';
 import { ConfigurationError, getOptionalStringFromEnv } from '../../adapters/env/settings';
 import type { Env } from './environment';
+import { ENV } from '../../adapters/env/variables';
 
 let secretsClient: SecretsManagerClient | undefined;
 
@@ -25,7 +26,7 @@ function parseAppSecret(value: unknown): { subjectKey: string; linkKey: string }
 
 /** The subject keys and the link key, where the function is given the app secret (APP_SECRET_ARN). */
 export async function appKeysFrom(env: Env): Promise<{ subjectKeys: SubjectKeys; linkKey: Uint8Array } | Record<string, never>> {
-  const arn = getOptionalStringFromEnv('APP_SECRET_ARN', env);
+  const arn = getOptionalStringFromEnv(ENV.APP_SECRET_ARN, env);
   if (!arn) return {};
   const secret = await loadSecret(arn, parseAppSecret);
   return { subjectKeys: deriveKeys(secret.subjectKey), linkKey: new TextEncoder().encode(secret.linkKey) };

@@ -7,6 +7,7 @@ import { CHECKPOINT_JWS_TYPE, RECEIPT_JWS_TYPE } from '../../domain/checkpoints'
 import type { Signer } from '../../domain/ports';
 import { getOptionalStringFromEnv } from '../../adapters/env/settings';
 import { unavailable, type Env } from './environment';
+import { ENV } from '../../adapters/env/variables';
 
 let kmsClient: KMSClient | undefined;
 
@@ -18,12 +19,12 @@ async function kmsSigner(keyId: string, typ: string): Promise<Signer> {
 
 /** Signs erasure receipts (public-api only). */
 export async function receiptSignerFrom(env: Env): Promise<Signer> {
-  const keyId = getOptionalStringFromEnv('RECEIPT_SIGNING_KEY_ID', env);
+  const keyId = getOptionalStringFromEnv(ENV.RECEIPT_SIGNING_KEY_ID, env);
   return keyId ? kmsSigner(keyId, RECEIPT_JWS_TYPE) : unavailable<Signer>('receipt signing (RECEIPT_SIGNING_KEY_ID)');
 }
 
 /** Verifies checkpoints everywhere the chain is checked; signs them in sign-checkpoints. */
 export async function checkpointSignerFrom(env: Env): Promise<Signer> {
-  const keyId = getOptionalStringFromEnv('CHECKPOINT_SIGNING_KEY_ID', env);
+  const keyId = getOptionalStringFromEnv(ENV.CHECKPOINT_SIGNING_KEY_ID, env);
   return keyId ? kmsSigner(keyId, CHECKPOINT_JWS_TYPE) : unavailable<Signer>('checkpoint keys (CHECKPOINT_SIGNING_KEY_ID)');
 }

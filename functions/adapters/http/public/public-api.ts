@@ -10,12 +10,12 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../shared/problem';
+import { createRouter } from '../shared/router';
 import {
   assetResponse,
   header,
   htmlResponse,
   jsonResponse,
-  method,
   parseBody,
   problemResponse,
   queryParam,
@@ -43,44 +43,10 @@ export const CHECK_EMAIL_PATH = '/check-email';
 
 export const CSRF_PROBLEM: Problem = problem(403, 'csrf-failed', 'The form has expired or did not come from this site', 'Reload the form and send it again.');
 
-/** Named bots cannot be checked now (no bot list yet): ask again later, or for all bots. */
-
-
-
-interface Route {
-  name: 'form' | 'css' | 'submit' | 'checkEmail' | 'verify' | 'status' | 'openapi' | 'jwks';
-  methods: readonly string[];
-  params?: Record<string, string>;
-}
-
-function matchRoute(path: string): Route | undefined {
-  switch (path) {
-    case '/':
-      return { name: 'form', methods: ['GET'] };
-    case '/assets/site.css':
-      return { name: 'css', methods: ['GET'] };
-    case '/requests':
-      return { name: 'submit', methods: ['POST'] };
-    case '/check-email':
-      return { name: 'checkEmail', methods: ['GET'] };
-    case '/verify':
-      return { name: 'verify', methods: ['GET', 'POST'] };
-    case '/openapi.json':
-      return { name: 'openapi', methods: ['GET'] };
-    case '/.well-known/jwks.json':
-      return { name: 'jwks', methods: ['GET'] };
-  }
-  const status = /^\/requests\/([^/]+)$/.exec(path);
-  if (status) {
-    let id: string;
-    try {
-      id = decodeURIComponent(status[1]!);
-    } catch {
-      id = '';
-    }
-    return { name: 'status', methods: ['GET'], params: { id } };
-  }
-  return undefined;
+/** The public paths match with any number of trailing slashes removed (`/` stays `/`). */
+function publicPathOf(event: APIGatewayProxyEventV2): string {
+  const rawPath = event.rawPath || '/';
+  return rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath;
 }
 
 /** True when the caller is a browser that wants a page rather than JSON. */
@@ -155,45 +121,47 @@ export function createPublicApi(deps: PublicApiDeps): PublicApi {
     return field?.length === 1 ? field[0] : undefined;
   }
 
-  async function route(event: APIGatewayProxyEventV2): Promise<HttpResult> {
-    const rawPath = event.rawPath || '/';
-    const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath;
-    const found = matchRoute(path);
-    if (!found) return problemAnswer(event, problem(404, 'not-found', 'Page not found', 'There is nothing at this address.'));
-    const verb = method(event);
-    if (!found.methods.includes(verb)) {
-      return problemAnswer(event, problem(405, 'method-not-allowed', 'Method not allowed', `Use ${found.methods.join(' or ')}.`), { allow: found.methods.join(', ') });
-    }
-    switch (found.name) {
-      case 'form':
-        return showForm(200);
-      case 'css':
-        return assetResponse(SITE_CSS, 'text/css; charset=utf-8');
-      case 'openapi':
-        return jsonResponse(200, openApi, { 'cache-control': 'public, max-age=300' });
-      case 'jwks':
-        return jsonResponse(200, { keys: [await deps.signer.publicJwk()] }, { 'cache-control': 'public, max-age=300' });
-      case 'submit':
-        return submit(event);
-      case 'checkEmail':
-        return htmlResponse(200, checkEmailPage(site, checkEmailFacts(deps)));
-      case 'verify': {
-        if (verb === 'POST') return redirect((await verifyRequest(deps, tokenFromBody(event))).statusUrl);
-        // Opening the link only looks: the person confirms with the page's button.
-        const token = queryParam(event, 'token');
-        const preview = await previewVerification(deps, token);
-        if (preview.state === 'done') return redirect(preview.statusUrl);
-        if (wantsJson(event)) return jsonResponse(200, { status: 'AWAITING_VERIFICATION', confirm: 'POST /verify with this token (form field or JSON "token") to confirm the erasure.' });
-        return htmlResponse(200, confirmPage(site, { token: token!, scope: preview.scope }));
-      }
-      case 'status': {
-        const id = found.params!.id!;
-        const view = await getStatus(deps, id, queryParam(event, 'token'));
-        if (wantsJson(event)) return jsonResponse(200, view);
-        return htmlResponse(200, statusPage(site, view, { publicKeyUrl: `${baseUrl}/.well-known/jwks.json` }));
-      }
-    }
-  }
+  const router = createRouter<void, HttpResult>(
+    [
+      { method: 'GET', path: '/', handler: async () => showForm(200) },
+      { method: 'GET', path: '/assets/site.css', handler: async () => assetResponse(SITE_CSS, 'text/css; charset=utf-8') },
+      { method: 'GET', path: '/openapi.json', handler: async () => jsonResponse(200, openApi, { 'cache-control': 'public, max-age=300' }) },
+      { method: 'GET', path: '/.well-known/jwks.json', handler: async () => jsonResponse(200, { keys: [await deps.signer.publicJwk()] }, { 'cache-control': 'public, max-age=300' }) },
+      { method: 'POST', path: '/requests', handler: submit },
+      { method: 'GET', path: CHECK_EMAIL_PATH, handler: async () => htmlResponse(200, checkEmailPage(site, checkEmailFacts(deps))) },
+      { method: 'POST', path: '/verify', handler: async (event) => redirect((await verifyRequest(deps, tokenFromBody(event))).statusUrl) },
+      {
+        method: 'GET',
+        path: '/verify',
+        handler: async (event) => {
+          // Opening the link only looks: the person confirms with the page's button.
+          const token = queryParam(event, 'token');
+          const preview = await previewVerification(deps, token);
+          if (preview.state === 'done') return redirect(preview.statusUrl);
+          if (wantsJson(event)) return jsonResponse(200, { status: 'AWAITING_VERIFICATION', confirm: 'POST /verify with this token (form field or JSON "token") to confirm the erasure.' });
+          return htmlResponse(200, confirmPage(site, { token: token!, scope: preview.scope }));
+        },
+      },
+      {
+        method: 'GET',
+        path: '/requests/{id}',
+        handler: async (event, params) => {
+          let id: string;
+          try {
+            id = decodeURIComponent(params.id!);
+          } catch {
+            id = '';
+          }
+          const view = await getStatus(deps, id, queryParam(event, 'token'));
+          if (wantsJson(event)) return jsonResponse(200, view);
+          return htmlResponse(200, statusPage(site, view, { publicKeyUrl: `${baseUrl}/.well-known/jwks.json` }));
+        },
+      },
+    ],
+    { pathOf: publicPathOf },
+  );
+
+  const route = (event: APIGatewayProxyEventV2): Promise<HttpResult> => router.handle(event, undefined);
 
   return async (event) => {
     try {

@@ -112,6 +112,11 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
+/** 413: a body over `maxBytes` (the functions' limit, and the local runtime's own). */
+export function bodyTooLargeProblem(maxBytes: number): Problem {
+  return problem(413, 'body-too-large', 'The request is too large', `A request body can have at most ${maxBytes} bytes.`);
+}
+
 /**
  * The body's bytes, limited in size; base64 bodies (API Gateway sets `isBase64Encoded` for
  * binary-looking content) are decoded first.
@@ -119,8 +124,7 @@ export function decodeUtf8(bytes: Uint8Array): string {
  */
 export function bodyBytes(event: APIGatewayProxyEventV2, maxBytes = MAX_BODY_BYTES): Uint8Array {
   const body = event.body ?? '';
-  const tooLarge = () =>
-    new HttpProblem(problem(413, 'body-too-large', 'The request is too large', `A request body can have at most ${maxBytes} bytes.`));
+  const tooLarge = () => new HttpProblem(bodyTooLargeProblem(maxBytes));
   if (event.isBase64Encoded) {
     // Cheap bound before decoding: 4 base64 characters carry 3 bytes.
     if (body.length > Math.ceil(maxBytes / 3) * 4 + 4) throw tooLarge();

@@ -1,7 +1,7 @@
 /**
  * The one table from domain errors to RFC 9457 problems. The use cases throw domain errors and
  * know no HTTP; every HTTP entry (public API, audit API, ops API, console) answers an error
- * through `problemOf`. A few rows word the answer for the subject (`public`) differently from
+ * through `problemOf`, and so does the shared router's "no such route" and "method not allowed". A few rows word the answer for the subject (`public`) differently from
  * staff; an error without a row for the audience is not expected there and becomes the generic
  * 500 (the caller logs its name).
  */
@@ -26,7 +26,9 @@ import {
   VerificationMailFailedError,
 } from '../../../domain/errors';
 import * as z from '../../../domain/validation';
+import { VERIFY_LINK_TTL_SECONDS } from '../../../domain/timings';
 import { HttpProblem, problem, type FieldError, type Problem } from './problem';
+import { MethodNotAllowedError, RouteNotFoundError } from './router';
 
 /** Who is answered: the subject (public API) or staff (audit API, ops API, console). */
 export type Audience = 'public' | 'staff';
@@ -37,7 +39,7 @@ export interface ProblemAnswer {
 }
 
 export const NOT_FOUND_PROBLEM: Problem = problem(404, 'not-found', 'No such request', 'Check that you copied the whole link.');
-export const LINK_EXPIRED_PROBLEM = problem(410, 'link-expired', 'This link has expired', 'Confirmation links work for 30 minutes. Please submit your request again; we will send a new link.');
+export const LINK_EXPIRED_PROBLEM = problem(410, 'link-expired', 'This link has expired', `Confirmation links work for ${VERIFY_LINK_TTL_SECONDS / 60} minutes. Please submit your request again; we will send a new link.`);
 export const LINK_USED_PROBLEM = problem(410, 'link-used', 'This link has already been used', 'Each confirmation link works once. Use the status link from your email to follow your request.');
 export const LINK_INVALID_PROBLEM = problem(400, 'link-invalid', 'This link is not valid', 'Open the link exactly as it appears in the email, or submit your request again.');
 export const REQUEST_CLOSED_PROBLEM = problem(410, 'request-closed', 'This request is closed', 'The request was not confirmed in time or was cancelled. Please submit your request again.');
@@ -82,6 +84,16 @@ const both = <E>(error: ErrorClass<E>, answer: (error: E) => Problem | ProblemAn
 
 /** Every domain error an HTTP entry answers with something else than 500, first match wins. */
 const TABLE: readonly Row<unknown>[] = [
+  // Routing (the shared router): no such path, or not with this method.
+  row({
+    error: RouteNotFoundError,
+    public: () => problem(404, 'not-found', 'Page not found', 'There is nothing at this address.'),
+    staff: () => problem(404, 'not-found', 'No such route'),
+  }),
+  both(MethodNotAllowedError, (e) => ({
+    problem: problem(405, 'method-not-allowed', 'Method not allowed', `Use ${e.allow.join(' or ')}.`),
+    headers: { allow: e.allow.join(', ') },
+  })),
   // The subject's intake (and staff submitting on a subject's behalf).
   both(InvalidSubmissionError, (e) => validationProblem(e.fields)),
   both(UnknownBotsError, (e) => unknownBotsProblem(e.botIds)),

@@ -10,13 +10,12 @@ import { exportRequests } from '../../../staff/export-requests';
 import { getRequestDetail } from '../../../staff/get-request-detail';
 import { listRequests } from '../../../staff/list-requests';
 import type { StaffAuthenticator } from './auth';
+import { createRouter, type HttpMethod } from '../shared/router';
 import {
   decodePathSegment,
   errorToProblem,
   failureLogFields,
   jsonResponse,
-  methodOf,
-  pathOf,
   problemResponse,
   queryOf,
   silentLogger,
@@ -96,38 +95,53 @@ export function createAuditApi(deps: AuditApiDeps): AuditApi {
     };
   }
 
+  const READ: HttpMethod[] = ['GET', 'HEAD'];
+  const router = createRouter<void, HttpResult>([
+    {
+      method: READ,
+      path: '/audit/requests',
+      handler: async (event) => {
+        const q = validate(listQuerySchema, queryOf(event), 'query');
+        const page = await listRequests(
+          deps,
+          { statuses: q.status, from: q.from, to: q.to, subject: q.subject, overdue: q.overdue, includeCanary: q.includeCanary, descending: q.order === 'desc' },
+          { limit: q.limit, cursor: q.cursor },
+        );
+        const now = deps.clock.now();
+        return jsonResponse(200, { items: page.items.map((r) => toView(r, now)), ...(page.cursor ? { cursor: page.cursor } : {}) });
+      },
+    },
+    {
+      method: READ,
+      path: '/audit/requests/{id}',
+      handler: async (_event, params) => {
+        const id = decodePathSegment(params.id!);
+        if (!REQUEST_ID.test(id)) throw notFound();
+        return jsonResponse(200, await getRequestDetail(deps, id));
+      },
+    },
+    {
+      method: READ,
+      path: '/audit/export',
+      handler: async (event) => {
+        const streamed = await prepareExport(event);
+        return { statusCode: streamed.statusCode, headers: streamed.headers, body: await collect(streamed.body, deps.maxBufferedExportBytes) };
+      },
+    },
+    {
+      method: READ,
+      path: '/audit/report',
+      handler: async (event) => {
+        const q = validate(reportQuerySchema, queryOf(event), 'query');
+        return jsonResponse(200, await buildReport(deps, { from: q.from, to: q.to }));
+      },
+    },
+  ]);
+
   async function route(event: HttpEvent): Promise<HttpResult> {
-    const method = methodOf(event);
-    const path = pathOf(event);
+    // Who asks comes first: a caller without a token learns nothing about the routes.
     await deps.auth.require(event.headers, 'read');
-    if (method !== 'GET' && method !== 'HEAD') {
-      return problemResponse(problem(405, 'method-not-allowed', 'Method not allowed'), { allow: 'GET' });
-    }
-    if (path === '/audit/requests') {
-      const q = validate(listQuerySchema, queryOf(event), 'query');
-      const page = await listRequests(
-        deps,
-        { statuses: q.status, from: q.from, to: q.to, subject: q.subject, overdue: q.overdue, includeCanary: q.includeCanary, descending: q.order === 'desc' },
-        { limit: q.limit, cursor: q.cursor },
-      );
-      const now = deps.clock.now();
-      return jsonResponse(200, { items: page.items.map((r) => toView(r, now)), ...(page.cursor ? { cursor: page.cursor } : {}) });
-    }
-    const detail = /^\/audit\/requests\/([^/]+)$/.exec(path);
-    if (detail) {
-      const id = decodePathSegment(detail[1]!);
-      if (!REQUEST_ID.test(id)) throw notFound();
-      return jsonResponse(200, await getRequestDetail(deps, id));
-    }
-    if (path === '/audit/export') {
-      const streamed = await prepareExport(event);
-      return { statusCode: streamed.statusCode, headers: streamed.headers, body: await collect(streamed.body, deps.maxBufferedExportBytes) };
-    }
-    if (path === '/audit/report') {
-      const q = validate(reportQuerySchema, queryOf(event), 'query');
-      return jsonResponse(200, await buildReport(deps, { from: q.from, to: q.to }));
-    }
-    return problemResponse(problem(404, 'not-found', 'No such route'));
+    return router.handle(event);
   }
 
   function failure(event: HttpEvent, error: unknown): HttpResult {

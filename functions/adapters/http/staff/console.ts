@@ -11,7 +11,9 @@
  * bound to the session), so neither a cross-site form nor a planted cookie can act. Signing out
  * revokes the session server-side: the token is refused from then on, wherever it is presented.
  *
- * Longer than 300 lines on purpose: the console's routes, sign-in, cookie and CSRF handling belong together; the pages are in console-pages.ts.
+ * Longer than 300 lines on purpose: the console's route table, sign-in, cookie and CSRF handling
+ * belong together (who may see a routing answer depends on the session); the pages are in
+ * console-pages.ts.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { decodeJwt } from 'jose';
@@ -57,6 +59,7 @@ import { refreshRoles } from '../../../staff/refresh-roles';
 import { retryRequest } from '../../../staff/retry-request';
 import { revokeStatusLinks } from '../../../staff/revoke-status-links';
 import { exportQuerySchema, listQuerySchema, REQUEST_ID } from './schemas';
+import { createRouter, RouteNotFoundError, type HttpMethod, type RouteMatch, type RouteSpec } from '../shared/router';
 
 export interface ConsoleDeps extends OpsDeps {
   auth: StaffAuthenticator;
@@ -140,46 +143,194 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
     }
   }
 
+  /** What a console route gets besides the event: the page context and the caller. */
+  interface Call {
+    ctx: PageContext;
+    session: Session;
+    /** Signed in (every route but sign-in has one). */
+    principal: StaffPrincipal;
+    /** The parsed form of a POST (`{}` otherwise). */
+    body: Record<string, unknown>;
+    /** Cookies every answer sets (a fresh CSRF cookie). */
+    cookies: string[];
+    page(status: number, body: SafeHtml, extra?: string[], headers?: Record<string, string>): HttpResult;
+    /** A fresh anonymous CSRF token, replacing the cookie to set. */
+    mintAnon(): string;
+  }
+  type Handler = RouteSpec<Call, HttpResult>['handler'];
+  const READ: HttpMethod[] = ['GET', 'HEAD'];
+
+  const login: Handler = async (event, _params, { ctx, session, page, mintAnon }) => {
+    const existingCsrf = cookiesOf(event)[CSRF_COOKIE];
+    const body = parseBody(event);
+    const given = typeof body.csrf === 'string' ? body.csrf : undefined;
+    if (!given || given !== existingCsrf || !(csrfValid(given, 'anon') || csrfValid(given, session.binding))) {
+      return page(403, signInPage({ ...ctx, csrf: mintAnon() }, 'The form expired; please sign in again.'), []);
+    }
+    const token = typeof body.token === 'string' ? body.token.trim() : '';
+    try {
+      const principal = await deps.auth.verifyToken(token);
+      if (!hasPermission(principal, 'read')) return page(403, signInPage(ctx, 'This token has neither the auditor nor the ops role.'));
+      logger.info('console sign-in', { actor: staffActor(principal), ...correlation(event) });
+      return redirect(base, [cookie(SESSION_COOKIE, token), cookie(CSRF_COOKIE, '', 0)]);
+    } catch (error) {
+      return page(401, signInPage(ctx, error instanceof HttpProblem ? (error.problem.detail ?? 'The token is not valid.') : 'The token is not valid.'));
+    }
+  };
+
+  const logout: Handler = async (event, _params, { session, principal }) => {
+    await revoke(session.token!);
+    logger.info('console sign-out', { actor: staffActor(principal), ...correlation(event) });
+    return redirect(base, [cookie(SESSION_COOKIE, '', 0), cookie(CSRF_COOKIE, '', 0)]);
+  };
+
+  const search: Handler = async (_event, _params, { ctx, body, page }) => {
+    const subject = typeof body.subject === 'string' ? body.subject.trim() : '';
+    if (subject === '' || subject.length > 320) return page(400, requestListPage(ctx, { items: [], filters: {}, error: 'Enter an email address or enterprise id.' }));
+    const found = await listRequests(deps, { subject, includeCanary: true, descending: true }, { limit: 100 });
+    const now = deps.clock.now();
+    return page(200, requestListPage(ctx, { items: found.items.map((r) => toView(r, now)), filters: {}, subjectSearch: true }));
+  };
+
+  const refreshRolesAction: Handler = async (event, _params, { ctx, principal, body, page }) => {
+    if (!hasPermission(principal, 'act')) return page(403, errorPage(ctx, 'Not allowed', 'This action needs the ops role.'));
+    if (body.confirm !== 'yes') return page(400, errorPage(ctx, 'Please confirm', 'Tick the confirmation box to refresh the snapshot.'));
+    logger.info('console action', { action: 'roles-refresh', actor: staffActor(principal), ...correlation(event) });
+    await refreshRoles(deps, staffActor(principal), typeof body.reason === 'string' ? body.reason : 'console');
+    return redirect(`${base}?done=roles`);
+  };
+
+  const requestAction =
+    (name: Action): Handler =>
+    async (event, params, { ctx, principal, body, page }) => {
+      if (!hasPermission(principal, 'act')) return page(403, errorPage(ctx, 'Not allowed', 'This action needs the ops role.'));
+      const actor = staffActor(principal);
+      const id = decodePathSegment(params.id!);
+      if (!REQUEST_ID.test(id)) return page(404, errorPage(ctx, 'No such request'));
+      const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
+      const refuse = async (status: number, message: string) => {
+        const detail = await getRequestDetail(deps, id);
+        return page(status, requestPage(ctx, { detail, actions: actionsFor(principal, detail.request), error: message }));
+      };
+      if (body.confirm !== 'yes') return refuse(400, 'Tick the confirmation box to go ahead.');
+      if (reason === '' || reason.length > 1000) return refuse(400, 'Give a reason (up to 1000 characters).');
+      logger.info('console action', { action: name, requestId: id, actor, ...correlation(event) });
+      try {
+        if (name === 'retry') await retryRequest(deps, id, actor, reason);
+        else if (name === 'cancel') await cancelRequest(deps, id, actor, reason);
+        else if (name === 'recheck') await recheckRequest(deps, id, actor, reason);
+        else if (name === 'extend') await extendRequestDeadline(deps, id, actor, reason);
+        else await revokeStatusLinks(deps, id, actor, reason);
+      } catch (error) {
+        const { problem } = errorToProblem(error);
+        if (problem.status === 404) return page(404, errorPage(ctx, 'No such request'));
+        if (problem.status < 500) return refuse(problem.status, `${problem.title}. ${problem.detail ?? ''}`.trim());
+        throw error;
+      }
+      return redirect(`${base}/requests/${encodeURIComponent(id)}?done=${name}`);
+    };
+
+  const doneOf = (event: HttpEvent) => {
+    const done = queryOf(event).done;
+    return typeof done === 'string' ? DONE_MESSAGES[done] : undefined;
+  };
+
+  const showDashboard: Handler = async (event, _params, { ctx, principal, page }) => page(200, await dashboard(ctx, principal, doneOf(event)));
+
+  const showList: Handler = async (event, _params, { ctx, page }) => {
+    const parsed = listQuerySchema.safeParse(queryOf(event));
+    if (!parsed.success) return page(400, requestListPage(ctx, { items: [], filters: {}, error: 'Some filters are not valid.' }));
+    const q = parsed.data;
+    const result = await listRequests(deps, { statuses: q.status, from: q.from, to: q.to, overdue: q.overdue, includeCanary: q.includeCanary, descending: true }, { limit: q.limit ?? 50, cursor: q.cursor });
+    const params = new URLSearchParams();
+    const raw = event.rawQueryString ? new URLSearchParams(event.rawQueryString) : new URLSearchParams();
+    for (const k of ['status', 'from', 'to', 'overdue', 'includeCanary', 'limit']) for (const v of raw.getAll(k)) params.append(k, v);
+    if (result.cursor) params.set('cursor', result.cursor);
+    const now = deps.clock.now();
+    return page(
+      200,
+      requestListPage(ctx, {
+        items: result.items.map((r) => toView(r, now)),
+        filters: { status: q.status?.length === 1 ? q.status[0] : undefined, from: q.from, to: q.to, overdue: q.overdue },
+        nextHref: result.cursor ? `${base}/requests?${params.toString()}` : undefined,
+      }),
+    );
+  };
+
+  const showRequest: Handler = async (event, params, { ctx, principal, page }) => {
+    const id = decodePathSegment(params.id!);
+    if (!REQUEST_ID.test(id)) return page(404, errorPage(ctx, 'No such request'));
+    try {
+      const detail = await getRequestDetail(deps, id);
+      return page(200, requestPage(ctx, { detail, actions: actionsFor(principal, detail.request), flash: doneOf(event) }));
+    } catch (error) {
+      if (errorToProblem(error).problem.status === 404) return page(404, errorPage(ctx, 'No such request'));
+      throw error;
+    }
+  };
+
+  const exportFile: Handler = async (event, _params, { ctx, cookies, page }) => {
+    const parsed = exportQuerySchema.safeParse(queryOf(event));
+    if (!parsed.success) return page(400, errorPage(ctx, 'The export filters are not valid'));
+    const q = parsed.data;
+    const body = await collect(exportRequests(deps, { from: q.from, to: q.to, statuses: q.status, includeCanary: q.includeCanary }, q.format));
+    return {
+      statusCode: 200,
+      headers: {
+        ...BASE_SECURITY_HEADERS,
+        'content-type': q.format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/json; charset=utf-8',
+        'content-disposition': `attachment; filename="erasure-requests.${q.format}"`,
+      },
+      body,
+      ...(cookies.length > 0 ? { cookies } : {}),
+    };
+  };
+
+  const loginRoute: RouteSpec<Call, HttpResult> = { method: 'POST', path: `${base}/login`, handler: login };
+  const router = createRouter<Call, HttpResult>([
+    loginRoute,
+    { method: 'POST', path: `${base}/logout`, handler: logout },
+    { method: 'POST', path: `${base}/requests/search`, handler: search },
+    { method: 'POST', path: `${base}/roles/refresh`, handler: refreshRolesAction },
+    ...ACTIONS.map((name): RouteSpec<Call, HttpResult> => ({ method: 'POST', path: `${base}/requests/{id}/${name}`, handler: requestAction(name) })),
+    { method: READ, path: base, handler: showDashboard },
+    { method: READ, path: `${base}/requests`, handler: showList },
+    { method: READ, path: `${base}/requests/{id}`, handler: showRequest },
+    { method: READ, path: `${base}/export`, handler: exportFile },
+  ]);
+
   async function handle(event: HttpEvent): Promise<HttpResult> {
     const method = methodOf(event);
     const path = pathOf(event);
-    const rel = path === base ? '' : path.startsWith(`${base}/`) ? path.slice(base.length) : undefined;
     // Outside the console (e.g. a stray /favicon.ico): answer without touching the CSRF cookie.
-    if (rel === undefined) return htmlResponse(404, errorPage({ basePath: base, csrf: '' }, 'Not found'), CONSOLE_CSP);
+    if (path !== base && !path.startsWith(`${base}/`)) throw new RouteNotFoundError();
     const session = await sessionOf(event);
     const existingCsrf = cookiesOf(event)[CSRF_COOKIE];
     const csrf = csrfValid(existingCsrf, session.binding) ? existingCsrf! : mintCsrf(session.binding);
     const cookies: string[] = csrf === existingCsrf ? [] : [cookie(CSRF_COOKIE, csrf)];
     const ctx: PageContext = { basePath: base, principal: session.principal, csrf };
-    const page = (status: number, body: SafeHtml, extra: string[] = []) => htmlResponse(status, body, CONSOLE_CSP, {}, [...cookies, ...extra]);
-
-    // Sign-in and sign-out.
-    if (rel === '/login' && method === 'POST') {
-      const body = parseBody(event);
-      const given = typeof body.csrf === 'string' ? body.csrf : undefined;
-      if (!given || given !== existingCsrf || !(csrfValid(given, 'anon') || csrfValid(given, session.binding))) {
-        return page(403, signInPage({ ...ctx, csrf: mintAnon() }, 'The form expired; please sign in again.'), []);
-      }
-      const token = typeof body.token === 'string' ? body.token.trim() : '';
-      try {
-        const principal = await deps.auth.verifyToken(token);
-        if (!hasPermission(principal, 'read')) return page(403, signInPage(ctx, 'This token has neither the auditor nor the ops role.'));
-        logger.info('console sign-in', { actor: staffActor(principal), ...correlation(event) });
-        return redirect(base, [cookie(SESSION_COOKIE, token), cookie(CSRF_COOKIE, '', 0)]);
-      } catch (error) {
-        return page(401, signInPage(ctx, error instanceof HttpProblem ? (error.problem.detail ?? 'The token is not valid.') : 'The token is not valid.'));
-      }
-    }
-
-    function mintAnon(): string {
+    const page = (status: number, body: SafeHtml, extra: string[] = [], headers: Record<string, string> = {}) => htmlResponse(status, body, CONSOLE_CSP, headers, [...cookies, ...extra]);
+    const mintAnon = (): string => {
       const fresh = mintCsrf('anon');
       cookies.splice(0, cookies.length, cookie(CSRF_COOKIE, fresh));
       return fresh;
+    };
+
+    // Which route: decided now, answered only to the signed in (others get the sign-in page).
+    let match: RouteMatch<Call, HttpResult> | undefined;
+    let unrouted: unknown;
+    try {
+      match = router.resolve(event);
+    } catch (error) {
+      unrouted = error;
     }
+    const call = { ctx, session, body: {}, cookies, page, mintAnon } as Omit<Call, 'principal'>;
+    // Sign-in is the one route before a session.
+    if (match?.route === loginRoute) return match.run(call as Call);
 
     if (!session.principal) {
       const anonCsrf = session.binding === 'anon' && csrf ? csrf : mintAnon();
-      const status = rel === '' && method === 'GET' && !session.refused ? 200 : 401;
+      const status = path === base && method === 'GET' && !session.refused ? 200 : 401;
       return htmlResponse(status, signInPage({ ...ctx, csrf: anonCsrf }, session.refused), CONSOLE_CSP, { 'www-authenticate': 'Bearer' }, [
         ...cookies,
         ...(session.refused ? [cookie(SESSION_COOKIE, '', 0)] : []),
@@ -188,8 +339,9 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
     const principal = session.principal;
     if (!hasPermission(principal, 'read')) return page(403, errorPage(ctx, 'Not allowed', 'This needs the auditor or ops role.'));
 
+    let body: Record<string, unknown> = {};
     if (method === 'POST') {
-      const body = parseBody(event);
+      body = parseBody(event);
       if (session.viaCookie) {
         const given = typeof body.csrf === 'string' ? body.csrf : undefined;
         if (!given || given !== existingCsrf || !csrfValid(given, session.binding)) {
@@ -197,109 +349,13 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
           return page(403, errorPage(ctx, 'The form expired', 'Reload the page and try again.'));
         }
       }
-      if (rel === '/logout') {
-        await revoke(session.token!);
-        logger.info('console sign-out', { actor: staffActor(principal), ...correlation(event) });
-        return redirect(base, [cookie(SESSION_COOKIE, '', 0), cookie(CSRF_COOKIE, '', 0)]);
-      }
-      if (rel === '/requests/search') {
-        const subject = typeof body.subject === 'string' ? body.subject.trim() : '';
-        if (subject === '' || subject.length > 320) return page(400, requestListPage(ctx, { items: [], filters: {}, error: 'Enter an email address or enterprise id.' }));
-        const found = await listRequests(deps, { subject, includeCanary: true, descending: true }, { limit: 100 });
-        const now = deps.clock.now();
-        return page(200, requestListPage(ctx, { items: found.items.map((r) => toView(r, now)), filters: {}, subjectSearch: true }));
-      }
-      if (!hasPermission(principal, 'act')) return page(403, errorPage(ctx, 'Not allowed', 'This action needs the ops role.'));
-      const actor = staffActor(principal);
-      if (rel === '/roles/refresh') {
-        if (body.confirm !== 'yes') return page(400, errorPage(ctx, 'Please confirm', 'Tick the confirmation box to refresh the snapshot.'));
-        logger.info('console action', { action: 'roles-refresh', actor, ...correlation(event) });
-        await refreshRoles(deps, actor, typeof body.reason === 'string' ? body.reason : 'console');
-        return redirect(`${base}?done=roles`);
-      }
-      const action = /^\/requests\/([^/]+)\/([a-z-]+)$/.exec(rel);
-      if (action && (ACTIONS as readonly string[]).includes(action[2]!)) {
-        const id = decodePathSegment(action[1]!);
-        if (!REQUEST_ID.test(id)) return page(404, errorPage(ctx, 'No such request'));
-        const name = action[2] as Action;
-        const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
-        const refuse = async (status: number, message: string) => {
-          const detail = await getRequestDetail(deps, id);
-          return page(status, requestPage(ctx, { detail, actions: actionsFor(principal, detail.request), error: message }));
-        };
-        if (body.confirm !== 'yes') return refuse(400, 'Tick the confirmation box to go ahead.');
-        if (reason === '' || reason.length > 1000) return refuse(400, 'Give a reason (up to 1000 characters).');
-        logger.info('console action', { action: name, requestId: id, actor, ...correlation(event) });
-        try {
-          if (name === 'retry') await retryRequest(deps, id, actor, reason);
-          else if (name === 'cancel') await cancelRequest(deps, id, actor, reason);
-          else if (name === 'recheck') await recheckRequest(deps, id, actor, reason);
-          else if (name === 'extend') await extendRequestDeadline(deps, id, actor, reason);
-          else await revokeStatusLinks(deps, id, actor, reason);
-        } catch (error) {
-          const { problem } = errorToProblem(error);
-          if (problem.status === 404) return page(404, errorPage(ctx, 'No such request'));
-          if (problem.status < 500) return refuse(problem.status, `${problem.title}. ${problem.detail ?? ''}`.trim());
-          throw error;
-        }
-        return redirect(`${base}/requests/${encodeURIComponent(id)}?done=${name}`);
-      }
-      return page(404, errorPage(ctx, 'Not found'));
     }
-
-    if (method !== 'GET' && method !== 'HEAD') return page(405, errorPage(ctx, 'Method not allowed'));
-    const query = queryOf(event);
-    const done = typeof query.done === 'string' ? DONE_MESSAGES[query.done] : undefined;
-
-    if (rel === '') return page(200, await dashboard(ctx, principal, done));
-    if (rel === '/requests') {
-      const parsed = listQuerySchema.safeParse(query);
-      if (!parsed.success) return page(400, requestListPage(ctx, { items: [], filters: {}, error: 'Some filters are not valid.' }));
-      const q = parsed.data;
-      const result = await listRequests(deps, { statuses: q.status, from: q.from, to: q.to, overdue: q.overdue, includeCanary: q.includeCanary, descending: true }, { limit: q.limit ?? 50, cursor: q.cursor });
-      const params = new URLSearchParams();
-      const raw = event.rawQueryString ? new URLSearchParams(event.rawQueryString) : new URLSearchParams();
-      for (const k of ['status', 'from', 'to', 'overdue', 'includeCanary', 'limit']) for (const v of raw.getAll(k)) params.append(k, v);
-      if (result.cursor) params.set('cursor', result.cursor);
-      const now = deps.clock.now();
-      return page(
-        200,
-        requestListPage(ctx, {
-          items: result.items.map((r) => toView(r, now)),
-          filters: { status: q.status?.length === 1 ? q.status[0] : undefined, from: q.from, to: q.to, overdue: q.overdue },
-          nextHref: result.cursor ? `${base}/requests?${params.toString()}` : undefined,
-        }),
-      );
+    if (!match) {
+      const { problem, headers } = errorToProblem(unrouted);
+      if (problem.status >= 500) throw unrouted;
+      return page(problem.status, errorPage(ctx, problem.title), [], headers);
     }
-    const detailMatch = /^\/requests\/([^/]+)$/.exec(rel);
-    if (detailMatch) {
-      const id = decodePathSegment(detailMatch[1]!);
-      if (!REQUEST_ID.test(id)) return page(404, errorPage(ctx, 'No such request'));
-      try {
-        const detail = await getRequestDetail(deps, id);
-        return page(200, requestPage(ctx, { detail, actions: actionsFor(principal, detail.request), flash: done }));
-      } catch (error) {
-        if (errorToProblem(error).problem.status === 404) return page(404, errorPage(ctx, 'No such request'));
-        throw error;
-      }
-    }
-    if (rel === '/export') {
-      const parsed = exportQuerySchema.safeParse(query);
-      if (!parsed.success) return page(400, errorPage(ctx, 'The export filters are not valid'));
-      const q = parsed.data;
-      const body = await collect(exportRequests(deps, { from: q.from, to: q.to, statuses: q.status, includeCanary: q.includeCanary }, q.format));
-      return {
-        statusCode: 200,
-        headers: {
-          ...BASE_SECURITY_HEADERS,
-          'content-type': q.format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/json; charset=utf-8',
-          'content-disposition': `attachment; filename="erasure-requests.${q.format}"`,
-        },
-        body,
-        ...(cookies.length > 0 ? { cookies } : {}),
-      };
-    }
-    return page(404, errorPage(ctx, 'Not found'));
+    return match.run({ ...call, principal, body });
   }
 
   /**
@@ -359,10 +415,10 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
     try {
       return await handle(event);
     } catch (error) {
-      const { problem } = errorToProblem(error);
+      const { problem, headers } = errorToProblem(error);
       if (problem.status >= 500) logger.error('console failed', failureLogFields(event, error));
       const ctx: PageContext = { basePath: base, csrf: '' };
-      return htmlResponse(problem.status, errorPage(ctx, problem.title, problem.status < 500 ? problem.detail : undefined), CONSOLE_CSP);
+      return htmlResponse(problem.status, errorPage(ctx, problem.title, problem.status < 500 ? problem.detail : undefined), CONSOLE_CSP, headers);
     }
   };
 }

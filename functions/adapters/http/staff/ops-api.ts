@@ -6,7 +6,8 @@ import { HttpProblem, problem } from '../shared/problem';
 import type { Actor } from '../../../domain/model';
 import { toView } from '../../../staff/audit-deps';
 import { staffActor, type StaffAuthenticator } from './auth';
-import { decodePathSegment, errorToProblem, failureLogFields, httpRequestIdOf, jsonResponse, methodOf, parseBody, pathOf, problemResponse, queryOf, silentLogger, validate, type HttpEvent, type HttpResult, type StaffLogger } from './http';
+import { createRouter, type PathParams, type RouteSpec } from '../shared/router';
+import { decodePathSegment, errorToProblem, failureLogFields, httpRequestIdOf, jsonResponse, parseBody, problemResponse, queryOf, silentLogger, validate, type HttpEvent, type HttpResult, type StaffLogger } from './http';
 import { cancelRequest } from '../../../staff/cancel-request';
 import { extendRequestDeadline } from '../../../staff/extend-deadline';
 import { listForOps } from '../../../staff/list-for-ops';
@@ -26,80 +27,100 @@ export interface OpsApiDeps extends OpsDeps {
 }
 
 const ACTIONS = ['retry', 'cancel', 'recheck', 'extend', 'revoke-links'] as const;
+type Action = (typeof ACTIONS)[number];
 
 /** Builds the ops API handler. */
 export function createOpsApi(deps: OpsApiDeps): (event: HttpEvent) => Promise<HttpResult> {
   const logger = deps.logger ?? silentLogger;
 
-  async function route(event: HttpEvent): Promise<HttpResult> {
-    const method = methodOf(event);
-    const path = pathOf(event);
-    const principal = await deps.auth.require(event.headers, 'act');
-    const actor = staffActor(principal);
-    const httpRequestId = httpRequestIdOf(event);
-    const correlation = httpRequestId ? { httpRequestId } : {};
-    const now = () => deps.clock.now();
-    const needs = (allowed: string) => {
-      if (method !== allowed) throw new HttpProblem(problem(405, 'method-not-allowed', 'Method not allowed'), { allow: allowed });
-    };
+  /** What every ops route knows of its caller. */
+  interface Caller {
+    actor: Actor;
+    correlation: { httpRequestId?: string };
+  }
+  const now = () => deps.clock.now();
 
-    if (path === '/ops/requests') {
-      if (method === 'POST') {
-        if (!deps.submitOnBehalf) return problemResponse(problem(404, 'not-found', 'No such route'));
-        // Who asked and when; the subject named in the body never reaches the log.
-        logger.info('ops action', { action: 'submit-on-behalf', actor, ...correlation });
-        return jsonResponse(202, await deps.submitOnBehalf(parseBody(event), actor));
+  async function act(name: Action, event: HttpEvent, params: PathParams, { actor, correlation }: Caller): Promise<HttpResult> {
+    const id = decodePathSegment(params.id!);
+    if (!REQUEST_ID.test(id)) throw new HttpProblem(problem(404, 'not-found', 'No such request'));
+    const { reason } = validate(reasonBodySchema, parseBody(event), 'body');
+    logger.info('ops action', { action: name, requestId: id, actor, ...correlation });
+    switch (name) {
+      case 'retry': {
+        const r = await retryRequest(deps, id, actor, reason);
+        return jsonResponse(200, { request: toView(r.request, now()), started: r.started });
       }
-      needs('GET');
-      const q = validate(opsListQuerySchema, queryOf(event), 'query');
-      const page = await listForOps(deps, q.status, { limit: q.limit, cursor: q.cursor });
-      return jsonResponse(200, { items: page.items.map((r) => toView(r, now())), ...(page.cursor ? { cursor: page.cursor } : {}) });
-    }
-    const action = /^\/ops\/requests\/([^/]+)\/([a-z-]+)$/.exec(path);
-    if (action && (ACTIONS as readonly string[]).includes(action[2]!)) {
-      needs('POST');
-      const id = decodePathSegment(action[1]!);
-      if (!REQUEST_ID.test(id)) throw new HttpProblem(problem(404, 'not-found', 'No such request'));
-      const { reason } = validate(reasonBodySchema, parseBody(event), 'body');
-      const name = action[2] as (typeof ACTIONS)[number];
-      logger.info('ops action', { action: name, requestId: id, actor, ...correlation });
-      switch (name) {
-        case 'retry': {
-          const r = await retryRequest(deps, id, actor, reason);
-          return jsonResponse(200, { request: toView(r.request, now()), started: r.started });
-        }
-        case 'cancel': {
-          const r = await cancelRequest(deps, id, actor, reason);
-          return jsonResponse(200, { request: toView(r.request, now()) });
-        }
-        case 'recheck': {
-          const r = await recheckRequest(deps, id, actor, reason);
-          return jsonResponse(200, { request: toView(r.request, now()), eligible: r.eligible, ...(r.started !== undefined ? { started: r.started } : {}) });
-        }
-        case 'extend': {
-          const r = await extendRequestDeadline(deps, id, actor, reason);
-          return jsonResponse(200, { request: toView(r.request, now()), notified: r.notified });
-        }
-        case 'revoke-links': {
-          const r = await revokeStatusLinks(deps, id, actor, reason);
-          return jsonResponse(200, { request: toView(r.request, now()), revokedAt: r.revokedAt });
-        }
+      case 'cancel': {
+        const r = await cancelRequest(deps, id, actor, reason);
+        return jsonResponse(200, { request: toView(r.request, now()) });
+      }
+      case 'recheck': {
+        const r = await recheckRequest(deps, id, actor, reason);
+        return jsonResponse(200, { request: toView(r.request, now()), eligible: r.eligible, ...(r.started !== undefined ? { started: r.started } : {}) });
+      }
+      case 'extend': {
+        const r = await extendRequestDeadline(deps, id, actor, reason);
+        return jsonResponse(200, { request: toView(r.request, now()), notified: r.notified });
+      }
+      case 'revoke-links': {
+        const r = await revokeStatusLinks(deps, id, actor, reason);
+        return jsonResponse(200, { request: toView(r.request, now()), revokedAt: r.revokedAt });
       }
     }
-    if (path === '/ops/retry') {
-      needs('POST');
-      const body = validate(bulkRetrySchema, parseBody(event), 'body');
-      const selection = body.ids ? { ids: body.ids } : { status: body.status!, limit: body.limit };
-      logger.info('ops action', { action: 'bulk-retry', actor, count: body.ids?.length ?? body.limit ?? 100, ...correlation });
-      return jsonResponse(200, await retryMany(deps, selection, actor, body.reason));
-    }
-    if (path === '/ops/roles/refresh') {
-      needs('POST');
-      const body = validate(refreshBodySchema, parseBody(event), 'body');
-      logger.info('ops action', { action: 'roles-refresh', actor, ...correlation });
-      return jsonResponse(200, await refreshRoles(deps, actor, body.reason));
-    }
-    return problemResponse(problem(404, 'not-found', 'No such route'));
+  }
+
+  const submitOnBehalf = deps.submitOnBehalf;
+  const routes: RouteSpec<Caller, HttpResult>[] = [
+    {
+      method: 'GET',
+      path: '/ops/requests',
+      handler: async (event) => {
+        const q = validate(opsListQuerySchema, queryOf(event), 'query');
+        const page = await listForOps(deps, q.status, { limit: q.limit, cursor: q.cursor });
+        return jsonResponse(200, { items: page.items.map((r) => toView(r, now())), ...(page.cursor ? { cursor: page.cursor } : {}) });
+      },
+    },
+    ...(submitOnBehalf
+      ? [
+          {
+            method: 'POST',
+            path: '/ops/requests',
+            handler: async (event, _params, { actor, correlation }) => {
+              // Who asked and when; the subject named in the body never reaches the log.
+              logger.info('ops action', { action: 'submit-on-behalf', actor, ...correlation });
+              return jsonResponse(202, await submitOnBehalf(parseBody(event), actor));
+            },
+          } satisfies RouteSpec<Caller, HttpResult>,
+        ]
+      : []),
+    ...ACTIONS.map((name): RouteSpec<Caller, HttpResult> => ({ method: 'POST', path: `/ops/requests/{id}/${name}`, handler: (event, params, caller) => act(name, event, params, caller) })),
+    {
+      method: 'POST',
+      path: '/ops/retry',
+      handler: async (event, _params, { actor, correlation }) => {
+        const body = validate(bulkRetrySchema, parseBody(event), 'body');
+        const selection = body.ids ? { ids: body.ids } : { status: body.status!, limit: body.limit };
+        logger.info('ops action', { action: 'bulk-retry', actor, count: body.ids?.length ?? body.limit ?? 100, ...correlation });
+        return jsonResponse(200, await retryMany(deps, selection, actor, body.reason));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/ops/roles/refresh',
+      handler: async (event, _params, { actor, correlation }) => {
+        const body = validate(refreshBodySchema, parseBody(event), 'body');
+        logger.info('ops action', { action: 'roles-refresh', actor, ...correlation });
+        return jsonResponse(200, await refreshRoles(deps, actor, body.reason));
+      },
+    },
+  ];
+  const router = createRouter<Caller, HttpResult>(routes);
+
+  async function route(event: HttpEvent): Promise<HttpResult> {
+    // Who asks comes first: a caller without the ops role learns nothing about the routes.
+    const principal = await deps.auth.require(event.headers, 'act');
+    const httpRequestId = httpRequestIdOf(event);
+    return router.handle(event, { actor: staffActor(principal), correlation: httpRequestId ? { httpRequestId } : {} });
   }
 
   return async (event) => {

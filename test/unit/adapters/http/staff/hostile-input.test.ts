@@ -10,8 +10,10 @@ import { createAuditApi } from '../../../../../functions/adapters/http/staff/aud
 import { createOpsApi } from '../../../../../functions/adapters/http/staff/ops-api';
 import type { StaffLogger } from '../../../../../functions/adapters/http/staff/http';
 import { routeTemplate } from '../../../../../functions/adapters/http/staff/http';
+import { composeApplication, type ApplicationAdapters } from '../../../../../functions/composition/application';
+import { deriveKeys } from '../../../../../functions/domain/subject';
 import { createWithHistory, TO_FAILED } from '../../../../support/staff-fakes';
-import { apiEvent, createHarness, jsonOf, type Harness } from '../../../../support/staff-harness';
+import { apiEvent, createHarness, jsonOf, SNAPSHOT, type Harness } from '../../../../support/staff-harness';
 
 const MALFORMED_IDS = ['%E0%A4', '%', '%zz', '%C0%AF', 'req-1%', '%ED%A0%80', '%FF%FE', 'a%2', '%%'];
 
@@ -180,6 +182,52 @@ describe('staff logging', () => {
     expect(logger.lines.every((l) => l.data.actor === 'staff:user-ops')).toBe(true);
     expect(logger.lines.find((l) => l.message === 'roles snapshot refreshed')?.data).toMatchObject({ reasonGiven: true });
     expect(JSON.stringify(logger.lines)).not.toMatch(/bob|letter|outage|transfer/);
+  });
+
+  it('writes one line for an ops API 500, and nothing of the path as typed', async () => {
+    const h = await seeded();
+    const logger = capture();
+    const broken = { ...h.deps, store: Object.assign(Object.create(h.store), { appendEvent: async () => Promise.reject(new Error('write for alice@example.com failed')) }) };
+    const api = createOpsApi({ ...broken, auth: h.tokens.auth, logger });
+    const event = apiEvent({ method: 'POST', path: '/ops/requests/req-1/cancel', token: h.ops, body: { reason: 'asked by alice' } });
+    (event.requestContext as { requestId?: string }).requestId = 'gw-req-2';
+    const result = await api(event);
+    expect(result.statusCode).toBe(500);
+    expect(logger.lines.filter((l) => l.level === 'error')).toEqual([{ level: 'error', message: 'ops api failed', data: { route: 'POST /ops/requests/{id}/cancel', httpRequestId: 'gw-req-2', error: 'Error' } }]);
+    expect(JSON.stringify(logger.lines)).not.toMatch(/alice/);
+  });
+
+  it("gets the application's log from the composition: the audit and ops APIs as wired for a Lambda write their lines", async () => {
+    const h = await seeded();
+    const entries: Record<string, unknown>[] = [];
+    const failing = Object.assign(Object.create(h.store), { getRequest: async () => Promise.reject(new Error('store down')), getTimeline: async () => Promise.reject(new Error('store down')) });
+    const refused = new Proxy({}, { get: () => () => Promise.reject(new Error('not used here')) });
+    const adapters = {
+      ...h.deps,
+      claims: refused,
+      tokens: refused,
+      rateLimiter: refused,
+      kore: refused,
+      mailer: refused,
+      signer: refused,
+      checkpointWriter: refused,
+      staffAuth: h.tokens.auth,
+      subjectKeys: deriveKeys('s'.repeat(32)),
+      linkKey: new TextEncoder().encode('l'.repeat(48)),
+      publicBaseUrl: 'https://erase.example.com',
+      settings: { poll: { initialSeconds: 10, maxSeconds: 60, fraction: 0.25, deadlineSeconds: 600 }, snapshotMaxAgeSeconds: 3600, verificationTtlSeconds: 1800, stuckAfterSeconds: 900, receivedStaleSeconds: 900 },
+      sessionRevocations: h.tokens.sessions,
+      rolesRefresh: async () => SNAPSHOT,
+      log: (entry: Record<string, unknown>) => entries.push(entry),
+    } as unknown as ApplicationAdapters;
+
+    const retried = await composeApplication(adapters).opsApi(apiEvent({ method: 'POST', path: '/ops/requests/req-1/retry', token: h.ops, body: { reason: 'outage over' } }));
+    expect(retried.statusCode).toBe(200);
+    const failed = await composeApplication({ ...adapters, store: failing }).auditApi(apiEvent({ path: '/audit/requests/req-1', token: h.auditor }));
+    expect(failed.statusCode).toBe(500);
+
+    expect(entries.filter((e) => e.message === 'ops action')).toEqual([expect.objectContaining({ level: 'info', action: 'retry', requestId: 'req-1', actor: 'staff:user-ops' })]);
+    expect(entries.filter((e) => e.level === 'error')).toEqual([expect.objectContaining({ message: 'audit api failed', route: 'GET /audit/requests/{id}', error: 'Error' })]);
   });
 
   it('names routes by template, never by what the caller typed', () => {
