@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoAdapters } from '../functions/adapters/dynamo/adapters';
-import { systemClock } from '../functions/domain/ports';
+import { silentLogger, systemClock } from '../functions/domain/ports';
 import { deriveKeys } from '../functions/domain/subject';
 import { RECEIPT_JWS_TYPE } from '../functions/domain/checkpoints';
 import { createLocalSigner } from '../functions/intake/receipts';
@@ -162,7 +162,7 @@ export async function intakeBreakdown(ctx: BenchContext): Promise<Row[]> {
       subjectKeys: deriveKeys(secrets.subjectSecret),
       linkKey: new TextEncoder().encode(secrets.linkKey),
       publicBaseUrl: 'https://erase.example.com',
-      log: () => undefined,
+      logger: silentLogger,
     };
     const submit = (i: number) => submitRequest(deps, { email: `breakdown-${process.pid}-${i}@example.com` }, { ip: `10.1.${(i >> 8) & 255}.${i & 255}` });
     const put = (i: number) => dynamo.client.send(new PutCommand({ TableName: 'bench', Item: { pk: `FLOOR#${i}`, sk: 'META', email: `floor-${i}@example.com` } }));

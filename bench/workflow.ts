@@ -21,7 +21,7 @@ import { readWorkflowSettings } from '../functions/adapters/env/settings';
 import { createDynamoAdapters } from '../functions/adapters/dynamo/adapters';
 import type { KorePlatform } from '../functions/domain/kore';
 import type { PollPolicy } from '../functions/domain/polling';
-import type { Clock } from '../functions/domain/ports';
+import { silentLogger, type Clock } from '../functions/domain/ports';
 import { deriveKeys } from '../functions/domain/subject';
 import { type IntakeDeps } from '../functions/intake/intake-deps';
 import { submitOnBehalf } from '../functions/intake/submit-on-behalf';
@@ -158,9 +158,9 @@ async function harness(): Promise<Harness> {
         linkKey,
         publicBaseUrl: 'https://erase.example.com',
         settings,
-        log: () => undefined,
+        logger: silentLogger,
       });
-      const intake: IntakeDeps = { ...adapters, mailer, signer, workflow: workflow as never, clock, subjectKeys, linkKey, publicBaseUrl: 'https://erase.example.com', log: () => undefined };
+      const intake: IntakeDeps = { ...adapters, mailer, signer, workflow: workflow as never, clock, subjectKeys, linkKey, publicBaseUrl: 'https://erase.example.com', logger: silentLogger };
       started = undefined;
       await submitOnBehalf(intake, { subjectId: `bench-${++subjects}@example.com`, reason: 'benchmark of the workflow', identityCheckedBy: 'benchmark' }, 'staff:bench');
       if (!started) throw new Error('the submission did not start the workflow');

@@ -2,6 +2,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { checkErasureStatusOnAws } from './composition/check-erasure-status';
-import { logger } from './adapters/aws/logger';
+import { powertoolsLogger } from './adapters/aws/logger';
 
-export const handler = middy(async (input: unknown) => (await checkErasureStatusOnAws.get())(input)).use(injectLambdaContext(logger));
+export const handler = middy(async (input: unknown) => (await checkErasureStatusOnAws.get())(input)).use(injectLambdaContext(powertoolsLogger));

@@ -3,6 +3,6 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { publicApiOnAws } from './composition/public-api';
-import { logger } from './adapters/aws/logger';
+import { powertoolsLogger } from './adapters/aws/logger';
 
-export const handler = middy(async (event: APIGatewayProxyEventV2) => (await publicApiOnAws.get())(event)).use(injectLambdaContext(logger));
+export const handler = middy(async (event: APIGatewayProxyEventV2) => (await publicApiOnAws.get())(event)).use(injectLambdaContext(powertoolsLogger));

@@ -2,6 +2,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { recordOutcomeOnAws } from './composition/record-outcome';
-import { logger } from './adapters/aws/logger';
+import { powertoolsLogger } from './adapters/aws/logger';
 
-export const handler = middy(async (input: unknown) => (await recordOutcomeOnAws.get())(input)).use(injectLambdaContext(logger));
+export const handler = middy(async (input: unknown) => (await recordOutcomeOnAws.get())(input)).use(injectLambdaContext(powertoolsLogger));

@@ -7,7 +7,7 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { refreshRolesSnapshotOnAws } from './composition/refresh-roles-snapshot';
-import { logger } from './adapters/aws/logger';
+import { applicationLogger, powertoolsLogger } from './adapters/aws/logger';
 
 const isScheduled = (event: unknown) => (event as { source?: unknown } | null)?.source === 'aws.events';
 
@@ -15,7 +15,7 @@ export const handler = middy(async (event: unknown) => {
   const roles = await refreshRolesSnapshotOnAws.get();
   if (isScheduled(event)) {
     const report = await roles.page();
-    logger.info('roles snapshot paging', {
+    applicationLogger.info('roles snapshot paging', {
       outcome: report.outcome,
       pages: report.pagesThisRun,
       ...(report.cursor ? { offset: report.cursor.offset, total: report.cursor.total } : {}),
@@ -25,6 +25,6 @@ export const handler = middy(async (event: unknown) => {
     return report;
   }
   const info = await roles.refresh();
-  logger.info('roles snapshot refreshed', { version: info.version, users: info.userCount, identities: info.identityCount });
+  applicationLogger.info('roles snapshot refreshed', { version: info.version, users: info.userCount, identities: info.identityCount });
   return info;
-}).use(injectLambdaContext(logger));
+}).use(injectLambdaContext(powertoolsLogger));

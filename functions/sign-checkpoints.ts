@@ -7,10 +7,10 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { signCheckpointsOnAws } from './composition/sign-checkpoints';
-import { logger } from './adapters/aws/logger';
+import { applicationLogger, powertoolsLogger } from './adapters/aws/logger';
 
 export const handler = middy(async () => {
   const written = await (await signCheckpointsOnAws.get())();
-  logger.info('checkpoint signed', { key: written.key, chains: written.count, prev: written.prev });
+  applicationLogger.info('checkpoint signed', { key: written.key, chains: written.count, prev: written.prev });
   return written;
-}).use(injectLambdaContext(logger));
+}).use(injectLambdaContext(powertoolsLogger));

@@ -10,7 +10,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { sweepOnAws } from './composition/sweep-requests';
 import { METRIC_NAMESPACE, publishMetric } from './adapters/aws/metrics';
-import { logger } from './adapters/aws/logger';
+import { applicationLogger, powertoolsLogger } from './adapters/aws/logger';
 
 const cloudWatch = new CloudWatchClient({});
 
@@ -22,7 +22,7 @@ function stuckAfterOverride(event: unknown): number | undefined {
 
 export const handler = middy(async (event: unknown) => {
   const report = await (await sweepOnAws.get())(stuckAfterOverride(event));
-  logger.info('sweep', { ...report });
+  applicationLogger.info('sweep', { ...report });
   await publishMetric(cloudWatch, METRIC_NAMESPACE, 'OverdueRequests', report.overdue);
   return report;
-}).use(injectLambdaContext(logger));
+}).use(injectLambdaContext(powertoolsLogger));

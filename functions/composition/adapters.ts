@@ -9,7 +9,7 @@ import type { CallBudget } from '../domain/call-budget';
 import type { KorePlatform } from '../domain/kore';
 import type { RolePagingPolicy } from '../domain/role-paging';
 import type { SnapshotInfo } from '../domain/model';
-import type { Clock, Mailer, Signer, WorkflowStarter } from '../domain/ports';
+import type { Clock, Logger, Mailer, Signer, WorkflowStarter } from '../domain/ports';
 import type { SubjectKeys } from '../domain/subject';
 import type { StaffAuthenticator } from '../adapters/http/staff/auth';
 import type { WorkflowSettings } from '../adapters/env/settings';
@@ -43,7 +43,8 @@ export interface ApplicationAdapters extends DynamoAdapters {
   publicBaseUrl: string;
   settings: WorkflowSettings;
   site?: Partial<SiteInfo>;
-  log?: (entry: Record<string, unknown>) => void;
+  /** The log every use case writes through (Powertools in AWS). */
+  logger: Logger;
   /**
    * Rebuilds the roles snapshot for the ops actions (API and console) somewhere else than in this
    * process. In AWS the refresh-roles-snapshot function does it, so the internet-facing functions

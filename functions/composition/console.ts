@@ -2,7 +2,7 @@
 import { createHmac } from 'node:crypto';
 import { createConsole } from '../adapters/http/staff/console';
 import type { HttpHandler } from './adapters';
-import { opsDepsOf, staffLoggerOf, type OpsAdapters } from './staff';
+import { opsDepsOf, type OpsAdapters } from './staff';
 import { checkpointsFrom } from './aws/checkpoints';
 import { awsFunction } from './aws/environment';
 import { mailerFrom } from './aws/mail';
@@ -16,7 +16,7 @@ export function composeConsole(a: OpsAdapters): HttpHandler {
     // Its own key, derived from the link key, so console and form CSRF tokens never stand in for each other.
     csrfKey: createHmac('sha256', a.linkKey).update('erasure-desk console csrf v1').digest(),
     sessions: a.sessionRevocations,
-    logger: staffLoggerOf(a),
+    logger: a.logger,
   });
 }
 

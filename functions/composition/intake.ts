@@ -5,7 +5,7 @@ import type { ApplicationAdapters } from './adapters';
 
 export type IntakeAdapters = Pick<
   ApplicationAdapters,
-  'store' | 'claims' | 'tokens' | 'rateLimiter' | 'mailer' | 'receiptSigner' | 'snapshots' | 'workflow' | 'clock' | 'subjectKeys' | 'linkKey' | 'publicBaseUrl' | 'settings' | 'site' | 'log'
+  'store' | 'claims' | 'tokens' | 'rateLimiter' | 'mailer' | 'receiptSigner' | 'snapshots' | 'workflow' | 'clock' | 'subjectKeys' | 'linkKey' | 'publicBaseUrl' | 'settings' | 'site' | 'logger'
 >;
 
 export function intakeDepsOf(a: IntakeAdapters): IntakeDeps {
@@ -27,7 +27,7 @@ export function intakeDepsOf(a: IntakeAdapters): IntakeDeps {
       ...(a.settings.verificationResendSeconds !== undefined ? { resendAfterSeconds: a.settings.verificationResendSeconds } : {}),
     },
     ...(a.site ? { site: a.site } : {}),
-    ...(a.log ? { log: a.log } : {}),
+    logger: a.logger,
   };
 }
 

@@ -3,7 +3,7 @@ import { createOpsApi } from '../adapters/http/staff/ops-api';
 import { submitOnBehalf } from '../intake/submit-on-behalf';
 import type { HttpHandler } from './adapters';
 import { intakeDepsOf } from './intake';
-import { opsDepsOf, staffLoggerOf, type OpsAdapters } from './staff';
+import { opsDepsOf, type OpsAdapters } from './staff';
 import { checkpointsFrom } from './aws/checkpoints';
 import { awsFunction } from './aws/environment';
 import { mailerFrom } from './aws/mail';
@@ -15,7 +15,7 @@ export function composeOpsApi(a: OpsAdapters): HttpHandler {
   const intake = intakeDepsOf(a);
   return createOpsApi({
     ...opsDepsOf(a),
-    logger: staffLoggerOf(a),
+    logger: a.logger,
     submitOnBehalf: async (body, actor) => ({ ...(await submitOnBehalf(intake, body, actor as `staff:${string}`)) }),
   });
 }

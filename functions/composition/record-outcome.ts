@@ -8,7 +8,7 @@ import { appKeysFrom } from './aws/secrets';
 import { taskDepsOf, type Task, type TaskAdapters } from './tasks';
 
 export function composeRecordOutcome(a: TaskAdapters): Task<{ recorded: boolean; status?: string }> {
-  const { deps, log } = taskDepsOf(a);
+  const { deps, logger } = taskDepsOf(a);
   return (input) =>
     runTask(
       'RecordOutcome',
@@ -17,7 +17,7 @@ export function composeRecordOutcome(a: TaskAdapters): Task<{ recorded: boolean;
         const i = input as RecordOutcomeInput;
         return recordOutcome(deps, { ...i, state: parseWorkflowState(i.state ?? { requestId: i.requestId, attempt: i.attempt }) });
       },
-      log,
+      logger,
     );
 }
 

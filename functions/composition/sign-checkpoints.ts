@@ -7,12 +7,12 @@ import { checkpointsFrom } from './aws/checkpoints';
 import { awsFunction } from './aws/environment';
 
 export function composeSignCheckpoints(
-  a: Pick<ApplicationAdapters, 'store' | 'checkpointSigner' | 'checkpointWriter' | 'recordRetentionDays' | 'clock' | 'log'>,
+  a: Pick<ApplicationAdapters, 'store' | 'checkpointSigner' | 'checkpointWriter' | 'recordRetentionDays' | 'clock' | 'logger'>,
 ): () => Promise<SignedCheckpoint> {
   return async () => {
     const writer = a.checkpointWriter;
     if (!writer) throw new ConfigurationError('This function is not configured for checkpoints (CHECKPOINT_BUCKET)');
-    const reader = createCheckpointReader({ store: writer, verifier: a.checkpointSigner, clock: a.clock, ...(a.log ? { log: a.log } : {}) });
+    const reader = createCheckpointReader({ store: writer, verifier: a.checkpointSigner, clock: a.clock, logger: a.logger });
     return signCheckpoints(
       {
         store: a.store,
@@ -20,7 +20,7 @@ export function composeSignCheckpoints(
         writer,
         reader,
         ...(a.recordRetentionDays !== undefined ? { expireAfterDays: a.recordRetentionDays + RETENTION_MARGIN_DAYS } : {}),
-        ...(a.log ? { log: a.log } : {}),
+        logger: a.logger,
       },
       a.clock.now(),
     );

@@ -1,7 +1,6 @@
 /** What the staff functions (audit API, ops API, console) share: auth with revocations, the checkpoint reader, the logger, the ops deps. */
 import type { ErasureRequest } from '../domain/model';
 import { withSessionRevocations, type StaffAuthenticator } from '../adapters/http/staff/auth';
-import { silentLogger, staffLoggerOver, type StaffLogger } from '../adapters/http/staff/http';
 import type { AuditDeps } from '../staff/audit-deps';
 import { createCheckpointReader } from '../staff/checkpoints';
 import type { OpsDeps } from '../staff/ops-deps';
@@ -9,12 +8,12 @@ import { refreshRolesSnapshot } from '../workflow/refresh-roles-snapshot';
 import type { ApplicationAdapters } from './adapters';
 import { noticesOf, type IntakeAdapters } from './intake';
 
-export type AuditAdapters = Pick<ApplicationAdapters, 'store' | 'clock' | 'subjectKeys' | 'checkpointWriter' | 'checkpointSigner' | 'log'>;
+export type AuditAdapters = Pick<ApplicationAdapters, 'store' | 'clock' | 'subjectKeys' | 'checkpointWriter' | 'checkpointSigner' | 'logger'>;
 
 /** The audit use cases' deps; the chain is checked against the signed checkpoints where a store is configured. */
 export function auditDepsOf(a: AuditAdapters): AuditDeps {
   const reader = a.checkpointWriter
-    ? createCheckpointReader({ store: a.checkpointWriter, verifier: a.checkpointSigner, clock: a.clock, ...(a.log ? { log: a.log } : {}) })
+    ? createCheckpointReader({ store: a.checkpointWriter, verifier: a.checkpointSigner, clock: a.clock, logger: a.logger })
     : undefined;
   return { store: a.store, clock: a.clock, subjectHashKey: a.subjectKeys.hmacKey, ...(reader ? { checkpoints: reader } : {}) };
 }
@@ -22,11 +21,6 @@ export function auditDepsOf(a: AuditAdapters): AuditDeps {
 /** Every staff route refuses a signed-out session. */
 export function staffAuthOf(a: Pick<ApplicationAdapters, 'staffAuth' | 'sessionRevocations'>): StaffAuthenticator {
   return withSessionRevocations(a.staffAuth, a.sessionRevocations);
-}
-
-/** Staff routes log their failures and actions. */
-export function staffLoggerOf(a: Pick<ApplicationAdapters, 'log'>): StaffLogger {
-  return a.log ? staffLoggerOver(a.log) : silentLogger;
 }
 
 export type OpsAdapters = AuditAdapters & IntakeAdapters & Pick<ApplicationAdapters, 'staffAuth' | 'sessionRevocations' | 'kore' | 'rolesRefresh'>;

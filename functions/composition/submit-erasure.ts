@@ -8,8 +8,8 @@ import { appKeysFrom } from './aws/secrets';
 import { taskDepsOf, type Task, type TaskAdapters } from './tasks';
 
 export function composeSubmitErasure(a: TaskAdapters): Task<WorkflowState> {
-  const { deps, log } = taskDepsOf(a);
-  return (input) => runTask('SubmitErasure', input, async () => submitErasure(deps, parseWorkflowState(input)), log);
+  const { deps, logger } = taskDepsOf(a);
+  return (input) => runTask('SubmitErasure', input, async () => submitErasure(deps, parseWorkflowState(input)), logger);
 }
 
 /** The function in AWS: table, app keys, Kore.ai. */

@@ -12,7 +12,6 @@ export type Sweep = (stuckAfterSeconds?: number) => Promise<SweepReport>;
 
 export function composeSweep(a: IntakeAdapters): Sweep {
   const intake = intakeDepsOf(a);
-  const log = a.log;
   return (stuckAfterSeconds = a.settings.stuckAfterSeconds) =>
     sweepRequests({
       store: a.store,
@@ -25,7 +24,7 @@ export function composeSweep(a: IntakeAdapters): Sweep {
       verificationTtlSeconds: a.settings.verificationTtlSeconds,
       receivedStaleSeconds: a.settings.receivedStaleSeconds,
       // Failed sweep steps are logged by request id, status and error name (never personal data).
-      ...(log ? { log: (message: string, fields: Record<string, unknown>) => log({ level: 'warn', message, ...fields }) } : {}),
+      logger: a.logger,
     });
 }
 

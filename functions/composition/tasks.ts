@@ -3,7 +3,7 @@
  * share: the erasure tasks' deps. Whatever a task throws reaches Step Functions as its name only
  * (see adapters/aws/step-functions-task).
  */
-import type { TaskFailureLog } from '../adapters/aws/step-functions-task';
+import type { Logger } from '../domain/ports';
 import type { ErasureTaskDeps } from '../workflow/task-deps';
 import type { ApplicationAdapters } from './adapters';
 import { noticesOf, type IntakeAdapters } from './intake';
@@ -11,7 +11,7 @@ import { noticesOf, type IntakeAdapters } from './intake';
 export type TaskAdapters = IntakeAdapters & Pick<ApplicationAdapters, 'kore' | 'budget'>;
 export type Task<T> = (input: unknown) => Promise<T>;
 
-export function taskDepsOf(a: TaskAdapters): { deps: ErasureTaskDeps; log?: TaskFailureLog } {
+export function taskDepsOf(a: TaskAdapters): { deps: ErasureTaskDeps; logger: Logger } {
   const deps: ErasureTaskDeps = {
     store: a.store,
     snapshots: a.snapshots,
@@ -24,6 +24,5 @@ export function taskDepsOf(a: TaskAdapters): { deps: ErasureTaskDeps; log?: Task
     snapshotMaxAgeSeconds: a.settings.snapshotMaxAgeSeconds,
     ...(a.budget ? { budget: a.budget } : {}),
   };
-  const log = a.log;
-  return { deps, ...(log ? { log: (entry) => log(entry) } : {}) };
+  return { deps, logger: a.logger };
 }

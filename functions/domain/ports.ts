@@ -200,8 +200,18 @@ export interface RateLimiter {
  */
 export interface Logger {
   info(message: string, data?: Record<string, unknown>): void;
+  warn(message: string, data?: Record<string, unknown>): void;
   error(message: string, data?: Record<string, unknown>): void;
 }
 
 /** A logger that writes nothing (tests, and parts given no log). */
-export const silentLogger: Logger = { info: () => undefined, error: () => undefined };
+export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** A line of the log as a sink receives it: the level, the message and the data beside them. */
+export type LogEntry = { level: 'info' | 'warn' | 'error'; message: string } & Record<string, unknown>;
+
+/** The logger port over a sink of entries (the local runtime's JSON lines, a test's array). */
+export function loggerOver(write: (entry: LogEntry) => void): Logger {
+  const at = (level: LogEntry['level']) => (message: string, data: Record<string, unknown> = {}) => write({ ...data, level, message });
+  return { info: at('info'), warn: at('warn'), error: at('error') };
+}

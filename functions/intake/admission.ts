@@ -6,7 +6,7 @@ import { assertTransition, isFinal } from '../domain/lifecycle';
 import type { Actor, ErasureRequest, JsonValue, SubjectKind } from '../domain/model';
 import { decryptSubjectId, encryptSubjectId, hashSubject } from '../domain/subject';
 import { mailBudgetOf } from './mail-budget';
-import { IntakeDeps, INTAKE, limitsOf, logOf, errorName, requestIdTime } from './intake-deps';
+import { IntakeDeps, INTAKE, limitsOf, errorName, requestIdTime } from './intake-deps';
 
 /**
  * Counts one hit against every rule at once (one round trip, not one per rule) and refuses with
@@ -76,7 +76,7 @@ export function storedAddress(deps: IntakeDeps, request: ErasureRequest): string
   try {
     return decryptSubjectId(request.subjectCipher, deps.subjectKeys.cipherKey);
   } catch (error) {
-    logOf(deps)({ level: 'error', message: 'stored address unreadable', requestId: request.requestId, errorName: errorName(error) });
+    deps.logger.error('stored address unreadable', { requestId: request.requestId, errorName: errorName(error) });
     return undefined;
   }
 }
@@ -116,7 +116,6 @@ export async function claimOrFind(deps: IntakeDeps, subjectHash: string, scopeKe
  * Best effort: failures are logged, the module comment says what heals what is left.
  */
 export async function abandon(deps: IntakeDeps, requestId: string, reason: string, options: { release: boolean } = { release: true }): Promise<void> {
-  const log = logOf(deps);
   let request: ErasureRequest | undefined;
   try {
     ({ request } = await deps.store.appendEvent(requestId, (current) => {
@@ -127,21 +126,21 @@ export async function abandon(deps: IntakeDeps, requestId: string, reason: strin
       };
     }));
   } catch (error) {
-    log({ level: 'error', message: 'intake clean-up could not cancel the request', requestId, reason, errorName: errorName(error) });
+    deps.logger.error('intake clean-up could not cancel the request', { requestId, reason, errorName: errorName(error) });
   }
   if (!options.release) return;
   try {
     request ??= await deps.store.getRequest(requestId);
     if (request) await deps.claims.releaseOpenRequest(request.subjectHash, request.scopeKey, requestId);
   } catch (error) {
-    log({ level: 'error', message: 'intake clean-up could not release the claim', requestId, errorName: errorName(error) });
+    deps.logger.error('intake clean-up could not release the claim', { requestId, errorName: errorName(error) });
   }
 }
 
 /** Releases a claim this call made; a failure is logged (the claim goes stale, see the module comment). */
 export async function releaseClaim(deps: IntakeDeps, subjectHash: string, scopeKey: string, requestId: string): Promise<void> {
   await deps.claims.releaseOpenRequest(subjectHash, scopeKey, requestId).catch((e: unknown) =>
-    logOf(deps)({ level: 'error', message: 'intake clean-up could not release the claim', requestId, errorName: errorName(e) }),
+    deps.logger.error('intake clean-up could not release the claim', { requestId, errorName: errorName(e) }),
   );
 }
 

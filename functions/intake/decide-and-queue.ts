@@ -4,7 +4,7 @@ import { decideEligibility } from '../domain/eligibility';
 import { IllegalTransitionError } from '../domain/errors';
 import { assertTransition } from '../domain/lifecycle';
 import type { EligibilityRule, ErasureRequest, JsonValue } from '../domain/model';
-import { IntakeDeps, INTAKE, logOf, errorName } from './intake-deps';
+import { IntakeDeps, INTAKE, errorName } from './intake-deps';
 import { notify } from './mailing';
 
 export interface EligibilityOutcome {
@@ -72,7 +72,7 @@ export async function decideAndQueueOnce(deps: IntakeDeps, request: ErasureReque
     // The start may have failed after QUEUED was recorded: the sweeper starts it later.
     const current = await deps.store.getRequest(request.requestId);
     if (current?.status !== 'QUEUED') throw error;
-    logOf(deps)({ level: 'warn', message: 'workflow start failed; left for the sweeper', requestId: request.requestId, errorName: errorName(error) });
+    deps.logger.warn('workflow start failed; left for the sweeper', { requestId: request.requestId, errorName: errorName(error) });
     return { request: current };
   }
 }

@@ -2,7 +2,7 @@
 import { DEFAULT_INTAKE_STALE_CLAIM_SECONDS, DEFAULT_VERIFICATION_RESEND_SECONDS } from '../domain/timings';
 import { randomBytes } from 'node:crypto';
 import type { Actor, AuditEvent, ErasureRequest, RequestStatus } from '../domain/model';
-import type { AuditStore, BotCatalogue, Clock, Mailer, OpenRequestClaims, RateLimiter, Signer, SingleUseTokens, SnapshotReader, WorkflowStarter } from '../domain/ports';
+import type { AuditStore, BotCatalogue, Clock, Logger, Mailer, OpenRequestClaims, RateLimiter, Signer, SingleUseTokens, SnapshotReader, WorkflowStarter } from '../domain/ports';
 import { type SubjectKeys } from '../domain/subject';
 import { statusUrlFor, VERIFY_LINK_TTL_SECONDS } from './links';
 import { DEFAULT_SITE, type SiteInfo } from './notices';
@@ -55,8 +55,8 @@ export interface IntakeDeps {
   publicBaseUrl: string;
   limits?: Partial<IntakeLimits>;
   site?: Partial<SiteInfo>;
-  /** A structured log line; gets ids, statuses and error names only. Defaults to stdout JSON. */
-  log?: (entry: Record<string, unknown>) => void;
+  /** The log (the domain's port): gets ids, statuses and error names only. */
+  logger: Logger;
   /** Paths of the other APIs (staff), merged into `GET /openapi.json`. */
   extraOpenApiPaths?: Record<string, unknown>;
 }
@@ -95,10 +95,6 @@ export function checkEmailFacts(deps: Pick<IntakeDeps, 'limits'>): { linkValidMi
 
 export function siteOf(deps: Pick<IntakeDeps, 'site'>): SiteInfo {
   return { ...DEFAULT_SITE, ...deps.site };
-}
-
-export function logOf(deps: IntakeDeps): (entry: Record<string, unknown>) => void {
-  return deps.log ?? ((entry) => console.log(JSON.stringify(entry)));
 }
 
 export const errorName = (error: unknown) => (error instanceof Error ? error.name : typeof error);

@@ -4,7 +4,7 @@ import type { ErasureRequest, JsonValue } from '../domain/model';
 import { createVerifyToken, statusUrlFor, verifyUrlFor, VERIFY_LINK_TTL_SECONDS } from './links';
 import { composeNotice, type NoticeKind } from './notices';
 import { takeMailBudget, storedAddress } from './admission';
-import { IntakeDeps, INTAKE, limitsOf, siteOf, logOf, errorName, lastVerificationMailAt, answer } from './intake-deps';
+import { IntakeDeps, INTAKE, limitsOf, siteOf, errorName, lastVerificationMailAt, answer } from './intake-deps';
 
 /** Records that a notice went out (kind only; never the address or the text). */
 export async function recordNotice(deps: IntakeDeps, requestId: string, kind: string, extra: { [key: string]: JsonValue } = {}): Promise<void> {
@@ -21,7 +21,7 @@ export async function notify(deps: IntakeDeps, to: string, kind: NoticeKind, mai
     await deps.mailer.send({ to, subject: notice.subject, text: notice.text, html: notice.html, kind: mailKind, requestId: request.requestId });
     await recordNotice(deps, request.requestId, mailKind);
   } catch (error) {
-    logOf(deps)({ level: 'error', message: 'notice not sent', requestId: request.requestId, kind: mailKind, errorName: errorName(error) });
+    deps.logger.error('notice not sent', { requestId: request.requestId, kind: mailKind, errorName: errorName(error) });
   }
 }
 
@@ -55,7 +55,7 @@ export async function maybeResendVerification(deps: IntakeDeps, request: Erasure
   const head = timeline.at(-1);
   if (!head || (last && now.getTime() - last.getTime() < limitsOf(deps).resendAfterSeconds * 1000)) return;
   if (!(await takeMailBudget(deps, to, request.scopeKey, now))) {
-    logOf(deps)({ level: 'info', message: 'verification mail not re-sent: mailbox budget spent', requestId: request.requestId });
+    deps.logger.info('verification mail not re-sent: mailbox budget spent', { requestId: request.requestId });
     return;
   }
   try {
@@ -88,7 +88,7 @@ export async function remindOfOpenRequest(deps: IntakeDeps, request: ErasureRequ
     try {
       await maybeResendVerification(deps, request, to, now);
     } catch (error) {
-      logOf(deps)({ level: 'error', message: 'verification mail not re-sent', requestId: request.requestId, errorName: errorName(error) });
+      deps.logger.error('verification mail not re-sent', { requestId: request.requestId, errorName: errorName(error) });
     }
     return;
   }

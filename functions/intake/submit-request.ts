@@ -52,7 +52,7 @@ import { clientKeyOf } from './client-address';
 import { VERIFY_LINK_TTL_SECONDS } from './links';
 import { validateSubmission } from './schema';
 import { enforceLimits, requireKnownBots, admitNewRequest, claimOrFind, abandon, releaseClaim, createClaimedRequest } from './admission';
-import { IntakeDeps, SubmissionResult, INTAKE, limitsOf, logOf, errorName, scopeKeyOf, newRequestId, answer } from './intake-deps';
+import { IntakeDeps, SubmissionResult, INTAKE, limitsOf, errorName, scopeKeyOf, newRequestId, answer } from './intake-deps';
 import { sendVerification, remindOfOpenRequest } from './mailing';
 
 export const SUBMISSION_RESULT: SubmissionResult = Object.freeze({
@@ -99,7 +99,7 @@ export async function submitRequest(deps: IntakeDeps, input: unknown, client: { 
   });
   if (notAdmitted) {
     await releaseClaim(deps, subjectHash, scopeKey, requestId);
-    logOf(deps)({ level: 'info', message: 'submission created no request', reason: notAdmitted });
+    deps.logger.info('submission created no request', { reason: notAdmitted });
     return SUBMISSION_RESULT;
   }
 
@@ -132,7 +132,7 @@ export async function submitRequest(deps: IntakeDeps, input: unknown, client: { 
   try {
     await sendVerification(deps, valid.value.email, awaiting, now);
   } catch (error) {
-    logOf(deps)({ level: 'error', message: 'verification mail failed', requestId, errorName: errorName(error) });
+    deps.logger.error('verification mail failed', { requestId, errorName: errorName(error) });
     await abandon(deps, requestId, 'VERIFICATION_MAIL_FAILED');
     throw new VerificationMailFailedError();
   }

@@ -35,7 +35,7 @@ import {
 } from '../domain/checkpoints';
 import { ChainTamperedError, DomainError } from '../domain/errors';
 import { REQUEST_STATUSES } from '../domain/model';
-import type { AuditStore, Clock, Signer } from '../domain/ports';
+import type { AuditStore, Clock, Logger, Signer } from '../domain/ports';
 
 export { checkpointKey } from '../domain/checkpoints';
 
@@ -108,8 +108,6 @@ const manifestSchema = z.strictObject({
   withheld: z.array(z.strictObject({ requestId: z.string(), seq: z.int().check(z.positive()), problem: z.string() })),
 });
 
-type Log = (entry: Record<string, unknown>) => void;
-
 /** sha256 (hex) of a checkpoint object exactly as stored: what the next manifest links to. */
 export function checkpointSha256(body: string): string {
   return createHash('sha256').update(body, 'utf8').digest('hex');
@@ -151,7 +149,7 @@ function loggableKey(key: string): string {
  * listings start after that key; objects below it are never read again. Objects examined and not
  * trusted are logged once each (`checkpoint object ignored`, key and reason) and reported.
  */
-export function createCheckpointReader(deps: { store: CheckpointWriter; verifier: CheckpointVerifier; clock: Clock; log?: Log }): CheckpointReader {
+export function createCheckpointReader(deps: { store: CheckpointWriter; verifier: CheckpointVerifier; clock: Clock; logger?: Logger }): CheckpointReader {
   const known = new Set<string>();
   const candidates = new Map<string, CheckpointCandidate>();
   const reported = new Set<string>();
@@ -218,7 +216,7 @@ export function createCheckpointReader(deps: { store: CheckpointWriter; verifier
       const id = `${i.key}\u0000${i.reason}`;
       if (reported.has(id)) continue;
       reported.add(id);
-      deps.log?.({ level: 'warn', message: 'checkpoint object ignored', key: loggableKey(i.key), reason: i.reason });
+      deps.logger?.warn('checkpoint object ignored', { key: loggableKey(i.key), reason: i.reason });
     }
     return { ...(latest ? { latest } : {}), chains: latest && chains ? chains.map : new Map(), ignored };
   }
@@ -250,7 +248,7 @@ export interface SignCheckpointsDeps {
   expireAfterDays?: number;
   /** Chains read at once (default 8). */
   concurrency?: number;
-  log?: Log;
+  logger?: Logger;
 }
 
 export interface SignedCheckpoint {
@@ -324,9 +322,7 @@ export async function signCheckpoints(deps: SignCheckpointsDeps, now: Date): Pro
   const key = checkpointKey(now);
   await deps.writer.put(key, jws);
   if (manifest.withheld.length > 0) {
-    deps.log?.({
-      level: 'error',
-      message: 'audit chains withheld from checkpoint: they no longer extend their signed heads',
+    deps.logger?.error('audit chains withheld from checkpoint: they no longer extend their signed heads', {
       key,
       requestIds: manifest.withheld.map((w) => w.requestId),
       problems: manifest.withheld.map((w) => `${w.requestId}#${w.seq}:${w.problem}`),

@@ -17,7 +17,7 @@ import { isOverdue } from '../domain/deadlines';
 import { IllegalTransitionError } from '../domain/errors';
 import { FINAL_STATUSES, isFinal } from '../domain/lifecycle';
 import { REQUEST_STATUSES, type ErasureRequest, type RequestStatus } from '../domain/model';
-import type { AuditStore, Clock, OpenRequestClaims, WorkflowStarter } from '../domain/ports';
+import type { AuditStore, Clock, Logger, OpenRequestClaims, WorkflowStarter } from '../domain/ports';
 import { endForGood } from './task-deps';
 
 export interface SweepDeps {
@@ -35,7 +35,7 @@ export interface SweepDeps {
   verificationTtlSeconds: number;
   /** RECEIVED this long without a verification mail means the intake was interrupted. */
   receivedStaleSeconds: number;
-  log?: (message: string, fields: Record<string, unknown>) => void;
+  logger?: Logger;
 }
 
 export interface SweepReport {
@@ -136,7 +136,7 @@ export async function sweepRequests(deps: SweepDeps): Promise<SweepReport> {
         await handle(request);
       } catch (error) {
         report.errors++;
-        deps.log?.('sweep step failed', { requestId: listed.requestId, status: listed.status, error: error instanceof Error ? error.name : 'Error' });
+        deps.logger?.warn('sweep step failed', { requestId: listed.requestId, status: listed.status, error: error instanceof Error ? error.name : 'Error' });
       }
     }
   }

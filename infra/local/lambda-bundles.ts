@@ -13,6 +13,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { join, relative } from 'node:path';
 import { FUNCTION_NAMES, type FunctionName } from '../constructs/functions';
 import { createApp, PROJECT_ROOT, type CfnTemplate } from '../synth';
+import type { Logger } from '../../functions/domain/ports';
 
 /** Where each function's bundle lives: `<dir>/<name>/index.mjs`. */
 export interface LambdaBundles {
@@ -95,7 +96,7 @@ function buildInto(target: string, root: string): void {
  * into its own directory and the first rename wins). Older builds are removed.
  * @throws Error when the synth fails (a type error in a handler shows here as an esbuild error).
  */
-export function ensureLambdaBundles(options: { root?: string; log?: (message: string, fields: Record<string, unknown>) => void } = {}): LambdaBundles {
+export function ensureLambdaBundles(options: { root?: string; logger?: Logger } = {}): LambdaBundles {
   const root = options.root ?? PROJECT_ROOT;
   const hash = bundleInputsHash(root);
   const base = join(root, '.build', 'lambda-bundles');
@@ -116,7 +117,7 @@ export function ensureLambdaBundles(options: { root?: string; log?: (message: st
     } finally {
       rmSync(building, { recursive: true, force: true });
     }
-    options.log?.('lambda bundles built', { hash, ms: Date.now() - started });
+    options.logger?.info('lambda bundles built', { hash, ms: Date.now() - started });
     for (const old of readdirSync(base)) {
       const path = join(base, old);
       // Builds of other sources, and abandoned build directories older than ten minutes.

@@ -8,7 +8,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { ExecutionState, WorkflowStarter } from '../../functions/domain/ports';
+import type { ExecutionState, Logger, WorkflowStarter } from '../../functions/domain/ports';
 
 export type TaskHandler = (input: unknown) => Promise<unknown>;
 
@@ -20,7 +20,7 @@ export interface LocalWorkflowOptions {
   journalPath?: string;
   /** Retry intervals of Task states, in ms (compresses the definition's seconds for local runs). */
   retryIntervalMs?: number;
-  log?: (message: string, fields: Record<string, unknown>) => void;
+  logger?: Logger;
 }
 
 interface ExecutionRecord {
@@ -176,7 +176,7 @@ export class LocalWorkflow implements WorkflowStarter {
 
   #finish(record: ExecutionRecord, state: ExecutionState, error?: string): void {
     Object.assign(record, { state, stoppedAt: new Date().toISOString(), error });
-    this.#options.log?.('execution ended', { execution: record.name, state, ...(error ? { error } : {}) });
+    this.#options.logger?.info('execution ended', { execution: record.name, state, ...(error ? { error } : {}) });
     this.#save(record);
   }
 

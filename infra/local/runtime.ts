@@ -34,6 +34,7 @@ import { LocalWorkflow } from './local-workflow';
 import { OutboxMailer, renderOutboxPage } from './outbox';
 import { stateMachineDefinitionFrom } from './state-machine-definition';
 import { ENV } from '../../functions/adapters/env/variables';
+import { loggerOver, type Logger } from '../../functions/domain/ports';
 
 /** Local defaults: jobs of the simulator take seconds, so polling and retries are compressed. */
 export const LOCAL_WORKFLOW_DEFAULTS: Record<string, string> = {
@@ -187,11 +188,13 @@ function scheduledEvent(name: string): Record<string, unknown> {
 /** Starts everything; resolves once the server listens and requests left mid-flight were picked up. */
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const dataDir = resolve(options.dataDir ?? '.data');
+  // The stand-in for CloudWatch Logs: every function's lines and the runtime's own, one JSON line each.
   const log = options.log ?? ((entry) => process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`));
+  const logger = loggerOver(log);
   const settings: Record<string, string | undefined> = { ...LOCAL_WORKFLOW_DEFAULTS, ...(options.koreTimeoutMs ? { KORE_TIMEOUT_MS: String(options.koreTimeoutMs) } : {}), ...(options.env ?? {}) };
   const clockOffset = options.controllableClock ? new SharedArrayBuffer(8) : undefined;
 
-  const bundles = ensureLambdaBundles({ log: (message, fields) => log({ level: 'info', message, ...fields }) });
+  const bundles = ensureLambdaBundles({ logger });
   const secrets = await loadOrCreateLocalSecrets(join(dataDir, 'secrets.json'));
   const dynamo: LocalDynamo = await startLocalDynamo(options.inMemoryDynamo ? {} : { path: join(dataDir, 'dynamodb') });
   await ensureAuditTable(dynamo.client, LOCAL_TABLE_NAME);
@@ -201,7 +204,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   if (!options.inMemoryDynamo) {
     if (existsSync(runningMarker)) {
       const healing = await healIndexes(dynamo.client, LOCAL_TABLE_NAME);
-      log({ level: 'info', message: 'indexes checked after an unclean stop', ...healing });
+      logger.info('indexes checked after an unclean stop', { ...healing });
     }
     writeFileSync(runningMarker, `${process.pid}\n`);
   }
@@ -250,7 +253,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     handlers,
     journalPath: join(dataDir, 'executions.jsonl'),
     retryIntervalMs: options.retryIntervalMs ?? 200,
-    log: (message, fields) => log({ level: 'info', message, ...fields }),
+    logger,
   });
 
   const aws = new AwsStandIns({
@@ -304,7 +307,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   let api5xx = 0;
 
   server.on('request', (req, res) =>
-    void route({ service, routes, mailer, devIssuer, req, res, log, on5xx: () => api5xx++ }),
+    void route({ service, routes, mailer, devIssuer, req, res, logger, on5xx: () => api5xx++ }),
   );
 
   const invoke = <T,>(name: FunctionName, event?: unknown) => service.invoke<T>(name, event ?? scheduledEvent(name));
@@ -312,16 +315,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const scheduledSweep = async (stuckAfterSeconds?: number) => {
     try {
       const report = await sweep(stuckAfterSeconds);
-      if (Object.values(report).some((n) => typeof n === 'number' && n > 0)) log({ level: 'info', message: 'sweep', ...report });
+      if (Object.values(report).some((n) => typeof n === 'number' && n > 0)) logger.info('sweep', { ...report });
     } catch (error) {
-      log({ level: 'error', message: 'sweep failed', error: error instanceof Error ? error.name : 'Error' });
+      logger.error('sweep failed', { error: error instanceof Error ? error.name : 'Error' });
     }
   };
   // The first run of the roles paging: a small account's snapshot is complete before the runtime
   // answers; a run that pages longer (a large account, or a refresh a kill interrupted, waiting for
   // turns the erasures take first) goes on behind a start that waits for it at most 10 s.
   const startupPaging = invoke('refresh-roles-snapshot').catch((error: unknown) => {
-    log({ level: 'warn', message: 'roles snapshot refresh failed; the workflow re-checks at Kore.ai', error: error instanceof Error ? error.name : 'Error' });
+    logger.warn('roles snapshot refresh failed; the workflow re-checks at Kore.ai', { error: error instanceof Error ? error.name : 'Error' });
   });
   await Promise.race([startupPaging, new Promise((resolveWait) => setTimeout(resolveWait, 10_000).unref())]);
   // Nothing survived the last process: every active request without a running execution is picked up now.
@@ -333,14 +336,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     try {
       await invoke('sign-checkpoints');
     } catch (error) {
-      log({ level: 'error', message: 'checkpoint failed', error: error instanceof Error ? error.name : 'Error' });
+      logger.error('checkpoint failed', { error: error instanceof Error ? error.name : 'Error' });
     }
   };
   const pageRoles = async () => {
     try {
       await invoke('refresh-roles-snapshot');
     } catch (error) {
-      log({ level: 'error', message: 'roles snapshot paging failed', error: error instanceof Error ? error.name : 'Error' });
+      logger.error('roles snapshot paging failed', { error: error instanceof Error ? error.name : 'Error' });
     }
   };
   const rolesInterval = options.rolesIntervalMs ?? 300_000;
@@ -411,12 +414,12 @@ interface RouteContext {
   devIssuer: DevIssuer;
   req: IncomingMessage;
   res: ServerResponse;
-  log: (e: Record<string, unknown>) => void;
+  logger: Logger;
   on5xx: () => void;
 }
 
 /** Local-only routes first (outbox, dev issuer keys), then the HTTP API's routes from the template. */
-async function route({ service, routes, mailer, devIssuer, req, res, log, on5xx }: RouteContext): Promise<void> {
+async function route({ service, routes, mailer, devIssuer, req, res, logger, on5xx }: RouteContext): Promise<void> {
   if (refuseForeignHost(req, res)) return; // DNS rebinding: only requests naming this server (host-check.ts)
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
@@ -444,7 +447,7 @@ async function route({ service, routes, mailer, devIssuer, req, res, log, on5xx 
       result = await service.invoke<APIGatewayProxyStructuredResultV2>(fn.name, event);
     } catch (error) {
       // A function error reaches the client as API Gateway's own 500, never the error itself.
-      log({ level: 'error', message: 'function failed behind the HTTP API', function: fn.name, error: error instanceof Error ? error.name : 'Error' });
+      logger.error('function failed behind the HTTP API', { function: fn.name, error: error instanceof Error ? error.name : 'Error' });
       result = INTEGRATION_FAILED;
     }
     if ((result.statusCode ?? 200) >= 500) on5xx();
@@ -453,11 +456,11 @@ async function route({ service, routes, mailer, devIssuer, req, res, log, on5xx 
     if (error instanceof BodyTooLargeError) return sendGatewayProblem(res, error);
     if (req.destroyed || (error as NodeJS.ErrnoException).code === 'ECONNRESET' || (error instanceof Error && error.message === 'aborted')) {
       // The client went away mid-request: nothing to answer, and nothing wrong on our side.
-      log({ level: 'info', message: 'client aborted the request', path });
+      logger.info('client aborted the request', { path });
       res.destroy();
       return;
     }
-    log({ level: 'error', message: 'unhandled error in local route', error: error instanceof Error ? error.name : 'Error' });
+    logger.error('unhandled error in local route', { error: error instanceof Error ? error.name : 'Error' });
     on5xx();
     if (!res.headersSent) sendGatewayProblem(res, error);
     else res.destroy();

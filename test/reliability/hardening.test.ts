@@ -44,6 +44,7 @@ import { LOCAL_WORKFLOW_DEFAULTS } from '../../infra/local/runtime';
 import { stateMachineDefinitionFrom } from '../../infra/local/state-machine-definition';
 import { startDynalite, type DynaliteHandle } from '../support/dynalite';
 import { auditDetail, clientAddress, confirmLink, freshEmail, mailedRequest, pool, printFigures, raw, readOutbox, startReliabilityRuntime, tally, type RawResponse, type ReliabilityRuntime } from './harness';
+import { jsonLinesLogger } from '../support/recording-logger';
 
 let rt: ReliabilityRuntime;
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
@@ -378,7 +379,7 @@ describe('11: no personal data in Step Functions logs and Causes', () => {
         linkKey: new TextEncoder().encode(secrets.linkKey),
         publicBaseUrl: 'http://127.0.0.1:9',
         settings: readWorkflowSettings({ ...LOCAL_WORKFLOW_DEFAULTS }),
-        log: (entry) => logs.push(JSON.stringify(entry)),
+        logger: jsonLinesLogger((line) => void logs.push(line)),
       });
       await app.refreshRolesSnapshot();
     });

@@ -12,6 +12,7 @@ import { RECEIPT_JWS_TYPE } from '../../functions/domain/checkpoints';
 import { createLocalSigner, generateLocalSigningKey } from '../../functions/intake/receipts';
 import type { IntakeDeps } from '../../functions/intake/intake-deps';
 import { InMemoryAuditStore } from './in-memory-audit-store';
+import { recordingLogger } from './recording-logger';
 
 /** Lets other pending work run, as a network round trip would. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -192,7 +193,8 @@ export async function makeFixture(overrides: Partial<IntakeDeps> = {}): Promise<
   const mailer = new FakeMailer();
   const snapshots = new FakeSnapshots(SNAPSHOT);
   const workflow = new FakeWorkflow();
-  const logs: Record<string, unknown>[] = [];
+  const logger = recordingLogger();
+  const logs = logger.lines;
   const deps: IntakeDeps = {
     store,
     claims,
@@ -207,7 +209,7 @@ export async function makeFixture(overrides: Partial<IntakeDeps> = {}): Promise<
     linkKey: new Uint8Array(32).fill(7),
     publicBaseUrl: PUBLIC_BASE_URL,
     site: { organisation: 'Example Bank', supervisoryAuthority: { name: 'the Example Data Protection Authority', url: 'https://dpa.example.test/complaints' } },
-    log: (entry) => logs.push(entry),
+    logger,
     ...overrides,
   };
   return { deps, store, claims, tokens, rateLimiter, mailer, snapshots, workflow, clock, publicJwk, logs };

@@ -7,6 +7,7 @@ import { createAuditApi } from '../../functions/adapters/http/staff/audit-api';
 import { createConsole } from '../../functions/adapters/http/staff/console';
 import { createOpsApi } from '../../functions/adapters/http/staff/ops-api';
 import type { OpsDeps } from '../../functions/staff/ops-deps';
+import { silentLogger, type Logger } from '../../functions/domain/ports';
 import type { CheckpointReader } from '../../functions/staff/checkpoints';
 import { createTokenKit, FakeSnapshots, FakeWorkflow, MutableClock, SUBJECT_KEY, type TokenKit } from './staff-fakes';
 import { InMemoryAuditStore } from './in-memory-audit-store';
@@ -22,7 +23,7 @@ export interface Harness {
   snapshots: FakeSnapshots;
   notices: { request: ErasureRequest; kind: string; details: { reason: string } }[];
   refreshes: number;
-  deps: OpsDeps;
+  deps: OpsDeps & { logger: Logger };
   tokens: TokenKit;
   auditApi: ReturnType<typeof createAuditApi>;
   opsApi: ReturnType<typeof createOpsApi>;
@@ -43,9 +44,10 @@ export async function createHarness(options: { checkpoints?: CheckpointReader; s
   const snapshots = new FakeSnapshots(SNAPSHOT);
   const notices: Harness['notices'] = [];
   const h = { refreshes: 0 } as Harness;
-  const deps: OpsDeps = {
+  const deps: OpsDeps & { logger: Logger } = {
     store,
     clock,
+    logger: silentLogger,
     workflow,
     snapshots,
     subjectHashKey: SUBJECT_KEY,

@@ -9,6 +9,7 @@
  * RecordRejected step reads back from `Cause` (rebuilt here from its fields, never copied).
  */
 import { IneligibleSubjectError } from '../../domain/errors';
+import type { Logger } from '../../domain/ports';
 
 /** Error names as we and AWS write them (`KoreRetryableError`, `Lambda.ServiceException`). */
 const SAFE_NAME = /^[A-Za-z][A-Za-z0-9_.]{0,99}$/;
@@ -42,10 +43,6 @@ export function toTaskError(error: unknown): TaskError {
   return sanitized;
 }
 
-/** What a failed task logs: the task, the request's id and attempt when the input has them, the error's name. */
-export interface TaskFailureLog {
-  (entry: { level: 'warn'; message: 'workflow task failed'; task: string; requestId?: string; attempt?: number; error: string }): void;
-}
 
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -54,12 +51,12 @@ const REQUEST_ID = /^[A-Za-z0-9_-]{1,128}$/;
  * Synchronous throws inside `run` are caught too.
  * @throws TaskError (see toTaskError).
  */
-export async function runTask<T>(task: string, input: unknown, run: () => Promise<T>, log?: TaskFailureLog): Promise<T> {
+export async function runTask<T>(task: string, input: unknown, run: () => Promise<T>, logger?: Logger): Promise<T> {
   try {
     return await run();
   } catch (error) {
     const sanitized = toTaskError(error);
-    if (log) {
+    if (logger) {
       const i = (typeof input === 'object' && input !== null ? input : {}) as { requestId?: unknown; attempt?: unknown };
       let requestId: unknown;
       let attempt: unknown;
@@ -68,9 +65,8 @@ export async function runTask<T>(task: string, input: unknown, run: () => Promis
       } catch {
         // an input whose fields throw when read tells us nothing more
       }
-      log({
-        level: 'warn',
-        message: 'workflow task failed',
+      // The task, the request's id and attempt when the input has them, the error's name.
+      logger.warn('workflow task failed', {
         task,
         ...(typeof requestId === 'string' && REQUEST_ID.test(requestId) ? { requestId } : {}),
         ...(typeof attempt === 'number' && Number.isInteger(attempt) ? { attempt } : {}),

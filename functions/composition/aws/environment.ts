@@ -13,7 +13,7 @@ import { createDynamoAdapters } from '../../adapters/dynamo/adapters';
 import { createDocumentClient } from '../../adapters/dynamo/clients';
 import { CAPABILITY_VARIABLES, FUNCTION_CAPABILITIES, type Capability, type FunctionName } from '../../adapters/env/capabilities';
 import { ConfigurationError, DEFAULT_RECORD_RETENTION_DAYS, getNumberFromEnv, getOptionalStringFromEnv, getStringFromEnv, readWorkflowSettings } from '../../adapters/env/settings';
-import { errorName, logger } from '../../adapters/aws/logger';
+import { applicationLogger, errorName } from '../../adapters/aws/logger';
 import type { ApplicationAdapters } from '../adapters';
 import { ENV } from '../../adapters/env/variables';
 
@@ -55,13 +55,6 @@ export function requireCapabilities(env: Env, capabilities: readonly Capability[
   }
 }
 
-/** Log lines of the use cases, written by the one Powertools logger. */
-export function logSink(entry: Record<string, unknown>): void {
-  const { level, message, ...fields } = entry as { level?: string; message?: string };
-  const write = level === 'error' ? logger.error.bind(logger) : level === 'warn' ? logger.warn.bind(logger) : logger.info.bind(logger);
-  write(message ?? 'event', fields);
-}
-
 /** The one DynamoDB client of the container, for every adapter of the table. */
 export const tableClient = createDocumentClient();
 
@@ -90,7 +83,7 @@ export function baseAdapters(env: Env, capabilities: readonly Capability[]): App
     // Links go out in mail and pages; a function that sends mail must know where the site is.
     publicBaseUrl: mailFrom ? getStringFromEnv(ENV.PUBLIC_BASE_URL, env) : (getOptionalStringFromEnv(ENV.PUBLIC_BASE_URL, env) ?? ''),
     settings: readWorkflowSettings(env),
-    log: logSink,
+    logger: applicationLogger,
   };
 }
 
@@ -114,7 +107,7 @@ export function awsFunction<T>(name: FunctionName, build: (base: ApplicationAdap
     get() {
       built ??= buildFrom(process.env).catch((error: unknown) => {
         built = undefined; // let the next invocation try again (e.g. a secret not yet set)
-        logger.error('application could not be built', { error: errorName(error) });
+        applicationLogger.error('application could not be built', { error: errorName(error) });
         throw error;
       });
       return built;

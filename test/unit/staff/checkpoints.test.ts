@@ -14,6 +14,7 @@ import { CheckpointExistsError, createFileCheckpointWriter } from '../../../func
 import { createTestSigner, createWithHistory, MemoryCheckpointWriter, MutableClock, SUBJECT_KEY, TO_FAILED } from '../../support/staff-fakes';
 import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
 import { apiEvent, createHarness, jsonOf, NOW } from '../../support/staff-harness';
+import { recordingLogger } from '../../support/recording-logger';
 
 /** Rewrites a chain from `fromSeq` on with edited details, every hash and the projection recomputed. */
 function rewrite(store: InMemoryAuditStore, requestId: string, fromSeq: number, edit: (e: AuditEvent) => AuditEvent['details']): void {
@@ -40,16 +41,16 @@ async function setup() {
   const sameKeyAsReceipt = createLocalSigner(key.privateJwk, RECEIPT_JWS_TYPE);
   const writer = new MemoryCheckpointWriter();
   const clock = new MutableClock(new Date(NOW));
-  const logs: Record<string, unknown>[] = [];
-  const log = (entry: Record<string, unknown>) => void logs.push(entry);
-  const reader = createCheckpointReader({ store: writer, verifier: signer, clock, log });
+  const logger = recordingLogger();
+  const logs = logger.lines;
+  const reader = createCheckpointReader({ store: writer, verifier: signer, clock, logger });
   const deps = { store, clock, subjectHashKey: SUBJECT_KEY, checkpoints: reader };
   await createWithHistory(store, { requestId: 'req-1' }, [...TO_FAILED]);
   await createWithHistory(store, { requestId: 'req-2', channel: 'canary' }, [{ type: 'VERIFICATION_SENT', status: 'AWAITING_VERIFICATION' }]);
   /** Signs at `hours` after NOW, with the clock moved there (as the schedule would). */
   const sign = (hours = 0, overrides: { signer?: Signer; reader?: CheckpointReader; expireAfterDays?: number } = {}) => {
     clock.set(at(hours));
-    return signCheckpoints({ store, signer: overrides.signer ?? signer, writer, reader: overrides.reader ?? reader, log, ...(overrides.expireAfterDays ? { expireAfterDays: overrides.expireAfterDays } : {}) }, at(hours));
+    return signCheckpoints({ store, signer: overrides.signer ?? signer, writer, reader: overrides.reader ?? reader, logger, ...(overrides.expireAfterDays ? { expireAfterDays: overrides.expireAfterDays } : {}) }, at(hours));
   };
   const manifestOf = async (key: string): Promise<CheckpointManifest> => {
     const { payload } = await compactVerify(writer.objects.get(key)!, await importJWK(await signer.publicJwk(), 'ES256'));

@@ -10,6 +10,7 @@ import { sweepRequests, type SweepDeps, type SweepReport } from '../../../functi
 import { InMemoryAuditStore } from '../../support/in-memory-audit-store';
 import { createWithHistory, makeRequest, MutableClock } from '../../support/staff-fakes';
 import { arrange, NOW, RecordingClaims } from './task-fixtures';
+import { recordingLogger } from '../../support/recording-logger';
 
 /** A workflow whose executions are in the state a test sets; it remembers starts and redrives. */
 class ScriptedWorkflow implements WorkflowStarter {
@@ -139,13 +140,13 @@ describe('sweepRequests', () => {
   it('counts a failing step, logs it by name and goes on with the others', async () => {
     const { store } = await inStatus('VERIFIED');
     await arrange('QUEUED', { store, requestId: 'req-0002' });
-    const logs: Record<string, unknown>[] = [];
+    const logger = recordingLogger();
     const deps = sweepDeps(store, 11, {
       continueVerified: async () => Promise.reject(Object.assign(new Error('boom alice@example.com'), { name: 'StoreUnavailableError' })),
-      log: (_message, fields) => void logs.push(fields),
+      logger,
     });
 
     expect(await sweepRequests(deps)).toEqual({ ...EMPTY, errors: 1, started: 1 });
-    expect(logs).toEqual([{ requestId: 'req-0001', status: 'VERIFIED', error: 'StoreUnavailableError' }]);
+    expect(logger.lines).toEqual([{ level: 'warn', message: 'sweep step failed', requestId: 'req-0001', status: 'VERIFIED', error: 'StoreUnavailableError' }]);
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { KoreRetryableError } from '../../../functions/domain/kore';
 import { IneligibleSubjectError } from '../../../functions/domain/errors';
 import { runTask, toTaskError } from '../../../functions/adapters/aws/step-functions-task';
+import { recordingLogger } from '../../support/recording-logger';
 
 const EMAIL = 'alice.subject@example.com';
 
@@ -55,17 +56,17 @@ describe('errors leaving a workflow task', () => {
   });
 
   it('are logged by task, request id, attempt and name, and thrown sanitized, also when the task throws synchronously', async () => {
-    const lines: unknown[] = [];
+    const logger = recordingLogger();
     const failing = runTask(
       'SubmitErasure',
       { requestId: 'req-1', attempt: 2 },
       () => {
         throw new Error(`refused ${EMAIL}`);
       },
-      (entry) => lines.push(entry),
+      logger,
     );
     await expect(failing).rejects.toMatchObject({ name: 'Error', message: 'Error' });
-    expect(lines).toEqual([{ level: 'warn', message: 'workflow task failed', task: 'SubmitErasure', requestId: 'req-1', attempt: 2, error: 'Error' }]);
+    expect(logger.lines).toEqual([{ level: 'warn', message: 'workflow task failed', task: 'SubmitErasure', requestId: 'req-1', attempt: 2, error: 'Error' }]);
     await expect(runTask('CheckStatus', null, async () => 'ok')).resolves.toBe('ok');
   });
 });

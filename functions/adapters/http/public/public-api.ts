@@ -63,7 +63,6 @@ export function createPublicApi(deps: PublicApiDeps): PublicApi {
   const secure = isSecureBase(deps.publicBaseUrl);
   const baseUrl = deps.publicBaseUrl.replace(/\/+$/, '');
   const openApi = publicOpenApiDocument(baseUrl, deps.extraOpenApiPaths);
-  const log = deps.log ?? ((entry: Record<string, unknown>) => console.log(JSON.stringify(entry)));
 
   const problemAnswer = (event: APIGatewayProxyEventV2, p: Problem, headers: Record<string, string> = {}): HttpResult =>
     wantsHtml(event) ? htmlResponse(p.status, errorPage(site, p.status, p.title, p.detail), { headers }) : problemResponse(p, headers);
@@ -72,7 +71,7 @@ export function createPublicApi(deps: PublicApiDeps): PublicApi {
     const known = problemOf(error, 'public');
     if (known) return problemAnswer(event, known.problem, known.headers);
     // The name only: messages of unexpected errors may carry data we must not log.
-    log({ level: 'error', message: 'unhandled error in the public API', errorName: error instanceof Error ? error.name : typeof error, route: event.rawPath?.slice(0, 64) });
+    deps.logger.error('unhandled error in the public API', { errorName: error instanceof Error ? error.name : typeof error, route: event.rawPath?.slice(0, 64) });
     return problemAnswer(event, INTERNAL_PROBLEM);
   };
 

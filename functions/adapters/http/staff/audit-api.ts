@@ -18,20 +18,20 @@ import {
   jsonResponse,
   problemResponse,
   queryOf,
-  silentLogger,
   validate,
   BASE_SECURITY_HEADERS,
   type HttpEvent,
   type HttpResult,
-  type StaffLogger,
 } from './http';
 import { exportQuerySchema, listQuerySchema, reportQuerySchema, REQUEST_ID } from './schemas';
+import type { Logger } from '../../../domain/ports';
 
 export interface AuditApiDeps extends AuditDeps {
   auth: StaffAuthenticator;
   /** Largest buffered export body; default MAX_BUFFERED_EXPORT_BYTES. The streamed export has no limit. */
   maxBufferedExportBytes?: number;
-  logger?: StaffLogger;
+  /** Failures and staff actions are logged here (ids, routes and error names only). */
+  logger: Logger;
 }
 
 /** A response whose body is produced chunk by chunk (the local server streams it). */
@@ -76,7 +76,7 @@ function notFound(): HttpProblem {
 
 /** Builds the auditor API handler. Errors never leak internals: unexpected ones become a plain 500. */
 export function createAuditApi(deps: AuditApiDeps): AuditApi {
-  const logger = deps.logger ?? silentLogger;
+  const { logger } = deps;
 
   async function prepareExport(event: HttpEvent): Promise<StreamedResult> {
     await deps.auth.require(event.headers, 'read');

@@ -21,7 +21,7 @@ import { HttpProblem } from '../shared/problem';
 import type { SafeHtml } from '../../../domain/html';
 import { isDueWithin } from '../../../domain/deadlines';
 import { FINAL_STATUSES } from '../../../domain/lifecycle';
-import type { SessionRevocations } from '../../../domain/ports';
+import type { Logger, SessionRevocations } from '../../../domain/ports';
 import { REQUEST_STATUSES, type RequestStatus } from '../../../domain/model';
 import { toView } from '../../../staff/audit-deps';
 import { buildReport } from '../../../staff/build-report';
@@ -46,10 +46,8 @@ import {
   queryOf,
   redirect,
   routeTemplate,
-  silentLogger,
   type HttpEvent,
   type HttpResult,
-  type StaffLogger,
 } from './http';
 import { cancelRequest } from '../../../staff/cancel-request';
 import { extendRequestDeadline } from '../../../staff/extend-deadline';
@@ -69,7 +67,8 @@ export interface ConsoleDeps extends OpsDeps {
   sessions: Pick<SessionRevocations, 'revoke'>;
   /** Where the console is mounted; default `/console`. */
   basePath?: string;
-  logger?: StaffLogger;
+  /** Failures and staff actions are logged here (ids, routes and error names only). */
+  logger: Logger;
 }
 
 export const SESSION_COOKIE = '__Host-ed_session';
@@ -101,7 +100,7 @@ interface Session {
 /** Builds the console handler. */
 export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<HttpResult> {
   const base = deps.basePath ?? '/console';
-  const logger = deps.logger ?? silentLogger;
+  const { logger } = deps;
   const key = typeof deps.csrfKey === 'string' ? Buffer.from(deps.csrfKey, 'utf8') : Buffer.from(deps.csrfKey);
   if (key.byteLength < 16) throw new Error('The console CSRF key is too short');
 

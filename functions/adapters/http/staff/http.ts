@@ -11,7 +11,6 @@ import * as z from '../../../domain/validation';
 import { HttpProblem, INTERNAL_PROBLEM, problem, type FieldError, type Problem } from '../shared/problem';
 import type { SafeHtml } from '../../../domain/html';
 import { fieldErrorsOf, problemOf, type ProblemAnswer } from '../shared/problems';
-import { silentLogger, type Logger } from '../../../domain/ports';
 import {
   API_HEADERS,
   CONTENT_SECURITY_POLICY,
@@ -185,18 +184,6 @@ export function cookiesOf(event: HttpEvent): Record<string, string> {
  */
 export function errorToProblem(error: unknown): ProblemAnswer {
   return problemOf(error, 'staff') ?? { problem: INTERNAL_PROBLEM, headers: {} };
-}
-
-/** Staff routes log through the domain's logger port. */
-export type StaffLogger = Logger;
-export { silentLogger };
-
-/** A staff logger over the runtime's structured log function (Powertools in AWS, JSON lines locally). */
-export function staffLoggerOver(log: (entry: Record<string, unknown>) => void): StaffLogger {
-  return {
-    info: (message, data = {}) => log({ level: 'info', message, ...data }),
-    error: (message, data = {}) => log({ level: 'error', message, ...data }),
-  };
 }
 
 /**

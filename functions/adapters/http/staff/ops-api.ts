@@ -7,7 +7,7 @@ import type { Actor } from '../../../domain/model';
 import { toView } from '../../../staff/audit-deps';
 import { staffActor, type StaffAuthenticator } from './auth';
 import { createRouter, type PathParams, type RouteSpec } from '../shared/router';
-import { decodePathSegment, errorToProblem, failureLogFields, httpRequestIdOf, jsonResponse, parseBody, problemResponse, queryOf, silentLogger, validate, type HttpEvent, type HttpResult, type StaffLogger } from './http';
+import { decodePathSegment, errorToProblem, failureLogFields, httpRequestIdOf, jsonResponse, parseBody, problemResponse, queryOf, validate, type HttpEvent, type HttpResult } from './http';
 import { cancelRequest } from '../../../staff/cancel-request';
 import { extendRequestDeadline } from '../../../staff/extend-deadline';
 import { listForOps } from '../../../staff/list-for-ops';
@@ -18,12 +18,14 @@ import { retryMany } from '../../../staff/retry-many';
 import { retryRequest } from '../../../staff/retry-request';
 import { revokeStatusLinks } from '../../../staff/revoke-status-links';
 import { bulkRetrySchema, opsListQuerySchema, reasonBodySchema, refreshBodySchema, REQUEST_ID } from './schemas';
+import type { Logger } from '../../../domain/ports';
 
 export interface OpsApiDeps extends OpsDeps {
   auth: StaffAuthenticator;
   /** Submission on a subject's behalf, owned by the intake; answers 202 with what it returns. */
   submitOnBehalf?: (body: Record<string, unknown>, actor: Actor) => Promise<Record<string, unknown>>;
-  logger?: StaffLogger;
+  /** Failures and staff actions are logged here (ids, routes and error names only). */
+  logger: Logger;
 }
 
 const ACTIONS = ['retry', 'cancel', 'recheck', 'extend', 'revoke-links'] as const;
@@ -31,7 +33,7 @@ type Action = (typeof ACTIONS)[number];
 
 /** Builds the ops API handler. */
 export function createOpsApi(deps: OpsApiDeps): (event: HttpEvent) => Promise<HttpResult> {
-  const logger = deps.logger ?? silentLogger;
+  const { logger } = deps;
 
   /** What every ops route knows of its caller. */
   interface Caller {

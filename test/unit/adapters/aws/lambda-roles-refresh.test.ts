@@ -12,6 +12,7 @@ import { deriveKeys } from '../../../../functions/domain/subject';
 import { apiEvent, jsonOf } from '../../../support/staff-harness';
 import { FakeSnapshots, FakeWorkflow, MutableClock, createTokenKit } from '../../../support/staff-fakes';
 import { InMemoryAuditStore } from '../../../support/in-memory-audit-store';
+import { silentLogger } from '../../../../functions/domain/ports';
 
 const lambda = mockClient(LambdaClient);
 const SNAPSHOT = { version: '20260301T120000Z-abc', takenAt: '2026-03-01T12:00:00.000Z', userCount: 120, identityCount: 7 };
@@ -85,6 +86,7 @@ describe('composition', () => {
       publicBaseUrl: 'https://erase.example.com',
       settings: { poll: { initialSeconds: 10, maxSeconds: 60, fraction: 0.25, deadlineSeconds: 600 }, snapshotMaxAgeSeconds: 3600, verificationTtlSeconds: 1800, stuckAfterSeconds: 900, receivedStaleSeconds: 900 },
       sessionRevocations: { revoke: async () => undefined, isRevoked: async () => false },
+      logger: silentLogger,
       rolesRefresh: async () => {
         refreshes.push('invoked');
         return SNAPSHOT;

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createAuditApi } from '../../../../../functions/adapters/http/staff/audit-api';
 import { createOpsApi } from '../../../../../functions/adapters/http/staff/ops-api';
-import type { StaffLogger } from '../../../../../functions/adapters/http/staff/http';
+import { recordingLogger } from '../../../../support/recording-logger';
 import { routeTemplate } from '../../../../../functions/adapters/http/staff/http';
 import { composeApplication, type ApplicationAdapters } from '../../../../../functions/composition/application';
 import { deriveKeys } from '../../../../../functions/domain/subject';
@@ -149,10 +149,7 @@ describe('any staff query string or path id', () => {
 });
 
 describe('staff logging', () => {
-  function capture(): StaffLogger & { lines: { level: string; message: string; data: Record<string, unknown> }[] } {
-    const lines: { level: string; message: string; data: Record<string, unknown> }[] = [];
-    return { lines, info: (message, data = {}) => lines.push({ level: 'info', message, data }), error: (message, data = {}) => lines.push({ level: 'error', message, data }) };
-  }
+  const capture = () => recordingLogger();
 
   it('writes one line for a staff 500: route template, API Gateway request id and error name, and no personal data', async () => {
     const h = await seeded();
@@ -163,7 +160,7 @@ describe('staff logging', () => {
     (event.requestContext as { requestId?: string }).requestId = 'gw-req-1';
     const result = await api(event);
     expect(result.statusCode).toBe(500);
-    expect(logger.lines).toEqual([{ level: 'error', message: 'audit api failed', data: { route: 'GET /audit/requests/{id}', httpRequestId: 'gw-req-1', error: 'Error' } }]);
+    expect(logger.lines).toEqual([{ level: 'error', message: 'audit api failed', route: 'GET /audit/requests/{id}', httpRequestId: 'gw-req-1', error: 'Error' }]);
     expect(JSON.stringify(logger.lines)).not.toMatch(/alice/);
   });
 
@@ -174,13 +171,13 @@ describe('staff logging', () => {
     await api(apiEvent({ method: 'POST', path: '/ops/requests/req-1/retry', token: h.ops, body: { reason: 'outage over' } }));
     await api(apiEvent({ method: 'POST', path: '/ops/requests', token: h.ops, body: { email: 'bob@example.com', reason: 'letter' } }));
     await api(apiEvent({ method: 'POST', path: '/ops/roles/refresh', token: h.ops, body: { reason: 'transfer' } }));
-    expect(logger.lines.filter((l) => l.message === 'ops action').map((l) => [l.message, l.data.action, l.data.requestId])).toEqual([
+    expect(logger.lines.filter((l) => l.message === 'ops action').map((l) => [l.message, l['action'], l['requestId']])).toEqual([
       ['ops action', 'retry', 'req-1'],
       ['ops action', 'submit-on-behalf', undefined],
       ['ops action', 'roles-refresh', undefined],
     ]);
-    expect(logger.lines.every((l) => l.data.actor === 'staff:user-ops')).toBe(true);
-    expect(logger.lines.find((l) => l.message === 'roles snapshot refreshed')?.data).toMatchObject({ reasonGiven: true });
+    expect(logger.lines.every((l) => l['actor'] === 'staff:user-ops')).toBe(true);
+    expect(logger.lines.find((l) => l.message === 'roles snapshot refreshed')).toMatchObject({ reasonGiven: true });
     expect(JSON.stringify(logger.lines)).not.toMatch(/bob|letter|outage|transfer/);
   });
 
@@ -193,13 +190,14 @@ describe('staff logging', () => {
     (event.requestContext as { requestId?: string }).requestId = 'gw-req-2';
     const result = await api(event);
     expect(result.statusCode).toBe(500);
-    expect(logger.lines.filter((l) => l.level === 'error')).toEqual([{ level: 'error', message: 'ops api failed', data: { route: 'POST /ops/requests/{id}/cancel', httpRequestId: 'gw-req-2', error: 'Error' } }]);
+    expect(logger.lines.filter((l) => l.level === 'error')).toEqual([{ level: 'error', message: 'ops api failed', route: 'POST /ops/requests/{id}/cancel', httpRequestId: 'gw-req-2', error: 'Error' }]);
     expect(JSON.stringify(logger.lines)).not.toMatch(/alice/);
   });
 
   it("gets the application's log from the composition: the audit and ops APIs as wired for a Lambda write their lines", async () => {
     const h = await seeded();
-    const entries: Record<string, unknown>[] = [];
+    const logger = recordingLogger();
+    const entries = logger.lines;
     const failing = Object.assign(Object.create(h.store), { getRequest: async () => Promise.reject(new Error('store down')), getTimeline: async () => Promise.reject(new Error('store down')) });
     const refused = new Proxy({}, { get: () => () => Promise.reject(new Error('not used here')) });
     const adapters = {
@@ -218,7 +216,7 @@ describe('staff logging', () => {
       settings: { poll: { initialSeconds: 10, maxSeconds: 60, fraction: 0.25, deadlineSeconds: 600 }, snapshotMaxAgeSeconds: 3600, verificationTtlSeconds: 1800, stuckAfterSeconds: 900, receivedStaleSeconds: 900 },
       sessionRevocations: h.tokens.sessions,
       rolesRefresh: async () => SNAPSHOT,
-      log: (entry: Record<string, unknown>) => entries.push(entry),
+      logger,
     } as unknown as ApplicationAdapters;
 
     const retried = await composeApplication(adapters).opsApi(apiEvent({ method: 'POST', path: '/ops/requests/req-1/retry', token: h.ops, body: { reason: 'outage over' } }));
