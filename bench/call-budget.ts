@@ -34,11 +34,18 @@ const SCALE = COMPRESSED_KORE_TIME_SCALE;
 const policy = defaultCallBudgetPolicy({ timeScale: SCALE });
 const [minute, hour] = policy.windows as [BudgetWindow, BudgetWindow];
 
-/** Seconds the budget needs at the least for `calls` turns of a priority: a first window's worth at once, then the hourly pace. */
-function floorSeconds(calls: number, priority: 'erase' | 'roles', p: CallBudgetPolicy = policy): number {
+/**
+ * Seconds the budget needs at the least for `calls` turns of a priority, at the minute window's
+ * pace. Turns leave the sliding hour window as they entered it, so once an hour's ceiling is taken
+ * the next turn waits until the first leaves, an hour after it: each full hour's ceiling costs an
+ * hour, the rest goes at the minute's pace.
+ */
+export function floorSeconds(calls: number, priority: 'erase' | 'roles', p: CallBudgetPolicy = policy): number {
   const [m, h] = p.windows as [BudgetWindow, BudgetWindow];
   const perHour = ceilingOf(h, p, priority);
-  return Math.max(0, calls - perHour) / (perHour / (h.lengthMs / 1000)) + Math.min(calls, perHour) / (ceilingOf(m, p, priority) / (m.lengthMs / 1000));
+  const minutePace = ceilingOf(m, p, priority) / (m.lengthMs / 1000);
+  const fullHours = Math.max(0, Math.ceil(calls / perHour) - 1);
+  return fullHours * (h.lengthMs / 1000) + (calls - fullHours * perHour) / minutePace;
 }
 
 function distinctClientsOn(port: number): () => void {

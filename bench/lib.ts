@@ -163,3 +163,11 @@ export function confirm(link: string): Promise<Response> {
     body: new URLSearchParams({ token: url.searchParams.get('token') ?? '' }).toString(),
   });
 }
+
+/** `earlier` with each row of `fresh` in place of the row of the same name; new names after them. */
+export function mergeRows(earlier: readonly Row[], fresh: readonly Row[]): Row[] {
+  const byName = new Map(fresh.map((r) => [r.name, r]));
+  const merged = earlier.map((r) => byName.get(r.name) ?? r);
+  const known = new Set(earlier.map((r) => r.name));
+  return [...merged, ...fresh.filter((r) => !known.has(r.name))];
+}

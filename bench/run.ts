@@ -6,7 +6,7 @@
  * The file records the machine and the kind of run beside the rows; `npm run bench:report` renders
  * it as docs/PERFORMANCE.md.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { callBudgetBench, callBudgetRolesBench } from './call-budget';
@@ -14,7 +14,7 @@ import { coldStartBench } from './cold-start';
 import { endToEndBench } from './end-to-end';
 import { exportBench } from './export';
 import { intakeBench, intakeBreakdown } from './intake';
-import { BENCH_DIR, formatTable, type BenchContext, type Measurement, type Row } from './lib';
+import { BENCH_DIR, formatTable, mergeRows, type BenchContext, type Measurement, type Row } from './lib';
 import type { BenchMachine, BenchResults } from './report';
 import { rolesSnapshotBench } from './roles-snapshot';
 import { workflowBench } from './workflow';
@@ -56,10 +56,17 @@ async function main(): Promise<void> {
     node: process.version,
     os: `${platform()} ${arch()}`,
   };
-  const results: BenchResults = { ranAt, mode: quick ? 'quick' : onlyAt >= 0 ? 'partial' : 'full', durationSeconds, machine, notes: [], rows };
+  const mode = quick ? 'quick' : onlyAt >= 0 ? 'partial' : 'full';
   const machineText = `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`;
-  process.stdout.write(`\n${formatTable(rows)}\n\n${results.mode} run in ${durationSeconds} s on ${machineText}\n`);
-  writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\n${formatTable(rows)}\n\n${mode} run in ${durationSeconds} s on ${machineText}\n`);
+  const path = join(BENCH_DIR, 'results.json');
+  // A run of some measurements replaces their rows and keeps the others (and the notes that say when each was taken).
+  const earlier = onlyAt >= 0 && existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as BenchResults) : undefined;
+  const results: BenchResults = earlier
+    ? { ...earlier, rows: mergeRows(earlier.rows, rows) }
+    : { ranAt, mode, durationSeconds, machine, notes: [], rows };
+  writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
+  if (earlier) process.stdout.write(`rows merged into bench/results.json (its run of ${earlier.ranAt}); say in its notes when and how these were measured\n`);
   // Servers of the measurements are stopped; anything left (SDK sockets) must not keep us alive.
   process.exit(0);
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BENCH_DIR } from '../../../bench/lib';
+import { BENCH_DIR, mergeRows } from '../../../bench/lib';
 import { BenchResultsError, groupOf, parseResults, renderPerformance, type BenchResults } from '../../../bench/report';
 
 /** A small run whose figures appear nowhere in the generator. */
@@ -75,5 +75,19 @@ describe('the performance report', () => {
     const committed = parseResults(JSON.parse(readFileSync(join(BENCH_DIR, 'results.json'), 'utf8')) as unknown);
     const page = readFileSync(join(BENCH_DIR, '..', 'docs', 'PERFORMANCE.md'), 'utf8');
     expect(page, 'docs/PERFORMANCE.md is stale: run npm run bench:report').toBe(renderPerformance(committed));
+  });
+});
+
+describe('a run of some measurements', () => {
+  it('replaces the rows it measured again, keeps the others in their place and appends new ones', () => {
+    const earlier = fixture().rows;
+    const fresh = [
+      { ...earlier[1]!, value: 99.9 },
+      { name: 'call budget: a new row', value: 1, baseline: null, ratio: null, goal: null, unit: 's' },
+    ];
+    const merged = mergeRows(earlier, fresh);
+    expect(merged.map((r) => r.name)).toEqual([...earlier.map((r) => r.name), 'call budget: a new row']);
+    expect(merged[1]!.value).toBe(99.9);
+    expect(merged[0]).toEqual(earlier[0]);
   });
 });
