@@ -185,7 +185,7 @@ function scheduledEvent(name: string): Record<string, unknown> {
   return { version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: new Date().toISOString(), region: 'eu-west-1', resources: [`local-schedule-${name}`], detail: {} };
 }
 
-/** Starts everything; resolves once the server listens and requests left mid-flight were picked up. */
+/** Starts everything; resolves once the server listens, with a sweep picking up the requests left mid-flight. */
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const dataDir = resolve(options.dataDir ?? '.data');
   // The stand-in for CloudWatch Logs: every function's lines and the runtime's own, one JSON line each.
@@ -312,14 +312,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   const invoke = <T,>(name: FunctionName, event?: unknown) => service.invoke<T>(name, event ?? scheduledEvent(name));
   const sweep = async (stuckAfterSeconds?: number) => invoke<SweepReport>('sweep-requests', { ...scheduledEvent('sweep-requests'), ...(stuckAfterSeconds !== undefined ? { stuckAfterSeconds } : {}) });
-  const scheduledSweep = async (stuckAfterSeconds?: number) => {
-    try {
-      const report = await sweep(stuckAfterSeconds);
-      if (Object.values(report).some((n) => typeof n === 'number' && n > 0)) logger.info('sweep', { ...report });
-    } catch (error) {
-      logger.error('sweep failed', { error: error instanceof Error ? error.name : 'Error' });
-    }
-  };
+  // One scheduled sweep at a time: a tick that comes while one still runs is skipped, as a sweep
+  // that outlasts its interval in AWS would have the next one find its work done.
+  let sweeping: Promise<void> | undefined;
+  const scheduledSweep = (stuckAfterSeconds?: number): Promise<void> =>
+    (sweeping ??= (async () => {
+      try {
+        const report = await sweep(stuckAfterSeconds);
+        if (Object.values(report).some((n) => typeof n === 'number' && n > 0)) logger.info('sweep', { ...report });
+      } catch (error) {
+        logger.error('sweep failed', { error: error instanceof Error ? error.name : 'Error' });
+      } finally {
+        sweeping = undefined;
+      }
+    })());
   // The first run of the roles paging: a small account's snapshot is complete before the runtime
   // answers; a run that pages longer (a large account, or a refresh a kill interrupted, waiting for
   // turns the erasures take first) goes on behind a start that waits for it at most 10 s.
@@ -327,8 +333,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     logger.warn('roles snapshot refresh failed; the workflow re-checks at Kore.ai', { error: error instanceof Error ? error.name : 'Error' });
   });
   await Promise.race([startupPaging, new Promise((resolveWait) => setTimeout(resolveWait, 10_000).unref())]);
-  // Nothing survived the last process: every active request without a running execution is picked up now.
-  await scheduledSweep(0);
+  // Nothing survived the last process: every active request without a running execution is picked
+  // up by a sweep that starts now. The API answers meanwhile, as in AWS, where the sweeper is a
+  // schedule of its own: after a crash with many open requests that sweep takes a while.
+  void scheduledSweep(0);
   const interval = options.sweepIntervalMs ?? 30_000;
   const timer = interval > 0 ? setInterval(() => void scheduledSweep(), interval) : undefined;
   timer?.unref();
@@ -388,6 +396,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       if (timer) clearInterval(timer);
       if (rolesTimer) clearInterval(rolesTimer);
       if (checkpointTimer) clearInterval(checkpointTimer);
+      await sweeping;
       await workflow.stop();
       await new Promise<void>((r) => {
         server.close(() => r());
