@@ -5,7 +5,7 @@
  *   is raised by one (`ADD`, atomic): the n-th joiner of the window belongs to batch ⌈n / size⌉.
  *   The member then writes itself into that batch (`B#<windowStart>#<n>`, one top-level attribute
  *   per member) on the condition that the batch is still `open`; a batch claimed in between makes
- *   the member join again (a new count, so a later batch). A member written twice (a task run
+ *   the member join again, its count raised past that batch (so a later batch). A member written twice (a task run
  *   again) is the same attribute written twice.
  * - Claiming, marking `sending` and recording the answer are conditional UpdateItems on the batch
  *   item, each on its state and its claimer, so two members never both send one batch and a dead
@@ -89,6 +89,8 @@ export class DynamoErasureBatchStore implements ErasureBatchStore {
 
   async join(scopeKey: string, botIds: readonly string[], member: string): Promise<{ batch: BatchRecord; fills: boolean } | undefined> {
     const digest = scopeDigestOf(scopeKey);
+    // After a batch closed in this member's face, the next count skips to the batch after it.
+    let step = 1;
     for (let round = 0; round < MAX_JOIN_ROUNDS; round++) {
       const now = this.#clock.now();
       const windowStart = windowStartOf(now.getTime(), this.#policy.gatherMs);
@@ -100,7 +102,7 @@ export class DynamoErasureBatchStore implements ErasureBatchStore {
             Key: batchWindowKey(digest, windowStart),
             UpdateExpression: 'ADD #n :one SET #ttl = :ttl',
             ExpressionAttributeNames: { '#n': 'joined', '#ttl': TTL_ATTRIBUTE },
-            ExpressionAttributeValues: { ':one': 1, ':ttl': expiresAt },
+            ExpressionAttributeValues: { ':one': step, ':ttl': expiresAt },
             ReturnValues: 'UPDATED_NEW',
           }),
         ),
@@ -123,6 +125,7 @@ export class DynamoErasureBatchStore implements ErasureBatchStore {
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw translateStoreError(error, 'UpdateItem');
         // Claimed while this member was on its way: a later count, a later batch.
+        step = number * this.#policy.size - n + 1;
       }
     }
     return undefined;
