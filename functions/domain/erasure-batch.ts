@@ -7,10 +7,10 @@
  * member reads its own user's entry of `response[]`). Each request keeps its own attempt, audit
  * timeline, receipt and one-DELETE-per-attempt guarantee: the batch is only how the call is made.
  *
- * Gathering. Time is cut into gathering windows of `gatherMs`; the n-th request of a scope to
- * join within a window goes to batch ⌈n / size⌉ of that window. A batch closes when its window
- * is over or when it is full (the request that fills it sends it at once), so no request waits
- * longer than one window for company. A clock moved back (tests move the functions' clock) makes
+ * Gathering. The first request of a scope to join after a quiet spell opens a gathering window
+ * of `gatherMs`; the n-th request to join within it goes to batch ⌈n / size⌉ of that window. A
+ * batch closes when its window is over or when it is full (the request that fills it sends it at
+ * once), so no request waits longer than one window for company. A clock moved back (tests move the functions' clock) makes
  * a window look as if it had not begun: such a window counts as over, never as one to wait for.
  *
  * Sending. A closed batch is claimed by one member with a conditional write; the claimer records
@@ -68,11 +68,6 @@ export function batchPolicy(options: { size?: number; gatherSeconds?: number } =
   if (!Number.isInteger(size) || size < 1 || size > 1000) throw new RangeError('The batch size must be an integer from 1 to 1000');
   if (!Number.isInteger(gatherSeconds) || gatherSeconds < 1 || gatherSeconds > 60) throw new RangeError('The gathering window must be 1 to 60 whole seconds');
   return { ...DEFAULT_BATCH_POLICY, size, gatherMs: gatherSeconds * 1000 };
-}
-
-/** The gathering window `nowMs` falls in (its start, epoch ms). */
-export function windowStartOf(nowMs: number, gatherMs: number): number {
-  return Math.floor(nowMs / gatherMs) * gatherMs;
 }
 
 /** The batch of the n-th request (1-based) to join a window. @throws RangeError when n < 1. */
@@ -183,28 +178,29 @@ export function memberStep(batch: BatchRecord | undefined, member: string, nowMs
 
 /**
  * Assigns a sequence of joins (each at a time, in arrival order) to batches as the store does:
- * one counter per scope and window. For the property tests of the rules above; the store does
- * the same with one atomic counter item per scope and window.
+ * one window per scope, opened by the first join after the last one closed, counting its joins.
+ * For the property tests of the rules above; the store does the same with one atomic counter
+ * item per scope.
  */
 export function assignBatches(joins: ReadonlyArray<{ scopeKey: string; atMs: number }>, policy: Pick<ErasureBatchPolicy, 'size' | 'gatherMs'>): BatchRef[] {
-  const counters = new Map<string, number>();
+  const windows = new Map<string, { start: number; n: number }>();
   return joins.map(({ scopeKey, atMs }) => {
-    const windowStart = windowStartOf(atMs, policy.gatherMs);
-    const key = `${scopeKey}\u0000${windowStart}`;
-    const n = (counters.get(key) ?? 0) + 1;
-    counters.set(key, n);
-    return { scopeKey, windowStart, number: batchNumberOf(n, policy.size) };
+    const open = windows.get(scopeKey);
+    const window = open && atMs >= open.start && atMs < open.start + policy.gatherMs ? open : { start: atMs, n: 0 };
+    window.n += 1;
+    windows.set(scopeKey, window);
+    return { scopeKey, windowStart: window.start, number: batchNumberOf(window.n, policy.size) };
   });
 }
 
 /**
- * Whether a shared status answer taken at `checkedAtMs` serves a member's round at `nowMs`, whose
- * wait before it was `waitSeconds`: when it is younger than half that wait (at least 2 s), it is
- * newer than the member's previous round. An answer from the future (a clock moved back) never serves.
+ * Whether a shared status answer taken at `checkedAtMs` serves a member's round at `nowMs`: when
+ * it was taken after the member's previous round (`sinceMs`; its first round: when it began to
+ * poll), it tells the member something its last round did not. An answer from the future (a
+ * clock moved back) never serves.
  */
-export function isStatusFresh(checkedAtMs: number, nowMs: number, waitSeconds: number): boolean {
-  const age = nowMs - checkedAtMs;
-  return age >= -1000 && age <= Math.max(2000, (waitSeconds * 1000) / 2);
+export function isStatusFresh(checkedAtMs: number, nowMs: number, sinceMs: number): boolean {
+  return checkedAtMs > sinceMs && checkedAtMs <= nowMs + 1000;
 }
 
 /** The key of one user in a shared job status: the user id as sent, folded in case (emails), before it is hashed. */

@@ -17,7 +17,7 @@ import { ErasureTaskDeps, ACTOR, sha256, loadCurrentAttempt, startPolling } from
  * the deadline and never guesses success or failure.
  *
  * A batch's job (`state.batch.size` above 1) is checked once a round for all its members: a
- * member whose round finds an answer younger than half its wait reads its own user's status
+ * member whose round finds an answer taken since its previous round reads its own user's status
  * there; otherwise it takes the check for a short while, asks the platform and shares the answer
  * (by user HMAC), and a member that finds the check taken waits a second and reads it.
  * @throws KoreRetryableError (→ retried), StaleAttemptError, RequestNotActiveError, others (→ FAILED).
@@ -30,9 +30,9 @@ export async function checkErasureStatus(deps: ErasureTaskDeps, state: WorkflowS
   const poll = state.poll ?? startPolling(deps, deps.clock.now())!;
 
   const waitFor = (waitMs: number): WorkflowState => ({ requestId: request.requestId, attempt: request.attempt, koreRequestId, poll: { ...poll, outcome: 'RUNNING', waitSeconds: waitSecondsOf(waitMs) }, ...(state.batch ? { batch: state.batch } : {}) });
-  const shared = (state.batch?.size ?? 1) > 1 && deps.batching ? await sharedAnswer(deps, request, koreRequestId, poll.waitSeconds) : undefined;
+  const shared = (state.batch?.size ?? 1) > 1 && deps.batching ? await sharedAnswer(deps, request, koreRequestId, Date.parse(poll.lastRoundAt ?? poll.startedAt)) : undefined;
   if (shared && 'waitMs' in shared) return waitFor(shared.waitMs);
-  let answer: { statuses: string[]; lastUpdatedOn?: string; responseSha256: string; shared?: { users: number; checkedBy: 'this' | 'other' } };
+  let answer: { statuses: string[]; lastUpdatedOn?: string; responseSha256: string; checkedAtMs?: number; shared?: { users: number; checkedBy: 'this' | 'other' } };
   if (shared) {
     answer = shared;
   } else {
@@ -90,7 +90,7 @@ export async function checkErasureStatus(deps: ErasureTaskDeps, state: WorkflowS
     requestId: request.requestId,
     attempt: request.attempt,
     koreRequestId,
-    poll: { ...poll, count, outcome, waitSeconds: nextWaitSeconds(deps.poll, elapsedSeconds), responseSha256 },
+    poll: { ...poll, count, outcome, waitSeconds: nextWaitSeconds(deps.poll, elapsedSeconds), responseSha256, ...(answer.checkedAtMs !== undefined ? { lastRoundAt: new Date(answer.checkedAtMs).toISOString() } : {}) },
     ...(state.batch ? { batch: state.batch } : {}),
   };
 }
@@ -105,8 +105,8 @@ async function sharedAnswer(
   deps: ErasureTaskDeps,
   request: ErasureRequest,
   koreRequestId: string,
-  waitSeconds: number,
-): Promise<{ waitMs: number } | { statuses: string[]; lastUpdatedOn?: string; responseSha256: string; shared: { users: number; checkedBy: 'this' | 'other' } }> {
+  sinceMs: number,
+): Promise<{ waitMs: number } | { statuses: string[]; lastUpdatedOn?: string; responseSha256: string; checkedAtMs: number; shared: { users: number; checkedBy: 'this' | 'other' } }> {
   const { jobStatus, policy } = deps.batching!;
   const key = request.subjectCipher ? hashSubject(jobUserKeyInput(decryptSubjectId(request.subjectCipher, deps.subjectKeys.cipherKey)), deps.subjectKeys.hmacKey) : undefined;
   const mine = (found: SharedJobStatus, checkedBy: 'this' | 'other') => {
@@ -115,13 +115,20 @@ async function sharedAnswer(
       statuses: status === undefined ? [] : [status],
       ...(found.lastUpdatedOn ? { lastUpdatedOn: found.lastUpdatedOn } : {}),
       responseSha256: found.responseSha256,
+      checkedAtMs: found.checkedAtMs,
       shared: { users: found.users, checkedBy },
     };
   };
   const known = await jobStatus.read(koreRequestId);
-  if (known && isStatusFresh(known.checkedAtMs, deps.clock.now().getTime(), waitSeconds)) return mine(known, 'other');
+  if (known && isStatusFresh(known.checkedAtMs, deps.clock.now().getTime(), sinceMs)) return mine(known, 'other');
   const member = memberKeyOf(request.requestId, request.attempt);
   if (!(await jobStatus.claimCheck(koreRequestId, member))) return { waitMs: policy.pollMs };
+  // Another member may have published between the read and the claim.
+  const published = await jobStatus.read(koreRequestId);
+  if (published && published.checkedAtMs !== known?.checkedAtMs && isStatusFresh(published.checkedAtMs, deps.clock.now().getTime(), sinceMs)) {
+    await jobStatus.release(koreRequestId, member);
+    return mine(published, 'other');
+  }
   const budget = deps.budget ?? UNLIMITED_BUDGET;
   let raw: Awaited<ReturnType<KorePlatform['getEraseStatus']>>;
   try {

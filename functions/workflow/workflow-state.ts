@@ -12,6 +12,8 @@ export interface PollState {
   count: number;
   waitSeconds: number;
   outcome: JobOutcome;
+  /** When this attempt's last status round took its answer (a batch's members share answers newer than it). */
+  lastRoundAt?: string;
   /** sha256 of the platform's last status answer, for the receipt. */
   responseSha256?: string;
 }

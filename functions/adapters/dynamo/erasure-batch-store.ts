@@ -1,8 +1,10 @@
 /**
  * Batches of erasures in DynamoDB, without transactions (see domain/erasure-batch for the rules).
  *
- * - Joining is two UpdateItems. The window counter (`BATCH#<scope digest>` / `W#<windowStart>`)
- *   is raised by one (`ADD`, atomic): the n-th joiner of the window belongs to batch ⌈n / size⌉.
+ * - Joining is two UpdateItems. The scope's window counter (`BATCH#<scope digest>` / `WINDOW`)
+ *   is raised by one (`ADD`, atomic) while its window is open, or opens a window beginning now
+ *   (the first joiner after a quiet spell: a batch waits one window from its first member on):
+ *   the n-th joiner of the window belongs to batch ⌈n / size⌉.
  *   The member then writes itself into that batch (`B#<windowStart>#<n>`, one top-level attribute
  *   per member) on the condition that the batch is still `open`; a batch claimed in between makes
  *   the member join again, its count raised past that batch (so a later batch). A member written twice (a task run
@@ -19,13 +21,13 @@ import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import {
   batchNumberOf,
   fillsBatch,
-  windowStartOf,
   type BatchFailure,
   type BatchRecord,
   type BatchState,
   type ErasureBatchPolicy,
   type ErasureBatchStore,
 } from '../../domain/erasure-batch';
+import { ConcurrentUpdateError } from '../../domain/errors';
 import { systemClock, type Clock } from '../../domain/ports';
 import { conditionalWrite, isConditionalCheckFailed, storeCall, translateStoreError } from './errors';
 import { batchKey, batchWindowKey, epochSeconds } from './keys';
@@ -93,21 +95,8 @@ export class DynamoErasureBatchStore implements ErasureBatchStore {
     let step = 1;
     for (let round = 0; round < MAX_JOIN_ROUNDS; round++) {
       const now = this.#clock.now();
-      const windowStart = windowStartOf(now.getTime(), this.#policy.gatherMs);
       const expiresAt = epochSeconds(now) + BATCH_TTL_SECONDS;
-      const counted = await storeCall('UpdateItem', () =>
-        this.#client.send(
-          new UpdateCommand({
-            TableName: this.#table,
-            Key: batchWindowKey(digest, windowStart),
-            UpdateExpression: 'ADD #n :one SET #ttl = :ttl',
-            ExpressionAttributeNames: { '#n': 'joined', '#ttl': TTL_ATTRIBUTE },
-            ExpressionAttributeValues: { ':one': step, ':ttl': expiresAt },
-            ReturnValues: 'UPDATED_NEW',
-          }),
-        ),
-      );
-      const n = Number(counted.Attributes?.joined);
+      const { windowStart, n } = await this.#count(digest, now.getTime(), step, expiresAt);
       const number = batchNumberOf(n, this.#policy.size);
       try {
         const out = await this.#client.send(
@@ -129,6 +118,49 @@ export class DynamoErasureBatchStore implements ErasureBatchStore {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Counts a joiner into the scope's gathering window: the window under way (it began less than
+   * `gatherMs` ago) is counted up; none, one that is over, or one that lies ahead (a clock moved
+   * back) is replaced by a window beginning now. Each is one conditional UpdateItem; a lost race
+   * between the two tries again.
+   */
+  async #count(digest: string, nowMs: number, step: number, expiresAt: number): Promise<{ windowStart: number; n: number }> {
+    const Key = batchWindowKey(digest);
+    const names = { '#ws': 'windowStart', '#n': 'joined', '#ttl': TTL_ATTRIBUTE };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const out = await this.#client.send(
+          new UpdateCommand({
+            TableName: this.#table,
+            Key,
+            UpdateExpression: 'ADD #n :step SET #ttl = :ttl',
+            ConditionExpression: '#ws > :openSince AND #ws <= :now',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ':step': step, ':ttl': expiresAt, ':openSince': nowMs - this.#policy.gatherMs, ':now': nowMs },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return { windowStart: Number(out.Attributes!.windowStart), n: Number(out.Attributes!.joined) };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw translateStoreError(error, 'UpdateItem');
+      }
+      const opened = await conditionalWrite('UpdateItem', () =>
+        this.#client.send(
+          new UpdateCommand({
+            TableName: this.#table,
+            Key,
+            UpdateExpression: 'SET #ws = :now, #n = :step, #ttl = :ttl',
+            ConditionExpression: 'attribute_not_exists(#ws) OR #ws <= :openSince OR #ws > :now',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ':step': step, ':ttl': expiresAt, ':openSince': nowMs - this.#policy.gatherMs, ':now': nowMs },
+          }),
+        ),
+      );
+      if (opened) return { windowStart: nowMs, n: step };
+    }
+    throw new ConcurrentUpdateError('The gathering window kept changing while a request joined it');
   }
 
   async get(batchId: string): Promise<BatchRecord | undefined> {

@@ -76,8 +76,8 @@ export const SNAPSHOT_REFRESH_KEY = { pk: PARTITION_PREFIXES.snapshot, sk: 'REFR
 /** The one Kore.ai call budget of the deployment. */
 export const CALL_BUDGET_KEY = { pk: PARTITION_PREFIXES.budget, sk: 'KORE' } as const;
 
-/** The counter of one scope's gathering window (joins so far). */
-export const batchWindowKey = (scopeDigest: string, windowStart: number) => ({ pk: `${PARTITION_PREFIXES.batch}${scopeDigest}`, sk: `W#${windowStart}` });
+/** The gathering window of one scope: when it began and the joins so far. */
+export const batchWindowKey = (scopeDigest: string) => ({ pk: `${PARTITION_PREFIXES.batch}${scopeDigest}`, sk: 'WINDOW' });
 
 /** One batch of erasures: its scope, its window and its number in the window. */
 export const batchKey = (scopeDigest: string, windowStart: number, number: number) => ({ pk: `${PARTITION_PREFIXES.batch}${scopeDigest}`, sk: `B#${windowStart}#${number}` });
