@@ -72,6 +72,7 @@ export async function submitInBatch(deps: ErasureTaskDeps, request: ErasureReque
         await answer(deps, request.requestId, request.attempt, batchId, (intent) => submittedEvent(next.koreRequestId, next.acceptedAt, intent, batch!));
         return polling(deps, request, next.koreRequestId, next.acceptedAt, batch!);
       case 'refused':
+        // (A member only reads `refused` from a batch of several: the claimer of a batch of one ends it itself.)
         await answer(deps, request.requestId, request.attempt, batchId, (intent) => failedEvent(deps, new KoreRefusedError('The platform refused the batch', 400), intent, batchId));
         return sendAlone(deps, request, { ...state, batch: { solo: true } });
       case 'failed':
@@ -145,7 +146,8 @@ async function sendBatch(deps: ErasureTaskDeps, request: ErasureRequest, batchId
     await answerAll(deps, included, batchId, (intent) => failedEvent(deps, error, intent, batchId));
     if (!included.some((i) => i.member === me)) return gathering(request, batchId, policy.pollMs);
     await answer(deps, request.requestId, request.attempt, batchId, (intent) => failedEvent(deps, error, intent, batchId));
-    if (error instanceof KoreRefusedError) return sendAlone(deps, request, { requestId: request.requestId, attempt: request.attempt, batch: { solo: true } });
+    // A batch of several: the refusal may be another member's, so this one goes alone next. A batch of one was this request's own DELETE.
+    if (error instanceof KoreRefusedError && included.length > 1) return sendAlone(deps, request, { requestId: request.requestId, attempt: request.attempt, batch: { solo: true } });
     return afterFailedDelete(deps, request, error, { batch: { id: batchId } });
   }
 

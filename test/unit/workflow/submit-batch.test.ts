@@ -82,7 +82,7 @@ describe('SubmitErasure in a batch', () => {
     advance(clock, 2000);
 
     expect(await submitErasure(deps, again(first))).toMatchObject({ budgetWait: { reason: 'budget', waitSeconds: 4 }, batch: { id: first.batch!.id } });
-    expect((await batches.get(first.batch!.id))!.state).toBe('open');
+    expect((await batches.get(first.batch!.id!))!.state).toBe('open');
     expect(await submitErasure(deps, again(second))).toMatchObject({ koreRequestId: 'eud-1' });
     expect(sent).toHaveLength(1);
   });
@@ -164,7 +164,7 @@ describe('SubmitErasure in a batch', () => {
     const states = [await submitErasure(deps, start(ids[0]!)), await submitErasure(deps, start(ids[1]!))];
     advance(clock, 2000);
     // The first member claimed and died before recording any intent.
-    await batches.claim(states[0]!.batch!.id, 'req-1#1');
+    await batches.claim(states[0]!.batch!.id!, 'req-1#1');
     expect(await submitErasure(deps, again(states[1]!))).toMatchObject({ budgetWait: { reason: 'gathering' } });
 
     advance(clock, 90_000);
