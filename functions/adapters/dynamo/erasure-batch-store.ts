@@ -245,7 +245,7 @@ export class DynamoErasureBatchStore implements ErasureBatchStore {
           TableName: this.#table,
           Key: keyOfId(batchId),
           UpdateExpression: `SET ${set.join(', ')}${remove}`,
-          ConditionExpression: condition,
+          ConditionExpression: `${condition}`,
           ExpressionAttributeNames: { '#state': STATE },
           ExpressionAttributeValues: values,
         }),

@@ -68,12 +68,14 @@ export class DynamoSharedJobStatus implements SharedJobStatusStore {
   }
 
   async publish(koreRequestId: string, status: SharedJobStatus): Promise<void> {
-    await storeCall('UpdateItem', () =>
+    // Never replaces a newer answer (a member whose check outlived its claim publishes late).
+    const published = await conditionalWrite('UpdateItem', () =>
       this.#client.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: jobStatusKey(koreRequestId),
           UpdateExpression: `SET checkedAtMs = :at, statuses = :statuses, responseSha256 = :sha, #users = :users${status.lastUpdatedOn ? ', lastUpdatedOn = :lu' : ''} REMOVE checkBy, checkUntil`,
+          ConditionExpression: 'attribute_not_exists(checkedAtMs) OR checkedAtMs < :at',
           ExpressionAttributeNames: { '#users': 'users' },
           ExpressionAttributeValues: {
             ':at': status.checkedAtMs,
@@ -85,17 +87,18 @@ export class DynamoSharedJobStatus implements SharedJobStatusStore {
         }),
       ),
     );
+    if (!published) await this.release(koreRequestId);
   }
 
-  async release(koreRequestId: string, member: string): Promise<void> {
+  async release(koreRequestId: string, member?: string): Promise<void> {
     await conditionalWrite('UpdateItem', () =>
       this.#client.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: jobStatusKey(koreRequestId),
           UpdateExpression: 'REMOVE checkBy, checkUntil',
-          ConditionExpression: 'checkBy = :me',
-          ExpressionAttributeValues: { ':me': member },
+          ConditionExpression: `${member === undefined ? 'attribute_exists(checkBy)' : 'checkBy = :me'}`,
+          ...(member === undefined ? {} : { ExpressionAttributeValues: { ':me': member } }),
         }),
       ),
     );
