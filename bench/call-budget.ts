@@ -11,7 +11,7 @@
  * - Roles: a 50,000-user account's paced refresh (quick: 5,000) against its floor (its pages at
  *   the pace the budget allows role paging), on a clock compressed tenfold (below), while
  *   erasure turns are taken at the same time: how long those waited. `--only budget-roles`
- *   runs this part alone.
+ *   runs this part alone, `--only budget-burst` the burst alone.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Server, type IncomingMessage } from 'node:http';
@@ -188,6 +188,11 @@ export async function pacedRolesRefresh(
 export async function callBudgetBench(ctx: BenchContext): Promise<Row[]> {
   ctx.log(`  budget: ${allowance(minute, policy)} per ${minute.lengthMs} ms, ${allowance(hour, policy)} per ${hour.lengthMs} ms`);
   return [...(await burst(ctx.quick ? 1_000 : 10_000, ctx)), ...(await pacedRolesRefresh(ctx.quick ? 5_000 : 50_000, ctx))];
+}
+
+/** The burst part alone (`--only budget-burst`): batched erasures without the roles refresh. */
+export async function callBudgetBurstBench(ctx: BenchContext): Promise<Row[]> {
+  return burst(ctx.quick ? 1_000 : 10_000, ctx);
 }
 
 /** The roles part alone (`--only budget-roles`): the paced refresh without the burst's minutes. */
