@@ -89,7 +89,9 @@ async function burst(n: number, ctx: BenchContext): Promise<Row[]> {
     const calls = runtime.simulator!.calls().filter((c) => c.route !== '/api/public/alluserroles');
     const deletes = calls.filter((c) => c.route === '/api/public/bot/eraseUsersData' && c.outcome === 'accepted');
     const refusals = calls.filter((c) => c.outcome === 'rate-limited').length;
-    const unsucceeded = runtime.workflow.list().filter((e) => e.state !== 'SUCCEEDED').length;
+    const notSucceeded = runtime.workflow.list().filter((e) => e.state !== 'SUCCEEDED');
+    const unsucceeded = notSucceeded.length;
+    if (unsucceeded > 0) ctx.log(`  not succeeded: ${JSON.stringify(notSucceeded.map((e) => ({ state: e.state, error: e.error })))}`);
     const fewestCalls = 2 * Math.ceil(n / DEFAULT_BATCH_SIZE);
     const floor = floorSeconds(fewestCalls, 'erase') + DEFAULT_BATCH_GATHER_SECONDS + jobMs / 1000 + pollSeconds;
     ctx.log(

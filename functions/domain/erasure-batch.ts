@@ -16,7 +16,7 @@
  * Sending. A closed batch is claimed by one member with a conditional write; the claimer records
  * every member's intent on that member's timeline, marks the batch `sending` with the members it
  * includes, sends the DELETE and records the answer on the batch and on every member's timeline.
- * The others wait a second at a time (a Step Functions wait, `budgetWait.reason: 'gathering'`)
+ * The others wait two seconds at a time (a Step Functions wait, `budgetWait.reason: 'gathering'`)
  * and read the batch. A claim not yet `sending` sent nothing: once it is dead (its claimer gone
  * for {@link ErasureBatchPolicy.claimStaleMs}) another member takes it over and sends. A batch
  * left `sending` by a dead claimer may have been accepted: every member's outcome is unknown, as
@@ -34,7 +34,11 @@ export interface ErasureBatchPolicy {
   claimStaleMs: number;
   /** How long one member may hold a shared job's status check before others take it, ms. */
   statusClaimMs: number;
-  /** How long a member waits before it reads a batch claimed by another, or a status check under way, ms. */
+  /**
+   * How long a member waits before it reads a batch claimed by another, or a status check under
+   * way, ms. Every read is a task run: a short wait costs the store and the functions more than
+   * it saves a member whose sender is busy recording 50 timelines.
+   */
   pollMs: number;
 }
 
@@ -58,7 +62,7 @@ export const DEFAULT_BATCH_POLICY: ErasureBatchPolicy = {
   gatherMs: DEFAULT_BATCH_GATHER_SECONDS * 1000,
   claimStaleMs: 90_000,
   statusClaimMs: 20_000,
-  pollMs: 1000,
+  pollMs: 2000,
 };
 
 /** @throws RangeError when a value is out of range. */

@@ -19,7 +19,7 @@ import { ErasureTaskDeps, ACTOR, sha256, loadCurrentAttempt, startPolling } from
  * A batch's job (`state.batch.size` above 1) is checked once a round for all its members: a
  * member whose round finds an answer taken since its previous round reads its own user's status
  * there; otherwise it takes the check for a short while, asks the platform and shares the answer
- * (by user HMAC), and a member that finds the check taken waits a second and reads it.
+ * (by user HMAC), and a member that finds the check taken waits a moment (`pollMs`) and reads it.
  * @throws KoreRetryableError (→ retried), StaleAttemptError, RequestNotActiveError, others (→ FAILED).
  */
 export async function checkErasureStatus(deps: ErasureTaskDeps, state: WorkflowState): Promise<WorkflowState> {

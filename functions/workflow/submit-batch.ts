@@ -27,8 +27,8 @@ import type { WorkflowState } from './workflow-state';
 
 type SendAlone = (deps: ErasureTaskDeps, request: ErasureRequest, state: WorkflowState) => Promise<WorkflowState>;
 
-/** Members whose timelines the claimer writes side by side. */
-const WRITE_WIDTH = 10;
+/** Members whose timelines the claimer writes side by side (a batch of 50 in two groups). */
+const WRITE_WIDTH = 25;
 
 /** The claimer left this member out of the batch it was pending in: the intent sent nothing. */
 class NotIncludedError extends Error {

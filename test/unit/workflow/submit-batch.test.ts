@@ -149,7 +149,7 @@ describe('SubmitErasure in a batch', () => {
     await expect.poll(() => deletes).toBe(1);
 
     // While the sender may still be alive, the other member waits; once its claim is dead, the batch is lost.
-    expect(await submitErasure(deps, again(states[1]!))).toMatchObject({ budgetWait: { reason: 'gathering', waitSeconds: 1 } });
+    expect(await submitErasure(deps, again(states[1]!))).toMatchObject({ budgetWait: { reason: 'gathering', waitSeconds: 2 } });
     advance(clock, 90_000);
     await expect(submitErasure(deps, again(states[1]!))).rejects.toMatchObject({ name: 'SubmissionOutcomeUnknownError' });
     // The sender's own retry (its Lambda timed out) finds the batch lost too.
@@ -200,7 +200,7 @@ describe('CheckStatus of a batch', () => {
     expect(checks).toBe(2);
   });
 
-  it('waits a second when another member holds the check, recording nothing', async () => {
+  it('waits a moment when another member holds the check, recording nothing', async () => {
     const { ids, deps, clock, store } = await queued(3, {
       eraseUsersData: async () => ({ koreRequestId: 'eud-1', status: 'in-progress' }),
       getEraseStatus: async () => answer({}),
@@ -211,7 +211,7 @@ describe('CheckStatus of a batch', () => {
     await deps.batching!.jobStatus.claimCheck('eud-1', 'someone#1');
     const before = (await store.getTimeline(ids[1]!)).length;
 
-    expect(await checkErasureStatus(deps, submitted[1]!)).toMatchObject({ poll: { outcome: 'RUNNING', waitSeconds: 1 } });
+    expect(await checkErasureStatus(deps, submitted[1]!)).toMatchObject({ poll: { outcome: 'RUNNING', waitSeconds: 2 } });
     expect((await store.getTimeline(ids[1]!)).length).toBe(before);
   });
 });
