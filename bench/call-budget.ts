@@ -91,7 +91,17 @@ async function burst(n: number, ctx: BenchContext): Promise<Row[]> {
     const refusals = calls.filter((c) => c.outcome === 'rate-limited').length;
     const notSucceeded = runtime.workflow.list().filter((e) => e.state !== 'SUCCEEDED');
     const unsucceeded = notSucceeded.length;
-    if (unsucceeded > 0) ctx.log(`  not succeeded: ${JSON.stringify(notSucceeded.map((e) => ({ state: e.state, error: e.error })))}`);
+    if (unsucceeded > 0) {
+      const token = await runtime.devIssuer.issueToken('auditor', 'bench');
+      const failed = await Promise.all(
+        notSucceeded.map(async (e) => {
+          const res = await fetch(`${runtime.url}/audit/requests/${e.input.requestId}`, { headers: { authorization: `Bearer ${token}` } });
+          const d = (await res.json()) as { request: { status: string; failureReason?: string }; timeline: { type: string; details: Record<string, unknown> }[] };
+          return { state: e.state, status: d.request.status, reason: d.request.failureReason, last: d.timeline.slice(-6).map((x) => `${x.type}${x.details.error ? `:${String(x.details.error)}` : ''}`) };
+        }),
+      );
+      ctx.log(`  not succeeded: ${JSON.stringify(failed)}`);
+    }
     const fewestCalls = 2 * Math.ceil(n / DEFAULT_BATCH_SIZE);
     const floor = floorSeconds(fewestCalls, 'erase') + DEFAULT_BATCH_GATHER_SECONDS + jobMs / 1000 + pollSeconds;
     ctx.log(

@@ -63,8 +63,11 @@ export async function appendOnChecked(
     const expectedSeq = read.seenSeq;
     try {
       const { event } = await deps.store.appendEvent(requestId, (current) => {
-        if (current.attempt !== attempt || current.status !== 'QUEUED') throw new RequestNotActiveError(`The request is ${current.status}`);
+        if (current.attempt !== attempt) throw new RequestNotActiveError(`The request is on attempt ${current.attempt}`);
+        // Moved first: a timeline that moved is decided on again (a batch's answer recorded
+        // meanwhile by its sender makes `decide` append nothing, rather than fail on SUBMITTED).
         if (current.lastSeq !== expectedSeq) throw new TimelineMovedError();
+        if (current.status !== 'QUEUED') throw new RequestNotActiveError(`The request is ${current.status}`);
         return { event: { ...planned.event, attempt: current.attempt, status: planned.event.status ?? current.status } as AuditEventInput, ...(planned.patch ? { patch: planned.patch } : {}) };
       });
       return event;

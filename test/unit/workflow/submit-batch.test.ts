@@ -158,6 +158,35 @@ describe('SubmitErasure in a batch', () => {
     expect(await types(ids[1]!)).toEqual(['ERASURE_SUBMITTING', 'ERASURE_CALL_FAILED']);
   });
 
+  it('goes on polling when the sender records its answer while the member records it too, without failing', async () => {
+    const { ids, deps, clock, store } = await queued(2, { eraseUsersData: async () => ({ koreRequestId: 'eud-1', status: 'in-progress' }) });
+    const states = [await submitErasure(deps, start(ids[0]!)), await submitErasure(deps, start(ids[1]!))];
+    advance(clock, 2000);
+    // The sender cannot record the second member's answer (its own is recorded).
+    const append = store.appendEvent.bind(store);
+    let writes = 0;
+    store.appendEvent = async (requestId, build, options) => {
+      // The intent goes through; the answer after it does not.
+      if (requestId === ids[1] && ++writes === 2) throw new Error('store hiccup');
+      return append(requestId, build, options);
+    };
+    await submitErasure(deps, again(states[0]!));
+    store.appendEvent = append;
+    // The member reads its timeline (intent last), and the sender's late answer lands before the member's own.
+    const read = store.getTimeline.bind(store);
+    let reads = 0;
+    store.getTimeline = async (requestId) => {
+      const timeline = await read(requestId);
+      if (requestId === ids[1] && ++reads === 2) {
+        await append(requestId, () => ({ event: { type: 'ERASURE_SUBMITTED', at: NOW, actor: 'system:workflow', attempt: 1, status: 'SUBMITTED', details: { koreRequestId: 'eud-1' } }, patch: { koreRequestId: 'eud-1' } }));
+      }
+      return timeline;
+    };
+
+    expect(await submitErasure(deps, again(states[1]!))).toMatchObject({ koreRequestId: 'eud-1', batch: { size: 2 } });
+    expect((await read(ids[1]!)).filter((e) => e.type === 'ERASURE_SUBMITTED')).toHaveLength(1);
+  });
+
   it('takes over a claim that died before anything was sent, and sends the batch once', async () => {
     const sent: string[][] = [];
     const { ids, deps, clock, batches } = await queued(2, { eraseUsersData: async (userIds) => (sent.push(userIds), { koreRequestId: 'eud-1', status: 'in-progress' }) });
