@@ -24,6 +24,8 @@
  * | `koreBudgetMargin` | 0.1 | share of each limit the budget leaves unused (KORE_BUDGET_MARGIN), 0–0.9 |
  * | `rolesRefreshShare` | 0.25 | share of the hourly call allowance the roles paging takes on average (ROLES_REFRESH_SHARE), 0.01–1 |
  * | `rolesRefreshIntervalSeconds` | 3600 | shortest time between the starts of two roles refreshes (ROLES_REFRESH_INTERVAL_SECONDS) |
+ * | `erasureBatchSize` | 50 | most users in one erase DELETE (ERASURE_BATCH_SIZE), 1–1000; 1 sends every request alone |
+ * | `erasureBatchGatherSeconds` | 2 | how long a batch waits for company (ERASURE_BATCH_GATHER_SECONDS), 1–60 |
  * | `koreBudgetTimeScale` | 1 | compresses the budget's windows (KORE_BUDGET_TIME_SCALE), for test stacks against a compressed simulator only |
  * | `reserveConcurrency` | false | reserve 1 concurrent execution per scheduled job (so runs never overlap); Lambda keeps 100 executions of the account unreserved, so this needs a concurrency limit above 100 plus the jobs (3, 4 with the canary): a new account's limit of 10 refuses it |
  * | `checkpointLockMode` | `COMPLIANCE` | Object Lock mode of the checkpoint bucket; `GOVERNANCE` for test stacks, whose checkpoints someone with `s3:BypassGovernanceRetention` can delete |
@@ -31,6 +33,7 @@
 import { z } from 'zod';
 import { DEFAULT_RECORD_RETENTION_DAYS, DEFAULT_SNAPSHOT_MAX_AGE_SECONDS } from '../functions/domain/timings';
 import { ENV } from '../functions/adapters/env/variables';
+import { DEFAULT_BATCH_GATHER_SECONDS, DEFAULT_BATCH_SIZE } from '../functions/domain/erasure-batch';
 
 /** Validated stack configuration. */
 export interface ErasureDeskConfig {
@@ -41,6 +44,8 @@ export interface ErasureDeskConfig {
   readonly koreBudget: { readonly perMinute: number; readonly perHour: number; readonly margin: number; readonly timeScale: number };
   /** The paced roles refresh: its share of the hourly call allowance and its shortest interval. */
   readonly rolesRefresh: { readonly share: number; readonly intervalSeconds: number };
+  /** Batched erasures: users in one DELETE and the gathering window. */
+  readonly erasureBatch: { readonly size: number; readonly gatherSeconds: number };
   readonly publicBaseUrl?: string;
   readonly mailFrom?: string;
   /** External OIDC issuer of staff tokens; undefined means "create a Cognito user pool". */
@@ -83,6 +88,8 @@ export const CONFIG_KEYS = [
   'koreBudgetTimeScale',
   'rolesRefreshShare',
   'rolesRefreshIntervalSeconds',
+  'erasureBatchSize',
+  'erasureBatchGatherSeconds',
   'publicBaseUrl',
   'mailFrom',
   'staffIssuer',
@@ -164,6 +171,8 @@ const schema = z
     koreBudgetTimeScale: fraction(1, 0.0001, 1),
     rolesRefreshShare: fraction(0.25, 0.01, 1),
     rolesRefreshIntervalSeconds: positiveInt(3600, 7 * 86_400),
+    erasureBatchSize: positiveInt(DEFAULT_BATCH_SIZE, 1000),
+    erasureBatchGatherSeconds: positiveInt(DEFAULT_BATCH_GATHER_SECONDS, 60),
     publicBaseUrl: optionalHttpsUrl,
     mailFrom: optionalText.pipe(sesIdentity.optional()),
     staffIssuer: optionalHttpsUrl,
@@ -234,6 +243,7 @@ export function readConfig(read: (key: string) => unknown): ErasureDeskConfig {
     ...(c.koreTimeoutMs !== undefined ? { koreTimeoutMs: c.koreTimeoutMs } : {}),
     koreBudget: { perMinute: c.koreBudgetPerMinute, perHour: c.koreBudgetPerHour, margin: c.koreBudgetMargin, timeScale: c.koreBudgetTimeScale },
     rolesRefresh: { share: c.rolesRefreshShare, intervalSeconds: c.rolesRefreshIntervalSeconds },
+    erasureBatch: { size: c.erasureBatchSize, gatherSeconds: c.erasureBatchGatherSeconds },
     publicBaseUrl: c.publicBaseUrl,
     mailFrom: c.mailFrom,
     staffIdentity:

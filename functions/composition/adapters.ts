@@ -6,6 +6,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { CallBudget } from '../domain/call-budget';
+import type { ErasureBatchPolicy, ErasureBatchStore, SharedJobStatusStore } from '../domain/erasure-batch';
 import type { KorePlatform } from '../domain/kore';
 import type { RolePagingPolicy } from '../domain/role-paging';
 import type { SnapshotInfo } from '../domain/model';
@@ -21,6 +22,8 @@ export interface ApplicationAdapters extends DynamoAdapters {
   kore: KorePlatform;
   /** The deployment's shared Kore.ai call budget; absent where nothing calls Kore.ai (or in tests: unlimited). */
   budget?: CallBudget;
+  /** Batched erasures (the erasure tasks); absent: every request is sent alone. */
+  batching?: { policy: ErasureBatchPolicy; batches: ErasureBatchStore; jobStatus: SharedJobStatusStore };
   /** The paced roles refresh (cadence and run length); absent: the snapshot is refreshed in one go. */
   rolePaging?: { policy: RolePagingPolicy; runMs: number };
   mailer: Mailer;

@@ -3,7 +3,7 @@ import { runTask } from '../adapters/aws/step-functions-task';
 import { checkErasureStatus } from '../workflow/check-erasure-status';
 import { parseWorkflowState, type WorkflowState } from '../workflow/workflow-state';
 import { awsFunction } from './aws/environment';
-import { koreWithBudgetFrom } from './aws/kore';
+import { batchingFrom, koreWithBudgetFrom } from './aws/kore';
 import { appKeysFrom } from './aws/secrets';
 import { taskDepsOf, type Task, type TaskAdapters } from './tasks';
 
@@ -12,7 +12,7 @@ export function composeCheckErasureStatus(a: TaskAdapters): Task<WorkflowState> 
   return (input) => runTask('CheckStatus', input, async () => checkErasureStatus(deps, parseWorkflowState(input)), logger);
 }
 
-/** The function in AWS: table, app keys, Kore.ai. */
+/** The function in AWS: table, app keys, Kore.ai, the batches of erasures. */
 export const checkErasureStatusOnAws = awsFunction('check-erasure-status', async (base, env) =>
-  composeCheckErasureStatus({ ...base, ...(await appKeysFrom(env)), ...(await koreWithBudgetFrom(env, base)) }),
+  composeCheckErasureStatus({ ...base, ...(await appKeysFrom(env)), ...(await koreWithBudgetFrom(env, base)), ...batchingFrom(env, base) }),
 );

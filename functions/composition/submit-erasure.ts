@@ -3,7 +3,7 @@ import { runTask } from '../adapters/aws/step-functions-task';
 import { submitErasure } from '../workflow/submit-erasure';
 import { parseWorkflowState, type WorkflowState } from '../workflow/workflow-state';
 import { awsFunction } from './aws/environment';
-import { koreWithBudgetFrom } from './aws/kore';
+import { batchingFrom, koreWithBudgetFrom } from './aws/kore';
 import { appKeysFrom } from './aws/secrets';
 import { taskDepsOf, type Task, type TaskAdapters } from './tasks';
 
@@ -12,5 +12,5 @@ export function composeSubmitErasure(a: TaskAdapters): Task<WorkflowState> {
   return (input) => runTask('SubmitErasure', input, async () => submitErasure(deps, parseWorkflowState(input)), logger);
 }
 
-/** The function in AWS: table, app keys, Kore.ai. */
-export const submitErasureOnAws = awsFunction('submit-erasure', async (base, env) => composeSubmitErasure({ ...base, ...(await appKeysFrom(env)), ...(await koreWithBudgetFrom(env, base)) }));
+/** The function in AWS: table, app keys, Kore.ai, the batches of erasures. */
+export const submitErasureOnAws = awsFunction('submit-erasure', async (base, env) => composeSubmitErasure({ ...base, ...(await appKeysFrom(env)), ...(await koreWithBudgetFrom(env, base)), ...batchingFrom(env, base) }));

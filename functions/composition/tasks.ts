@@ -8,7 +8,7 @@ import type { ErasureTaskDeps } from '../workflow/task-deps';
 import type { ApplicationAdapters } from './adapters';
 import { noticesOf, type IntakeAdapters } from './intake';
 
-export type TaskAdapters = IntakeAdapters & Pick<ApplicationAdapters, 'kore' | 'budget'>;
+export type TaskAdapters = IntakeAdapters & Pick<ApplicationAdapters, 'kore' | 'budget' | 'batching'>;
 export type Task<T> = (input: unknown) => Promise<T>;
 
 export function taskDepsOf(a: TaskAdapters): { deps: ErasureTaskDeps; logger: Logger } {
@@ -23,6 +23,7 @@ export function taskDepsOf(a: TaskAdapters): { deps: ErasureTaskDeps; logger: Lo
     poll: a.settings.poll,
     snapshotMaxAgeSeconds: a.settings.snapshotMaxAgeSeconds,
     ...(a.budget ? { budget: a.budget } : {}),
+    ...(a.batching ? { batching: a.batching } : {}),
   };
   return { deps, logger: a.logger };
 }

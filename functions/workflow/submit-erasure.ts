@@ -1,51 +1,20 @@
-/** Task SubmitErasure: re-checks eligibility, then sends the DELETE exactly once for the attempt (intent recorded before the call, the answer after it). */
+/** Task SubmitErasure: re-checks eligibility, then sends the DELETE exactly once for the attempt (intent recorded before the call, the answer after it), alone or in a batch. */
 import { UNLIMITED_BUDGET, waitSecondsOf } from '../domain/call-budget';
-import { decideEligibility, isSnapshotFreshEnough } from '../domain/eligibility';
-import { ConcurrentUpdateError, RequestNotActiveError, SubjectIdUnavailableError, SubmissionOutcomeUnknownError } from '../domain/errors';
-import { KoreOutcomeUnknownError, KorePermanentError, KoreRefusedError, KoreRetryableError } from '../domain/kore';
-import type { AuditEvent, JsonValue } from '../domain/model';
+import { RequestNotActiveError, SubjectIdUnavailableError } from '../domain/errors';
+import type { ErasureRequest } from '../domain/model';
 import { decryptSubjectId } from '../domain/subject';
 import type { WorkflowState } from './workflow-state';
-import { ErasureTaskDeps, MAX_INLINE_RETRY_AFTER_MS, ACTOR, defaultSleep, loadCurrentAttempt, startPolling } from './task-deps';
+import { ErasureTaskDeps, ACTOR, loadCurrentAttempt, startPolling } from './task-deps';
+import { afterFailedDelete, appendOnChecked, assertNoUnknownOutcome, callFailedDetails, nextTryOf, readSubmissions, recheckEligibility } from './submission-records';
+import { submitInBatch } from './submit-batch';
 
-/** The submission events of one attempt, to tell whether a DELETE is already under way. */
-export function submissionEventsOf(timeline: AuditEvent[], attempt: number): AuditEvent[] {
-  return timeline.filter(
-    (e) => e.attempt === attempt && (e.type === 'ERASURE_SUBMITTING' || e.type === 'ERASURE_CALL_FAILED' || e.type === 'ERASURE_SUBMITTED'),
-  );
-}
-
-/** Checks of the submissions before the intent gives up on a timeline that keeps moving. */
-const MAX_INTENT_PASSES = 5;
-
-/** The timeline moved between this run's check of the submissions and its intent: check again. */
-class TimelineMovedError extends Error {
-  constructor() {
-    super('The timeline moved since it was read');
-    this.name = 'TimelineMovedError';
-  }
-}
-
-/**
- * This attempt's submissions so far, and the sequence number they were read at.
- * @throws SubmissionOutcomeUnknownError when a DELETE of this attempt went out and its answer was never recorded or was lost.
- */
-async function submissionsSoFar(deps: ErasureTaskDeps, requestId: string, attempt: number): Promise<{ submissions: AuditEvent[]; seenSeq: number }> {
-  const timeline = await deps.store.getTimeline(requestId);
-  const submissions = submissionEventsOf(timeline, attempt);
-  const last = submissions.at(-1);
-  if (last?.type === 'ERASURE_SUBMITTING') {
-    throw new SubmissionOutcomeUnknownError('A DELETE of this attempt was sent and its answer was never recorded');
-  }
-  if (last?.type === 'ERASURE_CALL_FAILED' && last.details.outcomeUnknown === true) {
-    throw new SubmissionOutcomeUnknownError('A DELETE of this attempt was sent and its answer was lost');
-  }
-  return { submissions, seenSeq: timeline.at(-1)?.seq ?? 0 };
-}
+export { submissionEventsOf } from './submission-records';
 
 /**
  * SubmitErasure: re-checks eligibility, sends the DELETE once for this attempt and records the
- * Kore.ai job id — or resumes the job a previous attempt already started.
+ * Kore.ai job id — or resumes the job a previous attempt already started. With batching on
+ * (`deps.batching`, size above 1) the request joins a batch of its scope and the DELETE goes out
+ * with the batch (workflow/submit-batch.ts); a request sent alone takes the path below.
  * A rejection — the re-check finds the subject privileged, or the platform refuses — is an outcome,
  * not an error: it returns the state with `rejection` set (→ RecordRejected), so a rejected request
  * counts neither as a failed execution nor as a Lambda error.
@@ -68,7 +37,17 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
 
   // A second run of this task after the DELETE was recorded: carry on polling.
   if ((request.status === 'SUBMITTED' || request.status === 'IN_PROGRESS') && request.koreRequestId) {
-    return { requestId: request.requestId, attempt: request.attempt, koreRequestId: request.koreRequestId, poll: state.poll ?? startPolling(deps, now) };
+    if (state.poll) return { requestId: request.requestId, attempt: request.attempt, koreRequestId: request.koreRequestId, poll: state.poll, ...(state.batch ? { batch: state.batch } : {}) };
+    const { submissions } = await readSubmissions(deps, request.requestId, request.attempt);
+    const submitted = submissions.findLast((e) => e.type === 'ERASURE_SUBMITTED');
+    const batch = submitted?.details.batch as { id: string; size: number } | undefined;
+    return {
+      requestId: request.requestId,
+      attempt: request.attempt,
+      koreRequestId: request.koreRequestId,
+      poll: startPolling(deps, now),
+      ...(batch ? { batch: { id: batch.id, size: batch.size } } : {}),
+    };
   }
   if (request.status !== 'QUEUED') throw new RequestNotActiveError(`The request is ${request.status}`);
 
@@ -83,53 +62,46 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
     return { requestId: request.requestId, attempt: request.attempt, koreRequestId: request.koreRequestId, poll: startPolling(deps, now) };
   }
 
-  let { submissions, seenSeq } = await submissionsSoFar(deps, request.requestId, request.attempt);
+  if (deps.batching && deps.batching.policy.size > 1 && state.batch?.solo !== true) return submitInBatch(deps, request, state, submitAlone);
+  return submitAlone(deps, request, state);
+}
 
-  // Eligibility again, right before the point of no return.
-  const snapshot = await deps.snapshots.getCurrentSnapshot();
-  let eligibility: { [key: string]: JsonValue } = { checked: false, reason: 'NO_SNAPSHOT' };
-  if (snapshot) {
-    const decision = decideEligibility(await deps.snapshots.lookup(snapshot, request.subjectHash), snapshot, now);
-    eligibility = {
-      checked: true,
-      snapshotVersion: snapshot.version,
-      snapshotAgeSeconds: decision.snapshotAgeSeconds,
-      snapshotFresh: isSnapshotFreshEnough(snapshot, now, deps.snapshotMaxAgeSeconds),
-      eligible: decision.eligible,
-    };
-    if (!decision.eligible) {
-      return { requestId: request.requestId, attempt: request.attempt, rejection: { rule: decision.rule, botIds: [...decision.botIds], source: 'snapshot' } };
-    }
-  }
+/**
+ * The DELETE of one request alone: with batching off, after the platform refused the request's
+ * batch (each member is then sent alone, so only the refused one ends REJECTED), or when the
+ * batches kept closing before the request could join one.
+ * @throws as {@link submitErasure}.
+ */
+export async function submitAlone(deps: ErasureTaskDeps, request: ErasureRequest, state: WorkflowState): Promise<WorkflowState> {
+  const now = deps.clock.now();
+  const solo = state.batch?.solo === true ? { batch: { solo: true as const } } : {};
+  const first = await readSubmissions(deps, request.requestId, request.attempt);
+  assertNoUnknownOutcome(first.submissions);
+
+  const eligibility = await recheckEligibility(deps, request.subjectHash, now);
+  if (eligibility.rejection) return { requestId: request.requestId, attempt: request.attempt, rejection: { ...eligibility.rejection, source: 'snapshot' } };
 
   if (!request.subjectCipher) throw new SubjectIdUnavailableError('The plain subject id is no longer held');
   const subjectId = decryptSubjectId(request.subjectCipher, deps.subjectKeys.cipherKey);
-  let tryNumber = submissions.filter((e) => e.type === 'ERASURE_SUBMITTING').length + 1;
 
   // The DELETE's turn in the shared budget, before the intent is recorded: a wait sends nothing.
   const turn = await (deps.budget ?? UNLIMITED_BUDGET).take('erase');
-  if (!turn.granted) return { requestId: request.requestId, attempt: request.attempt, budgetWait: { waitSeconds: waitSecondsOf(turn.waitMs), reason: 'budget' } };
+  if (!turn.granted) return { requestId: request.requestId, attempt: request.attempt, ...solo, budgetWait: { waitSeconds: waitSecondsOf(turn.waitMs), reason: 'budget' } };
 
   // The intent is written only on the timeline this run has checked: if anything was appended
   // since, the submissions are checked again, so two runs of one attempt never both send.
-  for (let pass = 1, written = false; !written; pass++) {
-    if (pass > MAX_INTENT_PASSES) throw new ConcurrentUpdateError('The timeline kept moving while the intent was being recorded');
-    const expectedSeq = seenSeq;
-    try {
-      await deps.store.appendEvent(request.requestId, (current) => {
-        if (current.attempt !== state.attempt || current.status !== 'QUEUED') throw new RequestNotActiveError(`The request is ${current.status}`);
-        if (current.lastSeq !== expectedSeq) throw new TimelineMovedError();
-        return {
-          event: { type: 'ERASURE_SUBMITTING', at: now.toISOString(), actor: ACTOR, attempt: current.attempt, status: 'QUEUED', details: { try: tryNumber, botIds: current.scope.botIds, eligibility } },
-        };
-      });
-      written = true;
-    } catch (error) {
-      if (!(error instanceof TimelineMovedError)) throw error;
-      ({ submissions, seenSeq } = await submissionsSoFar(deps, request.requestId, request.attempt));
-      tryNumber = submissions.filter((e) => e.type === 'ERASURE_SUBMITTING').length + 1;
-    }
-  }
+  let tryNumber = 0;
+  await appendOnChecked(
+    deps,
+    request.requestId,
+    request.attempt,
+    (submissions) => {
+      assertNoUnknownOutcome(submissions);
+      tryNumber = nextTryOf(submissions);
+      return { event: { type: 'ERASURE_SUBMITTING', at: now.toISOString(), actor: ACTOR, details: { try: tryNumber, botIds: request.scope.botIds, eligibility: eligibility.details } } };
+    },
+    first,
+  );
 
   try {
     const accepted = await deps.kore.eraseUsersData([subjectId], request.scope.botIds);
@@ -154,46 +126,9 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
     return { requestId: request.requestId, attempt: request.attempt, koreRequestId: accepted.koreRequestId, poll: startPolling(deps, acceptedAt) };
   } catch (error) {
     if (error instanceof RequestNotActiveError) throw error;
-    const name = error instanceof Error ? error.name : 'Error';
-    const retryable = error instanceof KoreRetryableError;
-    const outcomeUnknown = error instanceof KoreOutcomeUnknownError;
-    const httpStatus = (error as { httpStatus?: number }).httpStatus;
-    const retryAfterMs = retryable ? error.retryAfterMs : undefined;
-    // Sanitised by the client (no ids, no emails); recorded so ops see what the platform said.
-    const platformMessage = error instanceof KorePermanentError ? error.platformMessage : undefined;
     await deps.store.appendEvent(request.requestId, (current) => ({
-      event: {
-        type: 'ERASURE_CALL_FAILED',
-        at: deps.clock.now().toISOString(),
-        actor: ACTOR,
-        attempt: current.attempt,
-        status: current.status,
-        details: {
-          try: tryNumber,
-          error: name,
-          retryable,
-          refused: error instanceof KoreRefusedError,
-          ...(outcomeUnknown ? { outcomeUnknown: true } : {}),
-          ...(retryable && error.rateLimited ? { rateLimited: true } : {}),
-          ...(platformMessage !== undefined ? { platformMessage } : {}),
-          ...(httpStatus !== undefined ? { httpStatus } : {}),
-          ...(retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : {}),
-        },
-      },
+      event: { type: 'ERASURE_CALL_FAILED', at: deps.clock.now().toISOString(), actor: ACTOR, attempt: current.attempt, status: current.status, details: callFailedDetails(error, tryNumber) },
     }));
-    if (error instanceof KoreRefusedError) {
-      return { requestId: request.requestId, attempt: request.attempt, rejection: { rule: 'PLATFORM_RULES', botIds: [], source: 'platform' } };
-    }
-    // The account's limit is spent (by other apps too): every caller waits, and so does this attempt.
-    if (retryable && error.rateLimited) {
-      const { waitMs } = await (deps.budget ?? UNLIMITED_BUDGET).refused(retryAfterMs);
-      return { requestId: request.requestId, attempt: request.attempt, budgetWait: { waitSeconds: waitSecondsOf(waitMs), reason: 'rate-limited' } };
-    }
-    // Honour Retry-After: wait it out here so the state machine's retry comes no earlier.
-    if (retryAfterMs !== undefined && retryAfterMs <= (deps.maxInlineRetryAfterMs ?? MAX_INLINE_RETRY_AFTER_MS)) {
-      await (deps.sleep ?? defaultSleep)(retryAfterMs);
-    }
-    if (outcomeUnknown) throw new SubmissionOutcomeUnknownError('The answer to this attempt\'s DELETE was lost after it was sent', { cause: error });
-    throw error;
+    return afterFailedDelete(deps, request, error, solo);
   }
 }

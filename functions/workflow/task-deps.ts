@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { RequestNotActiveError, RequestNotFoundError, StaleAttemptError } from '../domain/errors';
 import type { CallBudget } from '../domain/call-budget';
+import type { ErasureBatchPolicy, ErasureBatchStore, SharedJobStatusStore } from '../domain/erasure-batch';
 import { type KorePlatform } from '../domain/kore';
 import type { ErasureRequest } from '../domain/model';
 import { nextWaitSeconds, type PollPolicy } from '../domain/polling';
@@ -39,6 +40,8 @@ export interface ErasureTaskDeps {
   sleep?: (ms: number) => Promise<void>;
   /** The deployment's shared Kore.ai call budget; every call takes its turn (default: unlimited, for tests). */
   budget?: CallBudget;
+  /** Batched erasures (domain/erasure-batch): absent, or a size of 1, sends every request alone. */
+  batching?: { policy: ErasureBatchPolicy; batches: ErasureBatchStore; jobStatus: SharedJobStatusStore };
 }
 
 /**

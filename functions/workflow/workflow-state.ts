@@ -12,6 +12,8 @@ export interface PollState {
   count: number;
   waitSeconds: number;
   outcome: JobOutcome;
+  /** When this attempt's last status round took its answer (a batch's members share answers newer than it). */
+  lastRoundAt?: string;
   /** sha256 of the platform's last status answer, for the receipt. */
   responseSha256?: string;
 }
@@ -30,8 +32,16 @@ export interface WorkflowState {
    * Set by SubmitErasure when the shared Kore.ai call budget has no turn for it yet, or the
    * platform refused the DELETE for its rate limit: the state machine waits `waitSeconds`
    * (WaitForBudget) and submits again. Nothing was sent, or the refusal proves nothing was taken.
+   * `gathering`: the request's batch waits for company, or for the member sending it.
    */
-  budgetWait?: { waitSeconds: number; reason: 'budget' | 'rate-limited' };
+  budgetWait?: { waitSeconds: number; reason: 'budget' | 'rate-limited' | 'gathering' };
+  /**
+   * The request's batch (workflow/submit-batch.ts): `id` while it gathers or waits for the member
+   * sending it, `size` (users in the DELETE) once sent, so CheckStatus shares one status check a
+   * round among the members; `solo` after the platform refused the batch (the request is then
+   * sent alone).
+   */
+  batch?: { id?: string; size?: number; solo?: true };
   /** Set by a `Catch` (ResultPath `$.error`). */
   error?: { Error?: string; Cause?: string };
 }

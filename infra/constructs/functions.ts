@@ -105,6 +105,8 @@ interface FunctionSpec {
   readonly poll?: boolean;
   /** SNAPSHOT_MAX_AGE_SECONDS. */
   readonly snapshot?: boolean;
+  /** ERASURE_BATCH_SIZE, ERASURE_BATCH_GATHER_SECONDS (batched erasures). */
+  readonly batching?: boolean;
   /** ROLES_REFRESH_SHARE, ROLES_REFRESH_INTERVAL_SECONDS (the paced roles refresh). */
   readonly rolePaging?: boolean;
   /** RECORD_RETENTION_DAYS (TTL of the records it creates). */
@@ -209,8 +211,10 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'submit-erasure': {
     description: 'Workflow task: sends the erase request to Kore.ai for one attempt',
-    writes: { put: ['request'], update: ['request'] },
+    // Joins, claims and answers batches of erasures (BATCH#), and writes each member's events.
+    writes: { put: ['request'], update: ['request', 'batch'] },
     kore: true,
+    batching: true,
     appSecret: true,
     poll: true,
     snapshot: true,
@@ -219,8 +223,10 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'check-erasure-status': {
     description: 'Workflow task: polls the Kore.ai erase job and decides the next wait',
-    writes: { put: ['request'], update: ['request'] },
+    // Takes and shares the status check of a batch's job (JOB#).
+    writes: { put: ['request'], update: ['request', 'job'] },
     kore: true,
+    batching: true,
     appSecret: true,
     poll: true,
     timeout: TASK_TIMEOUT,
@@ -554,6 +560,10 @@ export class Functions extends Construct {
       env[ENV.POLL_DEADLINE_SECONDS] = String(config.pollDeadlineSeconds);
     }
     if (spec.snapshot) env[ENV.SNAPSHOT_MAX_AGE_SECONDS] = String(config.snapshotMaxAgeSeconds);
+    if (spec.batching) {
+      env[ENV.ERASURE_BATCH_SIZE] = String(config.erasureBatch.size);
+      env[ENV.ERASURE_BATCH_GATHER_SECONDS] = String(config.erasureBatch.gatherSeconds);
+    }
     if (spec.rolePaging) {
       env[ENV.ROLES_REFRESH_SHARE] = String(config.rolesRefresh.share);
       env[ENV.ROLES_REFRESH_INTERVAL_SECONDS] = String(config.rolesRefresh.intervalSeconds);

@@ -61,6 +61,8 @@ const SETTING_CONTEXT_KEYS: Record<string, string> = {
   [ENV.KORE_BUDGET_TIME_SCALE]: 'koreBudgetTimeScale',
   [ENV.ROLES_REFRESH_SHARE]: 'rolesRefreshShare',
   [ENV.ROLES_REFRESH_INTERVAL_SECONDS]: 'rolesRefreshIntervalSeconds',
+  [ENV.ERASURE_BATCH_SIZE]: 'erasureBatchSize',
+  [ENV.ERASURE_BATCH_GATHER_SECONDS]: 'erasureBatchGatherSeconds',
   ...Object.fromEntries(Object.entries(LIFECYCLE_KEYS).map(([key, variable]) => [variable, key])),
 };
 

@@ -10,6 +10,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { acceptedErasures, auditDetail, freshEmail, startE2eRuntime, submitAndVerify, waitForStatus, type E2eRuntime } from './support';
 
 let runtime: E2eRuntime | undefined;
+
+/**
+ * Batching off: these bursts make a call per request, so they really meet the limits (batched,
+ * eight requests cost one DELETE and a status check a round; test/e2e/batched-erasure.test.ts).
+ */
+const ONE_USER_A_DELETE = { ERASURE_BATCH_SIZE: '1' };
 afterAll(async () => runtime?.close());
 
 async function burst(rt: E2eRuntime, n: number): Promise<{ emails: string[]; ids: string[] }> {
@@ -30,7 +36,7 @@ describe('the Kore.ai call budget', () => {
   it('lets a burst larger than the budget wait in WaitForBudget and complete, with no rate-limit refusal and one DELETE each', async () => {
     // 4 a "minute" (3 s) less the margin: 3 turns, of which status checks may take 2. The window is
     // long next to the burst's own work on a busy machine, so the burst really meets a spent budget.
-    runtime = await startE2eRuntime({ env: { KORE_BUDGET_PER_MINUTE: '4', KORE_BUDGET_TIME_SCALE: '0.05' } });
+    runtime = await startE2eRuntime({ env: { KORE_BUDGET_PER_MINUTE: '4', KORE_BUDGET_TIME_SCALE: '0.05', ...ONE_USER_A_DELETE } });
     const { emails, ids } = await burst(runtime, 8);
 
     const details = await Promise.all(ids.map((id) => auditDetail(runtime!, id)));
@@ -47,7 +53,7 @@ describe('the Kore.ai call budget', () => {
 
   it('absorbs refusals caused by other apps on the account by waiting: every request completes, none fails, one DELETE each', async () => {
     // The account has less room than the budget believes (others use it): 2 calls a "minute".
-    runtime = await startE2eRuntime({ simulator: { rateLimits: { perMinute: 2 } } });
+    runtime = await startE2eRuntime({ env: ONE_USER_A_DELETE, simulator: { rateLimits: { perMinute: 2 } } });
     const { emails, ids } = await burst(runtime, 6);
 
     const details = await Promise.all(ids.map((id) => auditDetail(runtime!, id)));

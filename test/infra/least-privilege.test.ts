@@ -33,8 +33,8 @@ const TABLE_ACCESS: Record<FunctionName, string[]> = {
   'ops-api': ['GetItem', 'Query', 'PutItem REQ#* SUBJECT#*', 'UpdateItem REQ#* SUBJECT#*'],
   console: ['GetItem', 'Query', 'PutItem REQ#* SESSION#* SUBJECT#*', 'UpdateItem REQ#* SUBJECT#*'],
   // The Kore.ai callers also take turns from the shared call budget (one UpdateItem on BUDGET).
-  'submit-erasure': ['GetItem', 'Query', 'PutItem REQ#*', 'UpdateItem BUDGET REQ#*'],
-  'check-erasure-status': ['GetItem', 'Query', 'PutItem REQ#*', 'UpdateItem BUDGET REQ#*'],
+  'submit-erasure': ['GetItem', 'Query', 'PutItem REQ#*', 'UpdateItem BATCH#* BUDGET REQ#*'],
+  'check-erasure-status': ['GetItem', 'Query', 'PutItem REQ#*', 'UpdateItem BUDGET JOB#* REQ#*'],
   'record-outcome': ['GetItem', 'Query', 'PutItem REQ#*', 'UpdateItem REQ#* SUBJECT#*'],
   'refresh-roles-snapshot': ['BatchWriteItem BOT#* PRIV#*', 'GetItem', 'PutItem SNAPSHOT', 'Query', 'UpdateItem BUDGET'],
   'sweep-requests': ['DeleteItem REQ#*', 'GetItem', 'PutItem REQ#*', 'Query', 'UpdateItem REQ#* SUBJECT#*'],

@@ -119,10 +119,10 @@ describe('fault soak', () => {
     // What the simulator did, call by call, and how each request's trail accounts for it.
     const { duplicates, phantomJobs: phantom, unrecordedJobs: unrecorded, unaccountedJobs: unaccounted } = accountAllDeletes(final, emails, calls);
     // Every recorded ending names a job whose per-user result at the simulator says the same.
-    const endings = final.flatMap((d) => endingsOf(d));
+    const endings = final.flatMap((d, i) => endingsOf(d).map((e) => ({ ...e, userId: emails[i]! })));
     const mismatches: string[] = [];
     await pool(endings, 16, async (e) => {
-      const statuses = await simJobStatuses(sim.url, e.jobId);
+      const statuses = await simJobStatuses(sim.url, e.jobId, e.userId);
       const expected = e.type === 'ERASURE_COMPLETED' ? 'SUCCESS' : 'FAILED';
       if (statuses.length !== 1 || statuses[0] !== expected) mismatches.push(`${e.type} ${e.jobId} → ${statuses.join(',')}`);
     });

@@ -230,8 +230,8 @@ export async function opsRetry(baseUrl: string, opsToken: string, ids: string[],
   return retried;
 }
 
-/** Asks the simulator itself (a signed, fault-free call) how one job ended: per-user statuses. */
-export async function simJobStatuses(simUrl: string, jobId: string, tries = 0): Promise<string[]> {
+/** Asks the simulator itself (a signed, fault-free call) how one job ended: per-user statuses (only `userId`'s when given). */
+export async function simJobStatuses(simUrl: string, jobId: string, userId?: string, tries = 0): Promise<string[]> {
   const now = Math.floor(Date.now() / 1000);
   const jwt = await new SignJWT({ appId: DEV_KORE_CLIENT_ID, sub: 'erasure-desk' })
     .setProtectedHeader({ alg: 'HS256' })
@@ -242,10 +242,12 @@ export async function simJobStatuses(simUrl: string, jobId: string, tries = 0): 
   // The oracle's calls count against the account's limits too: over them, it waits and asks again.
   if (r.status === 429 && tries < 100) {
     await sleep(100);
-    return simJobStatuses(simUrl, jobId, tries + 1);
+    return simJobStatuses(simUrl, jobId, userId, tries + 1);
   }
   if (r.status !== 200) throw new Error(`simulator status answered ${r.status}`);
-  return (JSON.parse(r.text) as { response: { status: string }[] }).response.map((u) => u.status);
+  const users = (JSON.parse(r.text) as { response: { userId: string; status: string }[] }).response;
+  // A batch's job answers for every member: `userId` picks one user's entry.
+  return users.filter((u) => userId === undefined || u.userId.toLowerCase() === userId.toLowerCase()).map((u) => u.status);
 }
 
 export interface DeleteAccounting {

@@ -26,6 +26,10 @@ export const PARTITION_PREFIXES = {
   session: 'SESSION#',
   /** `BUDGET`: the shared Kore.ai call budget (the whole key, no suffix). */
   budget: 'BUDGET',
+  /** `BATCH#<scope digest>`: gathering-window counters and batches of erasures. */
+  batch: 'BATCH#',
+  /** `JOB#<Kore.ai job id>`: the shared status of a batch's job. */
+  job: 'JOB#',
 } as const;
 export type ItemKind = keyof typeof PARTITION_PREFIXES;
 
@@ -71,6 +75,15 @@ export const SNAPSHOT_REFRESH_KEY = { pk: PARTITION_PREFIXES.snapshot, sk: 'REFR
 
 /** The one Kore.ai call budget of the deployment. */
 export const CALL_BUDGET_KEY = { pk: PARTITION_PREFIXES.budget, sk: 'KORE' } as const;
+
+/** The gathering window of one scope: when it began and the joins so far. */
+export const batchWindowKey = (scopeDigest: string) => ({ pk: `${PARTITION_PREFIXES.batch}${scopeDigest}`, sk: 'WINDOW' });
+
+/** One batch of erasures: its scope, its window and its number in the window. */
+export const batchKey = (scopeDigest: string, windowStart: number, number: number) => ({ pk: `${PARTITION_PREFIXES.batch}${scopeDigest}`, sk: `B#${windowStart}#${number}` });
+
+/** The shared status of one Kore.ai job (a job id is the platform's, no personal data). */
+export const jobStatusKey = (koreRequestId: string) => ({ pk: `${PARTITION_PREFIXES.job}${koreRequestId}`, sk: 'STATUS' });
 
 /** Epoch seconds, the unit of the TTL attribute. */
 export const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);

@@ -15,6 +15,9 @@
  * - `SNAPSHOT` / `CURRENT`: the pointer to the current snapshot version
  * - `SNAPSHOT` / `REFRESH`: the cursor of a roles refresh under way
  * - `BUDGET` / `KORE`: the shared Kore.ai call budget (slot counts, refusal backoff)
+ * - `BATCH#<sha256(scopeKey)>` / `WINDOW`: a scope's gathering window: when it began, joins so far (TTL)
+ * - `BATCH#<sha256(scopeKey)>` / `B#<windowStart>#<n>`: a batch of erasures: members, claim, answer (TTL)
+ * - `JOB#<Kore.ai job id>` / `STATUS`: the shared status answer of a batch's job, by user HMAC (TTL)
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 

@@ -52,6 +52,8 @@ export const CAPABILITY_VARIABLES = {
   rolesRefresh: [ENV.ROLES_REFRESH_FUNCTION_NAME],
   /** The canary's test user and bots. */
   canary: [ENV.CANARY_BOT_IDS, ENV.CANARY_USER_ID],
+  /** Batched erasures: the batch size and the gathering window (the batches and shared job statuses live in the table). */
+  batching: [ENV.ERASURE_BATCH_SIZE, ENV.ERASURE_BATCH_GATHER_SECONDS],
 } as const satisfies Record<string, readonly string[]>;
 export type Capability = keyof typeof CAPABILITY_VARIABLES;
 
@@ -66,8 +68,8 @@ export const FUNCTION_CAPABILITIES: Readonly<Record<FunctionName, readonly Capab
   'audit-api': ['table', 'appSecret', 'checkpoints', 'staff'],
   'ops-api': ['table', 'appSecret', 'checkpoints', 'workflow', 'staff', 'links', 'rolesRefresh'],
   console: ['table', 'appSecret', 'checkpoints', 'workflow', 'staff', 'links', 'rolesRefresh'],
-  'submit-erasure': ['table', 'appSecret', 'kore'],
-  'check-erasure-status': ['table', 'appSecret', 'kore'],
+  'submit-erasure': ['table', 'appSecret', 'kore', 'batching'],
+  'check-erasure-status': ['table', 'appSecret', 'kore', 'batching'],
   'record-outcome': ['table', 'appSecret', 'links'],
   'refresh-roles-snapshot': ['table', 'appSecret', 'kore'],
   'sweep-requests': ['table', 'appSecret', 'workflow', 'links'],

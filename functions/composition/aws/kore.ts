@@ -3,6 +3,9 @@ import type { CallBudget } from '../../domain/call-budget';
 import type { KorePlatform } from '../../domain/kore';
 import type { RolePagingPolicy } from '../../domain/role-paging';
 import { DynamoCallBudget } from '../../adapters/dynamo/call-budget-store';
+import { DynamoErasureBatchStore } from '../../adapters/dynamo/erasure-batch-store';
+import { DynamoSharedJobStatus } from '../../adapters/dynamo/shared-job-status-store';
+import { readBatchPolicy } from '../../adapters/env/batch-settings';
 import { readCallBudgetPolicy } from '../../adapters/kore/call-budget-settings';
 import { readRolePaging } from '../../adapters/kore/role-paging-settings';
 import { KoreClient } from '../../adapters/kore/kore-client';
@@ -41,4 +44,11 @@ export async function koreWithBudgetFrom(
   const policy = readCallBudgetPolicy(env);
   const budget = new DynamoCallBudget({ client: tableClient, tableName: getStringFromEnv(ENV.TABLE_NAME, env), policy, clock: base.clock });
   return { kore, budget, rolePaging: readRolePaging(policy, env) };
+}
+
+/** The batches of erasures and the shared job statuses (both in the table), for the erasure tasks. */
+export function batchingFrom(env: Env, base: Pick<ApplicationAdapters, 'clock'>): Pick<ApplicationAdapters, 'batching'> {
+  const policy = readBatchPolicy(env);
+  const common = { client: tableClient, tableName: getStringFromEnv(ENV.TABLE_NAME, env), policy, clock: base.clock };
+  return { batching: { policy, batches: new DynamoErasureBatchStore(common), jobStatus: new DynamoSharedJobStatus(common) } };
 }

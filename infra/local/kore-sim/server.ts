@@ -166,7 +166,7 @@ export interface KoreSimulatorOptions {
   failRate?: number;
   /** Every job stays in progress forever. */
   neverFinish?: boolean;
-  /** Jobs including one of these ids stay in progress forever. */
+  /** These ids (emails case-insensitively) stay in progress forever; the other users of their job finish (each user is answered on its own). */
   neverFinishUsers?: readonly string[];
   faults?: Partial<SimFaults>;
   /** Seed of the `failRate` draws, default 1. */
@@ -263,7 +263,7 @@ interface Job {
   /** Undefined: never finishes. */
   finishesAt: number | undefined;
   removeAll: boolean;
-  results: { userId: string; status: 'SUCCESS' | 'FAILED' }[];
+  results: { userId: string; status: 'SUCCESS' | 'FAILED'; stuck?: true }[];
 }
 
 const MAX_BODY_BYTES = 1_048_576;
@@ -427,7 +427,7 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
       createdOn: new Date(job.createdOn).toISOString(),
       lastUpdatedOn: new Date(finished ? job.finishesAt! : job.createdOn).toISOString(),
       RemoveDataFromAllBots: job.removeAll,
-      response: job.results.map((r) => ({ userId: r.userId, status: faults.unknownStatus || (finished ? r.status : 'in-progress') })),
+      response: job.results.map((r) => ({ userId: r.userId, status: faults.unknownStatus || (finished && !r.stuck ? r.status : 'in-progress') })),
     };
   }
 
@@ -448,7 +448,7 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
       return record({ ...base, outcome: 'refused', httpStatus: 400 });
     }
     const createdOn = now();
-    const never = options.neverFinish === true || body.userIds.some((id) => neverFinishUsers.has(idKey(id)));
+    const never = options.neverFinish === true;
     const job: Job = {
       id: `eud-${nextJob++}`,
       createdOn,
@@ -456,7 +456,7 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
       removeAll,
       results: body.userIds.map((userId) => {
         const draw = jobRandom();
-        return { userId, status: failUsers.has(idKey(userId)) || draw < failRate ? 'FAILED' : 'SUCCESS' };
+        return { userId, status: failUsers.has(idKey(userId)) || draw < failRate ? 'FAILED' : 'SUCCESS', ...(neverFinishUsers.has(idKey(userId)) ? { stuck: true as const } : {}) };
       }),
     };
     jobs.set(job.id, job);

@@ -106,18 +106,19 @@ export interface Arranged {
 
 /**
  * A fresh store holding one request of attempt 1 in `status`, walked there one legal event at a
- * time (so its chain is real), with its subject id still held unless `subjectCipher: null`.
+ * time (so its chain is real), with its subject id (`subject`, default {@link SUBJECT}) still held
+ * unless `subjectCipher: null`.
  */
 export async function arrange(
   status: keyof typeof PATHS,
-  options: { requestId?: string; store?: InMemoryAuditStore; patch?: RequestPatch; scope?: ErasureRequest['scope'] } = {},
+  options: { requestId?: string; store?: InMemoryAuditStore; patch?: RequestPatch; scope?: ErasureRequest['scope']; subject?: string } = {},
 ): Promise<Arranged> {
   const store = options.store ?? new InMemoryAuditStore({ clock: new MutableClock(new Date(NOW)) });
   const requestId = options.requestId ?? 'req-0001';
   const steps = PATHS[status].map((step, i, all) => (i === all.length - 1 && options.patch ? { ...step, patch: { ...step.patch, ...options.patch } } : step));
   const arranged = await createWithHistory(
     store,
-    { requestId, receivedAt: RECEIVED_AT, subjectCipher: encryptSubjectId(SUBJECT, keys.cipherKey), ...(options.scope ? { scope: options.scope, scopeKey: options.scope.botIds.join(',') || '*' } : {}) },
+    { requestId, receivedAt: RECEIVED_AT, subjectCipher: encryptSubjectId(options.subject ?? SUBJECT, keys.cipherKey), ...(options.scope ? { scope: options.scope, scopeKey: options.scope.botIds.join(',') || '*' } : {}) },
     steps,
   );
   return { store, requestId, since: async () => (await store.getTimeline(requestId)).filter((e) => e.seq > arranged.lastSeq) };
