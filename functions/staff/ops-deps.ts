@@ -27,7 +27,7 @@ export interface OpsDeps extends AuditDeps {
   logger?: Logger;
 }
 
-export const OPS_LISTS = ['failed', 'timed-out', 'stuck', 'overdue', 'needs-review'] as const;
+export const OPS_LISTS = ['failed', 'timed-out', 'stuck', 'overdue', 'needs-review', 'data-found'] as const;
 
 export type OpsList = (typeof OPS_LISTS)[number];
 
@@ -56,9 +56,9 @@ export interface ActionResult {
 
 /** Which ops actions the lifecycle allows for a request now (for the console's buttons). */
 export function allowedActions(
-  request: Pick<ErasureRequest, 'status' | 'receivedAt' | 'dueAt' | 'extended'>,
+  request: Pick<ErasureRequest, 'status' | 'receivedAt' | 'dueAt' | 'extended'> & Partial<Pick<ErasureRequest, 'verification' | 'subjectCipher'>>,
   now: Date,
-): { retry: boolean; cancel: boolean; recheck: boolean; extend: boolean; 'revoke-links': boolean } {
+): { retry: boolean; cancel: boolean; recheck: boolean; extend: boolean; 'revoke-links': boolean; verify: boolean } {
   let extend = false;
   if (!isFinal(request.status) && !request.extended) {
     try {
@@ -69,11 +69,17 @@ export function allowedActions(
     }
   }
   return {
-    retry: RETRYABLE.includes(request.status),
+    retry: RETRYABLE.includes(request.status) || canTransition(request.status, 'QUEUED', request),
     cancel: canTransition(request.status, 'CANCELLED'),
     recheck: request.status === 'REJECTED',
     extend,
     // Any request may have had its status link forwarded.
     'revoke-links': true,
+    verify: canVerifyNow(request),
   };
+}
+
+/** "Verify now" reads a COMPLETED erasure back at once; it needs the subject id, kept only while a read-back or a retry may still need it. */
+export function canVerifyNow(request: Partial<Pick<ErasureRequest, 'status' | 'subjectCipher'>>): boolean {
+  return request.status === 'COMPLETED' && request.subjectCipher !== undefined;
 }
