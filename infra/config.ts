@@ -24,6 +24,9 @@
  * | `koreBudgetMargin` | 0.1 | share of each limit the budget leaves unused (KORE_BUDGET_MARGIN), 0–0.9 |
  * | `rolesRefreshShare` | 0.25 | share of the hourly call allowance the roles paging takes on average (ROLES_REFRESH_SHARE), 0.01–1 |
  * | `rolesRefreshIntervalSeconds` | 3600 | shortest time between the starts of two roles refreshes (ROLES_REFRESH_INTERVAL_SECONDS) |
+ * | `verifyLookBackDays` | 14 | days before a completed erasure whose sessions the read-back asks Kore.ai for (VERIFY_LOOK_BACK_DAYS), 1–366, read in windows of at most 7 days |
+ * | `verifyLagSeconds` | 300 | wait after the completion before the first read-back, and before its one re-check (VERIFY_LAG_SECONDS), 0–86400 |
+ * | `verifySampleShare` | 1 | share of completed erasures read back (VERIFY_SAMPLE_SHARE), 0–1; the canary always is |
  * | `koreBudgetTimeScale` | 1 | compresses the budget's windows (KORE_BUDGET_TIME_SCALE), for test stacks against a compressed simulator only |
  * | `reserveConcurrency` | false | reserve 1 concurrent execution per scheduled job (so runs never overlap); Lambda keeps 100 executions of the account unreserved, so this needs a concurrency limit above 100 plus the jobs (3, 4 with the canary): a new account's limit of 10 refuses it |
  * | `checkpointLockMode` | `COMPLIANCE` | Object Lock mode of the checkpoint bucket; `GOVERNANCE` for test stacks, whose checkpoints someone with `s3:BypassGovernanceRetention` can delete |
@@ -41,6 +44,8 @@ export interface ErasureDeskConfig {
   readonly koreBudget: { readonly perMinute: number; readonly perHour: number; readonly margin: number; readonly timeScale: number };
   /** The paced roles refresh: its share of the hourly call allowance and its shortest interval. */
   readonly rolesRefresh: { readonly share: number; readonly intervalSeconds: number };
+  /** The read-back of completed erasures (functions/domain/verification.ts). */
+  readonly verification: { readonly lookBackDays: number; readonly lagSeconds: number; readonly sampleShare: number };
   readonly publicBaseUrl?: string;
   readonly mailFrom?: string;
   /** External OIDC issuer of staff tokens; undefined means "create a Cognito user pool". */
@@ -83,6 +88,9 @@ export const CONFIG_KEYS = [
   'koreBudgetTimeScale',
   'rolesRefreshShare',
   'rolesRefreshIntervalSeconds',
+  'verifyLookBackDays',
+  'verifyLagSeconds',
+  'verifySampleShare',
   'publicBaseUrl',
   'mailFrom',
   'staffIssuer',
@@ -164,6 +172,9 @@ const schema = z
     koreBudgetTimeScale: fraction(1, 0.0001, 1),
     rolesRefreshShare: fraction(0.25, 0.01, 1),
     rolesRefreshIntervalSeconds: positiveInt(3600, 7 * 86_400),
+    verifyLookBackDays: positiveInt(14, 366),
+    verifyLagSeconds: fraction(300, 0, 86_400).pipe(z.number().int()),
+    verifySampleShare: fraction(1, 0, 1),
     publicBaseUrl: optionalHttpsUrl,
     mailFrom: optionalText.pipe(sesIdentity.optional()),
     staffIssuer: optionalHttpsUrl,
@@ -234,6 +245,7 @@ export function readConfig(read: (key: string) => unknown): ErasureDeskConfig {
     ...(c.koreTimeoutMs !== undefined ? { koreTimeoutMs: c.koreTimeoutMs } : {}),
     koreBudget: { perMinute: c.koreBudgetPerMinute, perHour: c.koreBudgetPerHour, margin: c.koreBudgetMargin, timeScale: c.koreBudgetTimeScale },
     rolesRefresh: { share: c.rolesRefreshShare, intervalSeconds: c.rolesRefreshIntervalSeconds },
+    verification: { lookBackDays: c.verifyLookBackDays, lagSeconds: c.verifyLagSeconds, sampleShare: c.verifySampleShare },
     publicBaseUrl: c.publicBaseUrl,
     mailFrom: c.mailFrom,
     staffIdentity:

@@ -23,6 +23,7 @@ export function taskDepsOf(a: TaskAdapters): { deps: ErasureTaskDeps; logger: Lo
     poll: a.settings.poll,
     snapshotMaxAgeSeconds: a.settings.snapshotMaxAgeSeconds,
     ...(a.budget ? { budget: a.budget } : {}),
+    verification: a.settings.verification,
   };
   return { deps, logger: a.logger };
 }
