@@ -1,7 +1,7 @@
 /** Use case: ops ask for a completed erasure to be read back from the platform now ("verify now"). */
 import { IllegalTransitionError, RequestNotFoundError } from '../domain/errors';
 import type { Actor, RequestStatus } from '../domain/model';
-import { OpsDeps, canVerifyNow, conflict, ActionResult } from './ops-deps';
+import { OpsDeps, canVerifyNow, conflict, requireReason, ActionResult } from './ops-deps';
 
 /**
  * Makes a COMPLETED request's read-back due now (the verify-erasures run picks it up, at the
@@ -9,17 +9,17 @@ import { OpsDeps, canVerifyNow, conflict, ActionResult } from './ops-deps';
  * read-back waiting for its re-check stays a re-check, so data found twice still stands.
  * Only while the subject id is kept (a read-back pending, or data found): once the outcome stood
  * the id was dropped, and there is nothing left to read back with.
- * @throws RequestNotFoundError; StatusConflictError when the request is not COMPLETED or its subject id is gone.
+ * @throws ReasonRequiredError, RequestNotFoundError; StatusConflictError when the request is not COMPLETED or its subject id is gone.
  */
 export async function verifyRequestNow(deps: OpsDeps, requestId: string, actor: Actor, reason: string | undefined): Promise<ActionResult> {
-  const why = (reason ?? '').trim();
+  const why = requireReason(reason);
   try {
     const { request } = await deps.store.appendEvent(requestId, (current) => {
       if (!canVerifyNow(current)) throw new IllegalTransitionError(current.status, current.status);
       const now = deps.clock.now().toISOString();
       const stage = current.verification?.stage === 'recheck' ? 'recheck' : 'pending';
       return {
-        event: { type: 'VERIFICATION_REQUESTED', at: now, actor, attempt: current.attempt, status: current.status, details: { ...(why ? { reason: why } : {}), from: current.verification?.stage ?? 'none' } },
+        event: { type: 'VERIFICATION_REQUESTED', at: now, actor, attempt: current.attempt, status: current.status, details: { reason: why, from: current.verification?.stage ?? 'none' } },
         patch: { verification: { stage, attempt: current.attempt, dueAt: now } },
       };
     });
