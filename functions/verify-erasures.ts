@@ -4,14 +4,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { verifyErasuresOnAws } from './composition/verify-erasures';
 import { METRIC_NAMESPACE, publishMetric } from './adapters/aws/metrics';
-import { logger } from './adapters/aws/logger';
+import { applicationLogger, powertoolsLogger } from './adapters/aws/logger';
 
 const cloudWatch = new CloudWatchClient({});
 
 export const handler = middy(async () => {
   const report = await (await verifyErasuresOnAws.get())();
-  logger.info('verification run', { ...report });
+  applicationLogger.info('verification run', { ...report });
   // One data point every run, 0 included, so the alarm sees a metric that exists.
   await publishMetric(cloudWatch, METRIC_NAMESPACE, 'ErasureDataFound', report.dataFound);
   return report;
-}).use(injectLambdaContext(logger));
+}).use(injectLambdaContext(powertoolsLogger));

@@ -6,10 +6,9 @@ import { awsFunction } from './aws/environment';
 import { koreWithBudgetFrom } from './aws/kore';
 import { appKeysFrom } from './aws/secrets';
 
-export type VerifyErasuresAdapters = Pick<ApplicationAdapters, 'store' | 'claims' | 'clock' | 'subjectKeys' | 'budget' | 'settings' | 'log'> & { sessions: KoreSessionsHistory };
+export type VerifyErasuresAdapters = Pick<ApplicationAdapters, 'store' | 'claims' | 'clock' | 'subjectKeys' | 'budget' | 'settings' | 'logger'> & { sessions: KoreSessionsHistory };
 
 export function composeVerifyErasures(a: VerifyErasuresAdapters): () => Promise<VerifyReport> {
-  const log = a.log;
   return () =>
     verifyErasures({
       store: a.store,
@@ -19,7 +18,7 @@ export function composeVerifyErasures(a: VerifyErasuresAdapters): () => Promise<
       subjectKeys: a.subjectKeys,
       policy: a.settings.verification,
       ...(a.budget ? { budget: a.budget } : {}),
-      ...(log ? { log: (message: string, data: Record<string, unknown>) => log({ level: 'info', message, ...data }) } : {}),
+      logger: a.logger,
     });
 }
 

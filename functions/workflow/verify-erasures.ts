@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { CallBudget } from '../domain/call-budget';
 import { KoreAuthError, KoreRetryableError, KoreScopeMissingError, type KoreSessionsHistory } from '../domain/kore';
 import type { ErasureRequest } from '../domain/model';
-import type { AuditStore, Clock, OpenRequestClaims, Page } from '../domain/ports';
+import { silentLogger, type AuditStore, type Clock, type Logger, type OpenRequestClaims, type Page } from '../domain/ports';
 import { decryptSubjectId, type SubjectKeys } from '../domain/subject';
 import {
   afterFailedReadBack,
@@ -39,7 +39,7 @@ export interface VerifyErasuresDeps {
   budget?: CallBudget;
   /** Most read-backs one run makes (default 100). */
   maxPerRun?: number;
-  log?: (message: string, data: Record<string, unknown>) => void;
+  logger?: Logger;
 }
 
 export interface VerifyReport {
@@ -178,14 +178,14 @@ export async function verifyErasures(deps: VerifyErasuresDeps): Promise<VerifyRe
           const failure = failureOf(error);
           if (failure === 'no-turn') outOfTurns = true;
           next = afterFailedReadBack(request.verification!, failure, now, deps.policy);
-          deps.log?.('read-back failed', { requestId: request.requestId, failure, error: error instanceof Error ? error.name : 'Error' });
+          (deps.logger ?? silentLogger).warn('read-back failed', { requestId: request.requestId, failure, error: error instanceof Error ? error.name : 'Error' });
         }
       }
       if (next) await settle(deps, request, next, now, report);
       else report.waiting++;
     } catch (error) {
       report.errors++;
-      deps.log?.('verification step failed', { requestId: request.requestId, error: error instanceof Error ? error.name : 'Error' });
+      (deps.logger ?? silentLogger).error('verification step failed', { requestId: request.requestId, error: error instanceof Error ? error.name : 'Error' });
     }
   }
   return report;

@@ -372,9 +372,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const scheduledVerify = async () => {
     try {
       const report = await verify();
-      if (report.due > 0) log({ level: 'info', message: 'verification run', ...report });
+      if (report.due > 0) logger.info('verification run', { ...report });
     } catch (error) {
-      log({ level: 'error', message: 'verification run failed', error: error instanceof Error ? error.name : 'Error' });
+      logger.error('verification run failed', { error: error instanceof Error ? error.name : 'Error' });
     }
   };
   const verifyInterval = options.verifyIntervalMs ?? 30_000;
