@@ -6,6 +6,9 @@
  *   runtime. Time to clear against the floor the budget allows for the fewest calls (one DELETE
  *   and one status check per request: erasures are not batched, so a "batch" is one request),
  *   Kore.ai calls per erasure, rate-limit refusals, and requests that ended FAILED or TIMED_OUT.
+ *   The same burst again with verification on (verify-erasures every 5 minutes and a 5-minute
+ *   lag, both compressed): the erasure rows to compare with the run without, and the share of
+ *   erasures read back (verified) when the burst cleared and one hour window later.
  * - Roles: a 50,000-user account's paced refresh (quick: 5,000) against its floor (its pages at
  *   the pace the budget allows role paging), on a clock compressed tenfold (below), while
  *   erasure turns are taken at the same time: how long those waited. `--only budget-roles`
@@ -63,9 +66,24 @@ function distinctClientsOn(port: number): () => void {
   };
 }
 
-async function burst(n: number, ctx: BenchContext): Promise<Row[]> {
+/** Verification as deployed, compressed like the budget: every 5 minutes, 5 minutes after completion. */
+const VERIFY_INTERVAL_MS = Math.round(300_000 * SCALE);
+const VERIFY_LAG_SECONDS = String(Math.max(1, Math.round(300 * SCALE)));
+
+async function burst(n: number, ctx: BenchContext, verification = false): Promise<Row[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'erasure-desk-bench-burst-'));
-  const runtime = await startLocalRuntime(compressedRuntimeOptions(dataDir, { env: { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '1' }, simulator: { jobDurationMs: 200 } }));
+  const runtime = await startLocalRuntime(
+    compressedRuntimeOptions(dataDir, {
+      env: { POLL_INITIAL_SECONDS: '1', POLL_MAX_SECONDS: '1', ...(verification ? { VERIFY_LAG_SECONDS } : { VERIFY_SAMPLE_SHARE: '0' }) },
+      simulator: { jobDurationMs: 200 },
+      verifyIntervalMs: verification ? VERIFY_INTERVAL_MS : 0,
+    }),
+  );
+  const auditor = await runtime.devIssuer.issueToken('auditor', 'bench');
+  const verifiedShare = async () => {
+    const report = (await (await fetch(`${runtime.url}/audit/report`, { headers: { authorization: `Bearer ${auditor}` } })).json()) as { verification: { verified: number } };
+    return report.verification.verified / n;
+  };
   const restore = distinctClientsOn(runtime.port);
   const links = captureVerificationLinks(runtime.mailer);
   try {
@@ -84,17 +102,32 @@ async function burst(n: number, ctx: BenchContext): Promise<Row[]> {
     await Promise.all(Array.from({ length: 20 }, worker));
     while (runtime.workflow.list().filter((e) => e.state !== 'RUNNING').length < n) await sleep(100);
     const seconds = (performance.now() - t0) / 1000;
-    const calls = runtime.simulator!.calls().filter((c) => c.route !== '/api/public/alluserroles');
-    const refusals = calls.filter((c) => c.outcome === 'rate-limited').length;
+    const all = runtime.simulator!.calls();
+    const calls = all.filter((c) => c.route !== '/api/public/alluserroles' && c.route !== '/api/public/getSessions');
+    const refusals = all.filter((c) => c.outcome === 'rate-limited').length;
     const unsucceeded = runtime.workflow.list().filter((e) => e.state !== 'SUCCEEDED').length;
     const floor = floorSeconds(2 * n, 'erase');
-    ctx.log(`  burst of ${n}: cleared in ${seconds.toFixed(1)} s (floor ${floor.toFixed(1)} s), ${calls.length} Kore.ai calls, ${refusals} refused, ${unsucceeded} not succeeded`);
-    return [
-      row(`call budget: burst of ${n} verified requests, time to clear vs the budget's floor (no batching: 2 calls a request)`, seconds, floor, 's', '≤ 1.5'),
-      row(`call budget: burst of ${n}, Kore.ai calls per erasure`, calls.length / n, null, 'calls', 'value ≤ 0.25'),
-      row(`call budget: burst of ${n}, rate-limit refusals`, refusals, null, 'refusals', 'value ≤ 0'),
-      row(`call budget: burst of ${n}, requests FAILED or TIMED_OUT`, unsucceeded, null, 'requests', 'value ≤ 0'),
+    const variant = verification ? ', verification on' : '';
+    ctx.log(`  burst of ${n}${variant}: cleared in ${seconds.toFixed(1)} s (floor ${floor.toFixed(1)} s), ${calls.length} erase and status calls, ${refusals} refused, ${unsucceeded} not succeeded`);
+    const rows = [
+      row(`call budget: burst of ${n} verified requests${variant}, time to clear vs the budget's floor (no batching: 2 calls a request)`, seconds, floor, 's', '≤ 1.5'),
+      row(`call budget: burst of ${n}${variant}, Kore.ai calls per erasure`, calls.length / n, null, 'calls', 'value ≤ 0.25'),
+      row(`call budget: burst of ${n}${variant}, rate-limit refusals`, refusals, null, 'refusals', 'value ≤ 0'),
+      row(`call budget: burst of ${n}${variant}, requests FAILED or TIMED_OUT`, unsucceeded, null, 'requests', 'value ≤ 0'),
     ];
+    if (verification) {
+      const atClear = await verifiedShare();
+      // One hour window of the budget later (compressed), read-backs going on at their 20 %.
+      await sleep(hour.lengthMs);
+      const hourLater = await verifiedShare();
+      const reads = runtime.simulator!.calls().filter((c) => c.route === '/api/public/getSessions').length;
+      ctx.log(`  burst of ${n}, verification on: ${(atClear * 100).toFixed(1)} % verified when it cleared, ${(hourLater * 100).toFixed(1)} % an hour window later, ${reads} read-back calls`);
+      rows.push(
+        row(`call budget: burst of ${n}, verification on, share of erasures verified within the budget when the burst cleared`, atClear, null, 'share', null),
+        row(`call budget: burst of ${n}, verification on, share of erasures verified within the budget one hour window later (${hour.lengthMs / 1000} s compressed)`, hourLater, null, 'share', null),
+      );
+    }
+    return rows;
   } finally {
     restore();
     await runtime.stop();
@@ -181,7 +214,14 @@ export async function pacedRolesRefresh(
 
 export async function callBudgetBench(ctx: BenchContext): Promise<Row[]> {
   ctx.log(`  budget: ${allowance(minute, policy)} per ${minute.lengthMs} ms, ${allowance(hour, policy)} per ${hour.lengthMs} ms`);
-  return [...(await burst(ctx.quick ? 1_000 : 10_000, ctx)), ...(await pacedRolesRefresh(ctx.quick ? 5_000 : 50_000, ctx))];
+  const n = ctx.quick ? 1_000 : 10_000;
+  return [...(await burst(n, ctx)), ...(await burst(n, ctx, true)), ...(await pacedRolesRefresh(ctx.quick ? 5_000 : 50_000, ctx))];
+}
+
+/** The two bursts alone (`--only budget-burst`): verification off, then on, in one run. */
+export async function callBudgetBurstBench(ctx: BenchContext): Promise<Row[]> {
+  const n = ctx.quick ? 1_000 : 10_000;
+  return [...(await burst(n, ctx)), ...(await burst(n, ctx, true))];
 }
 
 /** The roles part alone (`--only budget-roles`): the paced refresh without the burst's minutes. */

@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (full) and `npm run bench -- --quick` (smaller counts, under a minute):
  * runs every measurement, prints the table and writes `bench/results.json`.
- * `--only <name,…>` runs some of them (intake, intake-breakdown, roles, workflow, cold-start, e2e, export, budget, budget-roles).
+ * `--only <name,…>` runs some of them (intake, intake-breakdown, roles, workflow, cold-start, e2e, export, budget, budget-roles, budget-burst).
  * These are measurements, never pass/fail checks: the exit code is 0 whatever the ratios say.
  * The file records the machine and the kind of run beside the rows; `npm run bench:report` renders
  * it as docs/PERFORMANCE.md.
@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { callBudgetBench, callBudgetRolesBench } from './call-budget';
+import { callBudgetBench, callBudgetBurstBench, callBudgetRolesBench } from './call-budget';
 import { coldStartBench } from './cold-start';
 import { endToEndBench } from './end-to-end';
 import { exportBench } from './export';
@@ -29,6 +29,7 @@ const MEASUREMENTS: Record<string, Measurement> = {
   export: exportBench,
   budget: callBudgetBench,
   'budget-roles': callBudgetRolesBench,
+  'budget-burst': callBudgetBurstBench,
 };
 
 async function main(): Promise<void> {
