@@ -10,6 +10,7 @@
 import { ReasonRequiredError, StatusConflictError } from '../domain/errors';
 import { extendDeadline } from '../domain/deadlines';
 import { canTransition, isFinal } from '../domain/lifecycle';
+import { verificationNeedsSubjectId } from '../domain/verification';
 import type { ErasureRequest, RequestStatus, SnapshotInfo } from '../domain/model';
 import type { SnapshotReader, WorkflowStarter } from '../domain/ports';
 import { type AuditDeps } from './audit-deps';
@@ -69,7 +70,7 @@ export function allowedActions(
     }
   }
   return {
-    retry: RETRYABLE.includes(request.status) || canTransition(request.status, 'QUEUED', request),
+    retry: RETRYABLE.includes(request.status) || (request.status === 'COMPLETED' && canTransition('COMPLETED', 'QUEUED', request)),
     cancel: canTransition(request.status, 'CANCELLED'),
     recheck: request.status === 'REJECTED',
     extend,
@@ -79,7 +80,10 @@ export function allowedActions(
   };
 }
 
-/** "Verify now" reads a COMPLETED erasure back at once; it needs the subject id, kept only while a read-back or a retry may still need it. */
-export function canVerifyNow(request: Partial<Pick<ErasureRequest, 'status' | 'subjectCipher'>>): boolean {
-  return request.status === 'COMPLETED' && request.subjectCipher !== undefined;
+/**
+ * "Verify now" reads a COMPLETED erasure back at once; it needs the subject id, which a completed
+ * request keeps exactly while its verification waits or found data (listings do not show the id).
+ */
+export function canVerifyNow(request: Partial<Pick<ErasureRequest, 'status' | 'verification'>>): boolean {
+  return request.status === 'COMPLETED' && verificationNeedsSubjectId(request.verification);
 }

@@ -15,7 +15,7 @@ export async function verifyRequestNow(deps: OpsDeps, requestId: string, actor: 
   const why = requireReason(reason);
   try {
     const { request } = await deps.store.appendEvent(requestId, (current) => {
-      if (!canVerifyNow(current)) throw new IllegalTransitionError(current.status, current.status);
+      if (!canVerifyNow(current) || current.subjectCipher === undefined) throw new IllegalTransitionError(current.status, current.status);
       const now = deps.clock.now().toISOString();
       const stage = current.verification?.stage === 'recheck' ? 'recheck' : 'pending';
       return {
