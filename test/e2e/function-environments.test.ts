@@ -90,6 +90,7 @@ describe('function environments', () => {
       'sweep-requests': 'ok',
       'run-canary': 'ok',
       'sign-checkpoints': 'ok',
+      'verify-erasures': 'ok',
     });
   });
 
