@@ -137,17 +137,20 @@ class MovedOn extends Error {
   }
 }
 
-async function* completed(store: AuditStore, from: string): AsyncGenerator<ErasureRequest> {
+async function* completedPages(store: AuditStore, from: string): AsyncGenerator<ErasureRequest[]> {
   let cursor: string | undefined;
   do {
     const page: Page<ErasureRequest> = await store.listByStatus({ status: 'COMPLETED', from, limit: 100, ...(cursor ? { cursor } : {}) });
-    yield* page.items;
+    yield page.items;
     cursor = page.cursor;
   } while (cursor);
 }
 
 /**
- * One run: every due read-back of a COMPLETED request, until the budget has no turn left.
+ * One run: every due read-back of a COMPLETED request, until the budget has no turn left. Once a
+ * turn is refused (or `maxPerRun` is reached) the rest of the page already read is only judged
+ * (a read-back past its longest wait ends `budget-exhausted`) and the listing stops: under a
+ * burst of erasures a run costs one page of reads, not the whole list.
  * @throws StoreUnavailableError and the store's other errors from the listing; one request's
  *   failure is counted (`errors`) and the run goes on.
  */
@@ -156,15 +159,21 @@ export async function verifyErasures(deps: VerifyErasuresDeps): Promise<VerifyRe
   const now = deps.clock.now();
   const horizon = new Date(now.getTime() - LISTING_HORIZON_DAYS * 86_400_000).toISOString();
   let outOfTurns = false;
-  for await (const request of completed(deps.store, horizon)) {
-    if (!isReadBackDue(request.verification, now)) continue;
+  for await (const page of completedPages(deps.store, horizon)) {
+    for (const request of page) await verifyOne(request);
+    if (outOfTurns || report.due >= (deps.maxPerRun ?? 100)) break;
+  }
+  return report;
+
+  async function verifyOne(request: ErasureRequest): Promise<void> {
+    if (!isReadBackDue(request.verification, now)) return;
     report.due++;
     if (outOfTurns || report.due > (deps.maxPerRun ?? 100)) {
       // Still judged: a read-back past its longest wait ends `budget-exhausted` even without a call.
       const next = afterFailedReadBack(request.verification!, 'no-turn', now, deps.policy);
       if (next) await settle(deps, request, next, now, report);
       else report.waiting++;
-      continue;
+      return;
     }
     try {
       let next: Verification | undefined;
@@ -188,7 +197,6 @@ export async function verifyErasures(deps: VerifyErasuresDeps): Promise<VerifyRe
       (deps.logger ?? silentLogger).error('verification step failed', { requestId: request.requestId, error: error instanceof Error ? error.name : 'Error' });
     }
   }
-  return report;
 }
 
 async function settle(deps: VerifyErasuresDeps, request: ErasureRequest, next: Verification, now: Date, report: VerifyReport): Promise<void> {

@@ -97,6 +97,20 @@ describe('verify-erasures', () => {
     expect((await store.getRequest('req-b'))?.verification).toMatchObject({ stage: 'not-verified', reason: 'budget-exhausted' });
   });
 
+  it('stops listing at the first refused turn: a run under a burst reads one page, not the whole list', async () => {
+    const store = (await arrange('COMPLETED', { requestId: 'req-000', patch: { verification: due } })).store;
+    for (let i = 1; i < 130; i++) await arrange('COMPLETED', { requestId: `req-${String(i).padStart(3, '0')}`, store, patch: { verification: due } });
+    const pages: unknown[] = [];
+    const listByStatus = store.listByStatus.bind(store);
+    store.listByStatus = async (query) => {
+      pages.push(query.cursor);
+      return listByStatus(query);
+    };
+    const report = await verifyErasures(deps(store, new ScriptedSessions(), { budget: new ScriptedBudget([5000]) }));
+    expect(pages).toHaveLength(1);
+    expect(report).toMatchObject({ due: 100, waiting: 100 });
+  });
+
   it('tells the budget when the platform refuses for its rate limit, and waits', async () => {
     const { store } = await arrange('COMPLETED', { patch: { verification: due } });
     const budget = new ScriptedBudget();
