@@ -88,5 +88,10 @@ describe('what ops and auditors see', () => {
     expect(list.items.map((r) => r.requestId)).toEqual(['req-1']);
     const report = jsonOf<{ verification: Record<string, unknown> }>(await h.auditApi(apiEvent({ method: 'GET', path: '/audit/report', token: await h.tokens.valid('auditor', 'bob') })));
     expect(report.verification).toEqual({ verified: 1, dataFound: 1, notVerified: 1, pending: 1, notChosen: 1, notVerifiedByReason: { 'scope-missing': 1, 'budget-exhausted': 0, 'platform-error': 0 } });
+    const dashboard = (await h.console(apiEvent({ method: 'GET', path: '/console', token }))).body ?? '';
+    const section = dashboard.slice(dashboard.indexOf('Data found after completion'));
+    expect(section).toContain('req-1');
+    expect(section).toContain('data found (2 sessions in 1 bot)');
+    expect(dashboard).toMatch(/<b class="bad">1<\/b>data found/);
   });
 });

@@ -142,7 +142,7 @@ function requestRows(ctx: PageContext, items: readonly RequestView[]): SafeHtml 
   return html`<table><thead><tr><th>Request</th><th>Status</th><th>Channel</th><th>Received</th><th>Due</th><th>Attempt</th><th>Note</th></tr></thead><tbody>
 ${items.map(
   (r) =>
-    html`<tr><td><a href="${ctx.basePath}/requests/${encodeURIComponent(r.requestId)}">${r.requestId}</a></td><td>${r.status}</td><td>${r.channel}</td><td>${r.receivedAt}</td><td${r.overdue ? raw(' class="bad"') : ''}>${r.dueAt}${r.overdue ? ' (overdue)' : ''}${r.extended ? ' (extended)' : ''}</td><td>${r.attempt}</td><td>${r.rejection ? `${r.rejection.rule}` : (r.failureReason ?? (r.needsReview ? `needs review: ${r.needsReview}` : ''))}</td></tr>`,
+    html`<tr><td><a href="${ctx.basePath}/requests/${encodeURIComponent(r.requestId)}">${r.requestId}</a></td><td>${r.status}</td><td>${r.channel}</td><td>${r.receivedAt}</td><td${r.overdue ? raw(' class="bad"') : ''}>${r.dueAt}${r.overdue ? ' (overdue)' : ''}${r.extended ? ' (extended)' : ''}</td><td>${r.attempt}</td><td>${r.rejection ? `${r.rejection.rule}` : (r.failureReason ?? (r.needsReview ? `needs review: ${r.needsReview}` : r.verification?.stage === 'data-found' ? describeVerification(r.verification) : ''))}</td></tr>`,
 )}</tbody></table>`;
 }
 
@@ -151,6 +151,8 @@ export interface DashboardModel {
   chart: DaySeries[];
   overdue: RequestView[];
   dueSoon: RequestView[];
+  /** COMPLETED requests whose read-back found data (they need a retry). */
+  dataFound: RequestView[];
   canAct: boolean;
   flash?: string;
 }
@@ -182,6 +184,8 @@ ${statusChart(m.chart)}
 ${requestRows(ctx, m.overdue)}
 <h2>Due within 7 days</h2>
 ${requestRows(ctx, m.dueSoon)}
+<h2>Data found after completion</h2>
+${requestRows(ctx, m.dataFound)}
 ${
   m.canAct
     ? html`<h2>Roles snapshot</h2>

@@ -403,11 +403,14 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
     const open = REQUEST_STATUSES.filter((s: RequestStatus) => !FINAL_STATUSES.includes(s));
     const overdue = await listRequests(deps, { overdue: true }, { limit: 10 });
     const dueSoon = await listRequests(deps, { statuses: open }, { limit: 10 }, (r) => isDueWithin(r.dueAt, now, 7));
+    // Completed, but the read-back found the subject's data: ops retry these.
+    const dataFound = await listRequests(deps, { statuses: ['COMPLETED'], includeCanary: true }, { limit: 10 }, (r) => r.verification?.stage === 'data-found');
     return dashboardPage(ctx, {
       report,
       chart: days,
       overdue: overdue.items.map((r) => toView(r, now)),
       dueSoon: dueSoon.items.map((r) => toView(r, now)),
+      dataFound: dataFound.items.map((r) => toView(r, now)),
       canAct: hasPermission(principal, 'act'),
       flash,
     });
