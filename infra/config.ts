@@ -26,6 +26,9 @@
  * | `rolesRefreshIntervalSeconds` | 3600 | shortest time between the starts of two roles refreshes (ROLES_REFRESH_INTERVAL_SECONDS) |
  * | `erasureBatchSize` | 50 | most users in one erase DELETE (ERASURE_BATCH_SIZE), 1–1000; 1 sends every request alone |
  * | `erasureBatchGatherSeconds` | 2 | how long a batch waits for company (ERASURE_BATCH_GATHER_SECONDS), 1–60 |
+ * | `verifyLookBackDays` | 14 | days before a completed erasure whose sessions the read-back asks Kore.ai for (VERIFY_LOOK_BACK_DAYS), 1–366, read in windows of at most 7 days |
+ * | `verifyLagSeconds` | 300 | wait after the completion before the first read-back, and before its one re-check (VERIFY_LAG_SECONDS), 0–86400 |
+ * | `verifySampleShare` | 1 | share of completed erasures read back (VERIFY_SAMPLE_SHARE), 0–1; the canary always is |
  * | `koreBudgetTimeScale` | 1 | compresses the budget's windows (KORE_BUDGET_TIME_SCALE), for test stacks against a compressed simulator only |
  * | `reserveConcurrency` | false | reserve 1 concurrent execution per scheduled job (so runs never overlap); Lambda keeps 100 executions of the account unreserved, so this needs a concurrency limit above 100 plus the jobs (3, 4 with the canary): a new account's limit of 10 refuses it |
  * | `checkpointLockMode` | `COMPLIANCE` | Object Lock mode of the checkpoint bucket; `GOVERNANCE` for test stacks, whose checkpoints someone with `s3:BypassGovernanceRetention` can delete |
@@ -46,6 +49,8 @@ export interface ErasureDeskConfig {
   readonly rolesRefresh: { readonly share: number; readonly intervalSeconds: number };
   /** Batched erasures: users in one DELETE and the gathering window. */
   readonly erasureBatch: { readonly size: number; readonly gatherSeconds: number };
+  /** The read-back of completed erasures (functions/domain/verification.ts). */
+  readonly verification: { readonly lookBackDays: number; readonly lagSeconds: number; readonly sampleShare: number };
   readonly publicBaseUrl?: string;
   readonly mailFrom?: string;
   /** External OIDC issuer of staff tokens; undefined means "create a Cognito user pool". */
@@ -90,6 +95,9 @@ export const CONFIG_KEYS = [
   'rolesRefreshIntervalSeconds',
   'erasureBatchSize',
   'erasureBatchGatherSeconds',
+  'verifyLookBackDays',
+  'verifyLagSeconds',
+  'verifySampleShare',
   'publicBaseUrl',
   'mailFrom',
   'staffIssuer',
@@ -173,6 +181,9 @@ const schema = z
     rolesRefreshIntervalSeconds: positiveInt(3600, 7 * 86_400),
     erasureBatchSize: positiveInt(DEFAULT_BATCH_SIZE, 1000),
     erasureBatchGatherSeconds: positiveInt(DEFAULT_BATCH_GATHER_SECONDS, 60),
+    verifyLookBackDays: positiveInt(14, 366),
+    verifyLagSeconds: fraction(300, 0, 86_400).pipe(z.number().int()),
+    verifySampleShare: fraction(1, 0, 1),
     publicBaseUrl: optionalHttpsUrl,
     mailFrom: optionalText.pipe(sesIdentity.optional()),
     staffIssuer: optionalHttpsUrl,
@@ -244,6 +255,7 @@ export function readConfig(read: (key: string) => unknown): ErasureDeskConfig {
     koreBudget: { perMinute: c.koreBudgetPerMinute, perHour: c.koreBudgetPerHour, margin: c.koreBudgetMargin, timeScale: c.koreBudgetTimeScale },
     rolesRefresh: { share: c.rolesRefreshShare, intervalSeconds: c.rolesRefreshIntervalSeconds },
     erasureBatch: { size: c.erasureBatchSize, gatherSeconds: c.erasureBatchGatherSeconds },
+    verification: { lookBackDays: c.verifyLookBackDays, lagSeconds: c.verifyLagSeconds, sampleShare: c.verifySampleShare },
     publicBaseUrl: c.publicBaseUrl,
     mailFrom: c.mailFrom,
     staffIdentity:

@@ -99,6 +99,7 @@ export class ErasureDeskStack extends Stack {
       refreshRolesSnapshot: fn('refresh-roles-snapshot'),
       sweepRequests: fn('sweep-requests'),
       signCheckpoints: fn('sign-checkpoints'),
+      verifyErasures: fn('verify-erasures'),
       runCanary: config.canary ? fn('run-canary') : undefined,
     });
 

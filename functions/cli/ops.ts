@@ -2,12 +2,13 @@
  * `npm run ops -- <command>`: on-call work from a terminal over the same HTTP API as the console.
  * Token from `ERASURE_DESK_TOKEN`, base URL from `ERASURE_DESK_URL` (default http://127.0.0.1:3000).
  *
- *   list [failed|timed-out|stuck|overdue|needs-review] [--json]     what needs attention (default: failed)
+ *   list [failed|timed-out|stuck|overdue|needs-review|data-found] [--json]  what needs attention (default: failed)
  *   requests [--status S] [--from D] [--to D] [--json] the audit list
  *   show <id> [--json]                                  a request, its timeline and chain check
  *   retry <id…> --reason R                              retry one or many
  *   retry --status failed|timed-out --reason R          retry by status (at most 100)
  *   cancel|recheck|extend|revoke-links <id> --reason R
+ *   verify <id> --reason R                              read a COMPLETED erasure back from Kore.ai now
  *   refresh-roles [--reason R]
  *   export [--format csv|json] [--from D] [--to D]      to stdout
  *   report [--from D] [--to D]
@@ -33,7 +34,7 @@ export class CliError extends Error {
   }
 }
 
-const USAGE = `usage: npm run ops -- list [failed|timed-out|stuck|overdue] | requests | show <id> | retry <id…>|--status S --reason R | cancel|recheck|extend|revoke-links <id> --reason R | refresh-roles | export [--format csv|json] [--from D] [--to D] | report   (add --json for raw output)`;
+const USAGE = `usage: npm run ops -- list [failed|timed-out|stuck|overdue|needs-review|data-found] | requests | show <id> | retry <id…>|--status S --reason R | cancel|recheck|extend|revoke-links|verify <id> --reason R | refresh-roles | export [--format csv|json] [--from D] [--to D] | report   (add --json for raw output)`;
 
 /** Renders rows as an aligned text table. */
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
@@ -172,6 +173,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           () =>
             `${r.requestId}: ${r.status}, due ${r.dueAt}${data.eligible === false ? ' (still not eligible)' : ''}${data.notified === false ? ' (subject NOT notified yet)' : ''}${data.revokedAt ? `, status links issued until ${String(data.revokedAt)} revoked` : ''}\n`,
         );
+        return 0;
+      }
+      case 'verify': {
+        const id = rest[0];
+        if (!id) throw new CliError('verify needs a request id', 2);
+        const data = await json('POST', `/ops/requests/${encodeURIComponent(id)}/verify`, { reason: needReason() });
+        const r = data.request as Record<string, unknown>;
+        print(data, () => `${r.requestId}: ${r.status}, read-back due ${String(data.readBackDueAt)} (the next verification run reads it back)
+`);
         return 0;
       }
       case 'refresh-roles': {

@@ -24,6 +24,7 @@ export function taskDepsOf(a: TaskAdapters): { deps: ErasureTaskDeps; logger: Lo
     snapshotMaxAgeSeconds: a.settings.snapshotMaxAgeSeconds,
     ...(a.budget ? { budget: a.budget } : {}),
     ...(a.batching ? { batching: a.batching } : {}),
+    verification: a.settings.verification,
   };
   return { deps, logger: a.logger };
 }

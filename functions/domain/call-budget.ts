@@ -13,7 +13,8 @@
  * so every sliding window of the window's length lies inside what is counted, and a budget that
  * keeps the count at or under its allowance keeps every sliding window there too.
  *
- * Priorities. Erasure submissions come first, then status checks, then role paging. Each
+ * Priorities. Erasure submissions come first, then status checks, then role paging, then the
+ * read-back that verifies a completed erasure (the lowest: it never delays an erasure). Each
  * priority may fill a window only up to its ceiling (a share of the allowance): what lies above a
  * lower priority's ceiling is a reserve only higher priorities may take.
  *
@@ -22,7 +23,7 @@
  */
 
 /** Who asks for a turn, most important first. */
-export const CALL_PRIORITIES = ['erase', 'status', 'roles'] as const;
+export const CALL_PRIORITIES = ['erase', 'status', 'roles', 'verify'] as const;
 export type CallPriority = (typeof CALL_PRIORITIES)[number];
 
 /** One limit of the platform: at most `limit` calls in any `lengthMs`. */
@@ -54,6 +55,8 @@ export const DOCUMENTED_KORE_LIMITS = { perMinute: 60, perHour: 1800 } as const;
  *   neighbour app on the account;
  * - status checks may fill 85 % and role paging 50 % of a window: submissions always find room,
  *   and a large account's paging never crowds out the polls;
+ * - verification read-backs 20 %: they take a turn only while the window is four-fifths empty, so
+ *   a burst of erasures finds at least 80 % of every window free of them;
  * - 12 slots: 5 s slots on the minute, 5 min on the hour (counted over 65 s and 65 min);
  * - after a refusal without `Retry-After`, everyone waits 10 s (one sixth of the minute window).
  */
@@ -66,7 +69,7 @@ export function defaultCallBudgetPolicy(options: { perMinute?: number; perHour?:
       { lengthMs: Math.round(3_600_000 * scale), limit: options.perHour ?? DOCUMENTED_KORE_LIMITS.perHour },
     ],
     safetyMargin: options.safetyMargin ?? 0.1,
-    ceilings: { erase: 1, status: 0.85, roles: 0.5 },
+    ceilings: { erase: 1, status: 0.85, roles: 0.5, verify: 0.2 },
     slotsPerWindow: 12,
     refusalBackoffMs: Math.max(1, Math.round(10_000 * scale)),
   });
@@ -99,6 +102,7 @@ export function validPolicy(policy: CallBudgetPolicy): CallBudgetPolicy {
   }
   if (policy.ceilings.erase !== 1) throw new RangeError('Erasure submissions may fill the whole allowance (ceiling 1)');
   if (!(policy.ceilings.status >= policy.ceilings.roles)) throw new RangeError('Status checks rank above role paging (ceiling status ≥ roles)');
+  if (!(policy.ceilings.roles >= policy.ceilings.verify)) throw new RangeError('Role paging ranks above verification read-backs (ceiling roles ≥ verify)');
   if (!Number.isInteger(policy.slotsPerWindow) || policy.slotsPerWindow < 1) throw new RangeError('slotsPerWindow must be a positive integer');
   if (!(policy.refusalBackoffMs > 0)) throw new RangeError('refusalBackoffMs must be positive');
   return policy;

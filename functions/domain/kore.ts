@@ -55,6 +55,34 @@ export interface KorePlatform {
   getUserRoles(offset: number, limit: number): Promise<KoreUserRolesPage>;
 }
 
+/** One page of `POST /api/public/getSessions` (Sessions History, admin-console form) asked for. */
+export interface KoreSessionsQuery {
+  /** Email or enterprise id of the user. */
+  userId: string;
+  /** ISO times; the platform reads at most a few days at once by default (docs/kore-platform.md S4). */
+  dateFrom: string;
+  dateTo: string;
+  skip: number;
+  limit: number;
+}
+
+/**
+ * What a page of sessions tells the desk: how many, in which bots (`undefined` where a session
+ * names none) and whether more follow. Nothing of a session's content is kept; `rawBody` is the
+ * answer as received, hashed into the receipt and then dropped.
+ */
+export interface KoreSessionsPage {
+  sessions: { botId?: string }[];
+  moreAvailable: boolean;
+  rawBody: string;
+}
+
+/** The Sessions History API, read to check that an erasure really removed the user's sessions. */
+export interface KoreSessionsHistory {
+  /** `POST /api/public/getSessions`. @throws KoreScopeMissingError, KoreAuthError, KoreRetryableError, KorePermanentError. */
+  getSessions(query: KoreSessionsQuery): Promise<KoreSessionsPage>;
+}
+
 /**
  * Worth trying again later: an answer that proves the platform did not act (429, a rate-limit
  * message, 5xx with a body), a connection refused before anything was sent, or — for the calls
@@ -139,5 +167,17 @@ export class KoreAuthError extends DomainError {
   ) {
     super(message);
     this.name = 'KoreAuthError';
+  }
+}
+
+/**
+ * The app lacks the admin scope a call needs (for the Sessions History API: "Bot Analytics > Bot
+ * Sessions"): the platform answered 403, or 401 naming a scope. Not retried; a read-back ends
+ * `not-verified: scope-missing` and the erasure itself stands.
+ */
+export class KoreScopeMissingError extends KoreAuthError {
+  constructor(message: string, httpStatus: number) {
+    super(message, httpStatus);
+    this.name = 'KoreScopeMissingError';
   }
 }

@@ -5,7 +5,9 @@
  * RECEIVED → AWAITING_VERIFICATION → VERIFIED → (REJECTED | QUEUED) → SUBMITTED → IN_PROGRESS →
  * (COMPLETED | FAILED | TIMED_OUT), plus CANCELLED and EXPIRED.
  * FAILED and TIMED_OUT can be retried (back to QUEUED, a new attempt); REJECTED can be re-checked
- * (back to QUEUED once the subject is eligible, e.g. after an ownership transfer).
+ * (back to QUEUED once the subject is eligible, e.g. after an ownership transfer). COMPLETED can be
+ * retried only when reading the platform back found the data still there (`data-found`): the one
+ * transition that needs a fact of the request besides its status.
  */
 import { IllegalTransitionError } from './errors';
 import type { AuditEventType, RequestStatus } from './model';
@@ -16,6 +18,17 @@ interface Transition {
   event: AuditEventType;
   /** A transition that starts a new attempt (attempt + 1). */
   newAttempt?: boolean;
+  /** Legal only for a request whose completed erasure was read back with its data still found. */
+  onlyAfterDataFound?: true;
+}
+
+/** The facts of a request besides its status that a transition may depend on. */
+export interface TransitionFacts {
+  verification?: { stage: string };
+}
+
+function allowedBy(transition: Transition, facts: TransitionFacts | undefined): boolean {
+  return !transition.onlyAfterDataFound || facts?.verification?.stage === 'data-found';
 }
 
 /** The one place where legal moves are listed. */
@@ -48,9 +61,11 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: 'TIMED_OUT', to: 'CANCELLED', event: 'REQUEST_CANCELLED' },
   { from: 'REJECTED', to: 'QUEUED', event: 'RECHECK_REQUESTED', newAttempt: true },
   { from: 'REJECTED', to: 'CANCELLED', event: 'REQUEST_CANCELLED' },
+  // The platform said SUCCESS but its data was read back still there: ops erase again.
+  { from: 'COMPLETED', to: 'QUEUED', event: 'RETRY_REQUESTED', newAttempt: true, onlyAfterDataFound: true },
 ];
 
-/** Statuses nothing leaves: the request has ended for good. */
+/** Statuses nothing leaves: the request has ended for good (COMPLETED unless its data was found still there). */
 export const FINAL_STATUSES: readonly RequestStatus[] = ['COMPLETED', 'CANCELLED', 'EXPIRED'];
 
 /** Statuses that wait for staff (retry, re-check or cancel). */
@@ -64,27 +79,27 @@ export function isFinal(status: RequestStatus): boolean {
   return FINAL_STATUSES.includes(status);
 }
 
-/** The transition from `from` to `to`, or undefined when there is none. */
-export function findTransition(from: RequestStatus, to: RequestStatus): Transition | undefined {
-  return TRANSITIONS.find((t) => t.from === from && t.to === to);
+/** The transition from `from` to `to` for a request with `facts`, or undefined when there is none. */
+export function findTransition(from: RequestStatus, to: RequestStatus, facts?: TransitionFacts): Transition | undefined {
+  return TRANSITIONS.find((t) => t.from === from && t.to === to && allowedBy(t, facts));
 }
 
-/** True when the lifecycle allows moving from `from` to `to`. */
-export function canTransition(from: RequestStatus, to: RequestStatus): boolean {
-  return findTransition(from, to) !== undefined;
+/** True when the lifecycle allows moving from `from` to `to` (for a request with `facts`). */
+export function canTransition(from: RequestStatus, to: RequestStatus, facts?: TransitionFacts): boolean {
+  return findTransition(from, to, facts) !== undefined;
 }
 
 /**
- * The transition from `from` to `to`.
+ * The transition from `from` to `to` for a request with `facts`.
  * @throws IllegalTransitionError when the lifecycle does not allow it.
  */
-export function assertTransition(from: RequestStatus, to: RequestStatus): Transition {
-  const transition = findTransition(from, to);
+export function assertTransition(from: RequestStatus, to: RequestStatus, facts?: TransitionFacts): Transition {
+  const transition = findTransition(from, to, facts);
   if (!transition) throw new IllegalTransitionError(from, to);
   return transition;
 }
 
-/** The statuses reachable in one step from `from`. */
-export function nextStatuses(from: RequestStatus): RequestStatus[] {
-  return TRANSITIONS.filter((t) => t.from === from).map((t) => t.to);
+/** The statuses reachable in one step from `from` (for a request with `facts`). */
+export function nextStatuses(from: RequestStatus, facts?: TransitionFacts): RequestStatus[] {
+  return TRANSITIONS.filter((t) => t.from === from && allowedBy(t, facts)).map((t) => t.to);
 }

@@ -77,6 +77,11 @@ export interface ErasureRequest {
    */
   needsReview?: string;
   completedAt?: string;
+  /**
+   * Set once a completed erasure is chosen for read-back (functions/domain/verification.ts): the
+   * read-back's stage and, once it stands, its outcome. No personal data.
+   */
+  verification?: import('./verification').Verification;
   updatedAt: string;
   /** Sequence number and hash of the newest event applied to this projection. */
   lastSeq: number;
@@ -112,6 +117,9 @@ export const AUDIT_EVENT_TYPES = [
   'NOTICE_SENT',
   'SUBJECT_ID_DROPPED',
   'STATUS_LINKS_REVOKED',
+  'VERIFICATION_REQUESTED',
+  'VERIFICATION_RECHECK',
+  'ERASURE_VERIFIED',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -41,6 +41,7 @@ export interface RequestPatch {
   failureReason?: string | null;
   needsReview?: string | null;
   completedAt?: string | null;
+  verification?: import('./verification').Verification | null;
   dueAt?: string;
   extended?: ErasureRequest['extended'];
   subjectCipher?: string | null;

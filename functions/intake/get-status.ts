@@ -3,6 +3,7 @@ import { explainRejection } from '../domain/eligibility';
 import type { AuditEvent, RequestStatus } from '../domain/model';
 import { readStatusToken, statusLinkOpen } from './links';
 import { receiptFor } from './receipts';
+import type { VerificationOutcome } from '../domain/verification';
 import { IntakeDeps, RejectionRule } from './intake-deps';
 import { StatusNotFoundError } from '../domain/errors';
 
@@ -28,7 +29,17 @@ export interface StatusView {
   rejection?: { rule: RejectionRule; botIds: string[]; title: string; whatToDo: string };
   /** The signed erasure receipt (compact JWS), once COMPLETED. */
   receipt?: string;
+  /** What reading the platform back after the erasure found, once COMPLETED and chosen for it. */
+  verification?: { outcome: VerificationOutcome | 'pending'; summary: string };
 }
+
+/** How the subject reads a verification outcome. */
+export const VERIFICATION_SUMMARIES: Record<VerificationOutcome | 'pending', string> = {
+  pending: 'We will check the platform shortly to confirm that your conversations are gone.',
+  verified: 'We checked the platform after the erasure: none of your conversations remain.',
+  'data-found': 'The platform reported the erasure done, but we found some of your conversations still there; our staff are erasing them again.',
+  'not-verified': 'The platform confirmed the erasure; we could not check it independently.',
+};
 
 export const SUMMARIES: Record<RequestStatus, string> = {
   RECEIVED: 'We have received your request.',
@@ -62,6 +73,12 @@ export const SUBJECT_ENTRIES: Partial<Record<AuditEvent['type'], (e: AuditEvent)
   REQUEST_CANCELLED: () => ({ title: 'Request cancelled', tone: 'problem' }),
   REQUEST_EXPIRED: () => ({ title: 'Request lapsed', text: 'It was not confirmed in time. You can submit it again.', tone: 'problem' }),
   DEADLINE_EXTENDED: () => ({ title: 'Deadline extended', text: 'We told you why by email; the new date is shown above.', tone: 'info' }),
+  ERASURE_VERIFIED: (e) =>
+    e.details.outcome === 'verified'
+      ? { title: 'Erasure verified', text: VERIFICATION_SUMMARIES.verified, tone: 'done' }
+      : e.details.outcome === 'data-found'
+        ? { title: 'Some data still found', text: 'Our staff are erasing it again.', tone: 'problem' }
+        : { title: 'Erasure not independently verified', text: VERIFICATION_SUMMARIES['not-verified'], tone: 'info' },
 };
 
 /** Events that (re)start an attempt: the next "in progress" status check is shown again. */
@@ -107,6 +124,8 @@ export async function getStatus(deps: IntakeDeps, requestId: string, statusToken
     request.status === 'REJECTED' && request.rejection
       ? { rule: request.rejection.rule, botIds: [...request.rejection.botIds], ...explainRejection(request.rejection.rule, request.rejection.botIds) }
       : undefined;
+  const stage = request.status === 'COMPLETED' ? request.verification?.stage : undefined;
+  const outcome = stage === 'pending' || stage === 'recheck' ? 'pending' : stage;
   return {
     requestId,
     status: request.status,
@@ -118,5 +137,6 @@ export async function getStatus(deps: IntakeDeps, requestId: string, statusToken
     timeline: subjectTimeline(timeline),
     ...(rejection ? { rejection } : {}),
     ...(receipt ? { receipt } : {}),
+    ...(outcome ? { verification: { outcome, summary: VERIFICATION_SUMMARIES[outcome] } } : {}),
   };
 }

@@ -34,8 +34,36 @@ export interface ReceiptClaims {
   completedAt: string;
   outcome: 'COMPLETED';
   attempt: number;
+  /**
+   * What reading the platform back found after it said SUCCESS (functions/domain/verification.ts):
+   * the outcome, and once one stands the sha256 of the read-back answers and the span read. Absent
+   * when the request was not chosen for read-back.
+   */
+  verification?: ReceiptVerification;
   /** When the receipt was signed (seconds since the epoch). */
   iat: number;
+}
+
+export interface ReceiptVerification {
+  outcome: 'pending' | 'verified' | 'data-found' | 'not-verified';
+  reason?: string;
+  readBackSha256?: string;
+  windowFrom?: string;
+  windowTo?: string;
+  at?: string;
+}
+
+/** The receipt's verification claim of a request's verification of this attempt. */
+export function receiptVerificationOf(verification: ErasureRequest['verification'], attempt: number): ReceiptVerification | undefined {
+  if (!verification || verification.attempt !== attempt) return undefined;
+  if (verification.stage === 'pending' || verification.stage === 'recheck') return { outcome: 'pending' };
+  return {
+    outcome: verification.stage,
+    ...(verification.reason ? { reason: verification.reason } : {}),
+    ...(verification.readBackSha256 ? { readBackSha256: verification.readBackSha256 } : {}),
+    ...(verification.window ? { windowFrom: verification.window.from, windowTo: verification.window.to } : {}),
+    ...(verification.at ? { at: verification.at } : {}),
+  };
 }
 
 /** A receipt that does not verify: bad signature, wrong key, or not a receipt (for auditors). */
@@ -68,6 +96,7 @@ export interface ReceiptInput {
   receivedAt: string;
   completedAt: string;
   attempt: number;
+  verification?: ReceiptVerification;
 }
 
 /** The claims of a receipt. */
@@ -84,6 +113,7 @@ export function buildReceiptClaims(input: ReceiptInput, now: Date): ReceiptClaim
     completedAt: input.completedAt,
     outcome: 'COMPLETED',
     attempt: input.attempt,
+    ...(input.verification ? { verification: input.verification } : {}),
     iat: Math.floor(now.getTime() / 1000),
   };
 }
@@ -110,7 +140,8 @@ export async function receiptFor(signer: Signer, request: ErasureRequest, timeli
   const completed = [...timeline].reverse().find((e) => e.type === 'ERASURE_COMPLETED');
   if (!completed) return undefined;
   const d = completed.details;
-  if (typeof d.receipt === 'string' && d.receipt.split('.').length === 3) return d.receipt;
+  const verification = receiptVerificationOf(request.verification, completed.attempt);
+  if (typeof d.receipt === 'string' && d.receipt.split('.').length === 3 && !verification) return d.receipt;
   const finalStatusSha256 = typeof d.finalStatusSha256 === 'string' ? d.finalStatusSha256 : typeof d.statusBodySha256 === 'string' ? d.statusBodySha256 : undefined;
   const koreRequestId = typeof d.koreRequestId === 'string' ? d.koreRequestId : request.koreRequestId;
   if (!finalStatusSha256 || !koreRequestId) return undefined;
@@ -124,6 +155,7 @@ export async function receiptFor(signer: Signer, request: ErasureRequest, timeli
       receivedAt: request.receivedAt,
       completedAt: request.completedAt ?? completed.at,
       attempt: completed.attempt,
+      ...(verification ? { verification } : {}),
     },
     // Issued as of completion, so every copy states the same claims (only the signature bytes differ).
     new Date(request.completedAt ?? completed.at),

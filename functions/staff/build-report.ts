@@ -5,6 +5,7 @@ import { ELIGIBILITY_RULES, REQUEST_STATUSES, type RequestStatus } from '../doma
 import * as z from '../domain/validation';
 import { AuditDeps } from './audit-deps';
 import { iterateRequests } from './list-requests';
+import { NOT_VERIFIED_REASONS } from '../domain/verification';
 
 export interface AuditReport {
   generatedAt: string;
@@ -27,6 +28,12 @@ export interface AuditReport {
     /** Not final and due within the next 7 days (not yet overdue). */
     dueNext7Days: number;
   };
+  /**
+   * What reading the platform back after COMPLETED found (functions/domain/verification.ts), over
+   * the COMPLETED requests: `pending` waits for its read-back or re-check, `notChosen` was not
+   * sampled; `notVerifiedByReason` splits `notVerified`.
+   */
+  verification: { verified: number; dataFound: number; notVerified: number; pending: number; notChosen: number; notVerifiedByReason: Record<string, number> };
 }
 
 /**
@@ -50,6 +57,7 @@ export async function buildReport(deps: AuditDeps, period: { from?: string; to?:
   const byRejectionRule: Record<string, number> = Object.fromEntries([...ELIGIBILITY_RULES, 'PLATFORM_RULES'].map((r) => [r, 0]));
   const durations: number[] = [];
   const deadlines = { met: 0, completedLate: 0, openOverdue: 0, missed: 0, dueNext7Days: 0 };
+  const verification = { verified: 0, dataFound: 0, notVerified: 0, pending: 0, notChosen: 0, notVerifiedByReason: Object.fromEntries(NOT_VERIFIED_REASONS.map((r) => [r, 0])) as Record<string, number> };
   let total = 0;
   for await (const items of iterateRequests(deps, { from: period.from, to: period.to })) {
     for (const r of items) {
@@ -60,6 +68,17 @@ export async function buildReport(deps: AuditDeps, period: { from?: string; to?:
         durations.push((Date.parse(r.completedAt) - Date.parse(r.receivedAt)) / 1000);
         if (Date.parse(r.completedAt) <= Date.parse(r.dueAt)) deadlines.met++;
         else deadlines.completedLate++;
+      }
+      if (r.status === 'COMPLETED') {
+        const stage = r.verification?.stage;
+        if (stage === 'verified') verification.verified++;
+        else if (stage === 'data-found') verification.dataFound++;
+        else if (stage === 'not-verified') {
+          verification.notVerified++;
+          const reason = r.verification!.reason ?? 'platform-error';
+          verification.notVerifiedByReason[reason] = (verification.notVerifiedByReason[reason] ?? 0) + 1;
+        } else if (stage) verification.pending++;
+        else verification.notChosen++;
       }
       if (isOverdue(r.dueAt, now, r.status)) deadlines.openOverdue++;
       else if (!isFinal(r.status) && isDueWithin(r.dueAt, now, 7)) deadlines.dueNext7Days++;
@@ -75,5 +94,6 @@ export async function buildReport(deps: AuditDeps, period: { from?: string; to?:
     byRejectionRule,
     timeToCompletion: { count: durations.length, medianSeconds: nearestRank(durations, 50), p95Seconds: nearestRank(durations, 95) },
     deadlines,
+    verification,
   };
 }

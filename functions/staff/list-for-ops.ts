@@ -1,4 +1,4 @@
-/** Use case: ops lists (failed, timed out, stuck, overdue, needs review). */
+/** Use case: ops lists (failed, timed out, stuck, overdue, needs review, data found after completion). */
 import { ACTIVE_WORKFLOW_STATUSES } from '../domain/lifecycle';
 import type { ErasureRequest } from '../domain/model';
 import type { Page } from '../domain/ports';
@@ -23,6 +23,9 @@ export async function listForOps(deps: OpsDeps, list: OpsList, page: PageRequest
       // Running attempts flagged by the workflow (an unknown Kore.ai status word): they go on
       // polling to their deadline, so a person can look before they time out.
       return listRequests(deps, { statuses: [...ACTIVE_WORKFLOW_STATUSES], includeCanary: true }, page, async (r) => r.needsReview !== undefined);
+    case 'data-found':
+      // The platform said SUCCESS but reading it back found the subject's sessions: retry erases again.
+      return listRequests(deps, { statuses: ['COMPLETED'], includeCanary: true }, page, async (r) => r.verification?.stage === 'data-found');
     case 'stuck': {
       const threshold = new Date(deps.clock.now().getTime() - (deps.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS)).toISOString();
       return listRequests(

@@ -10,6 +10,7 @@
 import { ReasonRequiredError, StatusConflictError } from '../domain/errors';
 import { extendDeadline } from '../domain/deadlines';
 import { canTransition, isFinal } from '../domain/lifecycle';
+import { verificationNeedsSubjectId } from '../domain/verification';
 import type { ErasureRequest, RequestStatus, SnapshotInfo } from '../domain/model';
 import type { SnapshotReader, WorkflowStarter } from '../domain/ports';
 import { type AuditDeps } from './audit-deps';
@@ -27,7 +28,7 @@ export interface OpsDeps extends AuditDeps {
   logger?: Logger;
 }
 
-export const OPS_LISTS = ['failed', 'timed-out', 'stuck', 'overdue', 'needs-review'] as const;
+export const OPS_LISTS = ['failed', 'timed-out', 'stuck', 'overdue', 'needs-review', 'data-found'] as const;
 
 export type OpsList = (typeof OPS_LISTS)[number];
 
@@ -56,9 +57,9 @@ export interface ActionResult {
 
 /** Which ops actions the lifecycle allows for a request now (for the console's buttons). */
 export function allowedActions(
-  request: Pick<ErasureRequest, 'status' | 'receivedAt' | 'dueAt' | 'extended'>,
+  request: Pick<ErasureRequest, 'status' | 'receivedAt' | 'dueAt' | 'extended'> & Partial<Pick<ErasureRequest, 'verification' | 'subjectCipher'>>,
   now: Date,
-): { retry: boolean; cancel: boolean; recheck: boolean; extend: boolean; 'revoke-links': boolean } {
+): { retry: boolean; cancel: boolean; recheck: boolean; extend: boolean; 'revoke-links': boolean; verify: boolean } {
   let extend = false;
   if (!isFinal(request.status) && !request.extended) {
     try {
@@ -69,11 +70,20 @@ export function allowedActions(
     }
   }
   return {
-    retry: RETRYABLE.includes(request.status),
+    retry: RETRYABLE.includes(request.status) || (request.status === 'COMPLETED' && canTransition('COMPLETED', 'QUEUED', request)),
     cancel: canTransition(request.status, 'CANCELLED'),
     recheck: request.status === 'REJECTED',
     extend,
     // Any request may have had its status link forwarded.
     'revoke-links': true,
+    verify: canVerifyNow(request),
   };
+}
+
+/**
+ * "Verify now" reads a COMPLETED erasure back at once; it needs the subject id, which a completed
+ * request keeps exactly while its verification waits or found data (listings do not show the id).
+ */
+export function canVerifyNow(request: Partial<Pick<ErasureRequest, 'status' | 'verification'>>): boolean {
+  return request.status === 'COMPLETED' && verificationNeedsSubjectId(request.verification);
 }

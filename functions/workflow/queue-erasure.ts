@@ -43,7 +43,7 @@ export async function queueErasure(
   const { request } = await deps.store.appendEvent(requestId, (current) => {
     // A caller may narrow the lifecycle (a retry is not a re-check): outside it, the move is illegal.
     if (expectedFrom && !expectedFrom.includes(current.status)) throw new IllegalTransitionError(current.status, 'QUEUED');
-    const transition = assertTransition(current.status, 'QUEUED');
+    const transition = assertTransition(current.status, 'QUEUED', current);
     const attempt = transition.newAttempt ? current.attempt + 1 : current.attempt;
     const resume = canResumeKoreJob(current);
     return {
@@ -61,6 +61,8 @@ export async function queueErasure(
         failureReason: null,
         needsReview: null,
         rejection: null,
+        // A retry after a read-back found data: the new attempt is verified afresh when it completes.
+        ...(current.verification ? { verification: null } : {}),
       },
     };
   });

@@ -3,6 +3,7 @@ import { RequestNotActiveError, StaleAttemptError } from '../domain/errors';
 import { isFinal } from '../domain/lifecycle';
 import type { ErasureRequest } from '../domain/model';
 import { decryptSubjectId } from '../domain/subject';
+import { selectedForVerification, verificationAtCompletion } from '../domain/verification';
 import { PLATFORM_FAILED_REASON } from './queue-erasure';
 import type { RecordOutcomeInput, WorkflowState } from './workflow-state';
 import { ErasureTaskDeps, ACTOR, endForGood } from './task-deps';
@@ -47,6 +48,11 @@ export async function recordOutcome(deps: ErasureTaskDeps, input: RecordOutcomeI
   if (request.status !== target) {
     if (isFinal(request.status)) return { recorded: false, status: request.status };
     const rejection = target === 'REJECTED' ? (state.rejection ? { ...state.rejection, rule: state.rejection.rule as never } : rejectionFromCause(state.error)) : undefined;
+    // A completed erasure chosen for read-back keeps what the read-back needs (see endForGood).
+    const verification =
+      target === 'COMPLETED' && deps.verification && selectedForVerification(request.requestId, request.channel, deps.verification.sampleShare)
+        ? verificationAtCompletion(input.attempt, now, deps.verification)
+        : undefined;
     const failureReason =
       input.outcome === 'FAILED' ? PLATFORM_FAILED_REASON : input.outcome === 'TIMED_OUT' ? 'POLL_DEADLINE_PASSED' : input.outcome === 'ERROR' ? (errorName ?? 'Error') : undefined;
     ({ request: moved } = await deps.store.appendEvent(request.requestId, (current) => {
@@ -65,10 +71,12 @@ export async function recordOutcome(deps: ErasureTaskDeps, input: RecordOutcomeI
             ...(state.poll ? { polls: state.poll.count, ...(state.poll.responseSha256 ? { finalStatusSha256: state.poll.responseSha256 } : {}) } : {}),
             ...(rejection ? { rule: rejection.rule, botIds: rejection.botIds, source: rejection.source } : {}),
             ...(failureReason ? { reason: failureReason } : {}),
+            ...(verification ? { verificationDueAt: verification.dueAt! } : {}),
           },
         },
         patch: {
           ...(target === 'COMPLETED' ? { completedAt: now.toISOString() } : {}),
+          ...(verification ? { verification } : {}),
           ...(rejection ? { rejection } : {}),
           ...(failureReason ? { failureReason } : {}),
         },

@@ -15,6 +15,7 @@ import type { ErasureRequest } from '../domain/model';
 import { nextWaitSeconds, type PollPolicy } from '../domain/polling';
 import type { AuditStore, Clock, OpenRequestClaims, SnapshotReader } from '../domain/ports';
 import { type SubjectKeys } from '../domain/subject';
+import { verificationNeedsSubjectId, type VerificationPolicy } from '../domain/verification';
 import type { WorkflowState } from './workflow-state';
 
 /** What a notice is about; the wording lives with the intake's notice composer. */
@@ -42,6 +43,8 @@ export interface ErasureTaskDeps {
   budget?: CallBudget;
   /** Batched erasures (domain/erasure-batch): absent, or a size of 1, sends every request alone. */
   batching?: { policy: ErasureBatchPolicy; batches: ErasureBatchStore; jobStatus: SharedJobStatusStore };
+  /** Read-back of completed erasures (RecordOutcome marks the chosen ones); absent: none is verified. */
+  verification?: VerificationPolicy;
 }
 
 /**
@@ -87,10 +90,12 @@ export function startPolling(deps: ErasureTaskDeps, now: Date): WorkflowState['p
 
 /**
  * Once a request can no longer change (COMPLETED, CANCELLED, EXPIRED): drop the plain subject id
- * (recorded as an event) and release the subject's open-request claim. Idempotent.
+ * (recorded as an event) and release the subject's open-request claim. Idempotent. A completed
+ * erasure still waiting for its read-back, or whose data was found still there (a retry erases
+ * again), keeps the encrypted id until its verification stands (functions/domain/verification.ts).
  */
 export async function endForGood(deps: Pick<ErasureTaskDeps, 'store' | 'claims' | 'clock'>, request: ErasureRequest): Promise<void> {
-  if (request.subjectCipher) {
+  if (request.subjectCipher && !verificationNeedsSubjectId(request.verification)) {
     await deps.store.appendEvent(request.requestId, (current) => ({
       event: { type: 'SUBJECT_ID_DROPPED', at: deps.clock.now().toISOString(), actor: ACTOR, attempt: current.attempt, status: current.status, details: {} },
       patch: { subjectCipher: null },

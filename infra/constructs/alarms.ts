@@ -22,7 +22,7 @@ export interface AlarmsProps {
 
 /**
  * What pages a human: failed or timed-out workflow executions, API 5xx, errors of any function,
- * requests past their legal deadline, and canary failures. All alarms notify one KMS-encrypted,
+ * requests past their legal deadline, data found after an erasure said SUCCESS, and canary failures. All alarms notify one KMS-encrypted,
  * TLS-only SNS topic (with an e-mail subscription when configured).
  */
 export class Alarms extends Construct {
@@ -80,6 +80,16 @@ export class Alarms extends Construct {
         statistic: cloudwatch.Stats.MAXIMUM,
       }),
       'Erasure requests are past their Art. 12(3) deadline (published by sweep-requests)',
+    );
+    add(
+      'ErasureDataFound',
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: 'ErasureDataFound',
+        period: Duration.minutes(15),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      'Kore.ai said an erasure succeeded but its data was read back still there, twice (published by verify-erasures; ops retry it)',
     );
     if (props.canary) {
       add(

@@ -52,6 +52,7 @@ export const ROUTES: readonly RouteSpec[] = [
       ['POST', '/ops/requests/{id}/recheck'],
       ['POST', '/ops/requests/{id}/extend'],
       ['POST', '/ops/requests/{id}/revoke-links'],
+      ['POST', '/ops/requests/{id}/verify'],
       ['POST', '/ops/roles/refresh'],
     ] as const
   ).map(([method, path]) => ({ method, path, handler: 'ops-api' as const, staffJwt: true })),

@@ -115,6 +115,8 @@ interface FunctionSpec {
   readonly publicUrl?: boolean;
   /** STUCK_AFTER_SECONDS, RECEIVED_STALE_SECONDS, VERIFICATION_* and INTAKE_STALE_CLAIM_SECONDS, when configured. */
   readonly lifecycle?: boolean;
+  /** VERIFY_LOOK_BACK_DAYS, VERIFY_LAG_SECONDS, VERIFY_SAMPLE_SHARE (the read-back of completed erasures). */
+  readonly verification?: boolean;
   /** CANARY_BOT_IDS, CANARY_USER_ID. */
   readonly canary?: boolean;
   /** cloudwatch:PutMetricData, only in the ErasureDesk namespace. */
@@ -240,6 +242,8 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     mail: true,
     publicUrl: true,
     retention: true,
+    // Marks a completed erasure for read-back (sample share, lag).
+    verification: true,
     timeout: TASK_TIMEOUT,
     memorySize: 256,
   },
@@ -285,6 +289,19 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     canary: true,
     metrics: true,
     timeout: Duration.minutes(2),
+    memorySize: 256,
+    singleton: true,
+  },
+  'verify-erasures': {
+    description: 'Schedule: reads completed erasures back from Kore.ai sessions history (verified, data-found, not-verified)',
+    // Appends the read-back's events; an outcome that stands releases the subject's claim (already
+    // released at completion: the write is a no-op) and drops the subject id.
+    writes: { put: ['request'], update: ['request', 'subject'] },
+    kore: true,
+    appSecret: true,
+    verification: true,
+    metrics: true,
+    timeout: Duration.minutes(4),
     memorySize: 256,
     singleton: true,
   },
@@ -567,6 +584,11 @@ export class Functions extends Construct {
     if (spec.rolePaging) {
       env[ENV.ROLES_REFRESH_SHARE] = String(config.rolesRefresh.share);
       env[ENV.ROLES_REFRESH_INTERVAL_SECONDS] = String(config.rolesRefresh.intervalSeconds);
+    }
+    if (spec.verification) {
+      env[ENV.VERIFY_LOOK_BACK_DAYS] = String(config.verification.lookBackDays);
+      env[ENV.VERIFY_LAG_SECONDS] = String(config.verification.lagSeconds);
+      env[ENV.VERIFY_SAMPLE_SHARE] = String(config.verification.sampleShare);
     }
     if (spec.lifecycle) Object.assign(env, Object.fromEntries(Object.entries(config.lifecycle).map(([k, v]) => [k, String(v)])));
     if (spec.retention) env[ENV.RECORD_RETENTION_DAYS] = String(config.recordRetentionDays);

@@ -8,6 +8,7 @@ export interface SchedulesProps {
   readonly refreshRolesSnapshot: lambda.IFunction;
   readonly sweepRequests: lambda.IFunction;
   readonly signCheckpoints: lambda.IFunction;
+  readonly verifyErasures: lambda.IFunction;
   /** Only when the canary is configured. */
   readonly runCanary?: lambda.IFunction;
 }
@@ -24,6 +25,8 @@ export class Schedules extends Construct {
       ['RefreshRolesSnapshot', props.refreshRolesSnapshot, Duration.minutes(5), 'Page the privileged-identities snapshot within the Kore.ai call budget'],
       ['SweepRequests', props.sweepRequests, Duration.minutes(5), 'Restart stuck, expire unverified, count overdue requests'],
       ['SignCheckpoints', props.signCheckpoints, Duration.hours(1), 'Sign audit-chain checkpoints'],
+      // Every 5 minutes: the lag before a read-back (5 min by default) is what decides when it happens.
+      ['VerifyErasures', props.verifyErasures, Duration.minutes(5), 'Read completed erasures back from Kore.ai within the call budget'],
       ['RunCanary', props.runCanary, Duration.hours(6), 'End-to-end canary erasure'],
     ];
     for (const [id, fn, every, description] of jobs) {

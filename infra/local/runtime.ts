@@ -17,6 +17,7 @@ import { HTML_SECURITY_HEADERS } from '../../functions/adapters/http/shared/mess
 import { createDevIssuer, DEV_ISSUER_DEFAULTS, type DevIssuer } from '../../functions/adapters/http/staff/dev-issuer';
 import type { SweepReport } from '../../functions/workflow/sweep-requests';
 import type { CanaryReport } from '../../functions/workflow/run-canary';
+import type { VerifyReport } from '../../functions/workflow/verify-erasures';
 import { LIFECYCLE_KEYS } from '../config';
 import type { FunctionName } from '../constructs/functions';
 import { synthesizeTemplate, type CfnTemplate } from '../synth';
@@ -42,6 +43,8 @@ export const LOCAL_WORKFLOW_DEFAULTS: Record<string, string> = {
   [ENV.POLL_MAX_SECONDS]: '5',
   [ENV.POLL_DEADLINE_SECONDS]: '600',
   [ENV.STUCK_AFTER_SECONDS]: '60',
+  // Read-backs a few seconds after completion (the simulator removes sessions when its job ends).
+  [ENV.VERIFY_LAG_SECONDS]: '2',
 };
 
 /** The sender address of the local stack (mails land in the outbox; SES in AWS). */
@@ -63,6 +66,9 @@ const SETTING_CONTEXT_KEYS: Record<string, string> = {
   [ENV.ROLES_REFRESH_INTERVAL_SECONDS]: 'rolesRefreshIntervalSeconds',
   [ENV.ERASURE_BATCH_SIZE]: 'erasureBatchSize',
   [ENV.ERASURE_BATCH_GATHER_SECONDS]: 'erasureBatchGatherSeconds',
+  [ENV.VERIFY_LOOK_BACK_DAYS]: 'verifyLookBackDays',
+  [ENV.VERIFY_LAG_SECONDS]: 'verifyLagSeconds',
+  [ENV.VERIFY_SAMPLE_SHARE]: 'verifySampleShare',
   ...Object.fromEntries(Object.entries(LIFECYCLE_KEYS).map(([key, variable]) => [variable, key])),
 };
 
@@ -110,6 +116,8 @@ export interface LocalRuntimeOptions {
   sweepIntervalMs?: number;
   /** How often refresh-roles-snapshot runs its paging (default 5 min, as in AWS; 0 off: then only at start). */
   rolesIntervalMs?: number;
+  /** How often verify-erasures reads completed erasures back (default 30 s; 0 off: the caller runs `verify`). */
+  verifyIntervalMs?: number;
   /** How often sign-checkpoints runs (default 10 min; 0 off). */
   checkpointIntervalMs?: number;
   /** Receives one structured line per notable event, the functions' own log lines included; default JSON on stdout. */
@@ -136,6 +144,7 @@ export function compressedRuntimeOptions(dataDir: string, overrides: Partial<Loc
     inMemoryDynamo: true,
     sweepIntervalMs: 0,
     rolesIntervalMs: 0,
+    verifyIntervalMs: 0,
     retryIntervalMs: 50,
     log: () => undefined,
     ...overrides,
@@ -174,6 +183,8 @@ export interface LocalRuntime {
   sweep(stuckAfterSeconds?: number): Promise<SweepReport>;
   /** Runs the deployed canary once. @throws Error when the stack has no canary. */
   runCanary(): Promise<CanaryReport>;
+  /** Runs verify-erasures now: every read-back that is due. */
+  verify(): Promise<VerifyReport>;
   metrics(): LocalMetrics;
   /** Tests only (`controllableClock`): moves the functions' clock by `ms` (0 resets it). @throws Error otherwise. */
   advanceClock(ms: number): void;
@@ -359,6 +370,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const rolesInterval = options.rolesIntervalMs ?? 300_000;
   const rolesTimer = rolesInterval > 0 ? setInterval(() => void pageRoles(), rolesInterval) : undefined;
   rolesTimer?.unref();
+  const verify = () => invoke<VerifyReport>('verify-erasures');
+  const scheduledVerify = async () => {
+    try {
+      const report = await verify();
+      if (report.due > 0) logger.info('verification run', { ...report });
+    } catch (error) {
+      logger.error('verification run failed', { error: error instanceof Error ? error.name : 'Error' });
+    }
+  };
+  const verifyInterval = options.verifyIntervalMs ?? 30_000;
+  const verifyTimer = verifyInterval > 0 ? setInterval(() => void scheduledVerify(), verifyInterval) : undefined;
+  verifyTimer?.unref();
   const checkpointInterval = options.checkpointIntervalMs ?? 600_000;
   const checkpointTimer = checkpointInterval > 0 ? setInterval(() => void checkpoint(), checkpointInterval) : undefined;
   checkpointTimer?.unref();
@@ -376,6 +399,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     dynamo,
     invoke,
     sweep,
+    verify,
     runCanary: () => {
       if (!service.has('run-canary')) throw new Error('This runtime deploys no canary (start it with the canary option)');
       return invoke<CanaryReport>('run-canary');
@@ -397,6 +421,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     stop: async () => {
       if (timer) clearInterval(timer);
       if (rolesTimer) clearInterval(rolesTimer);
+      if (verifyTimer) clearInterval(verifyTimer);
       if (checkpointTimer) clearInterval(checkpointTimer);
       await sweeping;
       await workflow.stop();

@@ -66,6 +66,32 @@ describe.skipIf(!available)('the ops console in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('verifies a completed erasure now with the button, recorded with the actor, and shows the outcome and the counts', async () => {
+    const requestId = await submitAndVerify(runtime.url, freshEmail('verify-now'));
+    await waitForStatus(runtime, requestId, ['COMPLETED']);
+
+    await page.goto(`${runtime.url}/console/requests/${requestId}`);
+    expect(await page.locator('#verification').getAttribute('data-stage')).toBe('pending');
+    const verifyForm = page.locator(`form[action$="/requests/${requestId}/verify"]`);
+    await verifyForm.locator('textarea[name="reason"]').fill('The subject asked for proof');
+    await verifyForm.locator('input[name="confirm"]').check();
+    await verifyForm.getByRole('button', { name: 'Verify now' }).click();
+    await page.waitForLoadState('load');
+    expect(await page.textContent('body')).toMatch(/read back from Kore\.ai at the next verification run/);
+
+    await runtime.verify();
+    await page.goto(`${runtime.url}/console/requests/${requestId}`);
+    expect(await page.locator('#verification').getAttribute('data-stage')).toBe('verified');
+    const body = (await page.textContent('body')) ?? '';
+    expect(body).toMatch(/VERIFICATION_REQUESTED/);
+    expect(body).toMatch(/staff:e2e-ops/);
+    // Once verified, the subject id is gone and the button with it.
+    expect(await page.locator(`form[action$="/requests/${requestId}/verify"]`).count()).toBe(0);
+    await page.goto(`${runtime.url}/console`);
+    expect(Number(await page.locator('#verification-counts .card b').first().textContent())).toBeGreaterThanOrEqual(1);
+    expect(problems).toEqual([]);
+  });
+
   it('keeps the session in a __Host- cookie Chromium accepts over http://127.0.0.1, and a signed-out session cannot be put back', async () => {
     const context = await browser.newContext();
     const own = await context.newPage();

@@ -75,7 +75,32 @@ async function firing(action: () => Promise<void>): Promise<string[]> {
 describe('alarm semantics', () => {
   it('knows every alarm of the template', () => {
     const kinds = new Set(alarms().map((a) => `${a.namespace} ${a.metric}`));
-    expect(kinds).toEqual(new Set(['AWS/States ExecutionsFailed', 'AWS/States ExecutionsTimedOut', 'AWS/ApiGateway 5xx', 'AWS/Lambda Errors', 'ErasureDesk OverdueRequests']));
+    expect(kinds).toEqual(new Set(['AWS/States ExecutionsFailed', 'AWS/States ExecutionsTimedOut', 'AWS/ApiGateway 5xx', 'AWS/Lambda Errors', 'ErasureDesk OverdueRequests', 'ErasureDesk ErasureDataFound']));
+  });
+
+  it('fires nothing for an erasure read back verified, and ErasureDataFound when its data is found twice', async () => {
+    const verifyWhenDue = async () => {
+      await new Promise((r) => setTimeout(r, 2_100)); // the local lag before a read-back (2 s)
+      await runtime.verify();
+    };
+    expect(
+      await firing(async () => {
+        await waitForStatus(runtime, await submitAndVerify(runtime.url, freshEmail('alarm-verified')), ['COMPLETED']);
+        await verifyWhenDue();
+      }),
+    ).toEqual([]);
+    runtime.simulator!.setFaults({ sessionsLeftBehind: true });
+    try {
+      expect(
+        await firing(async () => {
+          await waitForStatus(runtime, await submitAndVerify(runtime.url, freshEmail('alarm-left-behind')), ['COMPLETED']);
+          await verifyWhenDue();
+          await verifyWhenDue();
+        }),
+      ).toEqual(['ErasureDataFound']);
+    } finally {
+      runtime.simulator!.setFaults({ sessionsLeftBehind: false });
+    }
   });
 
   it('fires nothing for a completed erasure', async () => {

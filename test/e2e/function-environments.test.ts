@@ -66,6 +66,7 @@ describe('function environments', () => {
       'sweep-requests': {},
       'run-canary': {},
       'sign-checkpoints': {},
+      'verify-erasures': {},
     };
     const outcomes: Record<string, string> = {};
     for (const name of FUNCTION_NAMES) {
@@ -89,6 +90,7 @@ describe('function environments', () => {
       'sweep-requests': 'ok',
       'run-canary': 'ok',
       'sign-checkpoints': 'ok',
+      'verify-erasures': 'ok',
     });
   });
 

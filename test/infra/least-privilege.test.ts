@@ -40,6 +40,8 @@ const TABLE_ACCESS: Record<FunctionName, string[]> = {
   'sweep-requests': ['DeleteItem REQ#*', 'GetItem', 'PutItem REQ#*', 'Query', 'UpdateItem REQ#* SUBJECT#*'],
   'run-canary': ['GetItem', 'Query', 'PutItem REQ#* SUBJECT#*', 'UpdateItem REQ#* SUBJECT#*'],
   'sign-checkpoints': ['GetItem', 'Query'],
+  // Read-backs append their events and take turns (priority verify) from the call budget.
+  'verify-erasures': ['GetItem', 'Query', 'PutItem REQ#*', 'UpdateItem BUDGET REQ#* SUBJECT#*'],
 };
 
 const refersTo = (resource: unknown, id: string) => joinToString(resource).includes(`\${${id}.`) || joinToString(resource).includes(`\${${id}}`);

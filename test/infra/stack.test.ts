@@ -213,10 +213,11 @@ describe('functions', () => {
     ['console', ['TABLE_NAME', 'STATE_MACHINE_ARN', 'ROLES_REFRESH_FUNCTION_NAME', 'APP_SECRET_ARN', 'CHECKPOINT_SIGNING_KEY_ID', 'CHECKPOINT_BUCKET', 'STAFF_ISSUER', 'STAFF_AUDIENCE', 'STAFF_JWKS_URL', 'STAFF_ROLES_CLAIM', 'SNAPSHOT_MAX_AGE_SECONDS', 'RECORD_RETENTION_DAYS', 'PUBLIC_BASE_URL']],
     ['submit-erasure', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'KORE_BUDGET_PER_MINUTE', 'KORE_BUDGET_PER_HOUR', 'KORE_BUDGET_MARGIN', 'KORE_BUDGET_TIME_SCALE', 'APP_SECRET_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS', 'SNAPSHOT_MAX_AGE_SECONDS', 'ERASURE_BATCH_SIZE', 'ERASURE_BATCH_GATHER_SECONDS']],
     ['check-erasure-status', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'KORE_BUDGET_PER_MINUTE', 'KORE_BUDGET_PER_HOUR', 'KORE_BUDGET_MARGIN', 'KORE_BUDGET_TIME_SCALE', 'APP_SECRET_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS', 'ERASURE_BATCH_SIZE', 'ERASURE_BATCH_GATHER_SECONDS']],
-    ['record-outcome', ['TABLE_NAME', 'APP_SECRET_ARN', 'PUBLIC_BASE_URL', 'RECORD_RETENTION_DAYS']],
+    ['record-outcome', ['TABLE_NAME', 'APP_SECRET_ARN', 'PUBLIC_BASE_URL', 'RECORD_RETENTION_DAYS', 'VERIFY_LOOK_BACK_DAYS', 'VERIFY_LAG_SECONDS', 'VERIFY_SAMPLE_SHARE']],
     ['refresh-roles-snapshot', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'KORE_BUDGET_PER_MINUTE', 'KORE_BUDGET_PER_HOUR', 'KORE_BUDGET_MARGIN', 'KORE_BUDGET_TIME_SCALE', 'APP_SECRET_ARN', 'SNAPSHOT_MAX_AGE_SECONDS', 'ROLES_REFRESH_SHARE', 'ROLES_REFRESH_INTERVAL_SECONDS']],
     ['sweep-requests', ['TABLE_NAME', 'APP_SECRET_ARN', 'STATE_MACHINE_ARN', 'POLL_INITIAL_SECONDS', 'POLL_MAX_SECONDS', 'POLL_DEADLINE_SECONDS', 'SNAPSHOT_MAX_AGE_SECONDS', 'PUBLIC_BASE_URL', 'RECORD_RETENTION_DAYS']],
     ['sign-checkpoints', ['TABLE_NAME', 'CHECKPOINT_SIGNING_KEY_ID', 'CHECKPOINT_BUCKET']],
+    ['verify-erasures', ['TABLE_NAME', 'KORE_BASE_URL', 'KORE_CREDENTIALS_SECRET_ARN', 'KORE_BUDGET_PER_MINUTE', 'KORE_BUDGET_PER_HOUR', 'KORE_BUDGET_MARGIN', 'KORE_BUDGET_TIME_SCALE', 'APP_SECRET_ARN', 'VERIFY_LOOK_BACK_DAYS', 'VERIFY_LAG_SECONDS', 'VERIFY_SAMPLE_SHARE']],
   ])('%s gets exactly the application variables it needs', (name, expected) => {
     const env = envOf(lambdaOf(base.json, name)[1]);
     const appVars = Object.keys(env).filter((k) => !['POWERTOOLS_SERVICE_NAME', 'LOG_LEVEL', 'NODE_OPTIONS'].includes(k));
@@ -341,7 +342,7 @@ describe('least privilege', () => {
     const withKore = FUNCTION_NAMES.filter((n) => n !== 'run-canary').filter((name) =>
       JSON.stringify(statementsOf(base.json, name)).includes('SecretsKoreCredentials'),
     );
-    expect(withKore.sort()).toEqual(['check-erasure-status', 'refresh-roles-snapshot', 'submit-erasure']);
+    expect(withKore.sort()).toEqual(['check-erasure-status', 'refresh-roles-snapshot', 'submit-erasure', 'verify-erasures']);
   });
 });
 
@@ -367,7 +368,7 @@ describe('HTTP API', () => {
     );
     // Plus `$default`: unknown paths and methods reach the public function's own 404/405 pages.
     expect(routes.sort()).toEqual(['$default', ...ROUTES.map((r) => `${r.method} ${r.path}`)].sort());
-    expect(routes).toHaveLength(26);
+    expect(routes).toHaveLength(27);
     for (const [, integration] of resourcesOfType(base.json, 'AWS::ApiGatewayV2::Integration')) {
       expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
     }
@@ -443,9 +444,10 @@ describe('schedules', () => {
       .map((r) => `${r.Description}: ${r.ScheduleExpression}`)
       .sort();
 
-  it('runs the snapshot paging and the sweeper every 5 minutes and checkpoint signing hourly', () => {
+  it('runs the snapshot paging, the sweeper and the read-backs every 5 minutes and checkpoint signing hourly', () => {
     expect(rates(base)).toEqual([
       'Page the privileged-identities snapshot within the Kore.ai call budget: rate(5 minutes)',
+      'Read completed erasures back from Kore.ai within the call budget: rate(5 minutes)',
       'Restart stuck, expire unverified, count overdue requests: rate(5 minutes)',
       'Sign audit-chain checkpoints: rate(1 hour)',
     ]);
@@ -477,7 +479,7 @@ describe('alarms', () => {
     configured.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
   });
 
-  it('watch failed and timed-out executions, API 5xx, overdue requests, each function, and the canary when deployed', () => {
+  it('watch failed and timed-out executions, API 5xx, overdue requests, data found after an erasure, each function, and the canary when deployed', () => {
     const metrics = (s: Synthesized) =>
       resourcesOfType(s.json, 'AWS::CloudWatch::Alarm').map(([, a]) => {
         const p = a.Properties as { Namespace: string; MetricName: string };
@@ -485,11 +487,11 @@ describe('alarms', () => {
       });
     const baseMetrics = metrics(base);
     expect(baseMetrics).toEqual(
-      expect.arrayContaining(['AWS/States/ExecutionsFailed', 'AWS/States/ExecutionsTimedOut', 'AWS/ApiGateway/5xx', 'ErasureDesk/OverdueRequests']),
+      expect.arrayContaining(['AWS/States/ExecutionsFailed', 'AWS/States/ExecutionsTimedOut', 'AWS/ApiGateway/5xx', 'ErasureDesk/OverdueRequests', 'ErasureDesk/ErasureDataFound']),
     );
-    expect(baseMetrics.filter((m) => m === 'AWS/Lambda/Errors')).toHaveLength(10);
+    expect(baseMetrics.filter((m) => m === 'AWS/Lambda/Errors')).toHaveLength(11);
     expect(baseMetrics).not.toContain('ErasureDesk/CanaryFailed');
     expect(metrics(configured)).toContain('ErasureDesk/CanaryFailed');
-    expect(metrics(configured).filter((m) => m === 'AWS/Lambda/Errors')).toHaveLength(11);
+    expect(metrics(configured).filter((m) => m === 'AWS/Lambda/Errors')).toHaveLength(12);
   });
 });

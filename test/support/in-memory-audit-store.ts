@@ -24,7 +24,7 @@ export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
 
 /** The fields a `RequestPatch` may change (as the DynamoDB store); anything else is ignored. */
-const PATCH_FIELDS = ['attempt', 'koreRequestId', 'rejection', 'failureReason', 'needsReview', 'completedAt', 'dueAt', 'extended', 'subjectCipher'] as const;
+const PATCH_FIELDS = ['attempt', 'koreRequestId', 'rejection', 'failureReason', 'needsReview', 'completedAt', 'verification', 'dueAt', 'extended', 'subjectCipher'] as const;
 
 type Build = (current: ErasureRequest) => { event: AuditEventInput; patch?: RequestPatch };
 

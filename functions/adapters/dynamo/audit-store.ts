@@ -36,7 +36,7 @@ import {
 const PATCH_ATTRIBUTE = 'projectionPatch';
 
 /** The fields a `RequestPatch` may change; anything else in a patch is ignored. */
-const PATCH_FIELDS = ['attempt', 'koreRequestId', 'rejection', 'failureReason', 'needsReview', 'completedAt', 'dueAt', 'extended', 'subjectCipher'] as const;
+const PATCH_FIELDS = ['attempt', 'koreRequestId', 'rejection', 'failureReason', 'needsReview', 'completedAt', 'verification', 'dueAt', 'extended', 'subjectCipher'] as const;
 type PatchField = (typeof PATCH_FIELDS)[number];
 
 /** Page size of `listByStatus` when none is asked for, and the largest one served. */

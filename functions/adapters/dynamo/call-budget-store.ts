@@ -47,7 +47,7 @@ export class DynamoCallBudget implements CallBudget {
   readonly #clock: Clock;
   readonly #maxAttempts: number;
   /** Per priority: no turn before this time (epoch ms), known from a refusal seen in this container. */
-  readonly #notBefore: Record<CallPriority, number> = { erase: 0, status: 0, roles: 0 };
+  readonly #notBefore: Record<CallPriority, number> = { erase: 0, status: 0, roles: 0, verify: 0 };
 
   constructor(options: DynamoCallBudgetOptions) {
     if (!options.tableName) throw new TypeError('DynamoCallBudget needs a table name');

@@ -23,6 +23,7 @@ export const FUNCTION_NAMES = [
   'sweep-requests',
   'run-canary',
   'sign-checkpoints',
+  'verify-erasures',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
@@ -75,6 +76,7 @@ export const FUNCTION_CAPABILITIES: Readonly<Record<FunctionName, readonly Capab
   'sweep-requests': ['table', 'appSecret', 'workflow', 'links'],
   'run-canary': ['table', 'appSecret', 'workflow', 'canary'],
   'sign-checkpoints': ['table', 'checkpoints'],
+  'verify-erasures': ['table', 'appSecret', 'kore'],
 };
 
 /** The variables a function's declared capabilities require, sorted. */

@@ -6,6 +6,7 @@ import { ConfigurationError } from '../../domain/errors';
 
 export { ConfigurationError };
 import { DEFAULT_POLL_POLICY, type PollPolicy } from '../../domain/polling';
+import { DEFAULT_VERIFICATION_POLICY, validVerificationPolicy, type VerificationPolicy } from '../../domain/verification';
 import { DEFAULT_INTAKE_STALE_CLAIM_SECONDS, DEFAULT_RECORD_RETENTION_DAYS, DEFAULT_SNAPSHOT_MAX_AGE_SECONDS, DEFAULT_VERIFICATION_RESEND_SECONDS, VERIFY_LINK_TTL_SECONDS } from '../../domain/timings';
 import { ENV } from './variables';
 
@@ -59,6 +60,8 @@ export interface WorkflowSettings {
    * the sweeper), and a resubmission re-sends it no sooner (default `DEFAULT_VERIFICATION_RESEND_SECONDS`).
    */
   verificationResendSeconds?: number;
+  /** The read-back of completed erasures: look-back, lag, sample share (VERIFY_*). */
+  verification: VerificationPolicy;
 }
 
 /** Reads the workflow settings (POLL_*, SNAPSHOT_MAX_AGE_SECONDS, …) with their defaults. */
@@ -77,5 +80,11 @@ export function readWorkflowSettings(env: Env = process.env): WorkflowSettings {
     receivedStaleSeconds: getNumberFromEnv(ENV.RECEIVED_STALE_SECONDS, 900, env, { min: 0 }),
     intakeStaleClaimSeconds: getNumberFromEnv(ENV.INTAKE_STALE_CLAIM_SECONDS, DEFAULT_INTAKE_STALE_CLAIM_SECONDS, env, { min: 1 }),
     verificationResendSeconds: getNumberFromEnv(ENV.VERIFICATION_RESEND_SECONDS, DEFAULT_VERIFICATION_RESEND_SECONDS, env, { min: 1 }),
+    verification: validVerificationPolicy({
+      lookBackDays: Math.round(getNumberFromEnv(ENV.VERIFY_LOOK_BACK_DAYS, DEFAULT_VERIFICATION_POLICY.lookBackDays, env, { min: 1, max: 366 })),
+      lagSeconds: getNumberFromEnv(ENV.VERIFY_LAG_SECONDS, DEFAULT_VERIFICATION_POLICY.lagSeconds, env, { min: 0, max: 86_400 }),
+      sampleShare: getNumberFromEnv(ENV.VERIFY_SAMPLE_SHARE, DEFAULT_VERIFICATION_POLICY.sampleShare, env, { min: 0, max: 1 }),
+      maxWaitSeconds: DEFAULT_VERIFICATION_POLICY.maxWaitSeconds,
+    }),
   };
 }

@@ -55,6 +55,11 @@ export const ENV = {
   ROLES_REFRESH_INTERVAL_SECONDS: 'ROLES_REFRESH_INTERVAL_SECONDS',
   ROLES_REFRESH_RUN_SECONDS: 'ROLES_REFRESH_RUN_SECONDS',
 
+  // The read-back of completed erasures (functions/domain/verification.ts).
+  VERIFY_LOOK_BACK_DAYS: 'VERIFY_LOOK_BACK_DAYS',
+  VERIFY_LAG_SECONDS: 'VERIFY_LAG_SECONDS',
+  VERIFY_SAMPLE_SHARE: 'VERIFY_SAMPLE_SHARE',
+
   // Workflow and lifecycle settings (functions/adapters/env/settings.ts).
   POLL_INITIAL_SECONDS: 'POLL_INITIAL_SECONDS',
   POLL_MAX_SECONDS: 'POLL_MAX_SECONDS',

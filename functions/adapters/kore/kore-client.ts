@@ -8,7 +8,7 @@
  * `domain/kore` so the workflow's `Retry`/`Catch` can match by name. No message built here
  * carries a user id, an email, a request body or a token.
  *
- * Just over 300 lines on purpose: the client's calls and its classification of failures (the
+ * Over 300 lines on purpose: the client's four calls and its classification of failures (the
  * table above `KoreClient`) read together; the answers' shapes are in platform-answers.ts and the
  * reading of the platform's messages in platform-messages.ts.
  */
@@ -22,13 +22,17 @@ import {
   KoreRedirectError,
   KoreRefusedError,
   KoreRetryableError,
+  KoreScopeMissingError,
   type KoreEraseAccepted,
+  type KoreSessionsHistory,
+  type KoreSessionsPage,
+  type KoreSessionsQuery,
   type KoreEraseStatus,
   type KorePlatform,
   type KoreUserRolesPage,
 } from '../../domain/kore';
 import { systemClock, type Clock } from '../../domain/ports';
-import { eraseAcceptedSchema, eraseStatusSchema, userRolesPageSchema } from './platform-answers';
+import { eraseAcceptedSchema, eraseStatusSchema, sessionsPageOf, userRolesPageSchema } from './platform-answers';
 import { parseRetryAfter, platformMessageOf, sanitisePlatformMessage } from './platform-messages';
 
 export { parseRetryAfter, platformMessageOf, sanitisePlatformMessage };
@@ -70,6 +74,7 @@ export const DEFAULT_KORE_TIMEOUT_MS = 10_000;
 export const ERASE_PATH = '/api/public/bot/eraseUsersData';
 export const ERASE_STATUS_PATH = '/api/public/bot/eraseUsersData/status/';
 export const USER_ROLES_PATH = '/api/public/alluserroles';
+export const SESSIONS_PATH = '/api/public/getSessions';
 
 const optionsSchema = z.object({
   baseUrl: z.url({ protocol: /^https?$/ }),
@@ -99,7 +104,7 @@ const isRateLimitMessage = (message: string | undefined) => message !== undefine
  */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
-type Operation = 'eraseUsersData' | 'getEraseStatus' | 'getUserRoles';
+type Operation = 'eraseUsersData' | 'getEraseStatus' | 'getUserRoles' | 'getSessions';
 
 interface Answer {
   status: number;
@@ -118,7 +123,8 @@ interface Answer {
  *   `KoreRetryableError`. Any other loss (timeout, reset, body cut short) → `KoreRetryableError`
  *   for the reads, but `KoreOutcomeUnknownError` for `eraseUsersData`: the DELETE may have
  *   created a job, so it must not be sent again.
- * - 401 and 403 → `KoreAuthError`.
+ * - 401 and 403 → `KoreAuthError`; on `getSessions`, a 403 (or a 401 naming a scope) →
+ *   `KoreScopeMissingError`: the app lacks "Bot Analytics > Bot Sessions".
  * - On `eraseUsersData` only: any other 4xx whose message (`errors[].msg`, `message`, `error`…)
  *   mentions an owner, a co-developer, an account member or belonging to an account →
  *   `KoreRefusedError`. The platform documents the rules but not the shape of the refusal.
@@ -129,7 +135,7 @@ interface Answer {
  *   `Location` points. (`'error'` would make fetch throw a bare TypeError, indistinguishable from a
  *   network failure and so retried; `'manual'` lets the answer be named.)
  */
-export class KoreClient implements KorePlatform {
+export class KoreClient implements KorePlatform, KoreSessionsHistory {
   readonly #baseUrl: string;
   readonly #clientId: string;
   readonly #key: Uint8Array;
@@ -211,6 +217,28 @@ export class KoreClient implements KorePlatform {
     };
   }
 
+  /**
+   * One page of a user's sessions between `dateFrom` and `dateTo` (the admin-console form of the
+   * Sessions History API). Only the count and bot of each session are passed on.
+   * @throws KoreScopeMissingError, KoreAuthError, KoreRetryableError, KorePermanentError.
+   */
+  async getSessions(query: KoreSessionsQuery): Promise<KoreSessionsPage> {
+    if (!Number.isInteger(query.skip) || query.skip < 0 || !Number.isInteger(query.limit) || query.limit < 1) {
+      throw new RangeError('skip must be an integer >= 0 and limit an integer >= 1');
+    }
+    const body = { userId: query.userId, dateFrom: query.dateFrom, dateTo: query.dateTo, skip: query.skip, limit: query.limit };
+    const answer = await this.#call('getSessions', 'POST', SESSIONS_PATH, body);
+    let json: unknown;
+    try {
+      json = JSON.parse(answer.text);
+    } catch {
+      throw new KorePermanentError(`Kore.ai getSessions answered ${answer.status} with a body that is not JSON`, answer.status);
+    }
+    const page = sessionsPageOf(json, query.skip, query.limit);
+    if (!page) throw new KorePermanentError(`Kore.ai getSessions answered ${answer.status} without a list of sessions`, answer.status);
+    return { ...page, rawBody: answer.text };
+  }
+
   /** A new token for one call: a `jti` the platform has never seen, so it is never a replay. */
   async #authToken(): Promise<string> {
     const now = Math.floor(this.#clock.now().getTime() / 1000);
@@ -223,7 +251,7 @@ export class KoreClient implements KorePlatform {
       .sign(this.#key);
   }
 
-  async #call(op: Operation, method: 'GET' | 'DELETE', pathAndQuery: string, body?: unknown): Promise<Answer> {
+  async #call(op: Operation, method: 'GET' | 'DELETE' | 'POST', pathAndQuery: string, body?: unknown): Promise<Answer> {
     const headers: Record<string, string> = { auth: await this.#authToken(), accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let answer: Answer;
@@ -258,8 +286,11 @@ export class KoreClient implements KorePlatform {
     // The Location is not copied into the message: it is the platform's text, not ours.
     if (status >= 300 && status < 400) return new KoreRedirectError(`Kore.ai ${op} answered a redirect (${status}); redirects are not followed`, status);
     if (status === 408 || status >= 500) return new KoreRetryableError(`Kore.ai ${op} answered ${status}`, status, retryAfterMs());
-    if (status === 401 || status === 403) return new KoreAuthError(`Kore.ai ${op} did not accept the credentials (${status})`, status);
     const message = platformMessageOf(answer.text);
+    if (op === 'getSessions' && (status === 403 || (status === 401 && message !== undefined && /\bscope/i.test(message)))) {
+      return new KoreScopeMissingError(`Kore.ai ${op} refused: the app lacks the Bot Sessions scope (${status})`, status);
+    }
+    if (status === 401 || status === 403) return new KoreAuthError(`Kore.ai ${op} did not accept the credentials (${status})`, status);
     if (op === 'eraseUsersData' && status >= 400 && status < 500 && message !== undefined && REFUSAL_PATTERN.test(message)) {
       return new KoreRefusedError(`Kore.ai refused the erasure under its owner/co-developer rules (${status})`, status);
     }

@@ -55,3 +55,28 @@ export const userRolesPageSchema = z.object({
   availableMore: z.optional(z.boolean()),
   users: z.array(roleUserSchema),
 });
+
+/**
+ * A Sessions History answer, read leniently (its shape is an assumption, docs/kore-platform.md):
+ * the sessions under `sessions` (or the answer itself when it is an array), each one's bot under
+ * `botId` or `streamId`; whether more follow from `moreAvailable`, `availableMore` or `total`,
+ * else from a full page. Anything else in a session (its content) is never read.
+ */
+export function sessionsPageOf(json: unknown, skip: number, limit: number): { sessions: { botId?: string }[]; moreAvailable: boolean } | undefined {
+  const body = (Array.isArray(json) ? { sessions: json } : json) as { sessions?: unknown; moreAvailable?: unknown; availableMore?: unknown; total?: unknown } | null;
+  if (body === null || typeof body !== 'object' || !Array.isArray(body.sessions)) return undefined;
+  const sessions = body.sessions.map((entry: unknown) => {
+    const e = (entry ?? {}) as { botId?: unknown; streamId?: unknown };
+    const botId = typeof e.botId === 'string' ? e.botId : typeof e.streamId === 'string' ? e.streamId : undefined;
+    return botId === undefined ? {} : { botId };
+  });
+  const more =
+    typeof body.moreAvailable === 'boolean'
+      ? body.moreAvailable
+      : typeof body.availableMore === 'boolean'
+        ? body.availableMore
+        : typeof body.total === 'number'
+          ? skip + sessions.length < body.total
+          : sessions.length >= limit;
+  return { sessions, moreAvailable: more && sessions.length > 0 };
+}

@@ -1,13 +1,15 @@
 /**
  * `npm run kore:check`: a read-only look at a real tenant's configuration before the desk is
- * pointed at it. It makes two GET calls and never a DELETE: one page of user roles (host,
- * credentials, the Role Management scope, the shape of the page and of its admin-role entries)
- * and the status of a job id that cannot exist (the Delete Users Data scope and the shape of the
- * platform's answer). It reports field names, counts and role names — never a user's values.
+ * pointed at it. It makes two GET calls, one read-only POST and never a DELETE: one page of user
+ * roles (host, credentials, the Role Management scope, the shape of the page and of its
+ * admin-role entries), the status of a job id that cannot exist (the Delete Users Data scope and
+ * the shape of the platform's answer), and the sessions of a user id that cannot exist over the
+ * last day (the Bot Sessions scope the verified erasure reads with). It reports field names,
+ * counts and role names — never a user's values.
  */
 import { randomUUID } from 'node:crypto';
-import { KoreAuthError, KorePermanentError, KoreRedirectError, KoreRetryableError } from '../../domain/kore';
-import { KoreClient, platformMessageOf, sanitisePlatformMessage, USER_ROLES_PATH } from './kore-client';
+import { KoreAuthError, KorePermanentError, KoreRedirectError, KoreRetryableError, KoreScopeMissingError } from '../../domain/kore';
+import { KoreClient, platformMessageOf, sanitisePlatformMessage, SESSIONS_PATH, USER_ROLES_PATH } from './kore-client';
 
 export interface TenantCheckOptions {
   baseUrl: string;
@@ -64,8 +66,8 @@ export async function checkTenant(options: TenantCheckOptions): Promise<TenantCh
   const baseFetch = options.fetch ?? globalThis.fetch;
   const recordingFetch: typeof globalThis.fetch = async (input, init) => {
     const method = init?.method ?? 'GET';
-    // A guard of its own: this check must never send anything but GET.
-    if (method !== 'GET') throw new Error(`kore:check sends GET only, not ${method}`);
+    // A guard of its own: this check sends GET, and POST only to the read-only sessions search.
+    if (method !== 'GET' && !(method === 'POST' && new URL(String(input)).pathname === SESSIONS_PATH)) throw new Error(`kore:check reads only, it never sends ${method}`);
     const response = await baseFetch(input, init);
     const text = await response.clone().text();
     seen.push({ path: new URL(String(input)).pathname, method, status: response.status, text });
@@ -132,6 +134,22 @@ export async function checkTenant(options: TenantCheckOptions): Promise<TenantCh
     } else {
       line('Delete Users Data scope', false, `status of an unknown job: ${describeFailure(error)}`);
     }
+  }
+
+  // 3. The sessions of a user id that cannot exist: the Bot Sessions scope of the verified erasure.
+  try {
+    const now = Date.now();
+    const page = await client.getSessions({ userId: `kore-check-${randomUUID()}@invalid.example`, dateFrom: new Date(now - 86_400_000).toISOString(), dateTo: new Date(now).toISOString(), skip: 0, limit: 1 });
+    const raw = JSON.parse(seen.at(-1)!.text) as unknown;
+    line('Bot Sessions scope', true, `${SESSIONS_PATH} answered ${page.sessions.length} session(s) for an unknown user; answer ${shapeOf(raw)}`);
+  } catch (error) {
+    line(
+      'Bot Sessions scope',
+      false,
+      error instanceof KoreScopeMissingError
+        ? `refused (${error.httpStatus}): add the admin scope "Bot Analytics > Bot Sessions" to the app, or every read-back ends not-verified: scope-missing`
+        : `sessions history: ${describeFailure(error)}`,
+    );
   }
 
   const calls = seen.map((s) => `${s.method} ${s.path.startsWith('/api/public/bot/eraseUsersData/status/') ? '/api/public/bot/eraseUsersData/status/…' : s.path} → ${s.status}`);

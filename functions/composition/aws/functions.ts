@@ -11,6 +11,7 @@ import { refreshRolesSnapshotOnAws } from '../refresh-roles-snapshot';
 import { runCanaryOnAws } from '../run-canary';
 import { signCheckpointsOnAws } from '../sign-checkpoints';
 import { sweepOnAws } from '../sweep-requests';
+import { verifyErasuresOnAws } from '../verify-erasures';
 import type { AwsFunction } from './environment';
 
 export const AWS_FUNCTIONS: Record<FunctionName, AwsFunction<unknown>> = {
@@ -25,4 +26,5 @@ export const AWS_FUNCTIONS: Record<FunctionName, AwsFunction<unknown>> = {
   'sweep-requests': sweepOnAws,
   'run-canary': runCanaryOnAws,
   'sign-checkpoints': signCheckpointsOnAws,
+  'verify-erasures': verifyErasuresOnAws,
 };

@@ -1,6 +1,6 @@
 /** The Kore.ai client and the deployment's call budget, for the functions that call the platform. */
 import type { CallBudget } from '../../domain/call-budget';
-import type { KorePlatform } from '../../domain/kore';
+import type { KorePlatform, KoreSessionsHistory } from '../../domain/kore';
 import type { RolePagingPolicy } from '../../domain/role-paging';
 import { DynamoCallBudget } from '../../adapters/dynamo/call-budget-store';
 import { DynamoErasureBatchStore } from '../../adapters/dynamo/erasure-batch-store';
@@ -23,7 +23,7 @@ function parseKoreCredentials(value: unknown): { clientId: string; clientSecret:
   return { clientId: v.clientId, clientSecret: v.clientSecret };
 }
 
-export async function koreFrom(env: Env): Promise<KorePlatform> {
+export async function koreFrom(env: Env): Promise<KorePlatform & KoreSessionsHistory> {
   const arn = getOptionalStringFromEnv(ENV.KORE_CREDENTIALS_SECRET_ARN, env);
   if (!arn) return unavailable('Kore.ai');
   const credentials = await loadSecret(arn, parseKoreCredentials);
@@ -38,7 +38,7 @@ export async function koreFrom(env: Env): Promise<KorePlatform> {
 export async function koreWithBudgetFrom(
   env: Env,
   base: Pick<ApplicationAdapters, 'clock'>,
-): Promise<{ kore: KorePlatform; budget?: CallBudget; rolePaging?: { policy: RolePagingPolicy; runMs: number } }> {
+): Promise<{ kore: KorePlatform & KoreSessionsHistory; budget?: CallBudget; rolePaging?: { policy: RolePagingPolicy; runMs: number } }> {
   const kore = await koreFrom(env);
   if (!getOptionalStringFromEnv(ENV.KORE_CREDENTIALS_SECRET_ARN, env)) return { kore };
   const policy = readCallBudgetPolicy(env);

@@ -2,3 +2,4 @@
 export * from './account';
 export * from './credentials';
 export * from './server';
+export * from './sessions';

@@ -1,13 +1,14 @@
 /**
- * A Kore.ai XO Platform simulator on `node:http`: the three public API calls the erasure desk
- * uses (erase, erase status, user roles), the platform's JWT check, its owner/co-developer
+ * A Kore.ai XO Platform simulator on `node:http`: the four public API calls the erasure desk
+ * uses (erase, erase status, user roles, sessions history — the last in sessions.ts), the platform's JWT check, its owner/co-developer
  * refusals, erase jobs that finish after a while, and injectable faults (429, 500, slow answers,
  * dropped connections, 307 redirects to another origin). Everything it receives is recorded so tests can prove, for instance,
  * that an erasure was accepted exactly once.
  *
  * Admin routes under `/__sim/` (no auth, never faulted, not recorded): `GET /__sim/health`,
  * `GET /__sim/calls`, `POST /__sim/faults` (JSON, merged over the current faults; `GET` shows
- * them), `POST /__sim/reset` (clears calls and jobs).
+ * them), `POST /__sim/reset` (clears calls and jobs), `POST /__sim/sessions` (adds a session:
+ * `{userId, botId, startTime?}`).
  *
  * It follows docs/kore-platform.md: what the platform documents (the JWT rules: `appId` and
  * `sub` required, a `jti` never accepted twice and, with a `jti`, `exp` at most an hour ahead;
@@ -29,11 +30,18 @@ import type { KoreRoleUser } from '../../../functions/domain/kore';
 import { buildAccount, type AccountSpec, type RefusalReason, type SimAccount } from './account';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET } from './credentials';
 import { seededRandom, type Random } from './random';
+import { SimSessions } from './sessions';
 import { refuseForeignHost } from '../host-check';
 
 export const ERASE_ROUTE = '/api/public/bot/eraseUsersData';
 export const ERASE_STATUS_ROUTE = '/api/public/bot/eraseUsersData/status/:reqId';
 export const USER_ROLES_ROUTE = '/api/public/alluserroles';
+export const SESSIONS_ROUTE = '/api/public/getSessions';
+/** Largest `limit` the sessions route honours, and its default (assumptions: not documented). */
+export const SESSIONS_LIMIT_CAP = 100;
+export const SESSIONS_DEFAULT_LIMIT = 50;
+/** The refusal of a call the app has no scope for (shape and wording are assumptions). */
+export const SCOPE_MISSING_MESSAGE = 'You do not have the permission to access this API: the app needs the scope Bot Analytics > Bot Sessions';
 
 /** Largest `limit` the user-roles route honours; larger values are capped. */
 export const USER_ROLES_LIMIT_CAP = 50;
@@ -96,6 +104,10 @@ export interface SimFaults {
    * strings, nested objects), as an undocumented shape may turn out to be. Default `plain`.
    */
   adminRoleShapes: 'plain' | 'varied';
+  /** Jobs created while on end SUCCESS but leave the users' sessions in place (a platform that says it erased and did not). */
+  sessionsLeftBehind: boolean;
+  /** The app lacks the Sessions scope: getSessions answers 403 with {@link SCOPE_MISSING_MESSAGE}. */
+  sessionsScopeMissing: boolean;
 }
 
 export const NO_FAULTS: Readonly<SimFaults> = {
@@ -111,9 +123,11 @@ export const NO_FAULTS: Readonly<SimFaults> = {
   unknownStatus: '',
   refusalShape: 'errors-msg',
   adminRoleShapes: 'plain',
+  sessionsLeftBehind: false,
+  sessionsScopeMissing: false,
 };
 
-export type SimRoute = typeof ERASE_ROUTE | typeof ERASE_STATUS_ROUTE | typeof USER_ROLES_ROUTE | 'unknown';
+export type SimRoute = typeof ERASE_ROUTE | typeof ERASE_STATUS_ROUTE | typeof USER_ROLES_ROUTE | typeof SESSIONS_ROUTE | 'unknown';
 
 /**
  * What became of a call: `accepted` (erase job created), `refused` (owner/co-developer rules),
@@ -134,7 +148,8 @@ export type SimOutcome =
   | 'replayed'
   | 'rate-limited'
   | 'invalid'
-  | 'not-found';
+  | 'not-found'
+  | 'scope-missing';
 
 export interface SimCall {
   at: string;
@@ -209,6 +224,8 @@ export interface KoreSimulator {
   /** Replaces the ids whose erasure ends FAILED (jobs created from now on). */
   setFailUsers(ids: readonly string[]): void;
   account: SimAccount;
+  /** The sessions the Sessions History API reads (per user and bot). */
+  sessions: SimSessions;
 }
 
 const rate = z.number().min(0).max(1);
@@ -225,6 +242,8 @@ const faultsObject = z.object({
     unknownStatus: z.string().max(100),
     refusalShape: z.enum(REFUSAL_SHAPES),
     adminRoleShapes: z.enum(['plain', 'varied']),
+    sessionsLeftBehind: z.boolean(),
+    sessionsScopeMissing: z.boolean(),
 });
 const faultsSchema = faultsObject
   .refine((f) => f.rate429 + f.rate500 + f.rateSlow + f.rateDrop + f.rate307 <= 1, {
@@ -257,12 +276,28 @@ const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
 };
 const REFUSAL_ORDER: RefusalReason[] = ['account-owner', 'bot-owner', 'co-developer', 'account-member'];
 
+// Dates as the page documents them: `yyyy-mm-dd` or an ISO time.
+const sessionDate = z.string().max(40).regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/);
+const sessionsBodySchema = z.object({
+  userId: z.string().min(1).max(320).optional(),
+  skip: z.number().int().min(0).optional(),
+  offset: z.number().int().min(0).optional(),
+  limit: z.number().int().min(1).optional(),
+  dateFrom: sessionDate.optional(),
+  dateTo: sessionDate.optional(),
+});
+
 interface Job {
   id: string;
   createdOn: number;
   /** Undefined: never finishes. */
   finishesAt: number | undefined;
   removeAll: boolean;
+  botIds: string[];
+  /** Created under the `sessionsLeftBehind` fault: its end removes no session. */
+  leaveBehind: boolean;
+  /** Its end has been applied to the sessions. */
+  settled: boolean;
   results: { userId: string; status: 'SUCCESS' | 'FAILED'; stuck?: true }[];
 }
 
@@ -337,6 +372,7 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
   let nextJob = options.firstJobNumber ?? 1;
   let stopped = false;
   const jobs = new Map<string, Job>();
+  const sessions = new SimSessions(now());
   const calls: SimCall[] = [];
   const sleepers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
@@ -420,6 +456,60 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
     send(res, 400, body);
   }
 
+  /** Applies the end of every finished job to the sessions: a user erased SUCCESS loses their sessions in the job's bots. */
+  function settleJobs() {
+    const t = now();
+    for (const job of jobs.values()) {
+      if (job.settled || job.finishesAt === undefined || t < job.finishesAt) continue;
+      job.settled = true;
+      if (job.leaveBehind) continue;
+      // A user who never finishes keeps their sessions, as their erasure never ended.
+      for (const r of job.results) if (r.status === 'SUCCESS' && !r.stuck) sessions.remove(r.userId, job.removeAll ? 'all' : job.botIds);
+    }
+  }
+
+  function handleSessions(res: ServerResponse, rawBody: string, base: Omit<SimCall, 'at' | 'outcome'>) {
+    if (faults.sessionsScopeMissing) {
+      send(res, 403, errorBody(SCOPE_MISSING_MESSAGE, 403));
+      return record({ ...base, outcome: 'scope-missing', httpStatus: 403 });
+    }
+    let json: unknown = {};
+    if (rawBody.trim() !== '') {
+      try {
+        json = JSON.parse(rawBody);
+      } catch {
+        throw new BadRequest('Body must be JSON');
+      }
+    }
+    const parsed = sessionsBodySchema.safeParse(json);
+    if (!parsed.success) throw new BadRequest(`Invalid ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+    const body = parsed.data;
+    settleJobs();
+    const day = (value: string, end: boolean) => (value.length === 10 ? Date.parse(`${value}T00:00:00.000Z`) + (end ? 86_400_000 - 1 : 0) : Date.parse(value));
+    // Documented defaults: dateTo today, dateFrom 7 days before dateTo.
+    const to = body.dateTo ? day(body.dateTo, true) : now();
+    const from = body.dateFrom ? day(body.dateFrom, false) : to - 7 * 86_400_000;
+    if (!Number.isFinite(from) || !Number.isFinite(to) || from > to) throw new BadRequest('dateFrom must be a date before dateTo');
+    const skip = body.skip ?? body.offset ?? 0;
+    const limit = Math.min(body.limit ?? SESSIONS_DEFAULT_LIMIT, SESSIONS_LIMIT_CAP);
+    if (body.userId) base.userIds = [body.userId];
+    const page = body.userId ? sessions.query(body.userId, from, to, skip, limit) : { sessions: [], total: 0 };
+    send(res, 200, {
+      total: page.total,
+      moreAvailable: skip + page.sessions.length < page.total,
+      sessions: page.sessions.map((x) => ({
+        sessionId: x.sessionId,
+        botId: x.botId,
+        userId: x.userId,
+        start_time: new Date(x.startTime).toISOString(),
+        end_time: new Date(x.startTime + 300_000).toISOString(),
+        sessionType: 'interactive',
+        containmentType: 'selfService',
+      })),
+    });
+    record({ ...base, outcome: 'ok', httpStatus: 200 });
+  }
+
   function jobStatusBody(job: Job) {
     const finished = job.finishesAt !== undefined && now() >= job.finishesAt;
     return {
@@ -449,11 +539,17 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
     }
     const createdOn = now();
     const never = options.neverFinish === true;
+    const botIds = removeAll ? account.bots.map((b) => b.botId) : [...body.botIds!];
+    // A user being erased has talked to the bots: seeded the first time an erase names them.
+    for (const userId of body.userIds) sessions.seed(userId, botIds, createdOn);
     const job: Job = {
       id: `eud-${nextJob++}`,
       createdOn,
       finishesAt: never ? undefined : createdOn + jobDurationMs,
       removeAll,
+      botIds,
+      leaveBehind: faults.sessionsLeftBehind,
+      settled: false,
       results: body.userIds.map((userId) => {
         const draw = jobRandom();
         return { userId, status: failUsers.has(idKey(userId)) || draw < failRate ? 'FAILED' : 'SUCCESS', ...(neverFinishUsers.has(idKey(userId)) ? { stuck: true as const } : {}) };
@@ -558,9 +654,11 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
           send(res, 404, errorBody('Request not found', 404));
           return record({ ...base, outcome: 'not-found', httpStatus: 404 });
         }
+        settleJobs();
         send(res, 200, jobStatusBody(job));
         return record({ ...base, outcome: 'ok', httpStatus: 200 });
       }
+      if (route === SESSIONS_ROUTE) return handleSessions(res, rawBody, base);
       return handleUserRoles(res, url, base);
     } catch (error) {
       if (!(error instanceof BadRequest)) throw error;
@@ -579,6 +677,18 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
       return send(res, 204, undefined);
     }
     if (path === '/__sim/faults' && method === 'GET') return send(res, 200, faults);
+    if (path === '/__sim/sessions' && method === 'POST') {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(rawBody || '{}');
+      } catch {
+        return send(res, 400, errorBody('Body must be JSON', 400));
+      }
+      const added = z.object({ userId: z.string().min(1).max(320), botId: z.string().min(1).max(100), startTime: z.string().datetime().optional() }).safeParse(raw);
+      if (!added.success) return send(res, 400, errorBody('userId and botId are required', 400));
+      const session = sessions.add(added.data.userId, added.data.botId, added.data.startTime ? Date.parse(added.data.startTime) : now() - 86_400_000);
+      return send(res, 201, session);
+    }
     if (path === '/__sim/faults' && method === 'POST') {
       try {
         const update = faultsPatchSchema.safeParse(JSON.parse(rawBody || '{}'));
@@ -597,6 +707,7 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
       return method === 'GET' ? ERASE_STATUS_ROUTE : 'method-not-allowed';
     }
     if (path === USER_ROLES_ROUTE) return method === 'GET' ? USER_ROLES_ROUTE : 'method-not-allowed';
+    if (path === SESSIONS_ROUTE) return method === 'POST' ? SESSIONS_ROUTE : 'method-not-allowed';
     return 'unknown';
   }
 
@@ -648,6 +759,7 @@ export async function startKoreSimulator(options: KoreSimulatorOptions = {}): Pr
     url: `http://127.0.0.1:${port}`,
     port,
     account,
+    sessions,
     calls: () => calls.map((c) => ({ ...c, ...(c.userIds && { userIds: [...c.userIds] }), ...(c.botIds && { botIds: [...c.botIds] }) })),
     setFaults,
     setFailUsers: (ids) => {

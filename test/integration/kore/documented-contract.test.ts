@@ -240,13 +240,84 @@ const FACTS: Record<string, { what: string; check: () => Promise<void> }> = {
   },
 };
 
+const SESSIONS = '/api/public/getSessions';
+const DAY = 86_400_000;
+const sessionsOf = async (s: KoreSimulator, body: Record<string, unknown>, path = SESSIONS) => call(s, 'POST', path, { body });
+
+/** The Sessions History facts (S…) of docs/kore-platform.md. */
+const SESSION_FACTS: Record<string, { what: string; check: () => Promise<void> }> = {
+  S1: {
+    what: 'POST /api/public/getSessions is the admin-console form, with an optional containmentType query',
+    check: async () => {
+      const s = await start();
+      expect((await sessionsOf(s, { userId: DEMO_END_USERS.alice })).status).toBe(200);
+      expect((await sessionsOf(s, { userId: DEMO_END_USERS.alice }, `${SESSIONS}?containmentType=selfService`)).status).toBe(200);
+      expect((await call(s, 'GET', SESSIONS)).status).toBe(405);
+      expect((await call(s, 'POST', SESSIONS, { auth: null, body: {} })).status).toBe(401);
+    },
+  },
+  S2: {
+    what: 'the call needs the admin scope Bot Analytics > Bot Sessions',
+    check: async () => {
+      const s = await start({ faults: { sessionsScopeMissing: true } });
+      const refused = await sessionsOf(s, { userId: DEMO_END_USERS.alice });
+      expect(refused.status).toBe(403);
+      expect(refused.text).toContain('Bot Analytics > Bot Sessions');
+    },
+  },
+  S3: {
+    what: 'userId, skip or offset, and limit select a user and a page',
+    check: async () => {
+      const s = await start();
+      const all = await sessionsOf(s, { userId: DEMO_END_USERS.alice, limit: 100 });
+      const bySkip = await sessionsOf(s, { userId: DEMO_END_USERS.alice, skip: 1, limit: 1 });
+      const byOffset = await sessionsOf(s, { userId: DEMO_END_USERS.alice, offset: 1, limit: 1 });
+      expect((all.json.sessions as unknown[]).length).toBe(3);
+      expect(bySkip.json.sessions).toEqual(byOffset.json.sessions);
+      expect((bySkip.json.sessions as unknown[]).length).toBe(1);
+      expect((await sessionsOf(s, { userId: DEMO_END_USERS.bob, limit: 100 })).json.sessions).not.toEqual(all.json.sessions);
+    },
+  },
+  S4: {
+    what: 'dates are yyyy-mm-dd or ISO times; without them, the 7 days before today',
+    check: async () => {
+      const s = await start();
+      s.sessions.add('dates@example.com', DEMO_BOTS.hr.botId, Date.now() - 3 * DAY);
+      s.sessions.add('dates@example.com', DEMO_BOTS.hr.botId, Date.now() - 9 * DAY);
+      const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+      expect((await sessionsOf(s, { userId: 'dates@example.com' })).json.total).toBe(1);
+      expect((await sessionsOf(s, { userId: 'dates@example.com', dateFrom: day(Date.now() - 10 * DAY), dateTo: day(Date.now()) })).json.total).toBe(2);
+      expect((await sessionsOf(s, { userId: 'dates@example.com', dateFrom: new Date(Date.now() - 10 * DAY).toISOString(), dateTo: new Date(Date.now() - 5 * DAY).toISOString() })).json.total).toBe(1);
+    },
+  },
+  S5: {
+    what: 'sessions come newest first',
+    check: async () => {
+      const s = await start();
+      for (const daysAgo of [4, 1, 6, 2]) s.sessions.add('order@example.com', DEMO_BOTS.hr.botId, Date.now() - daysAgo * DAY);
+      const starts = ((await sessionsOf(s, { userId: 'order@example.com' })).json.sessions as { start_time: string }[]).map((x) => Date.parse(x.start_time));
+      expect(starts).toEqual([...starts].sort((a, b) => b - a));
+      expect(starts).toHaveLength(4);
+    },
+  },
+  S6: {
+    what: 'a session names its user and its bot',
+    check: async () => {
+      const s = await start();
+      const sessions = (await sessionsOf(s, { userId: DEMO_END_USERS.carol })).json.sessions as { userId: string; botId: string }[];
+      expect(sessions.every((x) => x.userId === DEMO_END_USERS.carol && x.botId.startsWith('st-'))).toBe(true);
+    },
+  },
+};
+
 describe('the simulator holds to docs/kore-platform.md', () => {
   it('has a test for every documented fact of the file, and no test for a fact it does not list', () => {
     const documented = [...DOC.matchAll(/^\| (D\d+) \|/gm)].map((m) => m[1]);
     expect(Object.keys(FACTS)).toEqual(documented);
+    expect(Object.keys(SESSION_FACTS)).toEqual([...DOC.matchAll(/^\| (S\d+) \|/gm)].map((m) => m[1]));
   });
 
-  for (const [id, fact] of Object.entries(FACTS)) it(`${id}: ${fact.what}`, fact.check);
+  for (const [id, fact] of Object.entries({ ...FACTS, ...SESSION_FACTS })) it(`${id}: ${fact.what}`, fact.check);
 });
 
 describe('the rate limits', () => {

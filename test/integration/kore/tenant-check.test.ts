@@ -21,7 +21,7 @@ async function start(options: KoreSimulatorOptions = {}) {
 const credentialsOf = (s: KoreSimulator) => ({ baseUrl: s.url, clientId: s.config.clientId, clientSecret: s.config.clientSecret });
 
 describe('npm run kore:check', () => {
-  it('finds a well configured tenant ready, with the shapes it saw, using two GETs and no DELETE', async () => {
+  it('finds a well configured tenant ready, with the shapes it saw, using two GETs, one sessions search and no DELETE', async () => {
     const s = await start();
 
     const report = await checkTenant(credentialsOf(s));
@@ -32,7 +32,18 @@ describe('npm run kore:check', () => {
     expect(text).toMatch(/user fields: .*adminRoles.*btRoles/);
     expect(text).toMatch(/Bot Owner \(\d+\)/);
     expect(text).toMatch(/Delete Users Data scope\s+.*unknown job answered 404, body \{errors\}, message "Request not found"/);
-    expect(s.calls().map((c) => `${c.method} ${c.route}`)).toEqual(['GET /api/public/alluserroles', 'GET /api/public/bot/eraseUsersData/status/:reqId']);
+    expect(text).toMatch(/Bot Sessions scope\s+.*answered 0 session\(s\) for an unknown user/);
+    expect(s.calls().map((c) => `${c.method} ${c.route}`)).toEqual(['GET /api/public/alluserroles', 'GET /api/public/bot/eraseUsersData/status/:reqId', 'POST /api/public/getSessions']);
+  });
+
+  it('fails the Bot Sessions scope when the app lacks it, naming the scope to add', async () => {
+    const s = await start({ faults: { sessionsScopeMissing: true } });
+
+    const report = await checkTenant(credentialsOf(s));
+
+    expect(report.ok).toBe(false);
+    expect(report.lines.filter((l) => !l.ok).map((l) => l.check)).toEqual(['Bot Sessions scope']);
+    expect(formatReport(report)).toMatch(/add the admin scope "Bot Analytics > Bot Sessions"/);
   });
 
   it('never prints a user\'s values, only field names, counts and role names', async () => {
@@ -54,6 +65,7 @@ describe('npm run kore:check', () => {
     expect(report.lines.filter((l) => !l.ok).map((l) => l.detail)).toEqual([
       'user roles: refused the credentials or the scope (401)',
       'status of an unknown job: refused the credentials or the scope (401)',
+      'sessions history: refused the credentials or the scope (401)',
     ]);
   });
 

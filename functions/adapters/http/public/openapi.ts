@@ -138,7 +138,7 @@ export function publicOpenApiPaths(): Json {
         ],
         responses: {
           '200': {
-            description: 'The request, its subject-safe timeline, due date, and the signed receipt once completed.',
+            description: 'The request, its subject-safe timeline, due date, the signed receipt once completed, and what reading the platform back after the erasure found (verification: pending, verified, data-found or not-verified).',
             content: { 'application/json': { schema: { type: 'object' } }, 'text/html': { schema: { type: 'string' } } },
           },
           '404': problemResponse('No such request (or not your token).'),

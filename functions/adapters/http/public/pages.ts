@@ -163,6 +163,7 @@ ${view.status === 'AWAITING_VERIFICATION' ? html`<p><strong>Check your email.</s
 <dt>Received</dt><dd>${formatTime(view.receivedAt)}</dd>
 <dt>Due by</dt><dd>${humanDate(view.dueAt)}${view.extended ? html` (extended: ${view.extended.reason})` : ''}</dd>
 <dt>Bots</dt><dd>${view.scope.allBots ? 'All our bots' : html`${view.scope.botIds.map((b, i) => html`${i ? ', ' : ''}<code>${b}</code>`)}`}</dd>
+${view.verification ? html`<dt>Verification</dt><dd><span class="verification-${view.verification.outcome}">${view.verification.outcome.replace('-', ' ')}</span>: ${view.verification.summary}</dd>` : ''}
 </dl>
 ${view.rejection
       ? html`<h2>Why we cannot erase your data yet</h2>
@@ -179,7 +180,7 @@ ${view.timeline.map((t) => html`<li class="${t.tone}"><time datetime="${t.at}">$
 </ol>
 ${view.receipt
       ? html`<h2>Your erasure receipt</h2>
-<p>This signed receipt proves that your data was erased. It holds no personal data: only the request reference, a code standing for you, the platform's job reference, a fingerprint of the platform's final answer and the dates. Keep it.</p>
+<p>This signed receipt proves that your data was erased. It holds no personal data: only the request reference, a code standing for you, the platform's job reference, a fingerprint of the platform's final answer, the dates and, once we have checked the platform again, what that check found (with a fingerprint of the platform's answer and the period checked). Keep it.</p>
 <label for="receipt">Receipt (JSON Web Signature)</label>
 <textarea id="receipt" class="receipt" readonly rows="6">${view.receipt}</textarea>
 <p class="hint">To check it, verify the signature (ES256) with our public key at <a href="${options.publicKeyUrl}">${options.publicKeyUrl}</a>, for example with any JOSE library: <code>compactVerify(receipt, publicKey)</code>. A receipt that was changed in any way fails the check.</p>`

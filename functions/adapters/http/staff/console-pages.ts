@@ -7,6 +7,7 @@
  */
 import { html, raw, type SafeHtml } from '../../../domain/html';
 import { REQUEST_STATUSES, type AuditEvent, type RequestStatus } from '../../../domain/model';
+import { describeVerification } from '../../../domain/verification';
 import type { RequestView } from '../../../staff/audit-deps';
 import type { AuditReport } from '../../../staff/build-report';
 import type { RequestDetail } from '../../../staff/get-request-detail';
@@ -141,7 +142,7 @@ function requestRows(ctx: PageContext, items: readonly RequestView[]): SafeHtml 
   return html`<table><thead><tr><th>Request</th><th>Status</th><th>Channel</th><th>Received</th><th>Due</th><th>Attempt</th><th>Note</th></tr></thead><tbody>
 ${items.map(
   (r) =>
-    html`<tr><td><a href="${ctx.basePath}/requests/${encodeURIComponent(r.requestId)}">${r.requestId}</a></td><td>${r.status}</td><td>${r.channel}</td><td>${r.receivedAt}</td><td${r.overdue ? raw(' class="bad"') : ''}>${r.dueAt}${r.overdue ? ' (overdue)' : ''}${r.extended ? ' (extended)' : ''}</td><td>${r.attempt}</td><td>${r.rejection ? `${r.rejection.rule}` : (r.failureReason ?? (r.needsReview ? `needs review: ${r.needsReview}` : ''))}</td></tr>`,
+    html`<tr><td><a href="${ctx.basePath}/requests/${encodeURIComponent(r.requestId)}">${r.requestId}</a></td><td>${r.status}</td><td>${r.channel}</td><td>${r.receivedAt}</td><td${r.overdue ? raw(' class="bad"') : ''}>${r.dueAt}${r.overdue ? ' (overdue)' : ''}${r.extended ? ' (extended)' : ''}</td><td>${r.attempt}</td><td>${r.rejection ? `${r.rejection.rule}` : (r.failureReason ?? (r.needsReview ? `needs review: ${r.needsReview}` : r.verification?.stage === 'data-found' ? describeVerification(r.verification) : ''))}</td></tr>`,
 )}</tbody></table>`;
 }
 
@@ -150,6 +151,8 @@ export interface DashboardModel {
   chart: DaySeries[];
   overdue: RequestView[];
   dueSoon: RequestView[];
+  /** COMPLETED requests whose read-back found data (they need a retry). */
+  dataFound: RequestView[];
   canAct: boolean;
   flash?: string;
 }
@@ -172,10 +175,17 @@ ${statusChart(m.chart)}
 <div class="card"><b>${m.report.deadlines.completedLate}</b>completed late</div>
 <div class="card"><b>${m.report.timeToCompletion.medianSeconds === null ? '–' : formatDuration(m.report.timeToCompletion.medianSeconds)}</b>median to completion</div>
 <div class="card"><b>${m.report.timeToCompletion.p95Seconds === null ? '–' : formatDuration(m.report.timeToCompletion.p95Seconds)}</b>p95 to completion</div></div>
+<h2>Verification (read back after COMPLETED)</h2>
+<div class="cards" id="verification-counts"><div class="card"><b class="ok">${m.report.verification.verified}</b>verified</div>
+<div class="card"><b class="${m.report.verification.dataFound > 0 ? 'bad' : 'ok'}">${m.report.verification.dataFound}</b>data found</div>
+<div class="card"><b>${m.report.verification.notVerified}</b>not verified</div>
+<div class="card"><b>${m.report.verification.pending}</b>pending</div></div>
 <h2>Overdue</h2>
 ${requestRows(ctx, m.overdue)}
 <h2>Due within 7 days</h2>
 ${requestRows(ctx, m.dueSoon)}
+<h2>Data found after completion</h2>
+${requestRows(ctx, m.dataFound)}
 ${
   m.canAct
     ? html`<h2>Roles snapshot</h2>
@@ -233,7 +243,7 @@ ${m.nextHref ? html`<p><a href="${m.nextHref}">Next page</a></p>` : ''}
 export interface RequestPageModel {
   detail: RequestDetail;
   /** Action buttons to show (ops only; empty for auditors). */
-  actions: ('retry' | 'cancel' | 'recheck' | 'extend' | 'revoke-links')[];
+  actions: ('retry' | 'cancel' | 'recheck' | 'extend' | 'revoke-links' | 'verify')[];
   flash?: string;
   error?: string;
 }
@@ -244,6 +254,7 @@ const ACTION_LABELS = {
   recheck: { button: 'Re-check eligibility', confirm: 'I want to re-run the eligibility check now' },
   extend: { button: 'Extend deadline', confirm: 'I want to extend the deadline by two months; the subject will be told the reason' },
   'revoke-links': { button: 'Revoke status links', confirm: 'I want every status link issued so far for this request to stop working' },
+  verify: { button: 'Verify now', confirm: 'I want this erasure read back from Kore.ai now (it takes turns of the call budget)' },
 } as const;
 
 function timelineRows(events: readonly AuditEvent[], badSeq: number | undefined): SafeHtml {
@@ -284,6 +295,7 @@ ${r.rejection ? html`<tr><th>Rejection</th><td>${r.rejection.rule} (${r.rejectio
 ${r.failureReason ? html`<tr><th>Failure</th><td>${r.failureReason}</td></tr>` : ''}
 ${r.needsReview ? html`<tr><th>Needs review</th><td>${r.needsReview}</td></tr>` : ''}
 ${r.completedAt ? html`<tr><th>Completed</th><td>${r.completedAt}</td></tr>` : ''}
+${r.verification ? html`<tr><th>Verification</th><td id="verification" data-stage="${r.verification.stage}"${r.verification.stage === 'data-found' ? raw(' class="bad"') : ''}>${describeVerification(r.verification)}${r.verification.readBackSha256 ? html` · read-back sha256 <code>${r.verification.readBackSha256.slice(0, 16)}…</code>` : ''}${r.verification.window ? html` · ${r.verification.window.from} – ${r.verification.window.to}` : ''}</td></tr>` : ''}
 </tbody></table>
 <h2>Chain</h2>
 <p id="chain" data-verdict="${c.verdict}"><span class="${c.verdict === 'VERIFIED' ? 'ok' : c.verdict === 'BROKEN' ? 'bad' : 'warn'}">${CHAIN_VERDICT_LABELS[c.verdict]}</span>: ${c.summary}${

@@ -52,6 +52,7 @@ import {
 import { cancelRequest } from '../../../staff/cancel-request';
 import { extendRequestDeadline } from '../../../staff/extend-deadline';
 import { allowedActions, type OpsDeps } from '../../../staff/ops-deps';
+import { verifyRequestNow } from '../../../staff/verify-request';
 import { recheckRequest } from '../../../staff/recheck-request';
 import { refreshRoles } from '../../../staff/refresh-roles';
 import { retryRequest } from '../../../staff/retry-request';
@@ -74,14 +75,15 @@ export interface ConsoleDeps extends OpsDeps {
 export const SESSION_COOKIE = '__Host-ed_session';
 export const CSRF_COOKIE = '__Host-ed_csrf';
 
-type Action = 'retry' | 'cancel' | 'recheck' | 'extend' | 'revoke-links';
-const ACTIONS: readonly Action[] = ['retry', 'cancel', 'recheck', 'extend', 'revoke-links'];
+type Action = 'retry' | 'cancel' | 'recheck' | 'extend' | 'revoke-links' | 'verify';
+const ACTIONS: readonly Action[] = ['retry', 'cancel', 'recheck', 'extend', 'revoke-links', 'verify'];
 const DONE_MESSAGES: Record<string, string> = {
   retry: 'A new attempt was started.',
   cancel: 'The request was cancelled.',
   recheck: 'Eligibility was re-checked.',
   extend: 'The deadline was extended and the subject will be told the reason.',
   'revoke-links': 'Every status link issued so far was revoked; links in later mails will work.',
+  verify: 'The erasure will be read back from Kore.ai at the next verification run.',
   roles: 'The roles snapshot was refreshed.',
 };
 
@@ -219,6 +221,7 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
         else if (name === 'cancel') await cancelRequest(deps, id, actor, reason);
         else if (name === 'recheck') await recheckRequest(deps, id, actor, reason);
         else if (name === 'extend') await extendRequestDeadline(deps, id, actor, reason);
+        else if (name === 'verify') await verifyRequestNow(deps, id, actor, reason);
         else await revokeStatusLinks(deps, id, actor, reason);
       } catch (error) {
         const { problem } = errorToProblem(error);
@@ -400,11 +403,14 @@ export function createConsole(deps: ConsoleDeps): (event: HttpEvent) => Promise<
     const open = REQUEST_STATUSES.filter((s: RequestStatus) => !FINAL_STATUSES.includes(s));
     const overdue = await listRequests(deps, { overdue: true }, { limit: 10 });
     const dueSoon = await listRequests(deps, { statuses: open }, { limit: 10 }, (r) => isDueWithin(r.dueAt, now, 7));
+    // Completed, but the read-back found the subject's data: ops retry these.
+    const dataFound = await listRequests(deps, { statuses: ['COMPLETED'], includeCanary: true }, { limit: 10 }, (r) => r.verification?.stage === 'data-found');
     return dashboardPage(ctx, {
       report,
       chart: days,
       overdue: overdue.items.map((r) => toView(r, now)),
       dueSoon: dueSoon.items.map((r) => toView(r, now)),
+      dataFound: dataFound.items.map((r) => toView(r, now)),
       canAct: hasPermission(principal, 'act'),
       flash,
     });

@@ -81,7 +81,7 @@ export function decodePathSegment(segment: string): string {
 }
 
 /** Path words of the staff routes; any other segment is a parameter. */
-const ROUTE_WORDS = new Set(['audit', 'requests', 'export', 'report', 'ops', 'retry', 'cancel', 'recheck', 'extend', 'roles', 'refresh', 'console', 'login', 'logout', 'search']);
+const ROUTE_WORDS = new Set(['audit', 'requests', 'export', 'report', 'ops', 'retry', 'cancel', 'recheck', 'extend', 'verify', 'roles', 'refresh', 'console', 'login', 'logout', 'search']);
 
 /**
  * The route of a request as a template (`GET /audit/requests/{id}`), for log lines: it names the

@@ -16,6 +16,7 @@ import { recheckRequest } from '../../../staff/recheck-request';
 import { refreshRoles } from '../../../staff/refresh-roles';
 import { retryMany } from '../../../staff/retry-many';
 import { retryRequest } from '../../../staff/retry-request';
+import { verifyRequestNow } from '../../../staff/verify-request';
 import { revokeStatusLinks } from '../../../staff/revoke-status-links';
 import { bulkRetrySchema, opsListQuerySchema, reasonBodySchema, refreshBodySchema, REQUEST_ID } from './schemas';
 import type { Logger } from '../../../domain/ports';
@@ -28,7 +29,7 @@ export interface OpsApiDeps extends OpsDeps {
   logger: Logger;
 }
 
-const ACTIONS = ['retry', 'cancel', 'recheck', 'extend', 'revoke-links'] as const;
+const ACTIONS = ['retry', 'cancel', 'recheck', 'extend', 'revoke-links', 'verify'] as const;
 type Action = (typeof ACTIONS)[number];
 
 /** Builds the ops API handler. */
@@ -67,6 +68,10 @@ export function createOpsApi(deps: OpsApiDeps): (event: HttpEvent) => Promise<Ht
       case 'revoke-links': {
         const r = await revokeStatusLinks(deps, id, actor, reason);
         return jsonResponse(200, { request: toView(r.request, now()), revokedAt: r.revokedAt });
+      }
+      case 'verify': {
+        const r = await verifyRequestNow(deps, id, actor, reason);
+        return jsonResponse(202, { request: toView(r.request, now()), readBackDueAt: r.request.verification?.dueAt });
       }
     }
   }

@@ -81,7 +81,7 @@ describe('staff routing', () => {
   const auditKnown = ['/audit/requests', `/audit/requests/${ID}`, '/audit/export', '/audit/report'];
   const auditOdd = [...ODD_PATHS, '/audit', '/audit/requests/', '/audit/requests//', `/audit/requests/${ID}/`, `/audit/requests/${ID}/x`, '/audit/requests/%E0%A4', '/audit/requests/a%2Fb', '/AUDIT/requests', '/ops/requests'];
 
-  const actions = ['retry', 'cancel', 'recheck', 'extend', 'revoke-links'];
+  const actions = ['retry', 'cancel', 'recheck', 'extend', 'revoke-links', 'verify'];
   const opsKnown = ['/ops/requests', ...actions.map((a) => `/ops/requests/${ID}/${a}`), '/ops/retry', '/ops/roles/refresh'];
   const opsOdd = [...ODD_PATHS, '/ops', '/ops/requests/', `/ops/requests/${ID}`, `/ops/requests/${ID}/bogus`, `/ops/requests/${ID}/retry/`, '/ops/requests/%E0%A4/retry', '/ops/roles', '/audit/requests'];
 
