@@ -6,7 +6,7 @@
  * Every variable name is written once (`ENV`, functions/adapters/env/variables.ts): the template
  * gives functions no other, and gives some function each one that is not optional for a reason.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -19,16 +19,9 @@ import { FUNCTION_SPECS } from '../../infra/constructs/functions';
 import { LIFECYCLE_KEYS } from '../../infra/config';
 import { createApp } from '../../infra/synth';
 import { envOf, lambdaOf, removeAssemblies, synth, type Synthesized } from './support';
+import { sourceFiles } from '../support/source-files';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
-  });
-}
 
 let deployed: Synthesized;
 const secrets = mockClient(SecretsManagerClient);

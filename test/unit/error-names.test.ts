@@ -5,10 +5,11 @@
  * `ir` in AWS. Every error class must therefore set its name as a string literal in its own
  * constructor. The bundles themselves are checked in test/infra/error-names-bundled.test.ts.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { sourceFiles } from '../support/source-files';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const FUNCTIONS = join(ROOT, 'functions');
@@ -17,14 +18,6 @@ interface DeclaredError {
   file: string;
   name: string;
   exported: boolean;
-}
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
-  });
 }
 
 /** Every class under functions/ that extends an error class (by the `…Error`/`HttpProblem` convention or `Error` itself). */

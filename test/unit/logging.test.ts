@@ -3,20 +3,13 @@
  * (Powertools underneath in AWS, JSON lines in the local runtime, an array in tests). These checks
  * read the source so a second log shape cannot come back unnoticed.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loggerOver, silentLogger, type LogEntry } from '../../functions/domain/ports';
+import { sourceFiles } from '../support/source-files';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
-  });
-}
 
 const rel = (path: string) => relative(ROOT, path).split('\\').join('/');
 const FUNCTIONS = sourceFiles(join(ROOT, 'functions')).map((path) => ({ file: rel(path), text: readFileSync(path, 'utf8') }));

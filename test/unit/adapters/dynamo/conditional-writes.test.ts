@@ -6,19 +6,12 @@
  * updated" is enforced; test/integration/store/write-conditions.test.ts watches the same rule
  * on the commands the adapters really send.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sourceFiles } from '../../../support/source-files';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
-  });
-}
 
 /** The source text of each `new <Command>(…)` argument, found by matching parentheses. */
 function commandArguments(command: string): Array<{ file: string; line: number; text: string }> {
