@@ -10,7 +10,8 @@
  * Gathering. The first request of a scope to join after a quiet spell opens a gathering window
  * of `gatherMs`; the n-th request to join within it goes to batch ⌈n / size⌉ of that window. A
  * batch closes when its window is over or when it is full (the request that fills it sends it at
- * once), so no request waits longer than one window for company. A clock moved back (tests move the functions' clock) makes
+ * once by the member whose write completes it), so no request waits longer than one window for
+ * company. A clock moved back (tests move the functions' clock) makes
  * a window look as if it had not begun: such a window counts as over, never as one to wait for.
  *
  * Sending. A closed batch is claimed by one member with a conditional write; the claimer records
@@ -227,8 +228,10 @@ export interface SharedJobStatus {
  */
 export interface ErasureBatchStore {
   /**
-   * Joins `member` to the batch its turn in the current gathering window of `scopeKey` gives it.
-   * `fills`: this member made the batch full (it sends it at once). `undefined` when the batches
+   * Joins `member` to the batch its turn in the current gathering window of `scopeKey` gives it,
+   * and answers the batch as this write left it. `fills`: this member's count was the batch's
+   * last (the others' writes may still be on their way; whoever finds the batch full sends it,
+   * see {@link isBatchClosed}). `undefined` when the batches
    * kept closing before the member could join (it then sends alone).
    */
   join(scopeKey: string, botIds: readonly string[], member: string): Promise<{ batch: BatchRecord; fills: boolean } | undefined>;

@@ -92,7 +92,8 @@ export async function submitInBatch(deps: ErasureTaskDeps, request: ErasureReque
   if (eligibility.rejection) return { requestId: request.requestId, attempt: request.attempt, rejection: { ...eligibility.rejection, source: 'snapshot' } };
   const joined = await batches.join(request.scopeKey, request.scope.botIds, member);
   if (!joined) return sendAlone(deps, request, { ...state, batch: { solo: true } });
-  if (joined.fills) return sendBatch(deps, request, joined.batch.id, sendAlone);
+  // Sent at once by whoever finds it full when it joins: the member whose write completes the
+  // batch (the one whose count filled it may get there before the others' writes have landed).
   const next = memberStep(joined.batch, member, deps.clock.now().getTime(), policy);
   if (next.step === 'claim') return sendBatch(deps, request, joined.batch.id, sendAlone);
   return gathering(request, joined.batch.id, next.step === 'wait' ? next.waitMs : policy.pollMs);

@@ -41,11 +41,13 @@ export async function submitErasure(deps: ErasureTaskDeps, state: WorkflowState)
     const { submissions } = await readSubmissions(deps, request.requestId, request.attempt);
     const submitted = submissions.findLast((e) => e.type === 'ERASURE_SUBMITTED');
     const batch = submitted?.details.batch as { id: string; size: number } | undefined;
+    // A batch member shares any status answer taken since the job was accepted (not only since it woke up).
+    const poll = startPolling(deps, now)!;
     return {
       requestId: request.requestId,
       attempt: request.attempt,
       koreRequestId: request.koreRequestId,
-      poll: startPolling(deps, now),
+      poll: batch && submitted ? { ...poll, lastRoundAt: submitted.at } : poll,
       ...(batch ? { batch: { id: batch.id, size: batch.size } } : {}),
     };
   }
