@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   assignBatches,
+  BATCH_SIZE_WHEN_ON,
   batchNumberOf,
   batchPolicy,
   DEFAULT_BATCH_POLICY,
@@ -21,9 +22,10 @@ function batch(overrides: Partial<BatchRecord> = {}): BatchRecord {
 }
 
 describe('batch policy', () => {
-  it('defaults to 50 users a DELETE and a 2-s gathering window', () => {
+  it('defaults to batching off (every request alone) with a 2-s gathering window, and is designed for 50 users a DELETE', () => {
     expect(batchPolicy()).toEqual(DEFAULT_BATCH_POLICY);
-    expect(DEFAULT_BATCH_POLICY).toMatchObject({ size: 50, gatherMs: 2000, claimStaleMs: 90_000 });
+    expect(DEFAULT_BATCH_POLICY).toMatchObject({ size: 1, gatherMs: 2000, claimStaleMs: 90_000 });
+    expect(batchPolicy({ size: BATCH_SIZE_WHEN_ON }).size).toBe(50);
   });
 
   it.each([
