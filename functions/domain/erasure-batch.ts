@@ -122,6 +122,12 @@ export interface BatchRecord {
   /** The member keys that joined: who may be in the DELETE. */
   members: string[];
   state: BatchState;
+  /**
+   * The batch's send round, from 1: raised each time the platform asks for the batch again
+   * (`retry`). Intents and answers on members' timelines name it, so the answer of one round is
+   * never taken for another's.
+   */
+  round: number;
   claim?: { by: string; atMs: number };
   /** The members whose intent was recorded and whose user went into the DELETE (set with `sending`). */
   included?: string[];

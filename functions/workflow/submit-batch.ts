@@ -11,6 +11,11 @@
  * an intent is written only on a timeline without a pending one, and a batch left `sending` by a
  * claimer that died is lost for every member (outcome unknown), never sent again.
  *
+ * Intents and answers name the batch and its send round (`batchRound`): a batch the platform asked
+ * for again goes out in a new round, and the answer of an earlier round (written late by its
+ * claimer) never lands on a later round's intent; a member still pending in an earlier round gets
+ * that round's answer (retry) on its timeline before its new intent.
+ *
  * A refusal by the platform refuses the whole batch (docs/kore-platform.md): nothing was taken,
  * so each member is then sent alone and only the refused one ends REJECTED.
  */
@@ -38,6 +43,9 @@ class NotIncludedError extends Error {
   }
 }
 
+/** The send round an intent or answer names (events written before rounds were named: 1). */
+const roundOf = (event: AuditEvent) => Number(event.details.batchRound ?? 1);
+
 const gathering = (request: ErasureRequest, batchId: string, waitMs: number): WorkflowState => ({
   requestId: request.requestId,
   attempt: request.attempt,
@@ -61,7 +69,7 @@ export async function submitInBatch(deps: ErasureTaskDeps, request: ErasureReque
   const batchId = pendingIn ?? state.batch?.id;
   if (batchId) {
     const batch = await batches.get(batchId);
-    if (pendingIn && !batch) return lost(deps, request, batchId);
+    if (pendingIn && !batch) return lost(deps, request, batchId, undefined);
     const next = memberStep(batch, member, deps.clock.now().getTime(), policy);
     switch (next.step) {
       case 'wait':
@@ -69,20 +77,21 @@ export async function submitInBatch(deps: ErasureTaskDeps, request: ErasureReque
       case 'claim':
         return sendBatch(deps, request, batchId, sendAlone);
       case 'sent':
-        await answer(deps, request.requestId, request.attempt, batchId, (intent) => submittedEvent(next.koreRequestId, next.acceptedAt, intent, batch!));
+        await answer(deps, request.requestId, request.attempt, batchId, batch!.round, (intent) => submittedEvent(next.koreRequestId, next.acceptedAt, intent, batch!));
         return polling(deps, request, next.koreRequestId, next.acceptedAt, batch!);
       case 'refused':
         // (A member only reads `refused` from a batch of several: the claimer of a batch of one ends it itself.)
-        await answer(deps, request.requestId, request.attempt, batchId, (intent) => failedEvent(deps, new KoreRefusedError('The platform refused the batch', 400), intent, batchId));
+        await answer(deps, request.requestId, request.attempt, batchId, batch!.round, (intent) => failedEvent(deps, new KoreRefusedError('The platform refused the batch', 400), intent, batchId));
         return sendAlone(deps, request, { ...state, batch: { solo: true } });
       case 'failed':
-        await answer(deps, request.requestId, request.attempt, batchId, (intent) => failedEvent(deps, errorOf(next.failure), intent, batchId));
+        await answer(deps, request.requestId, request.attempt, batchId, batch!.round, (intent) => failedEvent(deps, errorOf(next.failure), intent, batchId));
         throw errorOf(next.failure);
       case 'lost':
-        return lost(deps, request, batchId);
+        return lost(deps, request, batchId, batch!.round);
       case 'rejoin':
-        // Left out of the batch its intent named: that DELETE did not carry this user.
-        if (pendingIn) await answer(deps, request.requestId, request.attempt, batchId, (intent) => ({ event: callFailed(deps.clock.now(), { try: intent.details.try ?? 0, error: 'NotInBatch', retryable: true, batchId }) }));
+        // Left out of the batch's round under way (or the last one): the DELETE of the round its
+        // intent names was asked for again (retry) or never went out. Either way it did not carry this user.
+        if (pendingIn) await answer(deps, request.requestId, request.attempt, batchId, undefined, (intent) => ({ event: callFailed(deps.clock.now(), { try: intent.details.try ?? 0, error: 'NotInBatch', retryable: true, batchId, batchRound: roundOf(intent) }) }));
         break;
     }
   }
@@ -144,9 +153,9 @@ async function sendBatch(deps: ErasureTaskDeps, request: ErasureRequest, batchId
             ? ({ state: 'lost' } as const)
             : ({ state: 'failed', failure: failureOf(error) } as const);
     await batches.markOutcome(batchId, me, outcome);
-    await answerAll(deps, included, batchId, (intent) => failedEvent(deps, error, intent, batchId));
+    await answerAll(deps, included, batchId, batch.round, (intent) => failedEvent(deps, error, intent, batchId));
     if (!included.some((i) => i.member === me)) return gathering(request, batchId, policy.pollMs);
-    await answer(deps, request.requestId, request.attempt, batchId, (intent) => failedEvent(deps, error, intent, batchId));
+    await answer(deps, request.requestId, request.attempt, batchId, batch.round, (intent) => failedEvent(deps, error, intent, batchId));
     // A batch of several: the refusal may be another member's, so this one goes alone next. A batch of one was this request's own DELETE.
     if (error instanceof KoreRefusedError && included.length > 1) return sendAlone(deps, request, { requestId: request.requestId, attempt: request.attempt, batch: { solo: true } });
     return afterFailedDelete(deps, request, error, { batch: { id: batchId } });
@@ -155,15 +164,18 @@ async function sendBatch(deps: ErasureTaskDeps, request: ErasureRequest, batchId
   const acceptedAt = deps.clock.now().toISOString();
   await batches.markOutcome(batchId, me, { state: 'sent', koreRequestId: accepted.koreRequestId, acceptedAt });
   const sent: BatchRecord = { ...batch, state: 'sent', included: included.map((i) => i.member), koreRequestId: accepted.koreRequestId, acceptedAt };
-  await answerAll(deps, included, batchId, (intent) => submittedEvent(accepted.koreRequestId, acceptedAt, intent, sent, accepted.status));
+  await answerAll(deps, included, batchId, batch.round, (intent) => submittedEvent(accepted.koreRequestId, acceptedAt, intent, sent, accepted.status));
   if (!included.some((i) => i.member === me)) return gathering(request, batchId, policy.pollMs);
-  await answer(deps, request.requestId, request.attempt, batchId, (intent) => submittedEvent(accepted.koreRequestId, acceptedAt, intent, sent, accepted.status));
+  await answer(deps, request.requestId, request.attempt, batchId, batch.round, (intent) => submittedEvent(accepted.koreRequestId, acceptedAt, intent, sent, accepted.status));
   return polling(deps, request, accepted.koreRequestId, acceptedAt, sent);
 }
 
 /**
  * Records a member's intent, unless it left QUEUED, is no longer eligible, or has a DELETE under
- * way elsewhere; an intent this batch recorded before (a claim taken over) counts as recorded.
+ * way elsewhere. An intent of this batch's round recorded before (a claim taken over: that claim
+ * never sent) counts as recorded; an intent of an earlier round, whose answer its claimer has not
+ * written yet, first gets that round's answer (the platform asked for the batch again), then the
+ * new intent follows, each append on checked submissions.
  */
 async function recordIntent(deps: ErasureTaskDeps, member: string, batch: BatchRecord, known: { snapshot: SnapshotInfo | undefined }, now: Date): Promise<Included | undefined> {
   const cut = member.lastIndexOf('#');
@@ -176,19 +188,35 @@ async function recordIntent(deps: ErasureTaskDeps, member: string, batch: BatchR
   if (eligibility.rejection) return undefined;
   let tryNumber = 0;
   try {
-    await appendOnChecked(deps, requestId, attempt, (submissions) => {
-      const last = submissions.at(-1);
-      if (last?.type === 'ERASURE_SUBMITTING') {
-        if (last.details.batchId !== batch.id) throw new NotIncludedError();
-        tryNumber = Number(last.details.try ?? 1);
-        return undefined;
-      }
-      if (last?.type === 'ERASURE_SUBMITTED' || (last?.type === 'ERASURE_CALL_FAILED' && last.details.outcomeUnknown === true)) throw new NotIncludedError();
-      tryNumber = nextTryOf(submissions);
-      return {
-        event: { type: 'ERASURE_SUBMITTING', at: now.toISOString(), actor: ACTOR, details: { try: tryNumber, botIds: request.scope.botIds, eligibility: eligibility.details, batchId: batch.id } },
-      };
-    });
+    // Two appends at most: an earlier round's answer, then the intent.
+    let answeredEarlier: boolean = true;
+    for (let pass = 0; answeredEarlier && pass < 2; pass++) {
+      answeredEarlier = false;
+      await appendOnChecked(deps, requestId, attempt, (submissions) => {
+        answeredEarlier = false;
+        const last = submissions.at(-1);
+        if (last?.type === 'ERASURE_SUBMITTING') {
+          if (last.details.batchId !== batch.id) throw new NotIncludedError();
+          if (roundOf(last) !== batch.round) {
+            answeredEarlier = true;
+            return { event: callFailed(now, { try: last.details.try ?? 1, error: 'BatchRetried', retryable: true, refused: false, batchId: batch.id, batchRound: roundOf(last) }) };
+          }
+          tryNumber = Number(last.details.try ?? 1);
+          return undefined;
+        }
+        if (last?.type === 'ERASURE_SUBMITTED' || (last?.type === 'ERASURE_CALL_FAILED' && last.details.outcomeUnknown === true)) throw new NotIncludedError();
+        tryNumber = nextTryOf(submissions);
+        return {
+          event: {
+            type: 'ERASURE_SUBMITTING',
+            at: now.toISOString(),
+            actor: ACTOR,
+            details: { try: tryNumber, botIds: request.scope.botIds, eligibility: eligibility.details, batchId: batch.id, batchRound: batch.round },
+          },
+        };
+      });
+    }
+    if (tryNumber === 0) throw new ConcurrentUpdateError('The member\'s timeline kept moving while its intent was recorded');
   } catch (error) {
     if (error instanceof NotIncludedError || error instanceof RequestNotActiveError) return undefined;
     throw error;
@@ -199,26 +227,28 @@ async function recordIntent(deps: ErasureTaskDeps, member: string, batch: BatchR
 type Planned = { event: Omit<AuditEventInput, 'attempt' | 'status'> & { status?: AuditEventInput['status'] }; patch?: RequestPatch };
 
 /**
- * Appends a batch's answer to a member's timeline if its last submission is still this batch's
- * intent (so the claimer and the member never both record it).
+ * Appends a batch round's answer to a member's timeline if its last submission is still the intent
+ * of this batch and round (so the claimer and the member never both record it, and a late answer
+ * of an earlier round never lands on a later round's intent). `round` undefined: any round.
  * @throws RequestNotActiveError when the request left QUEUED; the store's errors.
  */
-async function answer(deps: ErasureTaskDeps, requestId: string, attempt: number, batchId: string, build: (intent: AuditEvent) => Planned): Promise<void> {
+async function answer(deps: ErasureTaskDeps, requestId: string, attempt: number, batchId: string, round: number | undefined, build: (intent: AuditEvent) => Planned): Promise<void> {
   await appendOnChecked(deps, requestId, attempt, (submissions) => {
     const last = submissions.at(-1);
-    return last?.type === 'ERASURE_SUBMITTING' && last.details.batchId === batchId ? build(last) : undefined;
+    const pending = last?.type === 'ERASURE_SUBMITTING' && last.details.batchId === batchId && (round === undefined || roundOf(last) === round);
+    return pending ? build(last) : undefined;
   });
 }
 
 /** The answer on every member's timeline; a member the claimer cannot write records it on its own next run. */
-async function answerAll(deps: ErasureTaskDeps, included: Included[], batchId: string, build: (intent: AuditEvent) => Planned): Promise<void> {
-  await mapInGroups(included, WRITE_WIDTH, (i) => answer(deps, i.requestId, i.attempt, batchId, build).catch(() => undefined));
+async function answerAll(deps: ErasureTaskDeps, included: Included[], batchId: string, round: number, build: (intent: AuditEvent) => Planned): Promise<void> {
+  await mapInGroups(included, WRITE_WIDTH, (i) => answer(deps, i.requestId, i.attempt, batchId, round, build).catch(() => undefined));
 }
 
 function submittedEvent(koreRequestId: string, acceptedAt: string, intent: AuditEvent, batch: BatchRecord, jobStatus = 'in-progress'): Planned {
   const size = batch.included?.length ?? batch.members.length;
   return {
-    event: { type: 'ERASURE_SUBMITTED', at: acceptedAt, actor: ACTOR, status: 'SUBMITTED', details: { koreRequestId, jobStatus, try: intent.details.try ?? 1, batch: { id: batch.id, size } } },
+    event: { type: 'ERASURE_SUBMITTED', at: acceptedAt, actor: ACTOR, status: 'SUBMITTED', details: { koreRequestId, jobStatus, try: intent.details.try ?? 1, batch: { id: batch.id, size, round: batch.round } } },
     patch: { koreRequestId },
   };
 }
@@ -226,7 +256,7 @@ function submittedEvent(koreRequestId: string, acceptedAt: string, intent: Audit
 const callFailed = (at: Date, details: { [key: string]: JsonValue }): Planned['event'] => ({ type: 'ERASURE_CALL_FAILED', at: at.toISOString(), actor: ACTOR, details });
 
 function failedEvent(deps: ErasureTaskDeps, error: unknown, intent: AuditEvent, batchId: string): Planned {
-  return { event: callFailed(deps.clock.now(), { ...callFailedDetails(error, Number(intent.details.try ?? 1)), batchId, ...(error instanceof KoreRefusedError ? { batchRefused: true } : {}) }) };
+  return { event: callFailed(deps.clock.now(), { ...callFailedDetails(error, Number(intent.details.try ?? 1)), batchId, batchRound: roundOf(intent), ...(error instanceof KoreRefusedError ? { batchRefused: true } : {}) }) };
 }
 
 /** The batch's job, polled by this member from when it was accepted. */
@@ -234,12 +264,15 @@ function polling(deps: ErasureTaskDeps, request: ErasureRequest, koreRequestId: 
   return { requestId: request.requestId, attempt: request.attempt, koreRequestId, poll: startPolling(deps, new Date(acceptedAt)), batch: { id: batch.id, size: batch.included?.length ?? batch.members.length } };
 }
 
-/** The batch's claimer died while sending (or this member's own earlier run did): the outcome is unknown for every member. */
-async function lost(deps: ErasureTaskDeps, request: ErasureRequest, batchId: string): Promise<never> {
+/**
+ * The batch's claimer died while sending (or this member's own earlier run did): the outcome is
+ * unknown for every member of that round (`round` undefined: the batch is gone, any round).
+ */
+async function lost(deps: ErasureTaskDeps, request: ErasureRequest, batchId: string, round: number | undefined): Promise<never> {
   const member = memberKeyOf(request.requestId, request.attempt);
   await deps.batching!.batches.markOutcome(batchId, member, { state: 'lost' }).catch(() => false);
   const unknown = new KoreOutcomeUnknownError('The batch DELETE was sent and its answer was never recorded');
-  await answer(deps, request.requestId, request.attempt, batchId, (intent) => failedEvent(deps, unknown, intent, batchId));
+  await answer(deps, request.requestId, request.attempt, batchId, round, (intent) => failedEvent(deps, unknown, intent, batchId));
   throw new SubmissionOutcomeUnknownError('The DELETE of this attempt\'s batch was sent and its answer was never recorded');
 }
 

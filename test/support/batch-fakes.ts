@@ -35,7 +35,7 @@ export class InMemoryBatches implements ErasureBatchStore {
       this.#windows.set(scopeKey, window);
       const number = batchNumberOf(window.n, this.policy.size);
       const id = `${scopeKey}/${window.start}/${number}`;
-      const batch = this.batches.get(id) ?? { id, windowStart: window.start, number, botIds: [...botIds], members: [], state: 'open' as const };
+      const batch = this.batches.get(id) ?? { id, windowStart: window.start, number, botIds: [...botIds], members: [], state: 'open' as const, round: 1 };
       if (batch.state !== 'open') {
         step = number * this.policy.size - window.n + 1;
         continue;
@@ -85,7 +85,10 @@ export class InMemoryBatches implements ErasureBatchStore {
     batch.state = outcome.state;
     if (outcome.state === 'sent') Object.assign(batch, { koreRequestId: outcome.koreRequestId, acceptedAt: outcome.acceptedAt });
     if (outcome.state === 'failed') batch.failure = outcome.failure;
-    if (outcome.state === 'retry') delete batch.included;
+    if (outcome.state === 'retry') {
+      delete batch.included;
+      batch.round += 1;
+    }
     return true;
   }
 }

@@ -46,6 +46,7 @@ const BATCH_TTL_SECONDS = 2 * 86_400;
 const MAX_JOIN_ROUNDS = 3;
 const MEMBER_PREFIX = 'M#';
 const STATE = 'batchState';
+const ROUND = 'sendRound';
 
 export const scopeDigestOf = (scopeKey: string) => createHash('sha256').update(scopeKey, 'utf8').digest('hex').slice(0, 32);
 
@@ -67,6 +68,7 @@ function recordOf(item: Record<string, unknown>): BatchRecord {
     botIds: (item.botIds as string[] | undefined) ?? [],
     members: Object.keys(item).filter((k) => k.startsWith(MEMBER_PREFIX)).map((k) => k.slice(MEMBER_PREFIX.length)).sort(),
     state: (item[STATE] as BatchState | undefined) ?? 'open',
+    round: Number(item[ROUND] ?? 1),
     ...(item.claimBy !== undefined ? { claim: { by: String(item.claimBy), atMs: Number(item.claimAt) } } : {}),
     ...(Array.isArray(item.included) ? { included: item.included as string[] } : {}),
     ...(typeof item.koreRequestId === 'string' ? { koreRequestId: item.koreRequestId } : {}),
@@ -231,8 +233,12 @@ export class DynamoErasureBatchStore implements ErasureBatchStore {
       set.push('failure = :failure');
       values[':failure'] = outcome.failure;
     }
-    // A retry sends again with whoever claims next; the members it had stay members.
-    if (outcome.state === 'retry') remove = ' REMOVE included';
+    // A retry sends again, a round later, with whoever claims next; the members it had stay members.
+    if (outcome.state === 'retry') {
+      remove = ' REMOVE included';
+      set.push(`${ROUND} = if_not_exists(${ROUND}, :one) + :one`);
+      values[':one'] = 1;
+    }
     let condition = '#state = :sending AND claimBy = :me';
     if (outcome.state === 'lost') {
       // Any member may declare a dead claimer's batch lost; declaring it twice changes nothing.

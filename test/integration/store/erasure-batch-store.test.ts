@@ -101,7 +101,7 @@ describe('DynamoErasureBatchStore', () => {
     expect(memberStep(await batches.get(batch.id), 'b#1', at.ms, policy)).toMatchObject({ step: 'sent', koreRequestId: 'eud-1' });
   });
 
-  it('opens a batch asked to retry to whoever claims it next, members kept', async () => {
+  it('opens a batch asked to retry to whoever claims it next, members kept, in its next send round', async () => {
     const at = { ms: T0 + 300 };
     const { batches } = await storesAt(at);
     const { batch } = (await batches.join('*', [], 'a#1'))!;
@@ -109,11 +109,15 @@ describe('DynamoErasureBatchStore', () => {
     at.ms += 2000;
     await batches.claim(batch.id, 'a#1');
     await batches.markSending(batch.id, 'a#1', ['a#1', 'b#1']);
+    expect(batch.round).toBe(1);
     await batches.markOutcome(batch.id, 'a#1', { state: 'retry' });
 
     const again = await batches.claim(batch.id, 'b#1');
-    expect(again).toMatchObject({ state: 'claimed', members: ['a#1', 'b#1'], claim: { by: 'b#1' } });
+    expect(again).toMatchObject({ state: 'claimed', members: ['a#1', 'b#1'], claim: { by: 'b#1' }, round: 2 });
     expect(again!.included).toBeUndefined();
+    await batches.markSending(batch.id, 'b#1', ['a#1', 'b#1']);
+    await batches.markOutcome(batch.id, 'b#1', { state: 'retry' });
+    expect((await batches.get(batch.id))!.round).toBe(3);
   });
 });
 

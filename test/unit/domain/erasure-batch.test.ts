@@ -18,7 +18,7 @@ const T0 = Date.parse('2026-03-10T09:00:00.000Z');
 const policy = batchPolicy({ size: 3, gatherSeconds: 2 });
 
 function batch(overrides: Partial<BatchRecord> = {}): BatchRecord {
-  return { id: 'b', windowStart: T0, number: 1, botIds: [], members: ['a#1', 'b#1'], state: 'open', ...overrides };
+  return { id: 'b', windowStart: T0, number: 1, botIds: [], members: ['a#1', 'b#1'], state: 'open', round: 1, ...overrides };
 }
 
 describe('batch policy', () => {

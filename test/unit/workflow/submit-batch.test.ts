@@ -187,6 +187,59 @@ describe('SubmitErasure in a batch', () => {
     expect((await read(ids[1]!)).filter((e) => e.type === 'ERASURE_SUBMITTED')).toHaveLength(1);
   });
 
+  it('sends a batch asked for again in a new round: a member still pending in the earlier round gets its answer first, and that round\'s late answer never lands on the new intent', async () => {
+    const sent: string[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let lateWritten!: () => void;
+    const lateDone = new Promise<void>((resolve) => (lateWritten = resolve));
+    const { ids, deps, clock, store } = await queued(2, {
+      eraseUsersData: async (userIds) => {
+        sent.push(userIds);
+        if (sent.length === 1) throw new KoreRetryableError('Service unavailable', 503);
+        // The first round's claimer writes its late answer while this round's DELETE is under way.
+        release();
+        await lateDone;
+        return { koreRequestId: 'eud-2', status: 'in-progress' };
+      },
+    });
+    const states = [await submitErasure(deps, start(ids[0]!)), await submitErasure(deps, start(ids[1]!))];
+    advance(clock, 2000);
+    const append = store.appendEvent.bind(store);
+    let writes = 0;
+    store.appendEvent = async (requestId, build, options) => {
+      // The second member's intent goes through; the first round's answer to it is held back.
+      if (requestId !== ids[1] || ++writes !== 2) return append(requestId, build, options);
+      await gate;
+      try {
+        return await append(requestId, build, options);
+      } finally {
+        lateWritten();
+      }
+    };
+
+    const firstRound = submitErasure(deps, again(states[0]!)).catch((error: unknown) => error);
+    await expect.poll(() => writes).toBe(2);
+    expect(await submitErasure(deps, again(states[1]!))).toMatchObject({ koreRequestId: 'eud-2', batch: { size: 2 } });
+    expect(await firstRound).toMatchObject({ name: 'KoreRetryableError' });
+
+    expect(sent).toEqual([[emails[0], emails[1]], [emails[0], emails[1]]]);
+    const submissions = async (id: string) =>
+      (await store.getTimeline(id)).filter((e) => e.type.startsWith('ERASURE_') && e.type !== 'ERASURE_QUEUED').map((e) => [e.type, e.details.try, e.details.batchRound ?? (e.details.batch as { round?: number } | undefined)?.round]);
+    expect(await submissions(ids[1]!)).toEqual([
+      ['ERASURE_SUBMITTING', 1, 1],
+      ['ERASURE_CALL_FAILED', 1, 1],
+      ['ERASURE_SUBMITTING', 2, 2],
+      ['ERASURE_SUBMITTED', 2, 2],
+    ]);
+    expect((await submissions(ids[0]!)).map(([type, tryNumber]) => [type, tryNumber])).toEqual([
+      ['ERASURE_SUBMITTING', 1],
+      ['ERASURE_CALL_FAILED', 1],
+      ['ERASURE_SUBMITTING', 2],
+      ['ERASURE_SUBMITTED', 2],
+    ]);
+  });
+
   it('takes over a claim that died before anything was sent, and sends the batch once', async () => {
     const sent: string[][] = [];
     const { ids, deps, clock, batches } = await queued(2, { eraseUsersData: async (userIds) => (sent.push(userIds), { koreRequestId: 'eud-1', status: 'in-progress' }) });
