@@ -27,7 +27,7 @@ import { DynamoSnapshotStore } from '../functions/adapters/dynamo/snapshot-store
 import { KoreClient } from '../functions/adapters/kore/kore-client';
 import { readRolePaging } from '../functions/adapters/kore/role-paging-settings';
 import { allowance, ceilingOf, defaultCallBudgetPolicy, type BudgetWindow, type CallBudgetPolicy } from '../functions/domain/call-budget';
-import { BATCH_SIZE_WHEN_ON, DEFAULT_BATCH_GATHER_SECONDS } from '../functions/domain/erasure-batch';
+import { DEFAULT_BATCH_SIZE, DEFAULT_BATCH_GATHER_SECONDS } from '../functions/domain/erasure-batch';
 import { systemClock } from '../functions/domain/ports';
 import { deriveKeys } from '../functions/domain/subject';
 import { pageRolesSnapshot, type RolePagingDeps, type RolePagingReport } from '../functions/workflow/page-roles-snapshot';
@@ -79,7 +79,7 @@ async function burst(n: number, ctx: BenchContext, verification = false): Promis
   const pollSeconds = 1;
   const runtime = await startLocalRuntime(
     compressedRuntimeOptions(dataDir, {
-      env: { ERASURE_BATCH_SIZE: String(BATCH_SIZE_WHEN_ON), POLL_INITIAL_SECONDS: String(pollSeconds), POLL_MAX_SECONDS: String(pollSeconds), ...(verification ? { VERIFY_LAG_SECONDS } : { VERIFY_SAMPLE_SHARE: '0' }) },
+      env: { ERASURE_BATCH_SIZE: String(DEFAULT_BATCH_SIZE), POLL_INITIAL_SECONDS: String(pollSeconds), POLL_MAX_SECONDS: String(pollSeconds), ...(verification ? { VERIFY_LAG_SECONDS } : { VERIFY_SAMPLE_SHARE: '0' }) },
       simulator: { jobDurationMs: jobMs },
       verifyIntervalMs: verification ? VERIFY_INTERVAL_MS : 0,
     }),
@@ -127,14 +127,14 @@ async function burst(n: number, ctx: BenchContext, verification = false): Promis
       );
       ctx.log(`  not succeeded: ${JSON.stringify(failed)}`);
     }
-    const fewestCalls = 2 * Math.ceil(n / BATCH_SIZE_WHEN_ON);
+    const fewestCalls = 2 * Math.ceil(n / DEFAULT_BATCH_SIZE);
     const floor = floorSeconds(fewestCalls, 'erase') + DEFAULT_BATCH_GATHER_SECONDS + jobMs / 1000 + pollSeconds;
     const variant = verification ? ', verification on' : '';
     ctx.log(
       `  burst of ${n}${variant}: cleared in ${seconds.toFixed(1)} s after release (floor ${floor.toFixed(1)} s), ${calls.length} Kore.ai calls (${deletes.length} DELETEs, largest ${Math.max(...deletes.map((c) => c.userIds?.length ?? 0))} users), ${refusals} refused, ${unsucceeded} not succeeded`,
     );
     const rows = [
-      row(`call budget: burst of ${n} verified requests${variant}, time to clear vs its floor (one DELETE and one status check per batch of ${BATCH_SIZE_WHEN_ON}, plus one gathering window, job and poll)`, seconds, floor, 's', '≤ 1.5'),
+      row(`call budget: burst of ${n} verified requests${variant}, time to clear vs its floor (one DELETE and one status check per batch of ${DEFAULT_BATCH_SIZE}, plus one gathering window, job and poll)`, seconds, floor, 's', '≤ 1.5'),
       row(`call budget: burst of ${n}${variant}, Kore.ai calls per erasure`, calls.length / n, null, 'calls', 'value ≤ 0.25'),
       row(`call budget: burst of ${n}${variant}, rate-limit refusals`, refusals, null, 'refusals', 'value ≤ 0'),
       row(`call budget: burst of ${n}${variant}, requests FAILED or TIMED_OUT`, unsucceeded, null, 'requests', 'value ≤ 0'),

@@ -44,24 +44,19 @@ export interface ErasureBatchPolicy {
 }
 
 /**
- * The batch size batching is designed and measured at, 50 users a DELETE:
+ * The default batch size, 50 users a DELETE (`erasureBatchSize`, ERASURE_BATCH_SIZE; 1 sends every
+ * request alone):
  * - Kore.ai documents no maximum count of `userIds`; 50 ids (at most 320 characters each) keep
  *   the body near 16 KB, far under any URL or body limit a proxy on the way may have, and match
  *   the page size the platform documents for its user-roles listing;
  * - blast radius: a refusal of one user refuses the whole batch (docs/kore-platform.md), after
  *   which each member is sent alone, so a batch costs at most size + 1 DELETEs when it goes wrong;
- *   a lost answer leaves every member's outcome unknown; 50 keeps both bounded;
+ *   a lost answer leaves every member's outcome unknown (each then fails for an ops retry); 50
+ *   keeps both bounded;
  * - 2 calls (one DELETE, one status check) for 50 erasures is 0.04 calls an erasure, far under
  *   the goal of 0.25, so a larger batch would buy nothing the budget needs.
  */
-export const BATCH_SIZE_WHEN_ON = 50;
-/**
- * Batching is off by default (1: every request alone) until the one-DELETE-per-attempt guarantee
- * holds for batch members under every fault: the fault soak run with batches of 50 saw 3 of 1,000
- * requests sent a second time in their attempt (see docs/CHANGELOG.md). Set `erasureBatchSize`
- * (ERASURE_BATCH_SIZE) to {@link BATCH_SIZE_WHEN_ON} to turn it on.
- */
-export const DEFAULT_BATCH_SIZE = 1;
+export const DEFAULT_BATCH_SIZE = 50;
 /** The default gathering window: 2 s, short next to the polling that follows and to any deadline. */
 export const DEFAULT_BATCH_GATHER_SECONDS = 2;
 

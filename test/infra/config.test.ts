@@ -12,7 +12,7 @@ describe('readConfig', () => {
       koreBaseUrl: 'https://bots.kore.ai',
       koreBudget: { perMinute: 60, perHour: 1800, margin: 0.1, timeScale: 1 },
       rolesRefresh: { share: 0.25, intervalSeconds: 3600 },
-      erasureBatch: { size: 1, gatherSeconds: 2 },
+      erasureBatch: { size: 50, gatherSeconds: 2 },
       verification: { lookBackDays: 14, lagSeconds: 300, sampleShare: 1 },
       publicBaseUrl: undefined,
       mailFrom: undefined,

@@ -4,10 +4,14 @@
  * answer slower than the client's timeout, a dropped connection) and fails 5 % of erasures
  * per user. Every request must end in the state the simulator's own records call for, with at
  * most one accepted DELETE per attempt and a verifying chain; ops retries finish the failed ones.
+ * The desk runs as deployed: batches of up to 50 users a DELETE, so a fault of one batch call
+ * (a retry, a lost answer) meets every member of that batch.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   accountAllDeletes,
+  accountDeletes,
+  acceptedByUser,
   auditDetail,
   clientAddress,
   confirmLink,
@@ -81,8 +85,9 @@ describe('fault soak', () => {
     // sweeper to redrive (every 5 minutes in AWS): one pass here, named in the figures.
     const beforeSweep = (await listAll(rt.url, rt.auditorToken)).filter((r) => !TERMINAL.includes(r.status));
     const leftForSweeper = await pool(beforeSweep.slice(0, 5), 5, async (r) => {
+      const d = await auditDetail(rt.url, rt.auditorToken, r.requestId);
       const execution = rt.workflow.describe(`${r.requestId}-${r.attempt}`);
-      return `${r.status} execution ${execution?.state ?? 'none'} ${execution?.error ?? ''}`;
+      return `${r.status} ${d.timeline.slice(-3).map((e) => e.type).join('>')} execution ${execution?.state ?? 'none'} ${execution?.error ?? ''}`;
     });
     if (beforeSweep.length > 0) {
       await rt.sweep(0);
@@ -118,6 +123,16 @@ describe('fault soak', () => {
 
     // What the simulator did, call by call, and how each request's trail accounts for it.
     const { duplicates, phantomJobs: phantom, unrecordedJobs: unrecorded, unaccountedJobs: unaccounted } = accountAllDeletes(final, emails, calls);
+    // A request sent twice is named with its submissions (type/try/batch round) and its accepted jobs.
+    const acceptedOf = acceptedByUser(calls);
+    const duplicateTrails = final
+      .map((d, i) => ({ d, accepted: acceptedOf.get(emails[i]!.toLowerCase()) ?? [] }))
+      .filter(({ d, accepted }) => accountDeletes(d, accepted).duplicates > 0)
+      .slice(0, 3)
+      .map(({ d, accepted }) => ({
+        submissions: d.timeline.filter((e) => e.type.startsWith('ERASURE_')).map((e) => `a${e.attempt} ${e.type} try ${e.details.try ?? '-'} round ${e.details.batchRound ?? '-'}`),
+        acceptedJobs: accepted.map((c) => `${c.jobId} (${c.userIds?.length ?? 0} users)`),
+      }));
     // Every recorded ending names a job whose per-user result at the simulator says the same.
     const endings = final.flatMap((d, i) => endingsOf(d).map((e) => ({ ...e, userId: emails[i]! })));
     const mismatches: string[] = [];
@@ -145,6 +160,7 @@ describe('fault soak', () => {
       endingsCheckedAgainstSimulator: endings.length,
       endingMismatches: mismatches.length,
       duplicateDeletesPerAttempt: duplicates,
+      duplicateTrails,
       // Accepted DELETEs whose answer the client lost (timeout, reset): each attempt recorded the
       // lost answer and was retried as a new attempt, never resent (outcome unknown).
       unrecordedAcceptedDeletes: unrecorded,

@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   assignBatches,
-  BATCH_SIZE_WHEN_ON,
   batchNumberOf,
   batchPolicy,
   DEFAULT_BATCH_POLICY,
@@ -22,10 +21,10 @@ function batch(overrides: Partial<BatchRecord> = {}): BatchRecord {
 }
 
 describe('batch policy', () => {
-  it('defaults to batching off (every request alone) with a 2-s gathering window, and is designed for 50 users a DELETE', () => {
+  it('defaults to batches of 50 users a DELETE with a 2-s gathering window; 1 sends every request alone', () => {
     expect(batchPolicy()).toEqual(DEFAULT_BATCH_POLICY);
-    expect(DEFAULT_BATCH_POLICY).toMatchObject({ size: 1, gatherMs: 2000, claimStaleMs: 90_000 });
-    expect(batchPolicy({ size: BATCH_SIZE_WHEN_ON }).size).toBe(50);
+    expect(DEFAULT_BATCH_POLICY).toMatchObject({ size: 50, gatherMs: 2000, claimStaleMs: 90_000 });
+    expect(batchPolicy({ size: 1 }).size).toBe(1);
   });
 
   it.each([

@@ -196,7 +196,7 @@ describe('SubmitErasure in a batch', () => {
     const { ids, deps, clock, store } = await queued(2, {
       eraseUsersData: async (userIds) => {
         sent.push(userIds);
-        if (sent.length === 1) throw new KoreRetryableError('Service unavailable', 503);
+        if (sent.length === 1) throw new KoreRetryableError('Service unavailable', 503, undefined);
         // The first round's claimer writes its late answer while this round's DELETE is under way.
         release();
         await lateDone;
