@@ -9,8 +9,8 @@
  * KORE_SIM_RATE_307 with KORE_SIM_REDIRECT_TO (an absolute URL), KORE_SIM_RETRY_AFTER (seconds),
  * KORE_SIM_FAULT_SEED, KORE_SIM_UNKNOWN_STATUS (a status word every status answer gives),
  * KORE_SIM_REFUSAL_SHAPE (errors-msg, message, error-object, plain-text),
- * KORE_SIM_ADMIN_ROLE_SHAPES (plain, varied). Rate limits (off by default for now):
- * The documented 60 a minute and 1,800 an hour per account are enforced (KORE_SIM_RATE_LIMITS=off
+ * KORE_SIM_ADMIN_ROLE_SHAPES (plain, varied). Rate limits:
+ * the documented 60 a minute and 1,800 an hour per account are enforced (KORE_SIM_RATE_LIMITS=off
  * turns them off), tuned by KORE_SIM_LIMIT_PER_MINUTE, KORE_SIM_LIMIT_PER_HOUR, the window lengths
  * KORE_SIM_LIMIT_MINUTE_MS and KORE_SIM_LIMIT_HOUR_MS, KORE_SIM_LIMIT_STATUS (default 429)
  * and KORE_SIM_LIMIT_RETRY_AFTER (seconds; none by default, as documented). A malformed value
