@@ -163,7 +163,7 @@ export function renderPerformance(results: BenchResults): string {
 }
 
 /** The markers around the generated block of `README.md`; everything between them is rewritten. */
-export const README_BLOCK_START = '<!-- performance:start: written by npm run bench:report, do not edit -->';
+export const README_BLOCK_START = '<!-- performance:start (npm run bench:report) -->';
 export const README_BLOCK_END = '<!-- performance:end -->';
 
 /** The measurement whose rows the README shows: the one Kore.ai call budget under load. */
