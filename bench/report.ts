@@ -200,7 +200,7 @@ export function renderReadmePerformance(results: BenchResults): string {
   const budget = withGoal.filter((r) => groupOf(r.name) === README_GROUP);
   const out = [
     README_BLOCK_START,
-    `${metCount} of ${withGoal.length} goals met; every figure, its machine and its baseline: [docs/PERFORMANCE.md](docs/PERFORMANCE.md).`,
+    `${metCount} of ${withGoal.length} goals met overall ([every figure, its machine and baseline](docs/PERFORMANCE.md)).`,
   ];
   if (budget.length > 0) {
     out.push('', '| call budget | value | floor | ratio | goal | met? |', '|---|---|---|---|---|---|');

@@ -110,7 +110,7 @@ describe('the README performance block', () => {
     // Prepare / Act
     const block = renderReadmePerformance(budgetFixture());
     // Assess: the fixture's 1 of 2 goals, plus 2 of the call budget's 3 (calls per erasure, the wait)
-    expect(block).toContain('3 of 5 goals met; every figure, its machine and its baseline: [docs/PERFORMANCE.md](docs/PERFORMANCE.md).');
+    expect(block).toContain('3 of 5 goals met overall ([every figure, its machine and baseline](docs/PERFORMANCE.md)).');
   });
 
   it("shows the call budget's rows that have a goal, with short labels, units, floor, ratio and verdict", () => {
@@ -128,7 +128,7 @@ describe('the README performance block', () => {
     const block = renderReadmePerformance(fixture());
     expect(block.startsWith(`${README_BLOCK_START}\n`)).toBe(true);
     expect(block.endsWith(`\n${README_BLOCK_END}`)).toBe(true);
-    expect(block).toContain('1 of 2 goals met;');
+    expect(block).toContain('1 of 2 goals met overall');
     expect(block).not.toContain('| call budget |');
   });
 
