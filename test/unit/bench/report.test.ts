@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BENCH_DIR, mergeRows } from '../../../bench/lib';
@@ -13,6 +14,7 @@ import {
   renderReadmePerformance,
   replaceReadmeBlock,
   shortLabel,
+  writePerformanceReport,
   type BenchResults,
 } from '../../../bench/report';
 
@@ -150,6 +152,29 @@ describe('the README performance block', () => {
     expect(() => replaceReadmeBlock('# no block\n', block)).toThrow(ReadmeBlockError);
     expect(() => replaceReadmeBlock(`${README_BLOCK_END}\n${README_BLOCK_START}\n`, block)).toThrow(ReadmeBlockError);
     expect(() => replaceReadmeBlock(`${block}\n${block}\n`, block)).toThrow(ReadmeBlockError);
+  });
+
+  it('is written into the README by the report, beside the page, and nothing is written without its markers', () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
+    try {
+      const results = join(dir, 'results.json');
+      const page = join(dir, 'PERFORMANCE.md');
+      const readme = join(dir, 'README.md');
+      writeFileSync(results, JSON.stringify(budgetFixture()));
+      writeFileSync(readme, `# Desk\n\n${README_BLOCK_START}\nstale\n${README_BLOCK_END}\n\n## Limits\n`);
+      // Act
+      writePerformanceReport(results, page, readme);
+      // Assess
+      expect(readFileSync(page, 'utf8')).toBe(renderPerformance(budgetFixture()));
+      expect(readFileSync(readme, 'utf8')).toBe(`# Desk\n\n${renderReadmePerformance(budgetFixture())}\n\n## Limits\n`);
+      writeFileSync(readme, '# Desk without a block\n');
+      rmSync(page);
+      expect(() => writePerformanceReport(results, page, readme)).toThrow(ReadmeBlockError);
+      expect(() => readFileSync(page, 'utf8')).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is in README.md exactly as the committed results render it', () => {
