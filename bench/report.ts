@@ -1,14 +1,15 @@
 /**
  * `npm run bench:report`: renders `bench/results.json` (written by `npm run bench`) as
  * `docs/PERFORMANCE.md` — the machine the figures were measured on, then one table per
- * measurement with each figure, its baseline, their ratio and the goal.
+ * measurement with each figure, its baseline, their ratio and the goal — and as the short
+ * performance block of `README.md` (goals met, the call budget's rows), between its markers.
  *
  * Nothing here knows a figure: every number in the page comes from the results file, so the page
  * is regenerated, never edited. Results written before the file recorded its machine (a bare array
  * of rows) render with the machine marked as not recorded.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BENCH_DIR, PROJECT_ROOT, formatNumber, met, type Row } from './lib';
 
@@ -161,14 +162,96 @@ export function renderPerformance(results: BenchResults): string {
   return out.join('\n');
 }
 
-/** Reads `bench/results.json`, writes `docs/PERFORMANCE.md`; returns the path written. */
-export function writePerformanceReport(resultsPath = join(BENCH_DIR, 'results.json'), target = join(PROJECT_ROOT, 'docs', 'PERFORMANCE.md')): string {
+/** The markers around the generated block of `README.md`; everything between them is rewritten. */
+export const README_BLOCK_START = '<!-- performance:start (npm run bench:report) -->';
+export const README_BLOCK_END = '<!-- performance:end -->';
+
+/** The measurement whose rows the README shows: the one Kore.ai call budget under load. */
+const README_GROUP = 'call budget';
+
+/**
+ * A row's short label for the README: its name without the group prefix (`call budget: `) and
+ * without a trailing parenthetical (how it was measured, which docs/PERFORMANCE.md keeps).
+ */
+export function shortLabel(name: string): string {
+  let label = name.startsWith(`${README_GROUP}:`) ? name.slice(README_GROUP.length + 1).trim() : name;
+  if (label.endsWith(')')) {
+    let depth = 0;
+    for (let i = label.length - 1; i >= 0; i--) {
+      if (label[i] === ')') depth++;
+      else if (label[i] === '(' && --depth === 0) {
+        if (i > 0) label = label.slice(0, i).trimEnd();
+        break;
+      }
+    }
+  }
+  return label;
+}
+
+const withUnit = (n: number | null, unit: string) => (n === null ? '—' : `${formatNumber(n)} ${cell(unit)}`);
+
+/**
+ * The README's performance block, from the results alone: how many goals are met overall (with
+ * a link to every figure), then the call budget's rows that have a goal. The markers included.
+ */
+export function renderReadmePerformance(results: BenchResults): string {
+  const withGoal = results.rows.filter((r) => r.goal !== null);
+  const metCount = withGoal.filter((r) => met(r) === true).length;
+  const budget = withGoal.filter((r) => groupOf(r.name) === README_GROUP);
+  const out = [
+    README_BLOCK_START,
+    `${metCount} of ${withGoal.length} goals met overall ([every figure, its machine and baseline](docs/PERFORMANCE.md)).`,
+  ];
+  if (budget.length > 0) {
+    out.push('', '| call budget | value | floor | ratio | goal | met? |', '|---|---|---|---|---|---|');
+    for (const r of budget) {
+      out.push(`| ${cell(shortLabel(r.name))} | ${withUnit(r.value, r.unit)} | ${withUnit(r.baseline, r.unit)} | ${number(r.ratio)} | ${cell(r.goal!)} | ${verdict(r)} |`);
+    }
+  }
+  out.push(README_BLOCK_END);
+  return out.join('\n');
+}
+
+/** Thrown when `README.md` lacks the markers of its performance block (or holds them twice or out of order). */
+export class ReadmeBlockError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReadmeBlockError';
+  }
+}
+
+/**
+ * `readme` with the block between its performance markers (markers included) replaced by `block`.
+ * @throws ReadmeBlockError when the markers are missing, doubled or out of order.
+ */
+export function replaceReadmeBlock(readme: string, block: string): string {
+  const start = readme.indexOf(README_BLOCK_START);
+  const end = readme.indexOf(README_BLOCK_END);
+  if (start < 0 || end < 0 || end < start) throw new ReadmeBlockError('README.md has no performance block: add the start and end markers');
+  if (readme.indexOf(README_BLOCK_START, start + 1) >= 0 || readme.indexOf(README_BLOCK_END, end + 1) >= 0) {
+    throw new ReadmeBlockError('README.md holds the performance markers more than once');
+  }
+  return readme.slice(0, start) + block + readme.slice(end + README_BLOCK_END.length);
+}
+
+/**
+ * Reads `bench/results.json`, writes `docs/PERFORMANCE.md` and the performance block of
+ * `README.md`; returns the paths written.
+ * @throws ReadmeBlockError when the README lacks the block's markers (nothing is written then).
+ */
+export function writePerformanceReport(
+  resultsPath = join(BENCH_DIR, 'results.json'),
+  target = join(PROJECT_ROOT, 'docs', 'PERFORMANCE.md'),
+  readmePath = join(PROJECT_ROOT, 'README.md'),
+): string[] {
   const results = parseResults(JSON.parse(readFileSync(resultsPath, 'utf8')) as unknown);
+  const readme = replaceReadmeBlock(readFileSync(readmePath, 'utf8'), renderReadmePerformance(results));
   writeFileSync(target, renderPerformance(results));
-  return target;
+  writeFileSync(readmePath, readme);
+  return [target, readmePath];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  writePerformanceReport();
-  process.stdout.write('wrote docs/PERFORMANCE.md\n');
+  const written = writePerformanceReport();
+  process.stdout.write(`wrote ${written.map((path) => relative(PROJECT_ROOT, path)).join(', ')}\n`);
 }

@@ -4,7 +4,7 @@
  * `--only <name,…>` runs some of them (intake, intake-breakdown, roles, workflow, cold-start, e2e, export, budget, budget-roles, budget-burst).
  * These are measurements, never pass/fail checks: the exit code is 0 whatever the ratios say.
  * The file records the machine and the kind of run beside the rows; `npm run bench:report` renders
- * it as docs/PERFORMANCE.md.
+ * it as docs/PERFORMANCE.md and the performance block of README.md.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, totalmem } from 'node:os';

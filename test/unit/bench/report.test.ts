@@ -1,8 +1,22 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BENCH_DIR, mergeRows } from '../../../bench/lib';
-import { BenchResultsError, groupOf, parseResults, renderPerformance, type BenchResults } from '../../../bench/report';
+import {
+  BenchResultsError,
+  README_BLOCK_END,
+  README_BLOCK_START,
+  ReadmeBlockError,
+  groupOf,
+  parseResults,
+  renderPerformance,
+  renderReadmePerformance,
+  replaceReadmeBlock,
+  shortLabel,
+  writePerformanceReport,
+  type BenchResults,
+} from '../../../bench/report';
 
 /** A small run whose figures appear nowhere in the generator. */
 function fixture(): BenchResults {
@@ -75,6 +89,102 @@ describe('the performance report', () => {
     const committed = parseResults(JSON.parse(readFileSync(join(BENCH_DIR, 'results.json'), 'utf8')) as unknown);
     const page = readFileSync(join(BENCH_DIR, '..', 'docs', 'PERFORMANCE.md'), 'utf8');
     expect(page, 'docs/PERFORMANCE.md is stale: run npm run bench:report').toBe(renderPerformance(committed));
+  });
+});
+
+/** The fixture with rows of the call budget: with and without a goal, met and missed. */
+function budgetFixture(): BenchResults {
+  const base = fixture();
+  return {
+    ...base,
+    rows: [
+      ...base.rows,
+      { name: 'call budget: burst of 7, time to clear vs its floor (one call per batch, plus a window)', value: 12.345, baseline: 6.789, ratio: 1.818, goal: '≤ 1.5', unit: 's' },
+      { name: 'call budget: burst of 7, Kore.ai calls per erasure', value: 0.042, baseline: null, ratio: null, goal: 'value ≤ 0.25', unit: 'calls' },
+      { name: 'call budget: burst of 7, share verified (93 s compressed)', value: 0.321, baseline: null, ratio: null, goal: null, unit: 'share' },
+      { name: 'call budget: refresh p95 wait (window 4321 ms)', value: 222.5, baseline: null, ratio: null, goal: 'value ≤ 4321', unit: 'ms' },
+    ],
+  };
+}
+
+describe('the README performance block', () => {
+  it('counts the goals met over every measurement and links to the full page', () => {
+    // Prepare / Act
+    const block = renderReadmePerformance(budgetFixture());
+    // Assess: the fixture's 1 of 2 goals, plus 2 of the call budget's 3 (calls per erasure, the wait)
+    expect(block).toContain('3 of 5 goals met overall ([every figure, its machine and baseline](docs/PERFORMANCE.md)).');
+  });
+
+  it("shows the call budget's rows that have a goal, with short labels, units, floor, ratio and verdict", () => {
+    const block = renderReadmePerformance(budgetFixture());
+    expect(block).toContain('| burst of 7, time to clear vs its floor | 12.3 s | 6.789 s | 1.818 | ≤ 1.5 | **no** |');
+    expect(block).toContain('| burst of 7, Kore.ai calls per erasure | 0.042 calls | — | — | value ≤ 0.25 | yes |');
+    expect(block).toContain('| refresh p95 wait | 222.5 ms | — | — | value ≤ 4321 | yes |');
+    expect(block).not.toContain('share verified');
+    expect(block).not.toContain('intake POST');
+    expect(block).not.toContain('cold start');
+    expect(block.split('\n').filter((line) => line.startsWith('| ')).length).toBe(4);
+  });
+
+  it('is wrapped in its markers and leaves out the table when the call budget has no goal', () => {
+    const block = renderReadmePerformance(fixture());
+    expect(block.startsWith(`${README_BLOCK_START}\n`)).toBe(true);
+    expect(block.endsWith(`\n${README_BLOCK_END}`)).toBe(true);
+    expect(block).toContain('1 of 2 goals met overall');
+    expect(block).not.toContain('| call budget |');
+  });
+
+  it('shortens a label by the group prefix and the trailing parenthetical only', () => {
+    expect(shortLabel('call budget: a (b, c) burst (one (nested) note)')).toBe('a (b, c) burst');
+    expect(shortLabel('call budget: 50 runs, rate-limit refusals')).toBe('50 runs, rate-limit refusals');
+    expect(shortLabel('call budget: (only a parenthetical)')).toBe('(only a parenthetical)');
+  });
+
+  it('replaces only what lies between the markers', () => {
+    const readme = `# Title\n\n## Performance\n\n${README_BLOCK_START}\nold figures\n${README_BLOCK_END}\n\n## Limits\n`;
+    const next = replaceReadmeBlock(readme, `${README_BLOCK_START}\nnew\n${README_BLOCK_END}`);
+    expect(next).toBe(`# Title\n\n## Performance\n\n${README_BLOCK_START}\nnew\n${README_BLOCK_END}\n\n## Limits\n`);
+    expect(replaceReadmeBlock(next, `${README_BLOCK_START}\nnew\n${README_BLOCK_END}`)).toBe(next);
+  });
+
+  it('refuses a README without its markers, with them twice or out of order', () => {
+    const block = `${README_BLOCK_START}\nx\n${README_BLOCK_END}`;
+    expect(() => replaceReadmeBlock('# no block\n', block)).toThrow(ReadmeBlockError);
+    expect(() => replaceReadmeBlock(`${README_BLOCK_END}\n${README_BLOCK_START}\n`, block)).toThrow(ReadmeBlockError);
+    expect(() => replaceReadmeBlock(`${block}\n${block}\n`, block)).toThrow(ReadmeBlockError);
+  });
+
+  it('is written into the README by the report, beside the page, and nothing is written without its markers', () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
+    try {
+      const results = join(dir, 'results.json');
+      const page = join(dir, 'PERFORMANCE.md');
+      const readme = join(dir, 'README.md');
+      writeFileSync(results, JSON.stringify(budgetFixture()));
+      writeFileSync(readme, `# Desk\n\n${README_BLOCK_START}\nstale\n${README_BLOCK_END}\n\n## Limits\n`);
+      // Act
+      writePerformanceReport(results, page, readme);
+      // Assess
+      expect(readFileSync(page, 'utf8')).toBe(renderPerformance(budgetFixture()));
+      expect(readFileSync(readme, 'utf8')).toBe(`# Desk\n\n${renderReadmePerformance(budgetFixture())}\n\n## Limits\n`);
+      writeFileSync(readme, '# Desk without a block\n');
+      rmSync(page);
+      expect(() => writePerformanceReport(results, page, readme)).toThrow(ReadmeBlockError);
+      expect(() => readFileSync(page, 'utf8')).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is in README.md exactly as the committed results render it', () => {
+    const committed = parseResults(JSON.parse(readFileSync(join(BENCH_DIR, 'results.json'), 'utf8')) as unknown);
+    const readme = readFileSync(join(BENCH_DIR, '..', 'README.md'), 'utf8');
+    const block = renderReadmePerformance(committed);
+    expect(readme, 'the README performance block is stale: run npm run bench:report').toContain(block);
+    expect(replaceReadmeBlock(readme, block)).toBe(readme);
+    expect(block).toMatch(/\| burst of \d+ verified requests, time to clear vs its floor \|/);
+    expect(block).toMatch(/\| \d+-user roles refresh vs its floor \|/);
   });
 });
 
