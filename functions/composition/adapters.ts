@@ -24,8 +24,8 @@ export interface ApplicationAdapters extends DynamoAdapters {
   budget?: CallBudget;
   /** Batched erasures (the erasure tasks); absent: every request is sent alone. */
   batching?: { policy: ErasureBatchPolicy; batches: ErasureBatchStore; jobStatus: SharedJobStatusStore };
-  /** The paced roles refresh (cadence and run length); absent: the snapshot is refreshed in one go. */
-  rolePaging?: { policy: RolePagingPolicy; runMs: number };
+  /** The paced roles refresh (cadence, run length, lease timing); absent: the snapshot is refreshed in one go. */
+  rolePaging?: { policy: RolePagingPolicy; runMs: number; leaseGraceMs?: number; leasePollMs?: number };
   mailer: Mailer;
   /** Signs erasure receipts (typ `erasure-receipt+jws`) with the receipt key, and only those. */
   receiptSigner: Signer;

@@ -8,10 +8,12 @@
  * waits (the workflow in a Step Functions Wait state) and asks again.
  *
  * How a window is counted. The platform's window kind is not documented; the simulator counts
- * sliding windows. Each window is cut into `slotsPerWindow` slots of equal length and a turn
- * counts the current slot and the `slotsPerWindow` before it — one slot more than the window —
- * so every sliding window of the window's length lies inside what is counted, and a budget that
- * keeps the count at or under its allowance keeps every sliding window there too.
+ * sliding windows. Each window is cut into slots of equal length (`slots`, else the policy's
+ * `slotsPerWindow`) and a turn counts the current slot and the window's slot count before it —
+ * one slot more than the window — so every sliding window of the window's length lies inside
+ * what is counted, and a budget that keeps the count at or under its allowance keeps every
+ * sliding window there too. A turn leaves the count at most one slot later than it leaves the
+ * platform's window: the slot length is what a full window costs a caller waiting for it.
  *
  * Priorities. Erasure submissions come first, then status checks, then role paging, then the
  * read-back that verifies a completed erasure (the lowest: it never delays an erasure). Each
@@ -30,6 +32,8 @@ export type CallPriority = (typeof CALL_PRIORITIES)[number];
 export interface BudgetWindow {
   lengthMs: number;
   limit: number;
+  /** Slots this window is counted in, when not the policy's `slotsPerWindow`. */
+  slots?: number;
 }
 
 export interface CallBudgetPolicy {
@@ -39,7 +43,7 @@ export interface CallBudgetPolicy {
   safetyMargin: number;
   /** Share of the allowance (limit less margin) each priority may fill; erase is 1. */
   ceilings: Readonly<Record<CallPriority, number>>;
-  /** Slots a window is counted in (finer: closer to the limit, larger state). */
+  /** Slots a window is counted in unless it names its own (finer: closer to the limit, larger state). */
   slotsPerWindow: number;
   /** How long every caller waits after the platform refused a call for its rate limit and named no time. */
   refusalBackoffMs: number;
@@ -47,6 +51,9 @@ export interface CallBudgetPolicy {
 
 /** The documented per-account limits of admin-console public APIs (docs/kore-platform.md D13). */
 export const DOCUMENTED_KORE_LIMITS = { perMinute: 60, perHour: 1800 } as const;
+
+/** Slots the hour window is counted in by default: one a minute. */
+export const HOUR_SLOTS = 60;
 
 /**
  * The defaults, and why:
@@ -57,7 +64,11 @@ export const DOCUMENTED_KORE_LIMITS = { perMinute: 60, perHour: 1800 } as const;
  *   and a large account's paging never crowds out the polls;
  * - verification read-backs 20 %: they take a turn only while the window is four-fifths empty, so
  *   a burst of erasures finds at least 80 % of every window free of them;
- * - 12 slots: 5 s slots on the minute, 5 min on the hour (counted over 65 s and 65 min);
+ * - the minute in 12 slots of 5 s (counted over 65 s): a turn counted up to 5 s past its
+ *   minute is slack for a call still in flight, which matters most on a compressed test clock;
+ * - the hour in 60 slots of 1 min (counted over 61 min): a caller that filled the hour (the roles
+ *   refresh of a large account) gets its turns back a minute after they leave the platform's
+ *   hour, not five; the item holds at most 13 + 61 slot counts (about 2 KB);
  * - after a refusal without `Retry-After`, everyone waits 10 s (one sixth of the minute window).
  */
 export function defaultCallBudgetPolicy(options: { perMinute?: number; perHour?: number; safetyMargin?: number; timeScale?: number } = {}): CallBudgetPolicy {
@@ -66,7 +77,7 @@ export function defaultCallBudgetPolicy(options: { perMinute?: number; perHour?:
   return validPolicy({
     windows: [
       { lengthMs: Math.round(60_000 * scale), limit: options.perMinute ?? DOCUMENTED_KORE_LIMITS.perMinute },
-      { lengthMs: Math.round(3_600_000 * scale), limit: options.perHour ?? DOCUMENTED_KORE_LIMITS.perHour },
+      { lengthMs: Math.round(3_600_000 * scale), limit: options.perHour ?? DOCUMENTED_KORE_LIMITS.perHour, slots: HOUR_SLOTS },
     ],
     safetyMargin: options.safetyMargin ?? 0.1,
     ceilings: { erase: 1, status: 0.85, roles: 0.5, verify: 0.2 },
@@ -91,8 +102,10 @@ export type TurnDecision = { granted: true; state: BudgetState } | { granted: fa
 /** @throws RangeError when the policy cannot be kept (no window, a limit below 1, shares outside 0..1). */
 export function validPolicy(policy: CallBudgetPolicy): CallBudgetPolicy {
   if (policy.windows.length === 0) throw new RangeError('A call budget needs at least one window');
+  if (!Number.isInteger(policy.slotsPerWindow) || policy.slotsPerWindow < 1) throw new RangeError('slotsPerWindow must be a positive integer');
   for (const w of policy.windows) {
-    if (!Number.isInteger(w.lengthMs) || w.lengthMs < policy.slotsPerWindow) throw new RangeError('A window must be an integer number of ms, at least one per slot');
+    if (w.slots !== undefined && !(Number.isInteger(w.slots) && w.slots >= 1)) throw new RangeError('A window\'s slots must be a positive integer');
+    if (!Number.isInteger(w.lengthMs) || w.lengthMs < slotsOf(w, policy)) throw new RangeError('A window must be an integer number of ms, at least one per slot');
     if (!Number.isInteger(w.limit) || w.limit < 1) throw new RangeError('A window limit must be a positive integer');
   }
   if (!(policy.safetyMargin >= 0 && policy.safetyMargin < 1)) throw new RangeError('safetyMargin must be in [0, 1)');
@@ -103,7 +116,6 @@ export function validPolicy(policy: CallBudgetPolicy): CallBudgetPolicy {
   if (policy.ceilings.erase !== 1) throw new RangeError('Erasure submissions may fill the whole allowance (ceiling 1)');
   if (!(policy.ceilings.status >= policy.ceilings.roles)) throw new RangeError('Status checks rank above role paging (ceiling status ≥ roles)');
   if (!(policy.ceilings.roles >= policy.ceilings.verify)) throw new RangeError('Role paging ranks above verification read-backs (ceiling roles ≥ verify)');
-  if (!Number.isInteger(policy.slotsPerWindow) || policy.slotsPerWindow < 1) throw new RangeError('slotsPerWindow must be a positive integer');
   if (!(policy.refusalBackoffMs > 0)) throw new RangeError('refusalBackoffMs must be positive');
   return policy;
 }
@@ -118,14 +130,17 @@ export function ceilingOf(window: BudgetWindow, policy: CallBudgetPolicy, priori
   return Math.max(1, Math.floor(allowance(window, policy) * policy.ceilings[priority]));
 }
 
-const slotLength = (window: BudgetWindow, policy: CallBudgetPolicy) => window.lengthMs / policy.slotsPerWindow;
+/** Slots `window` is counted in: its own count, else the policy's. */
+export const slotsOf = (window: BudgetWindow, policy: CallBudgetPolicy): number => window.slots ?? policy.slotsPerWindow;
+/** Length of one slot of `window` in ms. */
+export const slotLength = (window: BudgetWindow, policy: CallBudgetPolicy): number => window.lengthMs / slotsOf(window, policy);
 const slotKey = (window: BudgetWindow, start: number) => `${window.lengthMs}@${start}`;
 
 /** The counted slots of one window at `nowMs`, oldest first: `[start, count]`. */
 function countedSlots(state: BudgetState, window: BudgetWindow, policy: CallBudgetPolicy, nowMs: number): Array<[number, number]> {
   const length = slotLength(window, policy);
   const current = Math.floor(nowMs / length) * length;
-  const oldest = current - policy.slotsPerWindow * length;
+  const oldest = current - slotsOf(window, policy) * length;
   const prefix = `${window.lengthMs}@`;
   const slots: Array<[number, number]> = [];
   for (const [key, count] of Object.entries(state.slots)) {
@@ -169,11 +184,11 @@ export function planTurn(state: BudgetState, policy: CallBudgetPolicy, priority:
     add.push({ key: slotKey(window, current), atMost: ceiling - earlier - calls });
     if (used + calls <= ceiling) continue;
     // The oldest slots leave the count one by one: a slot starting at s is counted until
-    // s + (slotsPerWindow + 1) × slot length.
+    // s + (slots + 1) × slot length.
     for (const [start, count] of slots) {
       used -= count;
       if (used + calls <= ceiling) {
-        waitMs = Math.max(waitMs, Math.ceil(start + (policy.slotsPerWindow + 1) * length - nowMs));
+        waitMs = Math.max(waitMs, Math.ceil(start + (slotsOf(window, policy) + 1) * length - nowMs));
         break;
       }
     }

@@ -6,11 +6,19 @@
  * in one budget call and fetches the group's pages side by side as soon as they are granted (a
  * turn is counted when taken, so its call must follow at once). It writes each group's
  * privileged identities and bots under the new version while it fetches the next group, and
- * keeps a cursor in DynamoDB, moved once a group, so a run that reaches its time (`runMs`, well inside the Lambda's 15 minutes) simply
- * stops, and the next run continues where it stopped. The new version becomes current only once
- * the last page is written; until then the last complete snapshot stays in use. Refreshes start
- * at the cadence of `domain/role-paging`, which stretches with the account's size so paging
- * takes at most its share of the hourly budget.
+ * keeps a cursor in DynamoDB, moved once a group, so a run that reaches its time (`runMs`, well
+ * inside the Lambda's 15 minutes) simply stops, and the next run continues where it stopped. The
+ * new version becomes current only once the last page is written; until then the last complete
+ * snapshot stays in use. Refreshes start at the cadence of `domain/role-paging`, which stretches
+ * with the account's size so paging takes at most its share of the hourly budget.
+ *
+ * Runs overlap, one pages. A run lasts longer than the schedule between two runs, so while a
+ * refresh is under way some run is always there to take a turn the moment the budget has one: a
+ * run waits in-process for every turn that comes before its own end. Only the run holding the
+ * cursor's lease pages; a run that finds the lease held waits for it (the holder gives it back
+ * when it stops, or it runs out `leaseGraceMs` after the holder's end, should the holder die)
+ * and then continues from the cursor. So no page is fetched twice and no turn is lost between
+ * runs.
  *
  * An identity met on two pages (two users sharing an id, rare) keeps the later page's roles: it
  * stays privileged either way — everyone listed by user roles belongs to the account — only the
@@ -26,13 +34,26 @@ import { hashSubject, type SubjectKeys } from '../domain/subject';
 import { USER_ROLES_MAX_PAGE_SIZE } from '../domain/user-roles-pager';
 import type { SnapshotWriter } from './refresh-roles-snapshot';
 
-/** Where the cursor of a refresh under way is kept (DynamoDB: `SNAPSHOT` / `REFRESH`). */
+/** Who pages the refresh under way, until when (epoch ms). */
+export interface RefreshLease {
+  owner: string;
+  until: number;
+}
+
+/** What asking for the lease found: the cursor to page from, the lease another run holds, or no refresh under way. */
+export type LeaseAnswer = { held: true; cursor: RefreshCursor } | { held: false; until: number } | { held: false; ended: true };
+
+/** Where the cursor of a refresh under way is kept (DynamoDB: `SNAPSHOT` / `REFRESH`), with its lease. */
 export interface RefreshCursors {
   active(): Promise<RefreshCursor | undefined>;
-  /** @returns false when a refresh is active already. */
-  start(cursor: RefreshCursor): Promise<boolean>;
-  /** @returns false when another run moved the cursor first. */
-  advance(from: RefreshCursor, to: RefreshCursor, active?: boolean): Promise<boolean>;
+  /** Starts a refresh, leased to the run starting it. @returns false when a refresh is active already. */
+  start(cursor: RefreshCursor, lease: RefreshLease): Promise<boolean>;
+  /** Moves the cursor on, keeping `lease`. @returns false when another run moved the cursor first. */
+  advance(from: RefreshCursor, to: RefreshCursor, active?: boolean, lease?: RefreshLease): Promise<boolean>;
+  /** Takes the lease of the refresh under way when nobody else holds it at `nowMs` (or it is the owner's already). */
+  lease(lease: RefreshLease, nowMs: number): Promise<LeaseAnswer>;
+  /** Gives the lease back, if `owner` still holds it. */
+  release(owner: string): Promise<void>;
 }
 
 export interface RolePagingDeps {
@@ -43,10 +64,17 @@ export interface RolePagingDeps {
   subjectKeys: SubjectKeys;
   clock: Clock;
   policy: RolePagingPolicy;
-  /** How long one run pages before it leaves the rest to the next run. */
+  /** How long one run lasts (waiting for the lease and paging) before it leaves the rest to the next run. */
   runMs: number;
+  /** How long past its holder's end a lease holds, for the group then in flight (default 30 s). */
+  leaseGraceMs?: number;
+  /** How often a run waiting for the lease looks whether it was given back early (default 1 s). */
+  leasePollMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
+
+export const DEFAULT_LEASE_GRACE_MS = 30_000;
+export const DEFAULT_LEASE_POLL_MS = 1_000;
 
 export interface RolePagingReport {
   /** `published`: a new snapshot is current; `paging`: a refresh is under way; `idle`: none was due. */
@@ -56,7 +84,7 @@ export interface RolePagingReport {
   /** The refresh under way, when one is. */
   cursor?: RefreshCursor;
   pagesThisRun: number;
-  /** Why a run stopped early: a retryable Kore.ai error's name, or another run moving the cursor. */
+  /** Why a run stopped early: a retryable Kore.ai error's name, another run moving the cursor, or paging past this run's end. */
   stoppedBy?: string;
 }
 
@@ -72,6 +100,8 @@ export async function pageRolesSnapshot(deps: RolePagingDeps, options: { onDeman
   const started = deps.clock.now().getTime();
   const budget = deps.budget ?? UNLIMITED_BUDGET;
   const sleep = deps.sleep ?? defaultSleep;
+  const end = started + deps.runMs;
+  const lease: RefreshLease = { owner: `${started.toString(36)}-${Math.random().toString(36).slice(2, 10)}`, until: end + (deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS) };
   const current = await deps.snapshots.getCurrentSnapshot();
   let cursor = await deps.cursors.active();
   if (!cursor) {
@@ -95,8 +125,21 @@ export async function pageRolesSnapshot(deps: RolePagingDeps, options: { onDeman
       botIds: [],
       reason: options.onDemand ? 'on-demand' : 'schedule',
     };
-    if (!(await deps.cursors.start(fresh))) return { outcome: 'paging', ...(current ? { current } : {}), pagesThisRun: 0, stoppedBy: 'RefreshStartedElsewhere' };
+    if (!(await deps.cursors.start(fresh, lease))) return { outcome: 'paging', ...(current ? { current } : {}), pagesThisRun: 0, stoppedBy: 'RefreshStartedElsewhere' };
     cursor = fresh;
+  } else {
+    // Another run may be paging: wait for its lease while it would come back before this run's end.
+    for (;;) {
+      const answer = await deps.cursors.lease(lease, deps.clock.now().getTime());
+      if (answer.held) {
+        cursor = answer.cursor;
+        break;
+      }
+      if ('ended' in answer) return { outcome: 'idle', ...(current ? { current } : {}), pagesThisRun: 0 };
+      const now = deps.clock.now().getTime();
+      if (answer.until >= end) return { outcome: 'paging', ...(current ? { current } : {}), cursor, pagesThisRun: 0, stoppedBy: 'RefreshPagedElsewhere' };
+      await sleep(Math.max(1, Math.min(answer.until - now, deps.leasePollMs ?? DEFAULT_LEASE_POLL_MS)));
+    }
   }
 
   let pagesThisRun = 0;
@@ -115,8 +158,13 @@ export async function pageRolesSnapshot(deps: RolePagingDeps, options: { onDeman
     return done.value;
   };
   const paging = (stoppedBy?: string): RolePagingReport => ({ outcome: 'paging', ...(current ? { current } : {}), cursor, pagesThisRun, ...(stoppedBy ? { stoppedBy } : {}) });
-  const stop = async (stoppedBy?: string): Promise<RolePagingReport> => ((await committed()) ? paging(stoppedBy) : paging('CursorMovedElsewhere'));
-  const timeLeft = () => started + deps.runMs - deps.clock.now().getTime();
+  /** Waits for the group being written and gives the lease back, so a run waiting for it goes on at once. */
+  const stop = async (stoppedBy?: string): Promise<RolePagingReport> => {
+    const moved = await committed();
+    await deps.cursors.release(lease.owner);
+    return moved ? paging(stoppedBy) : paging('CursorMovedElsewhere');
+  };
+  const timeLeft = () => end - deps.clock.now().getTime();
   while (timeLeft() > 0) {
     const turn = await budget.takeUpTo('roles', shortPages ? 1 : pagesToAsk(deps.policy, ahead));
     if (!turn.granted) {
@@ -158,7 +206,10 @@ export async function pageRolesSnapshot(deps: RolePagingDeps, options: { onDeman
     }
     if (next !== ahead) {
       next = { ...next, identityCount: ahead.identityCount + index.size, botIds: [...new Set([...ahead.botIds, ...index.botIds()])] };
-      if (!(await committed())) return paging('CursorMovedElsewhere');
+      if (!(await committed())) {
+        await deps.cursors.release(lease.owner);
+        return paging('CursorMovedElsewhere');
+      }
       cursor = ahead;
       const from = cursor;
       const to = next;
@@ -167,7 +218,7 @@ export async function pageRolesSnapshot(deps: RolePagingDeps, options: { onDeman
         (async () => {
           await deps.snapshots.writeSnapshot(from.version, infoOf(from, from.botIds.length), index.values(), index.botIds(), { publish: false });
           if (complete) return true;
-          if (!(await deps.cursors.advance(from, to))) return false;
+          if (!(await deps.cursors.advance(from, to, true, lease))) return false;
           cursor = to;
           pagesThisRun += groupPages;
           return true;

@@ -3,6 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { ROLES_REFRESH_SCHEDULE_SECONDS } from '../../functions/adapters/kore/role-paging-settings';
 
 export interface SchedulesProps {
   readonly refreshRolesSnapshot: lambda.IFunction;
@@ -21,8 +22,9 @@ export class Schedules extends Construct {
     super(scope, id);
     const jobs: Array<[string, lambda.IFunction | undefined, Duration, string]> = [
       // Every 5 minutes: a run continues a paced refresh or starts one when due (the cadence adapts to
-      // the account's size, functions/domain/role-paging.ts); an idle run reads two items.
-      ['RefreshRolesSnapshot', props.refreshRolesSnapshot, Duration.minutes(5), 'Page the privileged-identities snapshot within the Kore.ai call budget'],
+      // the account's size, functions/domain/role-paging.ts); an idle run reads two items. A run lasts
+      // 30 s longer than this, so while a refresh is under way one is always there (one pages: a lease).
+      ['RefreshRolesSnapshot', props.refreshRolesSnapshot, Duration.seconds(ROLES_REFRESH_SCHEDULE_SECONDS), 'Page the privileged-identities snapshot within the Kore.ai call budget'],
       ['SweepRequests', props.sweepRequests, Duration.minutes(5), 'Restart stuck, expire unverified, count overdue requests'],
       ['SignCheckpoints', props.signCheckpoints, Duration.hours(1), 'Sign audit-chain checkpoints'],
       // Every 5 minutes: the lag before a read-back (5 min by default) is what decides when it happens.

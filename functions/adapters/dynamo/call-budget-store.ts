@@ -20,6 +20,7 @@ import {
   EMPTY_BUDGET,
   planTurn,
   SLOT_KEY_PATTERN,
+  slotLength,
   turnsAvailable,
   type BudgetState,
   type CallBudget,
@@ -96,7 +97,7 @@ export class DynamoCallBudget implements CallBudget {
       }
       if (await this.#apply(plan, nowMs)) return { granted: true, calls };
     }
-    return { granted: false, waitMs: Math.ceil(this.#policy.windows[0]!.lengthMs / this.#policy.slotsPerWindow) };
+    return { granted: false, waitMs: Math.ceil(slotLength(this.#policy.windows[0]!, this.#policy)) };
   }
 
   /** One conditional UpdateItem: the plan's calls added to each current slot if it holds at most what the plan allows. */

@@ -98,16 +98,56 @@ describe('the paced roles refresh', () => {
     expect(await deps.cursors.active()).toBeUndefined();
   });
 
-  it('lets one of two runs at once move the cursor on; the other stops', async () => {
+  it('lets one of two runs at once page; the other gives way without fetching a page', async () => {
     const { clock, deps } = await setup(3000);
     const first = await pageRolesSnapshot(deps);
     clock.advance(5 * MINUTE);
 
     const runs = await Promise.all([pageRolesSnapshot(deps), pageRolesSnapshot(deps)]);
 
-    const stopped = runs.filter((r) => r.stoppedBy === 'CursorMovedElsewhere');
-    expect(stopped).toHaveLength(1);
-    const winner = runs.find((r) => r !== stopped[0])!;
+    // The run holding the lease pages until the budget has no turn before its end; the other
+    // finds the lease held past its own end and leaves the rest to the next run.
+    const gaveWay = runs.filter((r) => r.stoppedBy === 'RefreshPagedElsewhere');
+    expect(gaveWay).toHaveLength(1);
+    expect(gaveWay[0]!.pagesThisRun).toBe(0);
+    const winner = runs.find((r) => r !== gaveWay[0])!;
     expect((await deps.cursors.active())?.pages).toBe(first.pagesThisRun + winner.pagesThisRun);
+    // Every call the account saw is a page of the cursor: none fetched twice.
+    expect(pair!.sim.calls()).toHaveLength(first.pagesThisRun + winner.pagesThisRun);
+  });
+});
+
+describe('the lease on the refresh cursor', () => {
+  const cursor = { version: 'v1', startedAt: '2026-03-10T09:00:00.000Z', offset: 0, total: 0, pages: 0, userCount: 0, identityCount: 0, botIds: [], reason: 'schedule' as const };
+
+  it('is held by one run until it runs out or is given back, and kept when the cursor moves', async () => {
+    const cursors = new DynamoRefreshCursors({ client: db.client, tableName: await db.createTable() });
+    expect(await cursors.start(cursor, { owner: 'a', until: 2_000 })).toBe(true);
+
+    expect(await cursors.lease({ owner: 'b', until: 5_000 }, 1_000)).toEqual({ held: false, until: 2_000 });
+    const moved = { ...cursor, offset: 50, pages: 1, total: 100 };
+    expect(await cursors.advance(cursor, moved, true, { owner: 'a', until: 2_000 })).toBe(true);
+    expect(await cursors.lease({ owner: 'b', until: 5_000 }, 1_999)).toEqual({ held: false, until: 2_000 });
+    // Run out: the next run takes it, with the cursor as the last holder left it.
+    expect(await cursors.lease({ owner: 'b', until: 5_000 }, 2_000)).toEqual({ held: true, cursor: moved });
+    expect(await cursors.lease({ owner: 'a', until: 9_000 }, 2_500)).toEqual({ held: false, until: 5_000 });
+    // Given back: at once.
+    await cursors.release('a');
+    expect(await cursors.lease({ owner: 'c', until: 9_000 }, 2_500)).toEqual({ held: false, until: 5_000 });
+    await cursors.release('b');
+    expect(await cursors.lease({ owner: 'c', until: 9_000 }, 2_500)).toEqual({ held: true, cursor: moved });
+    // Ended: nothing to lease.
+    expect(await cursors.advance(moved, moved, false)).toBe(true);
+    expect(await cursors.lease({ owner: 'd', until: 9_000 }, 2_500)).toEqual({ held: false, ended: true });
+  });
+
+  it('goes to one of several runs asking at once', async () => {
+    const cursors = new DynamoRefreshCursors({ client: db.client, tableName: await db.createTable() });
+    await cursors.start(cursor, { owner: 'a', until: 1_000 });
+
+    const answers = await Promise.all(['b', 'c', 'd', 'e'].map((owner) => cursors.lease({ owner, until: 9_000 }, 2_000)));
+
+    expect(answers.filter((a) => a.held)).toHaveLength(1);
+    for (const a of answers) if (!a.held) expect(a).toEqual({ held: false, until: 9_000 });
   });
 });

@@ -7,6 +7,8 @@ import {
   defaultCallBudgetPolicy,
   EMPTY_BUDGET,
   planTurn,
+  slotLength,
+  slotsOf,
   takeTurn,
   turnsAvailable,
   usedIn,
@@ -90,6 +92,30 @@ describe('takeTurn', () => {
     const refused = takeTurn(s, policy, 'erase', T0 + 60 * 60_000);
     expect(refused.granted).toBe(false);
     expect(usedIn(s, hour, policy, T0 + 60 * 60_000)).toBe(1620);
+  });
+
+  it.each([
+    { what: 'the minute in 12 slots of 5 s', window: () => minute, slots: 12, ms: 5_000 },
+    { what: 'the hour in 60 slots of 1 min', window: () => hour, slots: 60, ms: 60_000 },
+  ])('counts $what', ({ window, slots, ms }) => {
+    expect(slotsOf(window(), policy)).toBe(slots);
+    expect(slotLength(window(), policy)).toBe(ms);
+  });
+
+  it.each([
+    // The hour's ceiling for role paging (810) taken in the first minute: it comes back one hour
+    // and one slot (1 min) after that minute began, wherever in the minute the turns fell.
+    { what: 'taken at the start of a minute', takenAt: T0, askedAt: T0 + 40 * 60_000, wait: 21 * 60_000 },
+    { what: 'taken late in a minute', takenAt: T0 + 59_000, askedAt: T0 + 40 * 60_000, wait: 21 * 60_000 },
+    { what: 'asked just before it comes back', takenAt: T0, askedAt: T0 + 61 * 60_000 - 1, wait: 1 },
+    { what: 'asked when it is back', takenAt: T0, askedAt: T0 + 61 * 60_000, wait: 0 },
+  ])('gives the hour back a minute after it leaves the platform\'s hour: $what', ({ takenAt, askedAt, wait }) => {
+    // 810 turns, 27 (the minute's ceiling) at a time 70 s apart, the first 27 at `takenAt`.
+    let s = fill(EMPTY_BUDGET, 'roles', 27, takenAt);
+    for (let m = 1; m < 30; m++) s = fill(s, 'roles', 27, T0 + 60_000 + m * 70_000);
+    expect(usedIn(s, hour, policy, askedAt)).toBe(wait === 0 ? 810 - 27 : 810);
+    const d = takeTurn(s, policy, 'roles', askedAt);
+    expect(d.granted ? 0 : d.waitMs).toBe(wait);
   });
 
   it('makes every caller wait after a platform refusal, for Retry-After or the backoff', () => {
@@ -228,6 +254,38 @@ describe('properties', () => {
         }
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it('names a wait no longer than one slot past the moment the sliding windows would take the turn', () => {
+    // The hour counted in finer slots than the minute, as the defaults do.
+    const mixed: CallBudgetPolicy = { ...small, windows: [{ lengthMs: 60_000, limit: 20 }, { lengthMs: 600_000, limit: 120, slots: 60 }] };
+    fc.assert(
+      fc.property(asks, priority, (steps, who) => {
+        let s: BudgetState = EMPTY_BUDGET;
+        let now = T0;
+        const granted: number[] = [];
+        for (const [gap, p] of steps) {
+          now += gap;
+          const d = takeTurn(s, mixed, p, now);
+          if (d.granted) {
+            s = d.state;
+            granted.push(now);
+          }
+        }
+        const d = takeTurn(s, mixed, who, now);
+        if (d.granted) return;
+        // Per window: the first moment a sliding window of its length holds room under the ceiling.
+        let bound = 0;
+        for (const w of mixed.windows) {
+          const room = ceilingOf(w, mixed, who) - 1;
+          const inWindow = granted.filter((t) => t > now - w.lengthMs).sort((a, b) => a - b);
+          const exact = inWindow.length <= room ? now : inWindow[inWindow.length - room - 1]! + w.lengthMs;
+          bound = Math.max(bound, exact - now + slotLength(w, mixed));
+        }
+        expect(d.waitMs).toBeLessThanOrEqual(Math.ceil(bound));
+      }),
+      { numRuns: 200 },
     );
   });
 

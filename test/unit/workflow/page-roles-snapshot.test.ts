@@ -10,7 +10,7 @@ import { KorePermanentError, KoreRetryableError, type KorePlatform, type KoreRol
 import type { PrivilegedIdentity, SnapshotInfo } from '../../../functions/domain/model';
 import type { RefreshCursor, RolePagingPolicy } from '../../../functions/domain/role-paging';
 import { deriveKeys } from '../../../functions/domain/subject';
-import { pageRolesSnapshot, type RefreshCursors, type RolePagingDeps } from '../../../functions/workflow/page-roles-snapshot';
+import { pageRolesSnapshot, type LeaseAnswer, type RefreshCursors, type RefreshLease, type RolePagingDeps } from '../../../functions/workflow/page-roles-snapshot';
 
 const T0 = Date.parse('2026-03-10T09:00:00.000Z');
 const policy: RolePagingPolicy = { baseIntervalMs: 3_600_000, hourlyShare: 0.25, hourlyAllowance: 1620, hourMs: 3_600_000, pageSize: 50, pagesPerTurn: 10 };
@@ -76,22 +76,35 @@ class FakeSnapshots {
   }
 }
 
+/** The cursor with its lease, as DynamoRefreshCursors keeps them. */
 class FakeCursors implements RefreshCursors {
   cursor: (RefreshCursor & { active: boolean }) | undefined;
+  lessee: RefreshLease | undefined;
   advances = 0;
   async active() {
     return this.cursor?.active ? { ...this.cursor } : undefined;
   }
-  async start(cursor: RefreshCursor) {
+  async start(cursor: RefreshCursor, lease: RefreshLease) {
     if (this.cursor?.active) return false;
     this.cursor = { ...cursor, active: true };
+    this.lessee = { ...lease };
     return true;
   }
-  async advance(from: RefreshCursor, to: RefreshCursor, active = true) {
+  async advance(from: RefreshCursor, to: RefreshCursor, active = true, lease?: RefreshLease) {
     if (!this.cursor?.active || this.cursor.version !== from.version || this.cursor.pages !== from.pages) return false;
     this.advances++;
     this.cursor = { ...to, active };
+    if (lease) this.lessee = { ...lease };
     return true;
+  }
+  async lease(lease: RefreshLease, nowMs: number): Promise<LeaseAnswer> {
+    if (!this.cursor?.active) return { held: false, ended: true };
+    if (this.lessee && this.lessee.owner !== lease.owner && this.lessee.until > nowMs) return { held: false, until: this.lessee.until };
+    this.lessee = { ...lease };
+    return { held: true, cursor: { ...this.cursor } };
+  }
+  async release(owner: string) {
+    if (this.lessee?.owner === owner) this.lessee = { owner, until: 0 };
   }
 }
 
@@ -212,5 +225,95 @@ describe('pageRolesSnapshot', () => {
 
     expect(report).toMatchObject({ outcome: 'paging', pagesThisRun: 23, cursor: { offset: 1_150, pages: 23 } });
     expect(cursors.cursor).toMatchObject({ active: true, offset: 1_150, pages: 23 });
+  });
+});
+
+describe('pageRolesSnapshot, one run paging at a time', () => {
+  /** A refresh under way at page 6, leased to another run until `until`. */
+  function underWay(kore: FakeAccount, until: number, budget = new FakeBudget()) {
+    const s = setup(kore, budget);
+    s.cursors.cursor = { version: 'v-under-way', startedAt: new Date(T0 - 600_000).toISOString(), offset: 300, total: kore.users, pages: 6, userCount: 300, identityCount: 300, botIds: [], reason: 'schedule', active: true };
+    s.cursors.lessee = { owner: 'the-run-before', until };
+    return s;
+  }
+
+  it('leases a refresh it starts for its run and the grace after it', async () => {
+    const kore = new FakeAccount(5_000);
+    const { deps, cursors } = setup(kore, new FakeBudget([1, 10], 'wait'));
+    const seen: Array<number | undefined> = [];
+    deps.kore = { getUserRoles: (offset: number, limit: number) => (seen.push(cursors.lessee?.until), kore.getUserRoles(offset, limit)) } as unknown as KorePlatform;
+
+    await pageRolesSnapshot({ ...deps, leaseGraceMs: 7_000 }, { onDemand: true });
+
+    expect(new Set(seen)).toEqual(new Set([T0 + 60_000 + 7_000]));
+    // Stopped (no turn before its end): the lease is given back.
+    expect(cursors.lessee?.until).toBe(0);
+  });
+
+  it('waits for the run paging before it, then goes on from the cursor that run left', async () => {
+    const kore = new FakeAccount(1_000);
+    const { deps, clock, snapshots } = underWay(kore, T0 + 5_000);
+
+    const report = await pageRolesSnapshot({ ...deps, leasePollMs: 1_000 });
+
+    expect(report).toMatchObject({ outcome: 'published', current: { userCount: 1_000 } });
+    expect(kore.asked[0]).toBe(300);
+    expect(new Set(kore.asked).size).toBe(kore.asked.length);
+    expect(clock.now().getTime()).toBe(T0 + 5_000);
+    expect(snapshots.current?.version).toBe('v-under-way');
+  });
+
+  it('goes on within one poll when the run before it gives the lease back early', async () => {
+    const kore = new FakeAccount(1_000);
+    const { deps, clock, cursors } = underWay(kore, T0 + 40_000);
+    let firstPageAt: number | undefined;
+    deps.kore = { getUserRoles: (offset: number, limit: number) => ((firstPageAt ??= clock.now().getTime()), kore.getUserRoles(offset, limit)) } as unknown as KorePlatform;
+    const sleep = deps.sleep!;
+    deps.sleep = async (ms) => {
+      await sleep(ms);
+      if (clock.now().getTime() >= T0 + 2_500) await cursors.release('the-run-before');
+    };
+
+    await pageRolesSnapshot({ ...deps, leasePollMs: 1_000 });
+
+    expect(firstPageAt).toBe(T0 + 3_000);
+  });
+
+  it('gives way at once to a run whose lease outlasts its own end', async () => {
+    const kore = new FakeAccount(1_000);
+    const { deps, clock, cursors } = underWay(kore, T0 + 61_000);
+
+    const report = await pageRolesSnapshot(deps);
+
+    expect(report).toMatchObject({ outcome: 'paging', stoppedBy: 'RefreshPagedElsewhere', pagesThisRun: 0 });
+    expect(kore.asked).toEqual([]);
+    expect(clock.now().getTime()).toBe(T0);
+    expect(cursors.lessee).toEqual({ owner: 'the-run-before', until: T0 + 61_000 });
+  });
+
+  it('takes over the lease of a run that died once it has run out', async () => {
+    const kore = new FakeAccount(1_000);
+    const { deps, cursors } = underWay(kore, T0);
+
+    const report = await pageRolesSnapshot(deps);
+
+    expect(report).toMatchObject({ outcome: 'published', pagesThisRun: 14 });
+    expect(kore.asked[0]).toBe(300);
+    expect(cursors.lessee?.owner).not.toBe('the-run-before');
+  });
+
+  it('finds nothing to do when the refresh it waited for was published meanwhile', async () => {
+    const kore = new FakeAccount(1_000);
+    const { deps, cursors } = underWay(kore, T0 + 2_000);
+    const sleep = deps.sleep!;
+    deps.sleep = async (ms) => {
+      await sleep(ms);
+      cursors.cursor = { ...cursors.cursor!, active: false };
+    };
+
+    const report = await pageRolesSnapshot(deps);
+
+    expect(report).toMatchObject({ outcome: 'idle', pagesThisRun: 0 });
+    expect(kore.asked).toEqual([]);
   });
 });

@@ -73,6 +73,11 @@ class MemoryCursors implements RefreshCursors {
     this.isActive = active;
     return true;
   }
+  // One run at a time in these tests: the lease is always free.
+  async lease() {
+    return this.isActive && this.cursor ? { held: true as const, cursor: this.cursor } : { held: false as const, ended: true as const };
+  }
+  async release() {}
 }
 
 const hashOf = (id: string) => hashSubject(id, keys.hmacKey);
