@@ -1,7 +1,7 @@
 /**
  * `npm run kore:check`: checks a real tenant's configuration from KORE_BASE_URL, KORE_CLIENT_ID
  * and KORE_CLIENT_SECRET (the app's credentials; the secret is never printed). Read-only: two GET
- * calls, nothing erased. Exits 0 when everything looks ready, 1 when a check failed, 2 when the
+ * calls and one POST to the sessions search, nothing erased. Exits 0 when everything looks ready, 1 when a check failed, 2 when the
  * configuration is missing.
  */
 import { checkTenant, formatReport } from '../adapters/kore/tenant-check';
