@@ -11,8 +11,10 @@
  * of `gatherMs`; the n-th request to join within it goes to batch ⌈n / size⌉ of that window. A
  * batch closes when its window is over or when it is full (the request that fills it sends it at
  * once by the member whose write completes it), so no request waits longer than one window for
- * company. A clock moved back (tests move the functions' clock) makes
- * a window look as if it had not begun: such a window counts as over, never as one to wait for.
+ * company. A clock moved back (tests move the functions' clock) makes a window look as if it had
+ * not begun: such a window counts as over, never as one to wait for — unless it begins less than
+ * {@link WINDOW_CLOCK_TOLERANCE_MS} ahead: two members joining at once read their clocks a few
+ * milliseconds apart, and the one that read first must join the window the other just opened.
  *
  * Sending. A closed batch is claimed by one member with a conditional write; the claimer records
  * every member's intent on that member's timeline, marks the batch `sending` with the members it
@@ -139,9 +141,17 @@ export function isClaimDead(claimAtMs: number, nowMs: number, policy: ErasureBat
   return nowMs - claimAtMs >= policy.claimStaleMs || claimAtMs - nowMs >= policy.claimStaleMs;
 }
 
-/** Whether an open batch may be claimed: its window is over (or lies ahead: a clock moved back), or it is full. */
+/**
+ * How far ahead of a member's clock a gathering window may begin and still be the window under
+ * way: members joining together read their clocks moments apart (and before their writes land),
+ * so the window one of them opened may begin a little after another's "now". Further ahead, the
+ * window is one seen from a clock moved back, and counts as over.
+ */
+export const WINDOW_CLOCK_TOLERANCE_MS = 5_000;
+
+/** Whether an open batch may be claimed: its window is over (or lies well ahead: a clock moved back), or it is full. */
 export function isBatchClosed(batch: Pick<BatchRecord, 'windowStart' | 'members'>, nowMs: number, policy: ErasureBatchPolicy): boolean {
-  return nowMs >= batch.windowStart + policy.gatherMs || nowMs < batch.windowStart || batch.members.length >= policy.size;
+  return nowMs >= batch.windowStart + policy.gatherMs || nowMs < batch.windowStart - WINDOW_CLOCK_TOLERANCE_MS || batch.members.length >= policy.size;
 }
 
 /**
@@ -199,7 +209,7 @@ export function assignBatches(joins: ReadonlyArray<{ scopeKey: string; atMs: num
   const windows = new Map<string, { start: number; n: number }>();
   return joins.map(({ scopeKey, atMs }) => {
     const open = windows.get(scopeKey);
-    const window = open && atMs >= open.start && atMs < open.start + policy.gatherMs ? open : { start: atMs, n: 0 };
+    const window = open && atMs >= open.start - WINDOW_CLOCK_TOLERANCE_MS && atMs < open.start + policy.gatherMs ? open : { start: atMs, n: 0 };
     window.n += 1;
     windows.set(scopeKey, window);
     return { scopeKey, windowStart: window.start, number: batchNumberOf(window.n, policy.size) };

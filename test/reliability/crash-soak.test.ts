@@ -164,14 +164,17 @@ describe('crash recovery under load', () => {
     // Every request reaches an end on its own (the sweep at each start-up redrives what died).
     const missing = (id: string): AuditDetail => ({ request: { requestId: id, status: 'MISSING', attempt: 0 }, timeline: [], chain: { ok: false, checked: 0 } });
     const statuses = async () => pool(ids, 12, (id) => retrying(() => auditDetail(base, auditor, id), 10_000).catch(() => missing(id)));
-    let details: AuditDetail[] = [];
+    // Waiting reads the list (one page of statuses), not every request's trail and chain a round.
+    const settled = async (done: (status: string | undefined) => boolean, indexes: Set<number>, ms: number) => {
+      for (const until = Date.now() + ms; Date.now() < until; await sleep(500)) {
+        const listed = await retrying(() => listAll(base, auditor), 10_000).catch(() => []);
+        const statusOf = new Map(listed.map((r) => [r.requestId, r.status]));
+        if ([...indexes].every((i) => done(statusOf.get(ids[i]!)))) return;
+      }
+    };
     const verifiedIdx0 = new Set(outcomes.flatMap((o, i) => (o === 'verified' ? [i] : [])));
-    const until = Date.now() + 120_000;
-    while (Date.now() < until) {
-      details = await statuses();
-      if (details.every((d, i) => !verifiedIdx0.has(i) || TERMINAL.includes(d.request.status))) break;
-      await sleep(500);
-    }
+    await settled((status) => status !== undefined && TERMINAL.includes(status), verifiedIdx0, 120_000);
+    let details = await statuses();
     const afterCrashes = tally(details.map((d) => d.request.status));
     const unknownOutcome = details.filter((d) => d.request.status === 'FAILED' && d.request.failureReason === 'SubmissionOutcomeUnknownError').map((d) => d.request.requestId);
     const verifiedIdx = new Set(outcomes.flatMap((o, i) => (o === 'verified' ? [i] : [])));
@@ -179,12 +182,8 @@ describe('crash recovery under load', () => {
 
     // The attempts whose DELETE outcome is unknown: a new attempt each, through ops.
     if (unknownOutcome.length) await opsRetry(base, ops, unknownOutcome, 'crash soak: outcome of the DELETE unknown after a kill');
-    const until2 = Date.now() + 60_000;
-    while (Date.now() < until2) {
-      details = await statuses();
-      if (details.every((d, i) => !verifiedIdx.has(i) || d.request.status === 'COMPLETED')) break;
-      await sleep(500);
-    }
+    await settled((status) => status === 'COMPLETED', verifiedIdx, 60_000);
+    details = await statuses();
 
     // Nothing half-made stays behind: a creation cut short is discarded by the sweeper once stale,
     // and its passes run clean (no step failing again and again on a broken record).

@@ -8,6 +8,7 @@ import {
   batchNumberOf,
   fillsBatch,
   isClaimDead,
+  WINDOW_CLOCK_TOLERANCE_MS,
   type BatchFailure,
   type BatchRecord,
   type ErasureBatchPolicy,
@@ -30,7 +31,7 @@ export class InMemoryBatches implements ErasureBatchStore {
     for (let round = 0; round < 3; round++) {
       const now = this.clock.now().getTime();
       const open = this.#windows.get(scopeKey);
-      const window = open && open.start <= now && open.start > now - this.policy.gatherMs ? open : { start: now, n: 0 };
+      const window = open && open.start <= now + WINDOW_CLOCK_TOLERANCE_MS && open.start > now - this.policy.gatherMs ? open : { start: now, n: 0 };
       window.n += step;
       this.#windows.set(scopeKey, window);
       const number = batchNumberOf(window.n, this.policy.size);

@@ -21,6 +21,7 @@ import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import {
   batchNumberOf,
   fillsBatch,
+  WINDOW_CLOCK_TOLERANCE_MS,
   type BatchFailure,
   type BatchRecord,
   type BatchState,
@@ -124,8 +125,9 @@ export class DynamoErasureBatchStore implements ErasureBatchStore {
 
   /**
    * Counts a joiner into the scope's gathering window: the window under way (it began less than
-   * `gatherMs` ago) is counted up; none, one that is over, or one that lies ahead (a clock moved
-   * back) is replaced by a window beginning now. Each is one conditional UpdateItem; a lost race
+   * `gatherMs` ago, or begins at most WINDOW_CLOCK_TOLERANCE_MS ahead: another joiner's clock) is
+   * counted up; none, one that is over, or one that lies further ahead (a clock moved back) is
+   * replaced by a window beginning now. Each is one conditional UpdateItem; a lost race
    * between the two tries again.
    */
   async #count(digest: string, nowMs: number, step: number, expiresAt: number): Promise<{ windowStart: number; n: number }> {
@@ -138,9 +140,9 @@ export class DynamoErasureBatchStore implements ErasureBatchStore {
             TableName: this.#table,
             Key,
             UpdateExpression: 'ADD #n :step SET #ttl = :ttl',
-            ConditionExpression: '#ws > :openSince AND #ws <= :now',
+            ConditionExpression: '#ws > :openSince AND #ws <= :aheadLimit',
             ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ':step': step, ':ttl': expiresAt, ':openSince': nowMs - this.#policy.gatherMs, ':now': nowMs },
+            ExpressionAttributeValues: { ':step': step, ':ttl': expiresAt, ':openSince': nowMs - this.#policy.gatherMs, ':aheadLimit': nowMs + WINDOW_CLOCK_TOLERANCE_MS },
             ReturnValues: 'ALL_NEW',
           }),
         );
@@ -154,9 +156,9 @@ export class DynamoErasureBatchStore implements ErasureBatchStore {
             TableName: this.#table,
             Key,
             UpdateExpression: 'SET #ws = :now, #n = :step, #ttl = :ttl',
-            ConditionExpression: 'attribute_not_exists(#ws) OR #ws <= :openSince OR #ws > :now',
+            ConditionExpression: 'attribute_not_exists(#ws) OR #ws <= :openSince OR #ws > :aheadLimit',
             ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ':step': step, ':ttl': expiresAt, ':openSince': nowMs - this.#policy.gatherMs, ':now': nowMs },
+            ExpressionAttributeValues: { ':step': step, ':ttl': expiresAt, ':now': nowMs, ':openSince': nowMs - this.#policy.gatherMs, ':aheadLimit': nowMs + WINDOW_CLOCK_TOLERANCE_MS },
           }),
         ),
       );

@@ -34,6 +34,22 @@ describe('DynamoErasureBatchStore', () => {
     expect(joined.filter((j) => j!.fills)).toHaveLength(2);
   });
 
+  it('counts a joiner whose clock reads a moment before the window another just opened into that window', async () => {
+    const tableName = await db.createTable();
+    const policy = batchPolicy({ size: 5, gatherSeconds: 2 });
+    const storeAt = (ms: number) => new DynamoErasureBatchStore({ client: db.client, tableName, policy, clock: { now: () => new Date(ms) } });
+    const opener = await storeAt(T0 + 300).join('*', [], 'a#1');
+    // Read its clock 40 ms earlier, and wrote after the opener.
+    const behind = await storeAt(T0 + 260).join('*', [], 'b#1');
+
+    expect(behind!.batch.id).toBe(opener!.batch.id);
+    expect(behind!.batch.members).toEqual(['a#1', 'b#1']);
+    expect(memberStep(behind!.batch, 'b#1', T0 + 260, policy)).toMatchObject({ step: 'wait' });
+    // A clock moved back by a minute opens a window of its own, never one to wait for.
+    const movedBack = await storeAt(T0 - 60_000).join('*', [], 'c#1');
+    expect(movedBack!.batch.id).not.toBe(opener!.batch.id);
+  });
+
   it('keeps scopes and windows apart', async () => {
     const at = { ms: T0 + 300 };
     const { batches } = await storesAt(at);

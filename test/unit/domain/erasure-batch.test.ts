@@ -7,6 +7,7 @@ import {
   DEFAULT_BATCH_POLICY,
   fillsBatch,
   isBatchClosed,
+  WINDOW_CLOCK_TOLERANCE_MS,
   isClaimDead,
   isStatusFresh,
   memberStep,
@@ -54,6 +55,8 @@ describe('isBatchClosed and isClaimDead', () => {
     ['at the end of its window', T0 + 2000, ['a#1'], true],
     ['full before its window ends', T0 + 10, ['a#1', 'b#1', 'c#1'], true],
     ['seen from a clock moved back before its window', T0 - 60_000, ['a#1'], true],
+    ['seen from a clock a moment behind the one that opened it', T0 - 40, ['a#1'], false],
+    ['seen from a clock just past the tolerance behind', T0 - WINDOW_CLOCK_TOLERANCE_MS - 1, ['a#1'], true],
   ])('closes a batch %s: %s', (_, now, members, closed) => {
     expect(isBatchClosed({ windowStart: T0, members }, now, policy)).toBe(closed);
   });
