@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * The order `npm test` runs its files in, for two workers (the two cores CI has).
+ * The order `npm test` runs its files in, for three workers on the two cores CI has: much of the
+ * suite waits on timers (workflow waits, polls, sweeper passes), so a third lane fills cores the
+ * other two leave idle.
  *
  * Most files are light; two are soaks that keep a local runtime busy for minutes and use more
  * than a core between them. Run side by side, the soaks slow each other down; each beside light
@@ -15,23 +17,28 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Seconds a file takes alone on a 2-core machine, roughly; files not listed count as light. */
 const ESTIMATED_SECONDS: Record<string, number> = {
-  'test/reliability/fault-soak.test.ts': 200,
-  'test/reliability/crash-soak.test.ts': 145,
-  'test/reliability/audit-tamper.test.ts': 45,
-  'test/e2e/workflow-error-branches.test.ts': 45,
+  'test/reliability/fault-soak.test.ts': 160,
+  'test/reliability/crash-soak.test.ts': 130,
+  'test/e2e/workflow-error-branches.test.ts': 80,
+  'test/reliability/audit-tamper.test.ts': 70,
+  'test/e2e/alarm-semantics.test.ts': 45,
+  'test/e2e/crash-recovery.test.ts': 45,
+  'test/reliability/bad-input.test.ts': 40,
+  'test/e2e/call-budget.test.ts': 40,
+  'test/e2e/workflow.test.ts': 35,
+  'test/reliability/attacks.test.ts': 30,
+  'test/e2e/verified-erasure.test.ts': 30,
   'test/infra/typecheck.test.ts': 30,
-  'test/reliability/bad-input.test.ts': 30,
-  'test/e2e/crash-recovery.test.ts': 25,
+  'test/e2e/batched-erasure.test.ts': 30,
+  'test/e2e/ops.test.ts': 25,
+  'test/browser/console.test.ts': 25,
+  'test/reliability/personal-data-in-logs.test.ts': 25,
   'test/infra/cfn-lint.test.ts': 20,
-  'test/e2e/ops.test.ts': 20,
-  'test/e2e/workflow.test.ts': 20,
-  'test/reliability/attacks.test.ts': 20,
-  'test/reliability/personal-data-in-logs.test.ts': 20,
-  'test/browser/console.test.ts': 20,
 };
 /** What a light file costs with its worker's start-up. */
 const LIGHT_SECONDS = 4;
 const SOAK = /-soak\.test\.ts$/;
+const WORKERS = 3;
 
 class LaneSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -46,8 +53,8 @@ class LaneSequencer extends BaseSequencer {
     for (const [i, soak] of soaks.entries()) {
       queue.push(soak);
       if (i === soaks.length - 1) break;
-      // Light work worth as long as this soak, for the other worker, before the next soak.
-      for (let budget = seconds(soak); budget > 0 && light.length > 0; ) budget -= seconds(queue[queue.push(light.shift()!) - 1]!);
+      // Light work worth as long as this soak, for the other workers, before the next soak.
+      for (let budget = seconds(soak) * (WORKERS - 1); budget > 0 && light.length > 0; ) budget -= seconds(queue[queue.push(light.shift()!) - 1]!);
     }
     return [...queue, ...light];
   }
@@ -59,8 +66,8 @@ class LaneSequencer extends BaseSequencer {
  */
 export default defineConfig({
   test: {
-    // Two workers (CI has two cores), fed so that the two soaks each run beside light files.
-    maxWorkers: 2,
+    // Three workers on CI's two cores, fed so that the two soaks each run beside light files.
+    maxWorkers: WORKERS,
     sequence: { sequencer: LaneSequencer },
     // Unit, integration and infra files share their worker's modules (isolate: false): none of
     // them patches globals, and a fresh process per file cost more than its tests.

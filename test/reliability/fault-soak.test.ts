@@ -1,6 +1,6 @@
 /**
- * Part 1, fault soak: a thousand subjects go through the form API, the link and the workflow
- * while the Kore.ai simulator answers 30 % of calls with a fault (429 with Retry-After, 500, an
+ * Part 1, fault soak: 600 subjects (REL_SOAK_REQUESTS for more) go through the form API, the
+ * link and the workflow while the Kore.ai simulator answers 30 % of calls with a fault (429 with Retry-After, 500, an
  * answer slower than the client's timeout, a dropped connection) and fails 5 % of erasures
  * per user. Every request must end in the state the simulator's own records call for, with at
  * most one accepted DELETE per attempt and a verifying chain; ops retries finish the failed ones.
@@ -32,7 +32,8 @@ import {
 } from './harness';
 import { personalDataIn } from './personal-data';
 
-const REQUESTS = Number(process.env.REL_SOAK_REQUESTS ?? 1000);
+/** 600 keep the whole suite well inside its 10 minutes on 2 cores; `REL_SOAK_REQUESTS=1000` runs more. */
+const REQUESTS = Number(process.env.REL_SOAK_REQUESTS ?? 600);
 /**
  * The client gives up on Kore.ai after 3 s here (5 s by default locally, 10 s in AWS); slow answers
  * take 4 s. The margin keeps ordinary answers from timing out on a busy machine (the simulator
@@ -59,7 +60,7 @@ describe('fault soak', () => {
     const started = Date.now();
     const emails = Array.from({ length: REQUESTS }, () => freshEmail('soak'));
 
-    // Subjects submit (each from its own address, as a thousand people would) and confirm.
+    // Subjects submit (each from its own address, as that many people would) and confirm.
     const submitted = await pool(emails, 32, async (email, i) => {
       const r = await raw(`${rt.url}/requests`, {
         method: 'POST',
