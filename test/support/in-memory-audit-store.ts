@@ -213,7 +213,11 @@ export class InMemoryAuditStore implements AuditStore {
   #sortedFor(status: RequestStatus): ErasureRequest[] {
     if (!this.#index) {
       const index = new Map<RequestStatus, ErasureRequest[]>();
-      for (const r of this.requests.values()) index.set(r.status, [...(index.get(r.status) ?? []), r]);
+      for (const r of this.requests.values()) {
+        const list = index.get(r.status);
+        if (list) list.push(r);
+        else index.set(r.status, [r]);
+      }
       for (const list of index.values()) list.sort((a, b) => (listKeyOf(a) < listKeyOf(b) ? -1 : 1));
       this.#index = index;
     }
