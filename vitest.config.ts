@@ -17,7 +17,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Seconds a file takes alone on a 2-core machine, roughly; files not listed count as light. */
 const ESTIMATED_SECONDS: Record<string, number> = {
-  'test/reliability/fault-soak.test.ts': 160,
+  'test/reliability/fault-soak.test.ts': 110,
   'test/reliability/crash-soak.test.ts': 130,
   'test/e2e/workflow-error-branches.test.ts': 80,
   'test/reliability/audit-tamper.test.ts': 70,

@@ -1,16 +1,18 @@
 /**
- * 7. The Kore.ai call budget, against the simulator enforcing the documented limits on a clock
- *    compressed a hundredfold (60 calls per 600 ms, 1,800 per 36 s), as the suites run:
+ * 7. The Kore.ai call budget, against the simulator enforcing the documented limits:
  *
  * - Burst: 10,000 verified requests (quick: 1,000) on the local runtime, their first SubmitErasure
- *   held until all are verified (a burst of verified requests), from then to their end. Time to
- *   clear against the floor: what the budget allows for the fewest calls (one DELETE and one
- *   status check per full batch of 50) plus the waits every batch has by design (its gathering
- *   window, the simulator's job, the first poll). Kore.ai calls per erasure, rate-limit
- *   refusals, and requests that ended FAILED or TIMED_OUT.
- *   The same burst again with verification on (verify-erasures every 5 minutes and a 5-minute
- *   lag, both compressed): the erasure rows to compare with the run without, and the share of
- *   erasures read back (verified) when the burst cleared and one hour window later.
+ *   held until all are verified (a burst of verified requests), from then to their end, on the
+ *   documented clock (60 calls a minute, 1,800 an hour). Time to clear against the floor: what
+ *   the budget allows for the fewest calls (one DELETE and one status check per full batch of 50)
+ *   plus the waits every batch has by design (its gathering window, the simulator's job, the
+ *   first poll). Kore.ai calls per erasure, rate-limit refusals, and requests that ended FAILED or
+ *   TIMED_OUT. On a compressed clock the floor would be shorter than the local runtime needs to
+ *   run that many executions on 2 cores, and the ratio would measure the machine, not the budget
+ *   (at 1,000 it still does: their 40-odd calls fit one minute's allowance).
+ *   The same burst again with verification on, read-backs as often as the budget lets them
+ *   (verify-erasures every 5 s, 5 s after completion): the erasure rows to compare with the run
+ *   without, and the share of erasures read back (verified) when the burst cleared.
  * - Roles: a 50,000-user account's paced refresh (quick: 5,000) on a clock compressed tenfold
  *   (below), its runs started as deployed: one on demand, then one every 5 minutes of the
  *   schedule (compressed), each lasting its run time, overlapping and taking turns on the cursor's
@@ -36,12 +38,8 @@ import { deriveKeys } from '../functions/domain/subject';
 import { pageRolesSnapshot, type RolePagingDeps, type RolePagingReport } from '../functions/workflow/page-roles-snapshot';
 import { DEV_KORE_CLIENT_ID, DEV_KORE_CLIENT_SECRET, startKoreSimulator } from '../infra/local/kore-sim';
 import { ensureAuditTable, startLocalDynamo } from '../infra/local/local-dynamo';
-import { COMPRESSED_KORE_TIME_SCALE, compressedRuntimeOptions, startLocalRuntime } from '../infra/local/runtime';
+import { compressedRuntimeOptions, startLocalRuntime } from '../infra/local/runtime';
 import { captureVerificationLinks, confirm, percentile, row, sleep, type BenchContext, type Row } from './lib';
-
-const SCALE = COMPRESSED_KORE_TIME_SCALE;
-const policy = defaultCallBudgetPolicy({ timeScale: SCALE });
-const [minute, hour] = policy.windows as [BudgetWindow, BudgetWindow];
 
 /**
  * Seconds the budget needs at the least for `calls` turns of a priority, at the minute window's
@@ -53,7 +51,7 @@ const [minute, hour] = policy.windows as [BudgetWindow, BudgetWindow];
  * window). A ceiling caps what a window holds from every priority, so those turns come out of the
  * same ceiling and the priority has only the rest of each window.
  */
-export function floorSeconds(calls: number, priority: 'erase' | 'roles', p: CallBudgetPolicy = policy, servedFirstPerMinute = 0): number {
+export function floorSeconds(calls: number, priority: 'erase' | 'roles', p: CallBudgetPolicy, servedFirstPerMinute = 0): number {
   const [m, h] = p.windows as [BudgetWindow, BudgetWindow];
   const perHour = ceilingOf(h, p, priority) - servedFirstPerMinute * (h.lengthMs / m.lengthMs);
   const minutePace = (ceilingOf(m, p, priority) - servedFirstPerMinute) / (m.lengthMs / 1000);
@@ -76,9 +74,12 @@ function distinctClientsOn(port: number): () => void {
   };
 }
 
-/** Verification as deployed, compressed like the budget: every 5 minutes, 5 minutes after completion. */
-const VERIFY_INTERVAL_MS = Math.round(300_000 * SCALE);
-const VERIFY_LAG_SECONDS = String(Math.max(1, Math.round(300 * SCALE)));
+/** The burst's clock: the documented one (the budget's and the simulator's windows as documented). */
+const burstPolicy = defaultCallBudgetPolicy();
+const [minute, hour] = burstPolicy.windows as [BudgetWindow, BudgetWindow];
+/** Read-backs as often as the budget lets them during the burst: every 5 s, 5 s after completion. */
+const VERIFY_INTERVAL_MS = 5_000;
+const VERIFY_LAG_SECONDS = '5';
 
 async function burst(n: number, ctx: BenchContext, verification = false): Promise<Row[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'erasure-desk-bench-burst-'));
@@ -86,7 +87,7 @@ async function burst(n: number, ctx: BenchContext, verification = false): Promis
   const pollSeconds = 1;
   const runtime = await startLocalRuntime(
     compressedRuntimeOptions(dataDir, {
-      env: { ERASURE_BATCH_SIZE: String(DEFAULT_BATCH_SIZE), POLL_INITIAL_SECONDS: String(pollSeconds), POLL_MAX_SECONDS: String(pollSeconds), ...(verification ? { VERIFY_LAG_SECONDS } : { VERIFY_SAMPLE_SHARE: '0' }) },
+      env: { KORE_BUDGET_TIME_SCALE: '1', ERASURE_BATCH_SIZE: String(DEFAULT_BATCH_SIZE), POLL_INITIAL_SECONDS: String(pollSeconds), POLL_MAX_SECONDS: String(pollSeconds), ...(verification ? { VERIFY_LAG_SECONDS } : { VERIFY_SAMPLE_SHARE: '0' }) },
       simulator: { jobDurationMs: jobMs },
       verifyIntervalMs: verification ? VERIFY_INTERVAL_MS : 0,
     }),
@@ -135,28 +136,22 @@ async function burst(n: number, ctx: BenchContext, verification = false): Promis
       ctx.log(`  not succeeded: ${JSON.stringify(failed)}`);
     }
     const fewestCalls = 2 * Math.ceil(n / DEFAULT_BATCH_SIZE);
-    const floor = floorSeconds(fewestCalls, 'erase') + DEFAULT_BATCH_GATHER_SECONDS + jobMs / 1000 + pollSeconds;
+    const floor = floorSeconds(fewestCalls, 'erase', burstPolicy) + DEFAULT_BATCH_GATHER_SECONDS + jobMs / 1000 + pollSeconds;
     const variant = verification ? ', verification on' : '';
     ctx.log(
       `  burst of ${n}${variant}: cleared in ${seconds.toFixed(1)} s after release (floor ${floor.toFixed(1)} s), ${calls.length} Kore.ai calls (${deletes.length} DELETEs, largest ${Math.max(...deletes.map((c) => c.userIds?.length ?? 0))} users), ${refusals} refused, ${unsucceeded} not succeeded`,
     );
     const rows = [
-      row(`call budget: burst of ${n} verified requests${variant}, time to clear vs its floor (one DELETE and one status check per batch of ${DEFAULT_BATCH_SIZE}, plus one gathering window, job and poll)`, seconds, floor, 's', '≤ 1.5'),
+      row(`call budget: burst of ${n} verified requests${variant}, documented clock, time to clear vs its floor (one DELETE and one status check per batch of ${DEFAULT_BATCH_SIZE}, plus one gathering window, job and poll)`, seconds, floor, 's', '≤ 1.5'),
       row(`call budget: burst of ${n}${variant}, Kore.ai calls per erasure`, calls.length / n, null, 'calls', 'value ≤ 0.25'),
       row(`call budget: burst of ${n}${variant}, rate-limit refusals`, refusals, null, 'refusals', 'value ≤ 0'),
       row(`call budget: burst of ${n}${variant}, requests FAILED or TIMED_OUT`, unsucceeded, null, 'requests', 'value ≤ 0'),
     ];
     if (verification) {
       const atClear = await verifiedShare();
-      // One hour window of the budget later (compressed), read-backs going on at their 20 %.
-      await sleep(hour.lengthMs);
-      const hourLater = await verifiedShare();
       const reads = runtime.simulator!.calls().filter((c) => c.route === '/api/public/getSessions').length;
-      ctx.log(`  burst of ${n}, verification on: ${(atClear * 100).toFixed(1)} % verified when it cleared, ${(hourLater * 100).toFixed(1)} % an hour window later, ${reads} read-back calls`);
-      rows.push(
-        row(`call budget: burst of ${n}, verification on, share of erasures verified within the budget when the burst cleared`, atClear, null, 'share', null),
-        row(`call budget: burst of ${n}, verification on, share of erasures verified within the budget one hour window later (${hour.lengthMs / 1000} s compressed)`, hourLater, null, 'share', null),
-      );
+      ctx.log(`  burst of ${n}, verification on: ${(atClear * 100).toFixed(1)} % verified when it cleared, ${reads} read-back calls`);
+      rows.push(row(`call budget: burst of ${n}, verification on, share of erasures verified within the budget when the burst cleared`, atClear, null, 'share', null));
     }
     return rows;
   } finally {
@@ -308,7 +303,7 @@ async function rolesRefreshes(ctx: BenchContext): Promise<Row[]> {
 }
 
 export async function callBudgetBench(ctx: BenchContext): Promise<Row[]> {
-  ctx.log(`  budget: ${allowance(minute, policy)} per ${minute.lengthMs} ms, ${allowance(hour, policy)} per ${hour.lengthMs} ms`);
+  ctx.log(`  budget: ${allowance(minute, burstPolicy)} per ${minute.lengthMs} ms, ${allowance(hour, burstPolicy)} per ${hour.lengthMs} ms`);
   const n = ctx.quick ? 1_000 : 10_000;
   return [...(await burst(n, ctx)), ...(await burst(n, ctx, true)), ...(await rolesRefreshes(ctx))];
 }

@@ -1,5 +1,5 @@
 /**
- * Part 1, fault soak: 600 subjects (REL_SOAK_REQUESTS for more) go through the form API, the
+ * Part 1, fault soak: 400 subjects (REL_SOAK_REQUESTS for more) go through the form API, the
  * link and the workflow while the Kore.ai simulator answers 30 % of calls with a fault (429 with Retry-After, 500, an
  * answer slower than the client's timeout, a dropped connection) and fails 5 % of erasures
  * per user. Every request must end in the state the simulator's own records call for, with at
@@ -32,8 +32,8 @@ import {
 } from './harness';
 import { personalDataIn } from './personal-data';
 
-/** 600 keep the whole suite well inside its 10 minutes on 2 cores; `REL_SOAK_REQUESTS=1000` runs more. */
-const REQUESTS = Number(process.env.REL_SOAK_REQUESTS ?? 600);
+/** 400 keep the whole suite well inside its 10 minutes on 2 cores; `REL_SOAK_REQUESTS=1000` runs more. */
+const REQUESTS = Number(process.env.REL_SOAK_REQUESTS ?? 400);
 /**
  * The client gives up on Kore.ai after 3 s here (5 s by default locally, 10 s in AWS); slow answers
  * take 4 s. The margin keeps ordinary answers from timing out on a busy machine (the simulator

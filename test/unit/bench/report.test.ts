@@ -183,7 +183,7 @@ describe('the README performance block', () => {
     const block = renderReadmePerformance(committed);
     expect(readme, 'the README performance block is stale: run npm run bench:report').toContain(block);
     expect(replaceReadmeBlock(readme, block)).toBe(readme);
-    expect(block).toMatch(/\| burst of \d+ verified requests, time to clear vs its floor \|/);
+    expect(block).toMatch(/\| burst of \d+ verified requests, documented clock, time to clear vs its floor \|/);
     expect(block).toMatch(/\| \d+-user roles refresh alone, [^|]*vs its floor \|/);
   });
 });
